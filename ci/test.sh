@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The whole test suite (the README's test command). Works on a fresh machine: it uses
+# TESSERA_TEST_ADMIN_URL or DATABASE_URL when given, else the local PostgreSQL on
+# 127.0.0.1:5432 (starting the machine's cluster if it is stopped), else a throwaway
+# cluster in a temporary directory that is removed afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '== %s\n' "$*"; }
+
+pg_bin() {
+  for d in $(command -v pg_ctl >/dev/null 2>&1 && dirname "$(command -v pg_ctl)") /usr/lib/postgresql/*/bin; do
+    [ -x "$d/pg_ctl" ] && { echo "$d"; return 0; }
+  done
+  return 1
+}
+
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+throwaway=""
+cleanup() {
+  if [ -n "$throwaway" ]; then
+    as_pg "$(pg_bin)/pg_ctl" stop -D "$throwaway/data" -m immediate >/dev/null 2>&1 || true
+    rm -rf "$throwaway"
+  fi
+}
+trap cleanup EXIT
+
+ensure_postgres() {
+  if [ -n "${TESSERA_TEST_ADMIN_URL:-}" ]; then return; fi
+  if [ -n "${DATABASE_URL:-}" ]; then export TESSERA_TEST_ADMIN_URL="$DATABASE_URL"; return; fi
+  local url="postgres://postgres@127.0.0.1:5432/postgres"
+  if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && command -v pg_ctlcluster >/dev/null 2>&1; then
+    log "starting the local PostgreSQL cluster"
+    for v in /etc/postgresql/*; do
+      pg_ctlcluster --skip-systemctl-redirect "$(basename "$v")" main start 2>/dev/null || true
+    done
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+  if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null \
+     && psql "$url" -Atqc 'select 1' >/dev/null 2>&1; then
+    export TESSERA_TEST_ADMIN_URL="$url"
+    return
+  fi
+  local bin
+  bin=$(pg_bin) || { echo "PostgreSQL server binaries not found: apt-get install postgresql" >&2; exit 1; }
+  throwaway=$(mktemp -d)
+  chmod 755 "$throwaway"
+  [ "$(id -u)" = 0 ] && chown postgres "$throwaway"
+  local port=55432
+  while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+  log "starting a throwaway PostgreSQL on port $port"
+  as_pg "$bin/initdb" -D "$throwaway/data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
+  as_pg "$bin/pg_ctl" start -D "$throwaway/data" -l "$throwaway/log" -w \
+    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='' -c max_connections=300" >/dev/null
+  export TESSERA_TEST_ADMIN_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+log "cargo fmt --check"
+cargo fmt --check
+log "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --locked -- -D warnings
+ensure_postgres
+log "tests against $TESSERA_TEST_ADMIN_URL"
+cargo test --locked

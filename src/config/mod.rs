@@ -1,0 +1,305 @@
+//! Typed, layered configuration: built-in defaults, then an optional TOML file, then
+//! `TESSERA_*` environment variables. Unknown TOML keys are an error, so a typo cannot
+//! silently fall back to a default. Secrets may be given as `*_FILE` paths.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("invalid value for {key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+/// Every setting, with its default. The README's configuration table mirrors this struct.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// Runtime (application) database URL. Unset: an embedded cluster under `data_dir`.
+    pub database_url: Option<String>,
+    /// Migrator database URL (owns every object). Unset: same host as `database_url` is not
+    /// assumed; the embedded cluster provides one.
+    pub migrator_database_url: Option<String>,
+    /// Prefix of the database roles: `<prefix>_migrator`, `<prefix>_app`, `<prefix>_tenant`,
+    /// and `<prefix>_t_<tenant id>` for each workspace.
+    pub role_prefix: String,
+    /// Where the embedded cluster and other local state live.
+    pub data_dir: PathBuf,
+    /// Maximum connections of the runtime pool.
+    pub pool_max_connections: u32,
+    /// Maximum lifetime of a pooled connection, in seconds (bounds per-backend catalog caches).
+    pub pool_max_lifetime_secs: u64,
+    /// How long a request waits for a pooled connection, in seconds.
+    pub pool_acquire_timeout_secs: u64,
+    /// Prepared statements cached per connection.
+    pub statement_cache_capacity: usize,
+    /// Tenant schemas migrated in parallel.
+    pub migrate_concurrency: usize,
+    /// Apply pending migrations when `serve` starts.
+    pub migrate_on_start: bool,
+    /// Load migrations from this directory instead of the embedded ones.
+    pub migrations_dir: Option<PathBuf>,
+    /// GraphQL and HTTP limits.
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest accepted request body, in bytes (413 beyond).
+    pub max_body_bytes: usize,
+    /// Longest accepted query document, in bytes.
+    pub max_query_bytes: usize,
+    /// Deepest bracket nesting (`{`, `[`, `(`) accepted before the parser runs.
+    pub max_nesting: usize,
+    /// Maximum selection depth.
+    pub max_depth: usize,
+    /// Maximum complexity, with list fields counted as `first × child`.
+    pub max_complexity: usize,
+    /// Largest page size a list field accepts.
+    pub max_page_size: i32,
+    /// Default page size when `first` is not given.
+    pub default_page_size: i32,
+    /// Request timeout in seconds.
+    pub request_timeout_secs: u64,
+    /// Allow introspection queries.
+    pub introspection: bool,
+    /// Diagnostics: report the number of SQL statements a tenant request issued in the
+    /// response's `extensions.tessera.statements`. Off in production.
+    pub report_statement_count: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 256 * 1024,
+            max_query_bytes: 32 * 1024,
+            max_nesting: 48,
+            max_depth: 12,
+            max_complexity: 20_000,
+            max_page_size: 100,
+            default_page_size: 20,
+            request_timeout_secs: 30,
+            introspection: true,
+            report_statement_count: false,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            migrator_database_url: None,
+            role_prefix: "tessera".to_owned(),
+            data_dir: PathBuf::from(".tessera"),
+            pool_max_connections: 16,
+            pool_max_lifetime_secs: 30 * 60,
+            pool_acquire_timeout_secs: 5,
+            statement_cache_capacity: 256,
+            migrate_concurrency: 4,
+            migrate_on_start: true,
+            migrations_dir: None,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults → TOML file (if given) → environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, |k| std::env::var(k).ok())
+    }
+
+    /// Same as [`Config::load`] with an explicit environment, for tests.
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| env("TESSERA_CONFIG").map(PathBuf::from));
+        let mut cfg = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse { path, source })?
+            }
+            None => Config::default(),
+        };
+        cfg.apply_env(&env)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn apply_env(&mut self, env: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(key: &'static str, v: String) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+                key,
+                reason: e.to_string(),
+            })
+        }
+        let secret = |key: &'static str| -> Result<Option<String>, ConfigError> {
+            if let Some(v) = env(key) {
+                return Ok(Some(v));
+            }
+            let file_key = format!("{key}_FILE");
+            match env(&file_key) {
+                Some(path) => std::fs::read_to_string(&path)
+                    .map(|s| Some(s.trim().to_owned()))
+                    .map_err(|e| ConfigError::Invalid {
+                        key,
+                        reason: format!("cannot read {path}: {e}"),
+                    }),
+                None => Ok(None),
+            }
+        };
+        if let Some(v) = env("TESSERA_LISTEN") {
+            self.listen = parse("TESSERA_LISTEN", v)?;
+        }
+        if let Some(v) = secret("TESSERA_DATABASE_URL")? {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = secret("TESSERA_MIGRATOR_DATABASE_URL")? {
+            self.migrator_database_url = Some(v);
+        }
+        if let Some(v) = env("TESSERA_ROLE_PREFIX") {
+            self.role_prefix = v;
+        }
+        if let Some(v) = env("TESSERA_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = env("TESSERA_POOL_MAX_CONNECTIONS") {
+            self.pool_max_connections = parse("TESSERA_POOL_MAX_CONNECTIONS", v)?;
+        }
+        if let Some(v) = env("TESSERA_POOL_MAX_LIFETIME_SECS") {
+            self.pool_max_lifetime_secs = parse("TESSERA_POOL_MAX_LIFETIME_SECS", v)?;
+        }
+        if let Some(v) = env("TESSERA_MIGRATE_CONCURRENCY") {
+            self.migrate_concurrency = parse("TESSERA_MIGRATE_CONCURRENCY", v)?;
+        }
+        if let Some(v) = env("TESSERA_MIGRATE_ON_START") {
+            self.migrate_on_start = parse("TESSERA_MIGRATE_ON_START", v)?;
+        }
+        if let Some(v) = env("TESSERA_MIGRATIONS_DIR") {
+            self.migrations_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("TESSERA_MAX_BODY_BYTES") {
+            self.limits.max_body_bytes = parse("TESSERA_MAX_BODY_BYTES", v)?;
+        }
+        if let Some(v) = env("TESSERA_MAX_PAGE_SIZE") {
+            self.limits.max_page_size = parse("TESSERA_MAX_PAGE_SIZE", v)?;
+        }
+        if let Some(v) = env("TESSERA_INTROSPECTION") {
+            self.limits.introspection = parse("TESSERA_INTROSPECTION", v)?;
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let prefix_ok = !self.role_prefix.is_empty()
+            && self.role_prefix.len() <= 24
+            && self
+                .role_prefix
+                .starts_with(|c: char| c.is_ascii_lowercase())
+            && self
+                .role_prefix
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !prefix_ok {
+            return Err(ConfigError::Invalid {
+                key: "role_prefix",
+                reason: "must match ^[a-z][a-z0-9_]{0,23}$".into(),
+            });
+        }
+        if self.pool_max_connections == 0 {
+            return Err(ConfigError::Invalid {
+                key: "pool_max_connections",
+                reason: "must be at least 1".into(),
+            });
+        }
+        if self.migrate_concurrency == 0 {
+            return Err(ConfigError::Invalid {
+                key: "migrate_concurrency",
+                reason: "must be at least 1".into(),
+            });
+        }
+        let l = &self.limits;
+        if l.max_page_size < 1 || l.default_page_size < 1 || l.default_page_size > l.max_page_size {
+            return Err(ConfigError::Invalid {
+                key: "limits.max_page_size",
+                reason: "need 1 <= default_page_size <= max_page_size".into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn pool_max_lifetime(&self) -> Duration {
+        Duration::from_secs(self.pool_max_lifetime_secs)
+    }
+
+    /// The database role names derived from the prefix.
+    pub fn roles(&self) -> crate::db::RoleNames {
+        crate::db::RoleNames::new(&self.role_prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_defaults_and_bad_values_are_errors() {
+        let cfg = Config::load_from(None, |k| match k {
+            "TESSERA_LISTEN" => Some("127.0.0.1:9999".into()),
+            "TESSERA_MIGRATE_CONCURRENCY" => Some("8".into()),
+            _ => None,
+        });
+        let cfg = match cfg {
+            Ok(c) => c,
+            Err(e) => panic!("unexpected error {e}"),
+        };
+        assert_eq!(cfg.listen.port(), 9999);
+        assert_eq!(cfg.migrate_concurrency, 8);
+        let bad = Config::load_from(None, |k| {
+            (k == "TESSERA_MIGRATE_CONCURRENCY").then(|| "many".to_owned())
+        });
+        assert!(matches!(bad, Err(ConfigError::Invalid { .. })));
+        let bad_prefix = Config::load_from(None, |k| {
+            (k == "TESSERA_ROLE_PREFIX").then(|| "X;drop".into())
+        });
+        assert!(matches!(bad_prefix, Err(ConfigError::Invalid { .. })));
+    }
+
+    #[test]
+    fn unknown_toml_keys_are_refused() {
+        let dir = std::env::temp_dir().join(format!("tessera-cfg-{}", uuid::Uuid::new_v4()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("c.toml");
+        let _ = std::fs::write(&path, "listne = \"127.0.0.1:1\"\n");
+        let res = Config::load_from(Some(&path), |_| None);
+        assert!(matches!(res, Err(ConfigError::Parse { .. })));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

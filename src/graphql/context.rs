@@ -1,0 +1,71 @@
+use std::sync::Arc;
+
+use async_graphql::{Context, ID};
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
+use uuid::Uuid;
+
+use super::errors::ApiError;
+use crate::authz::Principal;
+use crate::config::Limits;
+use crate::tenancy::TenantTx;
+use crate::work::PageArgs;
+
+/// The request's one transaction, shared by the resolvers of the request. Resolvers lock
+/// it for the duration of a statement; the handler takes it back to commit or roll back.
+#[derive(Debug, Default)]
+pub struct TxCell(Mutex<Option<TenantTx>>);
+
+impl TxCell {
+    pub fn new(tx: TenantTx) -> Self {
+        Self(Mutex::new(Some(tx)))
+    }
+
+    pub async fn lock(&self) -> Result<MappedMutexGuard<'_, TenantTx>, ApiError> {
+        MutexGuard::try_map(self.0.lock().await, Option::as_mut)
+            .map_err(|_| ApiError::internal(&"request transaction already finished"))
+    }
+
+    /// Takes the transaction out; later `lock` calls fail.
+    pub async fn take(&self) -> Option<TenantTx> {
+        self.0.lock().await.take()
+    }
+}
+
+/// Per-request data of a tenant request.
+#[derive(Clone)]
+pub struct RequestState {
+    pub tx: Arc<TxCell>,
+    pub principal: Principal,
+    pub limits: Limits,
+}
+
+pub(crate) fn state<'a>(ctx: &Context<'a>) -> Result<&'a RequestState, ApiError> {
+    ctx.data::<RequestState>()
+        .map_err(|_| ApiError::internal(&"request state missing"))
+}
+
+pub(crate) async fn tx<'a>(ctx: &Context<'a>) -> Result<MappedMutexGuard<'a, TenantTx>, ApiError> {
+    state(ctx)?.tx.lock().await
+}
+
+pub(crate) fn page(
+    ctx: &Context<'_>,
+    first: Option<i32>,
+    after: Option<&str>,
+) -> Result<PageArgs, ApiError> {
+    let l = &state(ctx)?.limits;
+    Ok(PageArgs::parse(
+        first,
+        after,
+        l.default_page_size,
+        l.max_page_size,
+    )?)
+}
+
+pub(crate) fn parse_id(id: &ID) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input("malformed id"))
+}
+
+pub(crate) fn opt_id(id: Option<&ID>) -> Result<Option<Uuid>, ApiError> {
+    id.map(parse_id).transpose()
+}

@@ -1,0 +1,212 @@
+//! The one place that maps errors to GraphQL `extensions.code` and HTTP status.
+//!
+//! `ApiError` deliberately does not implement `Display`: async-graphql converts any
+//! `Display` error into a code-less error with its message, so a missing conversion would
+//! silently leak an internal message. Without `Display`, it does not compile instead.
+//! Internal causes are logged (with the request's span, which carries the request id) and
+//! replaced by a generic message.
+
+use async_graphql::{ErrorExtensionValues, Pos, ServerError};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    BadUserInput,
+    Conflict,
+    Internal,
+    BadRequest,
+    QueryTooLarge,
+    QueryTooDeep,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    MethodNotAllowed,
+    Timeout,
+    Unavailable,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Conflict => "CONFLICT",
+            Self::Internal => "INTERNAL",
+            Self::BadRequest => "BAD_REQUEST",
+            Self::QueryTooLarge => "QUERY_TOO_LARGE",
+            Self::QueryTooDeep => "QUERY_TOO_DEEP",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::Timeout => "TIMEOUT",
+            Self::Unavailable => "UNAVAILABLE",
+        }
+    }
+
+    /// Status for errors raised before GraphQL execution (auth, routing, transport).
+    pub fn http_status(self) -> StatusCode {
+        match self {
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BadUserInput | Self::BadRequest | Self::QueryTooDeep => StatusCode::BAD_REQUEST,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::QueryTooLarge | Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// An error safe to show a client: a stable code and a message written for the client.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(ErrorCode::NotFound, "not found")
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadUserInput, message)
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(ErrorCode::Unauthenticated, "authentication required")
+    }
+
+    /// Logs `cause` and returns an opaque internal error.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(ErrorCode::Internal, "internal error")
+    }
+
+    fn extensions(&self) -> ErrorExtensionValues {
+        let mut ext = ErrorExtensionValues::default();
+        ext.set("code", self.code.as_str());
+        ext
+    }
+
+    pub fn into_server_error(self, pos: Pos) -> ServerError {
+        let mut err = ServerError::new(self.message.clone(), Some(pos));
+        err.extensions = Some(self.extensions());
+        err
+    }
+
+    /// A GraphQL-shaped JSON error response with the code's HTTP status.
+    pub fn into_http(self) -> Response {
+        let status = self.code.http_status();
+        let body = serde_json::json!({
+            "errors": [{ "message": self.message, "extensions": { "code": self.code.as_str() } }]
+        });
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(e: ApiError) -> Self {
+        let extensions = Some(e.extensions());
+        async_graphql::Error {
+            message: e.message,
+            source: None,
+            extensions,
+        }
+    }
+}
+
+impl From<crate::work::WorkError> for async_graphql::Error {
+    fn from(e: crate::work::WorkError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl From<crate::identity::TokenError> for async_graphql::Error {
+    fn from(e: crate::identity::TokenError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::internal(&e)
+    }
+}
+
+impl From<crate::work::WorkError> for ApiError {
+    fn from(e: crate::work::WorkError) -> Self {
+        use crate::work::WorkError as W;
+        match e {
+            W::NotFound => Self::not_found(),
+            W::Forbidden(m) => Self::forbidden(m),
+            W::Invalid(m) => Self::bad_input(m),
+            W::Conflict(m) => Self::new(ErrorCode::Conflict, m),
+            W::Db(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<crate::identity::TokenError> for ApiError {
+    fn from(e: crate::identity::TokenError) -> Self {
+        use crate::identity::TokenError as T;
+        match e {
+            T::NotFound => Self::not_found(),
+            T::Invalid(m) => Self::bad_input(m),
+            T::Db(e) => Self::internal(&e),
+        }
+    }
+}
+
+/// Gives every error a code. async-graphql's own errors (parse, validation, limits) have
+/// no path and keep their message. An error raised inside a resolver without a code came
+/// through a generic `Display` conversion and may carry an internal message: it is logged
+/// and replaced by an opaque INTERNAL error (fail closed on information, too).
+pub fn ensure_codes(errors: &mut [ServerError]) {
+    for err in errors {
+        let has_code = err
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some());
+        if !has_code && !err.path.is_empty() {
+            tracing::error!(error = %err.message, "uncoded resolver error");
+            err.message = "internal error".to_owned();
+            let mut ext = ErrorExtensionValues::default();
+            ext.set("code", ErrorCode::Internal.as_str());
+            err.extensions = Some(ext);
+        } else if !has_code {
+            let code = if err.message.contains("too complex") || err.message.contains("too deep") {
+                ErrorCode::QueryTooLarge
+            } else {
+                ErrorCode::BadRequest
+            };
+            let mut ext = err.extensions.take().unwrap_or_default();
+            ext.set("code", code.as_str());
+            err.extensions = Some(ext);
+        }
+    }
+}

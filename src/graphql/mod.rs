@@ -1,0 +1,85 @@
+//! The GraphQL front: thin resolvers over the domain services.
+//!
+//! Two schemas: the tenant schema served at `/w/{slug}/graphql` (exported to
+//! `schema/schema.graphql`) and the global schema at `/graphql` (`schema/global.graphql`).
+//! Both are built with the `@requires` guard installed from their own SDL; building fails
+//! if the walker finds an unguarded mutation.
+
+mod context;
+pub mod errors;
+mod global;
+pub(crate) mod loaders;
+mod mutation;
+pub mod preflight;
+mod query;
+mod types;
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
+
+use crate::authz::RequiresGuard;
+use crate::authz::walker::{WalkError, guard_map};
+use crate::config::Limits;
+
+pub use context::{RequestState, TxCell};
+pub use global::{GlobalQuery, GlobalState};
+pub use mutation::Mutation;
+pub use query::Query;
+
+pub type TenantSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type GlobalSchema = Schema<GlobalQuery, EmptyMutation, EmptySubscription>;
+
+fn with_limits<Q, M>(
+    builder: SchemaBuilder<Q, M, EmptySubscription>,
+    limits: &Limits,
+) -> SchemaBuilder<Q, M, EmptySubscription>
+where
+    Q: async_graphql::ObjectType + 'static,
+    M: async_graphql::ObjectType + 'static,
+{
+    let b = builder
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(limits.max_nesting)
+        .limit_directives(8)
+        .disable_suggestions();
+    if limits.introspection {
+        b
+    } else {
+        b.disable_introspection()
+    }
+}
+
+/// The tenant schema's SDL, as exported to `schema/schema.graphql`.
+pub fn tenant_sdl() -> String {
+    Schema::build(Query, Mutation, EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+/// The global schema's SDL, as exported to `schema/global.graphql`.
+pub fn global_sdl() -> String {
+    Schema::build(GlobalQuery, EmptyMutation, EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+/// Builds the tenant schema with limits and the `@requires` guard.
+pub fn build_tenant_schema(limits: &Limits) -> Result<TenantSchema, WalkError> {
+    let guard = RequiresGuard::new(guard_map(&tenant_sdl())?);
+    Ok(
+        with_limits(Schema::build(Query, Mutation, EmptySubscription), limits)
+            .extension(guard)
+            .finish(),
+    )
+}
+
+/// Builds the global schema with limits and the `@requires` guard.
+pub fn build_global_schema(limits: &Limits) -> Result<GlobalSchema, WalkError> {
+    let guard = RequiresGuard::new(guard_map(&global_sdl())?);
+    Ok(with_limits(
+        Schema::build(GlobalQuery, EmptyMutation, EmptySubscription),
+        limits,
+    )
+    .extension(guard)
+    .finish())
+}

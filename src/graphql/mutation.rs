@@ -1,0 +1,344 @@
+//! Tenant mutations. Every field carries `@requires`, which the guard enforces; domain
+//! services add the row-level checks (team editability, membership of assignees).
+
+use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
+
+use super::context::{opt_id, parse_id, state, tx};
+use super::query::perm;
+use super::types::{ApiTokenObj, GoalObj, IdeaObj, ProjectObj, RecordObj, TeamObj};
+use crate::authz::{Permission as P, requires};
+use crate::work::projects::{self, NewProject, ProjectChanges};
+use crate::work::records::{self, NewRecord, RecordChanges, RecordStatus};
+use crate::work::teams::{self, Visibility};
+use crate::work::{goals, ideas};
+
+pub struct Mutation;
+
+#[derive(InputObject)]
+pub struct CreateTeamInput {
+    pub name: String,
+    pub visibility: Visibility,
+}
+
+#[derive(InputObject)]
+pub struct UpdateTeamInput {
+    pub name: Option<String>,
+    pub visibility: Option<Visibility>,
+}
+
+#[derive(InputObject)]
+pub struct GoalInput {
+    pub title: String,
+    #[graphql(default)]
+    pub description: String,
+}
+
+#[derive(InputObject)]
+pub struct UpdateGoalInput {
+    pub title: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct CreateProjectInput {
+    pub team_id: ID,
+    pub goal_id: Option<ID>,
+    pub name: String,
+    #[graphql(default)]
+    pub description: String,
+}
+
+#[derive(InputObject)]
+pub struct UpdateProjectInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub team_id: Option<ID>,
+    pub goal_id: Option<ID>,
+}
+
+#[derive(InputObject)]
+pub struct CreateRecordInput {
+    pub project_id: ID,
+    pub title: String,
+    #[graphql(default)]
+    pub body: String,
+    pub status: Option<RecordStatus>,
+    pub assignee_id: Option<ID>,
+    /// Custom fields: a JSON object of at most 16 KiB.
+    pub fields: Option<Json<serde_json::Value>>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateRecordInput {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub status: Option<RecordStatus>,
+    pub assignee_id: Option<ID>,
+    pub fields: Option<Json<serde_json::Value>>,
+}
+
+#[derive(InputObject)]
+pub struct IdeaInput {
+    pub title: String,
+    #[graphql(default)]
+    pub body: String,
+}
+
+#[derive(InputObject)]
+pub struct UpdateIdeaInput {
+    pub title: Option<String>,
+    pub body: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct PromoteIdeaPayload {
+    pub idea: IdeaObj,
+    pub project: ProjectObj,
+}
+
+#[Object]
+impl Mutation {
+    #[graphql(directive = requires::apply(perm(P::TeamsManage)))]
+    async fn create_team(&self, ctx: &Context<'_>, input: CreateTeamInput) -> Result<TeamObj> {
+        Ok(TeamObj(
+            teams::create(&mut *tx(ctx).await?, &input.name, input.visibility).await?,
+        ))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::TeamsManage)))]
+    async fn update_team(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateTeamInput,
+    ) -> Result<TeamObj> {
+        let id = parse_id(&id)?;
+        let team = teams::update(
+            &mut *tx(ctx).await?,
+            id,
+            input.name.as_deref(),
+            input.visibility,
+        )
+        .await?;
+        Ok(TeamObj(team))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::TeamsManage)))]
+    async fn archive_team(&self, ctx: &Context<'_>, id: ID) -> Result<TeamObj> {
+        let id = parse_id(&id)?;
+        Ok(TeamObj(teams::archive(&mut *tx(ctx).await?, id).await?))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::TeamsManage)))]
+    async fn add_team_member(
+        &self,
+        ctx: &Context<'_>,
+        team_id: ID,
+        user_id: ID,
+    ) -> Result<TeamObj> {
+        let (team_id, user_id) = (parse_id(&team_id)?, parse_id(&user_id)?);
+        let viewer = state(ctx)?.principal.viewer();
+        let mut tx = tx(ctx).await?;
+        teams::add_member(&mut tx, team_id, user_id).await?;
+        Ok(TeamObj(teams::get(&mut tx, viewer, team_id).await?))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::TeamsManage)))]
+    async fn remove_team_member(
+        &self,
+        ctx: &Context<'_>,
+        team_id: ID,
+        user_id: ID,
+    ) -> Result<TeamObj> {
+        let (team_id, user_id) = (parse_id(&team_id)?, parse_id(&user_id)?);
+        let viewer = state(ctx)?.principal.viewer();
+        let mut tx = tx(ctx).await?;
+        teams::remove_member(&mut tx, team_id, user_id).await?;
+        Ok(TeamObj(teams::get(&mut tx, viewer, team_id).await?))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
+    async fn create_goal(&self, ctx: &Context<'_>, input: GoalInput) -> Result<GoalObj> {
+        Ok(GoalObj(
+            goals::create(&mut *tx(ctx).await?, &input.title, &input.description).await?,
+        ))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
+    async fn update_goal(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateGoalInput,
+    ) -> Result<GoalObj> {
+        let id = parse_id(&id)?;
+        let goal = goals::update(
+            &mut *tx(ctx).await?,
+            id,
+            input.title.as_deref(),
+            input.description.as_deref(),
+        )
+        .await?;
+        Ok(GoalObj(goal))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
+    async fn archive_goal(&self, ctx: &Context<'_>, id: ID) -> Result<GoalObj> {
+        let id = parse_id(&id)?;
+        Ok(GoalObj(goals::archive(&mut *tx(ctx).await?, id).await?))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
+    async fn create_project(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProjectInput,
+    ) -> Result<ProjectObj> {
+        let viewer = state(ctx)?.principal.viewer();
+        let new = NewProject {
+            team_id: parse_id(&input.team_id)?,
+            goal_id: opt_id(input.goal_id.as_ref())?,
+            name: &input.name,
+            description: &input.description,
+        };
+        Ok(ProjectObj(
+            projects::create(&mut *tx(ctx).await?, viewer, new).await?,
+        ))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
+    async fn update_project(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateProjectInput,
+    ) -> Result<ProjectObj> {
+        let id = parse_id(&id)?;
+        let viewer = state(ctx)?.principal.viewer();
+        let changes = ProjectChanges {
+            name: input.name.as_deref(),
+            description: input.description.as_deref(),
+            team_id: opt_id(input.team_id.as_ref())?,
+            goal_id: opt_id(input.goal_id.as_ref())?,
+        };
+        Ok(ProjectObj(
+            projects::update(&mut *tx(ctx).await?, viewer, id, changes).await?,
+        ))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
+    async fn archive_project(&self, ctx: &Context<'_>, id: ID) -> Result<ProjectObj> {
+        let id = parse_id(&id)?;
+        let viewer = state(ctx)?.principal.viewer();
+        Ok(ProjectObj(
+            projects::archive(&mut *tx(ctx).await?, viewer, id).await?,
+        ))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
+    async fn create_record(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateRecordInput,
+    ) -> Result<RecordObj> {
+        let viewer = state(ctx)?.principal.viewer();
+        let new = NewRecord {
+            project_id: parse_id(&input.project_id)?,
+            title: &input.title,
+            body: &input.body,
+            status: input.status.unwrap_or(RecordStatus::Open),
+            assignee_id: opt_id(input.assignee_id.as_ref())?,
+            fields: input.fields.map_or_else(|| serde_json::json!({}), |j| j.0),
+        };
+        Ok(RecordObj(
+            records::create(&mut *tx(ctx).await?, viewer, new).await?,
+        ))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
+    async fn update_record(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateRecordInput,
+    ) -> Result<RecordObj> {
+        let id = parse_id(&id)?;
+        let viewer = state(ctx)?.principal.viewer();
+        let changes = RecordChanges {
+            title: input.title.as_deref(),
+            body: input.body.as_deref(),
+            status: input.status,
+            assignee_id: opt_id(input.assignee_id.as_ref())?,
+            fields: input.fields.map(|j| j.0),
+        };
+        Ok(RecordObj(
+            records::update(&mut *tx(ctx).await?, viewer, id, changes).await?,
+        ))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
+    async fn archive_record(&self, ctx: &Context<'_>, id: ID) -> Result<RecordObj> {
+        let id = parse_id(&id)?;
+        let viewer = state(ctx)?.principal.viewer();
+        Ok(RecordObj(
+            records::archive(&mut *tx(ctx).await?, viewer, id).await?,
+        ))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
+    async fn create_idea(&self, ctx: &Context<'_>, input: IdeaInput) -> Result<IdeaObj> {
+        Ok(IdeaObj(
+            ideas::create(&mut *tx(ctx).await?, &input.title, &input.body).await?,
+        ))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
+    async fn update_idea(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateIdeaInput,
+    ) -> Result<IdeaObj> {
+        let id = parse_id(&id)?;
+        let idea = ideas::update(
+            &mut *tx(ctx).await?,
+            id,
+            input.title.as_deref(),
+            input.body.as_deref(),
+        )
+        .await?;
+        Ok(IdeaObj(idea))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
+    async fn archive_idea(&self, ctx: &Context<'_>, id: ID) -> Result<IdeaObj> {
+        let id = parse_id(&id)?;
+        Ok(IdeaObj(ideas::archive(&mut *tx(ctx).await?, id).await?))
+    }
+
+    /// Turns an idea into a project of a team the caller may edit.
+    #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
+    async fn promote_idea(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        team_id: ID,
+    ) -> Result<PromoteIdeaPayload> {
+        let (id, team_id) = (parse_id(&id)?, parse_id(&team_id)?);
+        let viewer = state(ctx)?.principal.viewer();
+        let (idea, project) = ideas::promote(&mut *tx(ctx).await?, viewer, id, team_id).await?;
+        Ok(PromoteIdeaPayload {
+            idea: IdeaObj(idea),
+            project: ProjectObj(project),
+        })
+    }
+
+    /// Revokes an API token of this workspace; it stops working on the next request.
+    #[graphql(directive = requires::apply(perm(P::TokensRevoke)))]
+    async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> Result<ApiTokenObj> {
+        let id = parse_id(&id)?;
+        Ok(ApiTokenObj(
+            crate::identity::revoke_token(&mut *tx(ctx).await?, id).await?,
+        ))
+    }
+}

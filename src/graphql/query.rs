@@ -1,0 +1,206 @@
+use async_graphql::{Context, ID, Object, Result};
+
+use super::context::{opt_id, page, parse_id, state, tx};
+use super::errors::ApiError;
+use super::types::{
+    ApiTokenObj, Conn, GoalObj, IdeaObj, MemberObj, MemberRole, ProjectObj, RecordObj, TeamObj,
+    ViewerObj, connection,
+};
+use crate::authz::{Permission as P, requires};
+use crate::work::projects::{self, ProjectFilter};
+use crate::work::{Page, goals, ideas, records, teams};
+
+/// The `@requires` argument for a permission.
+pub(crate) fn perm(p: P) -> String {
+    p.as_str().to_owned()
+}
+
+/// Tenant queries, served at `/w/{slug}/graphql` inside a read-only tenant transaction.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The caller in this workspace.
+    #[graphql(directive = requires::apply(perm(P::WorkspaceRead)))]
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<ViewerObj> {
+        let st = state(ctx)?;
+        let slug = tx(ctx).await?.tenant().slug.to_string();
+        Ok(ViewerObj {
+            user_id: st.principal.user_id,
+            workspace_slug: slug,
+            role: MemberRole::parse(st.principal.role.as_str()),
+            permissions: st
+                .principal
+                .permissions()
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect(),
+        })
+    }
+
+    #[graphql(directive = requires::apply(perm(P::WorkspaceRead)))]
+    async fn team(&self, ctx: &Context<'_>, id: ID) -> Result<TeamObj> {
+        let id = parse_id(&id)?;
+        let viewer = state(ctx)?.principal.viewer();
+        Ok(TeamObj(teams::get(&mut *tx(ctx).await?, viewer, id).await?))
+    }
+
+    #[graphql(
+        directive = requires::apply(perm(P::WorkspaceRead)),
+        complexity = "first.unwrap_or(20).max(1) as usize * child_complexity + 1"
+    )]
+    async fn teams(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<TeamObj>> {
+        let args = page(ctx, first, after.as_deref())?;
+        let viewer = state(ctx)?.principal.viewer();
+        let found = teams::list(&mut *tx(ctx).await?, viewer, args).await?;
+        Ok(connection(found, args.after.is_some(), |t| t.id, TeamObj))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::WorkspaceRead)))]
+    async fn goal(&self, ctx: &Context<'_>, id: ID) -> Result<GoalObj> {
+        let id = parse_id(&id)?;
+        Ok(GoalObj(goals::get(&mut *tx(ctx).await?, id).await?))
+    }
+
+    #[graphql(
+        directive = requires::apply(perm(P::WorkspaceRead)),
+        complexity = "first.unwrap_or(20).max(1) as usize * child_complexity + 1"
+    )]
+    async fn goals(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<GoalObj>> {
+        let args = page(ctx, first, after.as_deref())?;
+        let found = goals::list(&mut *tx(ctx).await?, args).await?;
+        Ok(connection(found, args.after.is_some(), |g| g.id, GoalObj))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::WorkspaceRead)))]
+    async fn project(&self, ctx: &Context<'_>, id: ID) -> Result<ProjectObj> {
+        let id = parse_id(&id)?;
+        let viewer = state(ctx)?.principal.viewer();
+        Ok(ProjectObj(
+            projects::get(&mut *tx(ctx).await?, viewer, id).await?,
+        ))
+    }
+
+    /// Projects the caller can see, optionally filtered by team or goal.
+    #[graphql(
+        directive = requires::apply(perm(P::WorkspaceRead)),
+        complexity = "first.unwrap_or(20).max(1) as usize * child_complexity + 1"
+    )]
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        team_id: Option<ID>,
+        goal_id: Option<ID>,
+        #[graphql(default = false)] include_archived: bool,
+    ) -> Result<Conn<ProjectObj>> {
+        let args = page(ctx, first, after.as_deref())?;
+        let filter = ProjectFilter {
+            team_id: opt_id(team_id.as_ref())?,
+            goal_id: opt_id(goal_id.as_ref())?,
+            include_archived,
+        };
+        let viewer = state(ctx)?.principal.viewer();
+        let found = projects::list(&mut *tx(ctx).await?, viewer, filter, args).await?;
+        Ok(connection(
+            found,
+            args.after.is_some(),
+            |p| p.id,
+            ProjectObj,
+        ))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::WorkspaceRead)))]
+    async fn record(&self, ctx: &Context<'_>, id: ID) -> Result<RecordObj> {
+        let id = parse_id(&id)?;
+        let viewer = state(ctx)?.principal.viewer();
+        Ok(RecordObj(
+            records::get(&mut *tx(ctx).await?, viewer, id).await?,
+        ))
+    }
+
+    /// Records of one project, newest first.
+    #[graphql(
+        directive = requires::apply(perm(P::WorkspaceRead)),
+        complexity = "first.unwrap_or(20).max(1) as usize * child_complexity + 1"
+    )]
+    async fn records(
+        &self,
+        ctx: &Context<'_>,
+        project_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<RecordObj>> {
+        let project_id = parse_id(&project_id)?;
+        let args = page(ctx, first, after.as_deref())?;
+        let viewer = state(ctx)?.principal.viewer();
+        let mut tx = tx(ctx).await?;
+        // Not found (rather than an empty list) when the project is invisible.
+        projects::get(&mut tx, viewer, project_id).await?;
+        let found = records::list_for_project(&mut tx, viewer, project_id, args).await?;
+        Ok(connection(found, args.after.is_some(), |r| r.id, RecordObj))
+    }
+
+    #[graphql(directive = requires::apply(perm(P::WorkspaceRead)))]
+    async fn idea(&self, ctx: &Context<'_>, id: ID) -> Result<IdeaObj> {
+        let id = parse_id(&id)?;
+        Ok(IdeaObj(ideas::get(&mut *tx(ctx).await?, id).await?))
+    }
+
+    #[graphql(
+        directive = requires::apply(perm(P::WorkspaceRead)),
+        complexity = "first.unwrap_or(20).max(1) as usize * child_complexity + 1"
+    )]
+    async fn ideas(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<IdeaObj>> {
+        let args = page(ctx, first, after.as_deref())?;
+        let found = ideas::list(&mut *tx(ctx).await?, args).await?;
+        Ok(connection(found, args.after.is_some(), |i| i.id, IdeaObj))
+    }
+
+    /// Members of this workspace.
+    #[graphql(
+        directive = requires::apply(perm(P::WorkspaceRead)),
+        complexity = "first.unwrap_or(20).max(1) as usize * child_complexity + 1"
+    )]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<MemberObj>> {
+        let args = page(ctx, first, after.as_deref())?;
+        let rows = crate::identity::list_members(&mut *tx(ctx).await?, args.after, args.limit())
+            .await
+            .map_err(ApiError::from)?;
+        let found = Page::from_rows(rows, &args);
+        Ok(connection(
+            found,
+            args.after.is_some(),
+            |m| m.user_id,
+            MemberObj,
+        ))
+    }
+
+    /// API tokens of this workspace (metadata only).
+    #[graphql(directive = requires::apply(perm(P::TokensRead)))]
+    async fn api_tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiTokenObj>> {
+        let found = crate::identity::list_tokens(&mut *tx(ctx).await?).await?;
+        Ok(found.into_iter().map(ApiTokenObj).collect())
+    }
+}

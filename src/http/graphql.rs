@@ -1,0 +1,333 @@
+//! GraphQL over HTTP, with the tenant middleware.
+//!
+//! Order matters: transport checks (method, content type, body size, bracket depth) run
+//! before any parser; then the slug is validated and resolved, the token authenticated
+//! and the membership checked inside the tenant transaction, before any resolver runs.
+//! The whole request runs in that one transaction: committed when every field succeeded,
+//! rolled back otherwise.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{Method, Request, header};
+use axum::response::{IntoResponse, Response};
+use tokio::sync::Mutex;
+
+use super::AppState;
+use crate::graphql::errors::{ApiError, ErrorCode, ensure_codes};
+use crate::graphql::{GlobalState, RequestState, TxCell, preflight};
+use crate::identity::{
+    PresentedToken, authenticate_global, authenticate_in_tenant, touch_last_used,
+};
+use crate::tenancy::{self, Access, Slug};
+
+/// A parsed, checked GraphQL request and whether it mutates.
+struct Checked {
+    request: async_graphql::Request,
+    access: Access,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetParams {
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<String>,
+}
+
+fn is_json(req: &Request<Body>) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v == "application/json" || v == "application/graphql-response+json")
+}
+
+/// Everything before authentication: method, media type, size, nesting, parse.
+async fn check_transport(
+    state: &AppState,
+    req: Request<Body>,
+) -> Result<(Checked, Option<PresentedToken>), ApiError> {
+    let limits = &state.inner.limits;
+    let method = req.method().clone();
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| PresentedToken::from_authorization(v).ok_or_else(ApiError::unauthenticated))
+        .transpose()?;
+    let mut request = if method == Method::GET {
+        let raw = req.uri().query().unwrap_or("");
+        let params: GetParams = serde_urlencoded_from(raw)?;
+        preflight::check(&params.query, limits.max_query_bytes, limits.max_nesting)?;
+        let mut r = async_graphql::Request::new(params.query);
+        if let Some(op) = params.operation_name {
+            r = r.operation_name(op);
+        }
+        if let Some(vars) = params.variables {
+            let value: serde_json::Value = serde_json::from_str(&vars).map_err(|_| {
+                ApiError::new(ErrorCode::BadRequest, "variables must be a JSON object")
+            })?;
+            r = r.variables(async_graphql::Variables::from_json(value));
+        }
+        r
+    } else if method == Method::POST {
+        if !is_json(&req) {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "send GraphQL requests as application/json",
+            ));
+        }
+        let body = axum::body::to_bytes(req.into_body(), limits.max_body_bytes)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    format!("the body is larger than {} bytes", limits.max_body_bytes),
+                )
+            })?;
+        // Check the query text before serde builds anything from it.
+        let raw: RawBody = serde_json::from_slice(&body).map_err(|_| {
+            ApiError::new(
+                ErrorCode::BadRequest,
+                "the body must be one JSON GraphQL request object",
+            )
+        })?;
+        preflight::check(&raw.query, limits.max_query_bytes, limits.max_nesting)?;
+        let mut r = async_graphql::Request::new(raw.query);
+        if let Some(op) = raw.operation_name {
+            r = r.operation_name(op);
+        }
+        if let Some(vars) = raw.variables {
+            if !vars.is_object() && !vars.is_null() {
+                return Err(ApiError::new(
+                    ErrorCode::BadRequest,
+                    "variables must be a JSON object",
+                ));
+            }
+            r = r.variables(async_graphql::Variables::from_json(vars));
+        }
+        r
+    } else {
+        return Err(ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            "use GET or POST",
+        ));
+    };
+    let access = {
+        let op_name = request.operation_name.clone();
+        let doc = request
+            .parsed_query()
+            .map_err(|e| ApiError::new(ErrorCode::BadRequest, e.message))?;
+        let op = match (&doc.operations, op_name.as_deref()) {
+            (DocumentOperations::Single(op), _) => Some(&op.node),
+            (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|o| &o.node),
+            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+                ops.values().next().map(|o| &o.node)
+            }
+            (DocumentOperations::Multiple(_), None) => None,
+        };
+        match op.map(|o| o.ty) {
+            Some(OperationType::Query) => Access::ReadOnly,
+            Some(OperationType::Mutation) => Access::ReadWrite,
+            Some(OperationType::Subscription) => {
+                return Err(ApiError::new(
+                    ErrorCode::BadRequest,
+                    "subscriptions are not served over HTTP",
+                ));
+            }
+            None => {
+                return Err(ApiError::new(
+                    ErrorCode::BadRequest,
+                    "operationName does not select an operation",
+                ));
+            }
+        }
+    };
+    if method == Method::GET && access == Access::ReadWrite {
+        return Err(ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            "mutations must be sent with POST",
+        ));
+    }
+    Ok((Checked { request, access }, token))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawBody {
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<serde_json::Value>,
+}
+
+fn serde_urlencoded_from(raw: &str) -> Result<GetParams, ApiError> {
+    axum::extract::Query::<GetParams>::try_from_uri(
+        &format!("/?{raw}")
+            .parse()
+            .map_err(|_| ApiError::new(ErrorCode::BadRequest, "malformed query string"))?,
+    )
+    .map(|q| q.0)
+    .map_err(|_| {
+        ApiError::new(
+            ErrorCode::BadRequest,
+            "GET requests need a `query` parameter",
+        )
+    })
+}
+
+fn respond(mut resp: async_graphql::Response) -> Response {
+    ensure_codes(&mut resp.errors);
+    axum::Json(resp).into_response()
+}
+
+/// `POST|GET /w/{slug}/graphql`.
+pub async fn tenant(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    req: Request<Body>,
+) -> Response {
+    match tenant_inner(&state, &slug, req).await {
+        Ok(resp) => resp,
+        Err(e) => e.into_http(),
+    }
+}
+
+async fn tenant_inner(
+    state: &AppState,
+    slug: &str,
+    req: Request<Body>,
+) -> Result<Response, ApiError> {
+    let (checked, token) = check_transport(state, req).await?;
+    // An invalid slug cannot name a workspace: the same answer as an unknown one.
+    let slug = Slug::parse(slug).map_err(|_| ApiError::not_found())?;
+    let token = token.ok_or_else(ApiError::unauthenticated)?;
+    let pool = &state.inner.pool;
+    // An unknown workspace gets the same answer as a token that is not valid for it, so
+    // workspace slugs cannot be enumerated.
+    let mut ttx = tenancy::begin(pool, &slug, checked.access)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(ApiError::unauthenticated)?;
+    let Some(auth) = authenticate_in_tenant(&mut ttx, &token)
+        .await
+        .map_err(ApiError::from)?
+    else {
+        return Err(ApiError::unauthenticated());
+    };
+    let viewer = auth.principal.viewer();
+    let cell = Arc::new(TxCell::new(ttx));
+    let loaders = DataLoader::new(
+        crate::graphql::loaders::Loaders {
+            tx: cell.clone(),
+            viewer,
+        },
+        tokio::spawn,
+    );
+    let request = checked
+        .request
+        .data(auth.principal.clone())
+        .data(RequestState {
+            tx: cell.clone(),
+            principal: auth.principal,
+            limits: state.inner.limits.clone(),
+        })
+        .data(loaders);
+    let timeout = Duration::from_secs(state.inner.limits.request_timeout_secs);
+    let response = tokio::time::timeout(timeout, state.inner.tenant_schema.execute(request)).await;
+    let tx = cell.take().await;
+    let response = match response {
+        Ok(r) => r,
+        Err(_) => {
+            if let Some(tx) = tx {
+                let _ = tx.rollback().await;
+            }
+            return Err(ApiError::new(
+                ErrorCode::Timeout,
+                "the request took too long",
+            ));
+        }
+    };
+    let mut response = response;
+    if let Some(tx) = tx {
+        if state.inner.limits.report_statement_count {
+            response.extensions.insert(
+                "tessera".to_owned(),
+                async_graphql::Value::from_json(
+                    serde_json::json!({ "statements": tx.statements() }),
+                )
+                .unwrap_or_default(),
+            );
+        }
+        if response.is_ok() {
+            tx.commit().await.map_err(ApiError::from)?;
+        } else {
+            tx.rollback().await.map_err(ApiError::from)?;
+        }
+    }
+    if let Some(token_id) = auth.touch_pending {
+        // Read-only requests cannot write `last_used_at`; record it beside the request.
+        let (pool, slug) = (pool.clone(), slug.clone());
+        tokio::spawn(async move {
+            if let Ok(Some(mut tx)) = tenancy::begin(&pool, &slug, Access::ReadWrite).await
+                && touch_last_used(&mut tx, token_id).await.is_ok()
+            {
+                let _ = tx.commit().await;
+            }
+        });
+    }
+    Ok(respond(response))
+}
+
+fn unavailable(e: sqlx::Error) -> ApiError {
+    match e {
+        sqlx::Error::PoolTimedOut => {
+            tracing::warn!("database pool exhausted");
+            ApiError::new(ErrorCode::Unavailable, "the server is busy; retry shortly")
+        }
+        other => ApiError::from(other),
+    }
+}
+
+/// `POST|GET /graphql`: non-tenant operations.
+pub async fn global(State(state): State<AppState>, req: Request<Body>) -> Response {
+    match global_inner(&state, req).await {
+        Ok(resp) => resp,
+        Err(e) => e.into_http(),
+    }
+}
+
+async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, ApiError> {
+    let (checked, token) = check_transport(state, req).await?;
+    if checked.access != Access::ReadOnly {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "the global endpoint has no mutations",
+        ));
+    }
+    let token = token.ok_or_else(ApiError::unauthenticated)?;
+    let mut gtx = tenancy::begin_global(&state.inner.pool)
+        .await
+        .map_err(unavailable)?;
+    let (_, tenant_id, user_id) = authenticate_global(gtx.conn(), &token)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or_else(ApiError::unauthenticated)?;
+    gtx.set_user(user_id).await.map_err(ApiError::from)?;
+    let gtx = Arc::new(Mutex::new(gtx));
+    let request = checked.request.data(GlobalState {
+        user_id,
+        token_tenant: Some(tenant_id),
+        tx: gtx.clone(),
+    });
+    let response = state.inner.global_schema.execute(request).await;
+    if let Ok(tx) = Arc::try_unwrap(gtx) {
+        let _ = tx.into_inner().commit().await;
+    }
+    Ok(respond(response))
+}

@@ -1,0 +1,95 @@
+//! The HTTP surface: routing, transport checks and the request middleware.
+
+mod graphql;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::routing::get;
+use sqlx::PgPool;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::config::Limits;
+use crate::graphql::{GlobalSchema, TenantSchema};
+
+/// Shared, immutable server state.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: PgPool,
+    tenant_schema: TenantSchema,
+    global_schema: GlobalSchema,
+    limits: Limits,
+    started: Instant,
+}
+
+impl AppState {
+    pub fn new(
+        pool: PgPool,
+        tenant_schema: TenantSchema,
+        global_schema: GlobalSchema,
+        limits: Limits,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                tenant_schema,
+                global_schema,
+                limits,
+                started: Instant::now(),
+            }),
+        }
+    }
+}
+
+const REQUEST_ID: &str = "x-request-id";
+
+pub fn router(state: AppState) -> Router {
+    let header = axum::http::HeaderName::from_static(REQUEST_ID);
+    Router::new()
+        .route("/w/{slug}/graphql", get(graphql::tenant).post(graphql::tenant))
+        .route("/graphql", get(graphql::global).post(graphql::global))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/status", get(status))
+        .fallback(|| async { crate::graphql::errors::ApiError::not_found().into_http() })
+        .with_state(state)
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let id = req
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                // The path only: query strings are not logged.
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(header.clone()))
+        .layer(SetRequestIdLayer::new(header, MakeRequestUuid))
+}
+
+async fn status(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "build": option_env!("TESSERA_BUILD_SHA").unwrap_or("dev"),
+        "uptime_seconds": state.inner.started.elapsed().as_secs(),
+    }))
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

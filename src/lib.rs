@@ -1,0 +1,32 @@
+//! Tessera: a multi-tenant GraphQL API server. Each workspace lives in its own PostgreSQL
+//! schema; see `docs/` and the README for the isolation model.
+//!
+//! The crate is organised by domain. Each folder exposes a small public API through its
+//! `mod.rs`; the GraphQL layer is a thin front that parses input, calls a domain service
+//! and maps the result.
+
+pub mod authz;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod graphql;
+pub mod http;
+pub mod identity;
+pub mod tenancy;
+pub mod work;
+
+/// A clock is a parameter, so that expiry and "last used" logic can be tested.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> chrono::DateTime<chrono::Utc>;
+}
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods)] // the one place that reads the wall clock
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+    }
+}

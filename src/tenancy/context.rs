@@ -1,0 +1,173 @@
+//! The request transaction. The only way to reach tenant tables.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::Slug;
+
+/// Whether the request may write. Queries run in a `READ ONLY` transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    ReadOnly,
+    ReadWrite,
+}
+
+/// The workspace a transaction is scoped to.
+#[derive(Debug, Clone)]
+pub struct TenantRef {
+    pub id: Uuid,
+    pub slug: Slug,
+}
+
+/// A transaction whose first statement scoped it to one tenant: `search_path`,
+/// `role` and `tessera.tenant_id` are set with `set_config(.., true)`, so they vanish at
+/// COMMIT or ROLLBACK. Constructed only by [`begin`].
+pub struct TenantTx {
+    tx: Transaction<'static, Postgres>,
+    tenant: TenantRef,
+    access: Access,
+    /// Statements issued through [`TenantTx::conn`] (the scoping statement included).
+    statements: u32,
+}
+
+impl std::fmt::Debug for TenantTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantTx")
+            .field("tenant", &self.tenant)
+            .field("access", &self.access)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens a tenant transaction for `slug`. `Ok(None)`: no active workspace has this slug.
+///
+/// One statement resolves the slug and sets all three settings; when the slug is unknown
+/// it returns no row and sets nothing.
+pub async fn begin(
+    pool: &PgPool,
+    slug: &Slug,
+    access: Access,
+) -> Result<Option<TenantTx>, sqlx::Error> {
+    let mut tx = match access {
+        Access::ReadOnly => pool.begin_with("BEGIN READ ONLY").await?,
+        Access::ReadWrite => pool.begin().await?,
+    };
+    let row: Option<(Uuid, i32, i32)> = sqlx::query_as(
+        "SELECT t.id, t.schema_version, pg_backend_pid()
+         FROM public.tenants t,
+              LATERAL (SELECT set_config('search_path', format('%I, public', 'tenant_' || t.slug), true),
+                              set_config('role', t.db_role, true),
+                              set_config('tessera.tenant_id', t.id::text, true)) s
+         WHERE t.slug = $1 AND t.state = 'active'",
+    )
+    .bind(slug.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((id, version, backend)) = row else {
+        return Ok(None);
+    };
+    if switches_version(backend, version) {
+        // Prepared statements were planned against another schema version: drop them
+        // before the first tenant statement (see `switches_version`).
+        tx.clear_cached_statements().await?;
+    }
+    Ok(Some(TenantTx {
+        tx,
+        tenant: TenantRef {
+            id,
+            slug: slug.clone(),
+        },
+        access,
+        statements: 1,
+    }))
+}
+
+/// Records that backend `pid` now serves a tenant at schema `version` and tells whether it
+/// served another version before.
+///
+/// A pooled connection caches prepared statements by SQL text. PostgreSQL re-plans them
+/// when `search_path` changes, but refuses to run one whose result type changed ("cached
+/// plan must not change result type") — which is what happens when the same statement
+/// runs against tenants on either side of a migration mid-rollout. Clearing the cache when
+/// a connection crosses versions avoids that; within one version nothing is cleared.
+/// Keyed by backend pid: a reused pid belongs to a new connection with an empty cache, so
+/// a stale entry can only cause one unneeded clear.
+fn switches_version(pid: i32, version: i32) -> bool {
+    static SEEN: OnceLock<Mutex<HashMap<i32, i32>>> = OnceLock::new();
+    let Ok(mut seen) = SEEN.get_or_init(Default::default).lock() else {
+        return true;
+    };
+    if seen.len() > 4096 {
+        seen.clear();
+    }
+    seen.insert(pid, version)
+        .is_some_and(|before| before != version)
+}
+
+impl TenantTx {
+    pub fn tenant(&self) -> &TenantRef {
+        &self.tenant
+    }
+
+    pub fn tenant_id(&self) -> Uuid {
+        self.tenant.id
+    }
+
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    /// The connection, for repository functions. Each call counts as one statement.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        self.statements += 1;
+        &mut self.tx
+    }
+
+    /// Statements issued in this transaction so far (N+1 detection in tests and benches).
+    pub fn statements(&self) -> u32 {
+        self.statements
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+/// A read-only transaction for the global endpoint, scoped to one user through
+/// `tessera.user_id` (RLS lets the runtime role see only that user's rows).
+pub struct GlobalTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+/// Opens the read-only global transaction; [`GlobalTx::set_user`] scopes it once the
+/// caller is authenticated.
+pub async fn begin_global(pool: &PgPool) -> Result<GlobalTx, sqlx::Error> {
+    Ok(GlobalTx {
+        tx: pool.begin_with("BEGIN READ ONLY").await?,
+    })
+}
+
+impl GlobalTx {
+    pub async fn set_user(&mut self, user_id: Uuid) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT set_config('tessera.user_id', $1, true)")
+            .bind(user_id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}

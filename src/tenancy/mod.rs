@@ -1,0 +1,20 @@
+//! Workspaces (tenants): slugs, provisioning, and the request-scoped tenant transaction.
+//!
+//! The isolation invariant lives here: tenant tables are reachable only through a
+//! [`TenantTx`], whose first statement sets `search_path`, `role` and `tessera.tenant_id`
+//! transaction-locally. Nothing here issues a session-level `SET`, so a pooled connection
+//! can never carry one tenant's context into another request.
+
+mod context;
+mod provision;
+mod slug;
+
+pub use context::{Access, GlobalTx, TenantRef, TenantTx, begin, begin_global};
+pub use provision::{TenancyError, Tenant, create_tenant, list_tenants};
+pub use slug::{Slug, SlugError};
+
+/// The schema of a workspace. Slugs are validated, so the name needs no quoting, but
+/// callers still quote it when building SQL.
+pub fn schema_name(slug: &str) -> String {
+    format!("tenant_{slug}")
+}

@@ -1,0 +1,122 @@
+//! Creating workspaces. Runs with the migrator pool, never from a request handler.
+//!
+//! A workspace is: a `public.tenants` row, a schema `tenant_<slug>` cloned from the
+//! pre-migrated template, and a NOLOGIN role that can use that schema only. All of it is
+//! created in one transaction (PostgreSQL DDL and role creation are transactional), so a
+//! failure at any step leaves nothing behind.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::slug::{Slug, SlugError};
+use crate::db::migrate::TEMPLATE_SCHEMA;
+use crate::db::{RoleNames, quote_ident};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TenancyError {
+    #[error(transparent)]
+    Slug(#[from] SlugError),
+    #[error("a workspace with this slug already exists")]
+    Conflict,
+    #[error("workspace name must be 1 to 200 characters")]
+    InvalidName,
+    #[error(
+        "the tenant template is at version {found:?}, expected {expected}: run `tessera migrate`"
+    )]
+    TemplateNotReady { found: Option<i32>, expected: i32 },
+    #[error("no such workspace")]
+    NotFound,
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Tenant {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub db_role: String,
+    pub state: String,
+    pub schema_version: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Creates a workspace atomically. `expected_version` is the tenant schema version this
+/// binary was built for; the template must be exactly there.
+pub async fn create_tenant(
+    migrator: &PgPool,
+    roles: &RoleNames,
+    slug: &Slug,
+    name: &str,
+    expected_version: i32,
+) -> Result<Tenant, TenancyError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(TenancyError::InvalidName);
+    }
+    let mut tx = migrator.begin().await?;
+    // FOR SHARE: a concurrent template migration waits for us, and we for it.
+    let found: Option<i32> =
+        sqlx::query_scalar("SELECT version FROM public.template_state FOR SHARE")
+            .fetch_optional(&mut *tx)
+            .await?;
+    if found != Some(expected_version) {
+        return Err(TenancyError::TemplateNotReady {
+            found,
+            expected: expected_version,
+        });
+    }
+    let id = Uuid::now_v7();
+    let role = roles.tenant_role(id);
+    let inserted = sqlx::query_as::<_, Tenant>(
+        "INSERT INTO public.tenants (id, slug, name, db_role, schema_version)
+         VALUES ($1, $2, $3, $4, $5)
+         RETURNING id, slug, name, db_role, state, schema_version, created_at",
+    )
+    .bind(id)
+    .bind(slug.as_str())
+    .bind(name)
+    .bind(&role)
+    .bind(expected_version)
+    .fetch_one(&mut *tx)
+    .await;
+    let tenant = match inserted {
+        Ok(t) => t,
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("tenants_slug_key") => {
+            return Err(TenancyError::Conflict);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let schema = quote_ident(&slug.schema());
+    let role_q = quote_ident(&role);
+    let ddl = format!(
+        "CREATE ROLE {role_q} NOLOGIN INHERIT NOBYPASSRLS IN ROLE {group};
+         GRANT {role_q} TO {app};
+         CREATE SCHEMA {schema};
+         REVOKE ALL ON SCHEMA {schema} FROM PUBLIC;
+         GRANT USAGE ON SCHEMA {schema} TO {role_q};
+         ALTER DEFAULT PRIVILEGES IN SCHEMA {schema}
+             GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role_q};",
+        group = quote_ident(&roles.tenant_group),
+        app = quote_ident(&roles.app),
+    );
+    sqlx::raw_sql(&ddl).execute(&mut *tx).await?;
+    sqlx::query("SELECT public.tessera_clone_schema($1, $2)")
+        .bind(TEMPLATE_SCHEMA)
+        .bind(slug.schema())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(tenant = %slug, tenant_id = %tenant.id, "workspace created");
+    Ok(tenant)
+}
+
+pub async fn list_tenants(pool: &PgPool) -> Result<Vec<Tenant>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, slug, name, db_role, state, schema_version, created_at
+         FROM public.tenants ORDER BY slug",
+    )
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,100 @@
+//! Goals are workspace-wide: every member reads them; `work:write` creates and edits.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{Page, PageArgs, WorkError, check_text, map_constraint};
+use crate::tenancy::TenantTx;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Goal {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub archived_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+const COLS: &str = "g.id, g.title, g.description, g.archived_at, g.created_at";
+
+pub async fn list(tx: &mut TenantTx, page: PageArgs) -> Result<Page<Goal>, WorkError> {
+    let sql = format!(
+        "SELECT {COLS} FROM goals g WHERE g.archived_at IS NULL AND ($1::uuid IS NULL OR g.id > $1)
+         ORDER BY g.id LIMIT $2"
+    );
+    let rows = sqlx::query_as(&sql)
+        .bind(page.after)
+        .bind(page.limit())
+        .fetch_all(tx.conn())
+        .await?;
+    Ok(Page::from_rows(rows, &page))
+}
+
+pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Goal, WorkError> {
+    let sql = format!("SELECT {COLS} FROM goals g WHERE g.id = $1");
+    sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(WorkError::NotFound)
+}
+
+pub async fn create(tx: &mut TenantTx, title: &str, description: &str) -> Result<Goal, WorkError> {
+    check_text("title", title, 200, false)?;
+    check_text("description", description, 20_000, true)?;
+    let sql = format!(
+        "INSERT INTO goals AS g (id, title, description) VALUES ($1, $2, $3) RETURNING {COLS}"
+    );
+    sqlx::query_as(&sql)
+        .bind(Uuid::now_v7())
+        .bind(title.trim())
+        .bind(description)
+        .fetch_one(tx.conn())
+        .await
+        .map_err(map_constraint)
+}
+
+pub async fn update(
+    tx: &mut TenantTx,
+    id: Uuid,
+    title: Option<&str>,
+    description: Option<&str>,
+) -> Result<Goal, WorkError> {
+    if let Some(t) = title {
+        check_text("title", t, 200, false)?;
+    }
+    if let Some(d) = description {
+        check_text("description", d, 20_000, true)?;
+    }
+    let sql = format!(
+        "UPDATE goals AS g SET title = coalesce($2, g.title), description = coalesce($3, g.description),
+                updated_at = now()
+         WHERE g.id = $1 RETURNING {COLS}"
+    );
+    sqlx::query_as(&sql)
+        .bind(id)
+        .bind(title.map(str::trim))
+        .bind(description)
+        .fetch_optional(tx.conn())
+        .await
+        .map_err(map_constraint)?
+        .ok_or(WorkError::NotFound)
+}
+
+pub async fn archive(tx: &mut TenantTx, id: Uuid) -> Result<Goal, WorkError> {
+    let sql = format!(
+        "UPDATE goals AS g SET archived_at = coalesce(g.archived_at, now()), updated_at = now()
+         WHERE g.id = $1 RETURNING {COLS}"
+    );
+    sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(WorkError::NotFound)
+}
+
+/// Goals among `ids` (for batch loading).
+pub async fn by_ids(tx: &mut TenantTx, ids: &[Uuid]) -> Result<Vec<Goal>, WorkError> {
+    let sql = format!("SELECT {COLS} FROM goals g WHERE g.id = ANY($1)");
+    Ok(sqlx::query_as(&sql).bind(ids).fetch_all(tx.conn()).await?)
+}

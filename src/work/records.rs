@@ -1,0 +1,264 @@
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::projects::ensure_team_editable;
+use super::{Page, PageArgs, VISIBLE_TEAM, WorkError, check_text, map_constraint};
+use crate::authz::Viewer;
+use crate::tenancy::TenantTx;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+pub enum RecordStatus {
+    Open,
+    InProgress,
+    Done,
+}
+
+impl RecordStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::InProgress => "in_progress",
+            Self::Done => "done",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "in_progress" => Self::InProgress,
+            "done" => Self::Done,
+            _ => Self::Open,
+        }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Record {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub title: String,
+    pub body: String,
+    pub status: String,
+    pub assignee_id: Option<Uuid>,
+    pub fields: serde_json::Value,
+    pub archived_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLS: &str = "r.id, r.project_id, r.title, r.body, r.status, r.assignee_id, r.fields, \
+                    r.archived_at, r.created_at, r.updated_at";
+/// Largest custom-fields document accepted, in bytes of JSON.
+const MAX_FIELDS_BYTES: usize = 16 * 1024;
+
+/// Records of one visible project, newest first.
+pub async fn list_for_project(
+    tx: &mut TenantTx,
+    viewer: Viewer,
+    project_id: Uuid,
+    page: PageArgs,
+) -> Result<Page<Record>, WorkError> {
+    let sql = format!(
+        "SELECT {COLS} FROM records r
+         JOIN projects p ON p.id = r.project_id JOIN teams tm ON tm.id = p.team_id
+         WHERE r.project_id = $5 AND {VISIBLE_TEAM} AND r.archived_at IS NULL
+           AND ($3::uuid IS NULL OR r.id < $3)
+         ORDER BY r.id DESC LIMIT $4"
+    );
+    let rows = sqlx::query_as(&sql)
+        .bind(viewer.user_id)
+        .bind(viewer.sees_all_teams)
+        .bind(page.after)
+        .bind(page.limit())
+        .bind(project_id)
+        .fetch_all(tx.conn())
+        .await?;
+    Ok(Page::from_rows(rows, &page))
+}
+
+/// The newest `limit` records of each project, in one statement (the batch behind the
+/// nested `Project.records` field: 50 projects cost one query, not 50).
+pub async fn latest_for_projects(
+    tx: &mut TenantTx,
+    viewer: Viewer,
+    project_ids: &[Uuid],
+    limit: i64,
+) -> Result<HashMap<Uuid, Vec<Record>>, WorkError> {
+    let sql = format!(
+        "SELECT {COLS} FROM unnest($3::uuid[]) AS want(id)
+         JOIN projects p ON p.id = want.id JOIN teams tm ON tm.id = p.team_id
+         CROSS JOIN LATERAL (
+             SELECT {COLS} FROM records r
+             WHERE r.project_id = want.id AND r.archived_at IS NULL
+             ORDER BY r.id DESC LIMIT $4) r
+         WHERE {VISIBLE_TEAM}
+         ORDER BY r.project_id, r.id DESC"
+    );
+    let rows: Vec<Record> = sqlx::query_as(&sql)
+        .bind(viewer.user_id)
+        .bind(viewer.sees_all_teams)
+        .bind(project_ids)
+        .bind(limit)
+        .fetch_all(tx.conn())
+        .await?;
+    let mut out: HashMap<Uuid, Vec<Record>> = HashMap::new();
+    for r in rows {
+        out.entry(r.project_id).or_default().push(r);
+    }
+    Ok(out)
+}
+
+pub async fn get(tx: &mut TenantTx, viewer: Viewer, id: Uuid) -> Result<Record, WorkError> {
+    let sql = format!(
+        "SELECT {COLS} FROM records r
+         JOIN projects p ON p.id = r.project_id JOIN teams tm ON tm.id = p.team_id
+         WHERE r.id = $3 AND {VISIBLE_TEAM}"
+    );
+    sqlx::query_as(&sql)
+        .bind(viewer.user_id)
+        .bind(viewer.sees_all_teams)
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(WorkError::NotFound)
+}
+
+fn check_fields(fields: &serde_json::Value) -> Result<(), WorkError> {
+    if !fields.is_object() {
+        return Err(WorkError::Invalid("fields must be a JSON object".into()));
+    }
+    if serde_json::to_vec(fields).map_or(usize::MAX, |v| v.len()) > MAX_FIELDS_BYTES {
+        return Err(WorkError::Invalid(format!(
+            "fields must be at most {MAX_FIELDS_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// The assignee must be a member of this workspace (RLS limits `memberships` to it).
+async fn check_assignee(tx: &mut TenantTx, assignee: Option<Uuid>) -> Result<(), WorkError> {
+    let Some(user) = assignee else { return Ok(()) };
+    let tenant_id = tx.tenant_id();
+    let member: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM public.memberships WHERE tenant_id = $1 AND user_id = $2)",
+    )
+    .bind(tenant_id)
+    .bind(user)
+    .fetch_one(tx.conn())
+    .await?;
+    if member {
+        Ok(())
+    } else {
+        Err(WorkError::Invalid(
+            "the assignee is not a member of this workspace".into(),
+        ))
+    }
+}
+
+async fn project_team(
+    tx: &mut TenantTx,
+    viewer: Viewer,
+    project_id: Uuid,
+) -> Result<Uuid, WorkError> {
+    Ok(super::projects::get(tx, viewer, project_id).await?.team_id)
+}
+
+pub struct NewRecord<'a> {
+    pub project_id: Uuid,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub status: RecordStatus,
+    pub assignee_id: Option<Uuid>,
+    pub fields: serde_json::Value,
+}
+
+pub async fn create(
+    tx: &mut TenantTx,
+    viewer: Viewer,
+    input: NewRecord<'_>,
+) -> Result<Record, WorkError> {
+    check_text("title", input.title, 500, false)?;
+    check_text("body", input.body, 100_000, true)?;
+    check_fields(&input.fields)?;
+    let team = project_team(tx, viewer, input.project_id).await?;
+    ensure_team_editable(tx, viewer, team).await?;
+    check_assignee(tx, input.assignee_id).await?;
+    let sql = format!(
+        "INSERT INTO records AS r (id, project_id, title, body, status, assignee_id, fields)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLS}"
+    );
+    sqlx::query_as(&sql)
+        .bind(Uuid::now_v7())
+        .bind(input.project_id)
+        .bind(input.title.trim())
+        .bind(input.body)
+        .bind(input.status.as_str())
+        .bind(input.assignee_id)
+        .bind(&input.fields)
+        .fetch_one(tx.conn())
+        .await
+        .map_err(map_constraint)
+}
+
+#[derive(Default)]
+pub struct RecordChanges<'a> {
+    pub title: Option<&'a str>,
+    pub body: Option<&'a str>,
+    pub status: Option<RecordStatus>,
+    pub assignee_id: Option<Uuid>,
+    pub fields: Option<serde_json::Value>,
+}
+
+pub async fn update(
+    tx: &mut TenantTx,
+    viewer: Viewer,
+    id: Uuid,
+    c: RecordChanges<'_>,
+) -> Result<Record, WorkError> {
+    if let Some(t) = c.title {
+        check_text("title", t, 500, false)?;
+    }
+    if let Some(b) = c.body {
+        check_text("body", b, 100_000, true)?;
+    }
+    if let Some(f) = &c.fields {
+        check_fields(f)?;
+    }
+    let current = get(tx, viewer, id).await?;
+    let team = project_team(tx, viewer, current.project_id).await?;
+    ensure_team_editable(tx, viewer, team).await?;
+    check_assignee(tx, c.assignee_id).await?;
+    let sql = format!(
+        "UPDATE records AS r SET title = coalesce($2, r.title), body = coalesce($3, r.body),
+                status = coalesce($4, r.status), assignee_id = coalesce($5, r.assignee_id),
+                fields = coalesce($6, r.fields), updated_at = now()
+         WHERE r.id = $1 RETURNING {COLS}"
+    );
+    sqlx::query_as(&sql)
+        .bind(id)
+        .bind(c.title.map(str::trim))
+        .bind(c.body)
+        .bind(c.status.map(RecordStatus::as_str))
+        .bind(c.assignee_id)
+        .bind(c.fields)
+        .fetch_optional(tx.conn())
+        .await
+        .map_err(map_constraint)?
+        .ok_or(WorkError::NotFound)
+}
+
+pub async fn archive(tx: &mut TenantTx, viewer: Viewer, id: Uuid) -> Result<Record, WorkError> {
+    let current = get(tx, viewer, id).await?;
+    let team = project_team(tx, viewer, current.project_id).await?;
+    ensure_team_editable(tx, viewer, team).await?;
+    let sql = format!(
+        "UPDATE records AS r SET archived_at = coalesce(r.archived_at, now()), updated_at = now()
+         WHERE r.id = $1 RETURNING {COLS}"
+    );
+    sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(WorkError::NotFound)
+}

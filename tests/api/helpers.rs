@@ -1,0 +1,324 @@
+//! Test harness: a fresh database per test, the real server on a random port.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
+use tessera::authz::{Role, Scope};
+use tessera::config::Config;
+use tessera::db::migrate::{self, MigrationSet};
+use tessera::db::{self, RoleNames};
+use tessera::tenancy::{self, Slug, Tenant};
+use uuid::Uuid;
+
+/// Administrative URL of the test cluster (a superuser).
+pub fn admin_url() -> String {
+    std::env::var("TESSERA_TEST_ADMIN_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A fresh database with its own roles, migrated. Dropped (database and roles) on drop.
+pub struct TestDb {
+    pub name: String,
+    pub roles: RoleNames,
+    pub cfg: Config,
+    pub migrator: PgPool,
+    pub set: MigrationSet,
+    pub app_url: String,
+    pub migrator_url: String,
+}
+
+fn url_for(user: &str, db: &str) -> String {
+    let admin: PgConnectOptions = admin_url().parse().expect("TESSERA_TEST_ADMIN_URL");
+    format!(
+        "postgres://{user}@{}:{}/{db}",
+        admin.get_host(),
+        admin.get_port()
+    )
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        Self::with_migrations(None).await
+    }
+
+    /// A database migrated with the migrations in `dir` (public/ and tenant/).
+    pub async fn with_migrations(dir: Option<&Path>) -> Self {
+        let name = format!("tt_{}", &Uuid::new_v4().simple().to_string()[..10]);
+        let roles = RoleNames::new(&name);
+        let mut admin = db::admin_connect_url(&admin_url())
+            .await
+            .expect("admin connection");
+        db::bootstrap_database(&mut admin, &name, &roles, None)
+            .await
+            .expect("bootstrap");
+        let mut cfg = Config {
+            role_prefix: name.clone(),
+            migrations_dir: dir.map(Path::to_path_buf),
+            ..Config::default()
+        };
+        cfg.limits.report_statement_count = true;
+        let app_url = url_for(&roles.app, &name);
+        let migrator_url = url_for(&roles.migrator, &name);
+        let migrator = db::connect_migrator_pool(&cfg, &migrator_url)
+            .await
+            .expect("migrator pool");
+        let set = MigrationSet::load(dir).expect("migrations");
+        let report = migrate::run(&migrator, &roles, &set, 4)
+            .await
+            .expect("migrate");
+        assert!(report.failures.is_empty());
+        Self {
+            name,
+            roles,
+            cfg,
+            migrator,
+            set,
+            app_url,
+            migrator_url,
+        }
+    }
+
+    pub async fn app_pool(&self, max: u32) -> PgPool {
+        let mut cfg = self.cfg.clone();
+        cfg.pool_max_connections = max;
+        db::connect_app_pool(&cfg, &self.app_url)
+            .await
+            .expect("app pool")
+    }
+
+    pub async fn create_tenant(&self, slug: &str) -> Tenant {
+        let slug = Slug::parse(slug).expect("slug");
+        tenancy::create_tenant(
+            &self.migrator,
+            &self.roles,
+            &slug,
+            &format!("Workspace {slug}"),
+            self.set.tenant_latest(),
+        )
+        .await
+        .expect("create tenant")
+    }
+
+    /// Adds a user (created if new) to a workspace; returns the user id.
+    pub async fn add_user(&self, tenant: &Tenant, email: &str, role: Role) -> Uuid {
+        let mut conn = self.migrator.acquire().await.unwrap();
+        let user = tessera::identity::ensure_user(&mut conn, email, email)
+            .await
+            .unwrap();
+        tessera::identity::add_member(&mut conn, tenant.id, user.id, role)
+            .await
+            .unwrap();
+        user.id
+    }
+
+    pub async fn token(&self, tenant: &Tenant, user: Uuid, scopes: &[Scope]) -> String {
+        let mut conn = self.migrator.acquire().await.unwrap();
+        let (_, secret) = tessera::identity::mint_token(&mut conn, tenant.id, user, "test", scopes)
+            .await
+            .expect("mint");
+        secret.expose().to_owned()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (name, roles) = (self.name.clone(), self.roles.clone());
+        // Async cleanup from Drop: a short-lived runtime on its own thread. The pools belong
+        // to the test's runtime, which is blocked here; DROP DATABASE ... WITH (FORCE) ends
+        // their sessions instead of waiting for them.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async move {
+                let mut admin = db::admin_connect_url(&admin_url()).await.ok()?;
+                db::drop_database(&mut admin, &name, &roles).await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// The real HTTP server on a random loopback port over a [`TestDb`].
+pub struct TestApp {
+    pub db: TestDb,
+    pub addr: SocketAddr,
+    pub pool: PgPool,
+    pub http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_on(TestDb::new().await, 8).await
+    }
+
+    pub async fn spawn_on(db: TestDb, pool_size: u32) -> Self {
+        let pool = db.app_pool(pool_size).await;
+        let limits = db.cfg.limits.clone();
+        let state = tessera::http::AppState::new(
+            pool.clone(),
+            tessera::graphql::build_tenant_schema(&limits).unwrap(),
+            tessera::graphql::build_global_schema(&limits).unwrap(),
+            limits,
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(tessera::http::serve(listener, state, async move {
+            let _ = rx.await;
+        }));
+        Self {
+            db,
+            addr,
+            pool,
+            http: reqwest::Client::new(),
+            shutdown: Some(tx),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// POSTs a GraphQL request to `/w/{slug}/graphql`; returns (status, body).
+    pub async fn gql(
+        &self,
+        slug: &str,
+        token: &str,
+        query: &str,
+        variables: Value,
+    ) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(self.url(&format!("/w/{slug}/graphql")))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `data` of a request that must succeed.
+    pub async fn ok(&self, slug: &str, token: &str, query: &str, variables: Value) -> Value {
+        let (status, body) = self.gql(slug, token, query, variables).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// The first error code of a GraphQL response.
+pub fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("<none>")
+}
+
+/// A workspace with an owner token, an open team and a project, for tests that need data.
+pub struct Seeded {
+    pub tenant: Tenant,
+    pub owner: Uuid,
+    pub owner_token: String,
+    pub team_id: String,
+    pub project_id: String,
+}
+
+pub async fn seed(app: &TestApp, slug: &str) -> Seeded {
+    let tenant = app.db.create_tenant(slug).await;
+    let owner = app
+        .db
+        .add_user(&tenant, &format!("owner@{slug}.test"), Role::Owner)
+        .await;
+    let owner_token = app
+        .db
+        .token(
+            &tenant,
+            owner,
+            &[Scope::Read, Scope::Write, Scope::Settings],
+        )
+        .await;
+    let team = app
+        .ok(
+            slug,
+            &owner_token,
+            "mutation { createTeam(input: {name: \"Core\", visibility: OPEN}) { id } }",
+            json!({}),
+        )
+        .await;
+    let team_id = team["createTeam"]["id"].as_str().unwrap().to_owned();
+    let project = app
+        .ok(
+            slug,
+            &owner_token,
+            "mutation($t: ID!, $n: String!) { createProject(input: {teamId: $t, name: $n}) { id } }",
+            json!({ "t": team_id, "n": format!("{slug} project") }),
+        )
+        .await;
+    let project_id = project["createProject"]["id"].as_str().unwrap().to_owned();
+    Seeded {
+        tenant,
+        owner,
+        owner_token,
+        team_id,
+        project_id,
+    }
+}
+
+/// A copy of the real migrations plus extra tenant migrations, for migration tests.
+pub fn migrations_with(extra_tenant: &[(&str, &str)]) -> (tempdir::Dir, PathBuf) {
+    let dir = tempdir::Dir::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for sub in ["public", "tenant"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for e in std::fs::read_dir(root.join(sub)).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), dir.path().join(sub).join(e.file_name())).unwrap();
+        }
+    }
+    for (name, sql) in extra_tenant {
+        std::fs::write(dir.path().join("tenant").join(name), sql).unwrap();
+    }
+    let path = dir.path().to_path_buf();
+    (dir, path)
+}
+
+pub mod tempdir {
+    use std::path::{Path, PathBuf};
+
+    /// A temporary directory removed on drop.
+    pub struct Dir(PathBuf);
+
+    impl Dir {
+        pub fn new() -> Self {
+            let p = std::env::temp_dir()
+                .join(format!("tessera-test-{}", uuid::Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&p).unwrap();
+            Self(p)
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}

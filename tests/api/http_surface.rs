@@ -1,0 +1,388 @@
+//! GraphQL over HTTP: transport rules, limits and error shapes.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestDb, code, seed};
+
+async fn raw(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    ctype: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let mut req = app
+        .http
+        .request(method, app.url(path))
+        .bearer_auth(token)
+        .body(body);
+    if let Some(c) = ctype {
+        req = req.header("content-type", c);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn get_never_mutates_and_only_json_is_accepted() {
+    let app = TestApp::spawn().await;
+    let s = seed(&app, "acme").await;
+    let t = &s.owner_token;
+    let mutation = "mutation { createIdea(input: {title: \"via get\"}) { id } }";
+    let url = format!("/w/acme/graphql?query={}", urlencode(mutation));
+    let (status, body) = raw(&app, reqwest::Method::GET, &url, t, None, vec![]).await;
+    assert_eq!((status, code(&body)), (405, "METHOD_NOT_ALLOWED"));
+    // GET queries work.
+    let url = format!("/w/acme/graphql?query={}", urlencode("{ viewer { role } }"));
+    let (status, body) = raw(&app, reqwest::Method::GET, &url, t, None, vec![]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["viewer"]["role"], "OWNER");
+
+    let json_body = serde_json::to_vec(&json!({ "query": mutation })).unwrap();
+    for ctype in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        Some("application/graphql"),
+        None,
+    ] {
+        let (status, body) = raw(
+            &app,
+            reqwest::Method::POST,
+            "/w/acme/graphql",
+            t,
+            ctype,
+            json_body.clone(),
+        )
+        .await;
+        assert_eq!(
+            (status, code(&body)),
+            (415, "UNSUPPORTED_MEDIA_TYPE"),
+            "{ctype:?}"
+        );
+    }
+    let (status, _) = raw(
+        &app,
+        reqwest::Method::POST,
+        "/w/acme/graphql",
+        t,
+        Some("application/json; charset=utf-8"),
+        json_body,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let ideas = app
+        .ok(
+            "acme",
+            t,
+            "{ ideas { edges { node { title } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        ideas["ideas"]["edges"].as_array().map(Vec::len),
+        Some(1),
+        "exactly the POSTed one: {ideas}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_requests_get_clear_4xx() {
+    let app = TestApp::spawn().await;
+    let s = seed(&app, "acme").await;
+    let t = &s.owner_token;
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "malformed json",
+            b"{\"query\": ".to_vec(),
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            "batch",
+            br#"[{"query":"{viewer{role}}"},{"query":"{viewer{role}}"}]"#.to_vec(),
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            "no query",
+            br#"{"variables":{}}"#.to_vec(),
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            "syntax error",
+            br#"{"query":"{ viewer { "}"#.to_vec(),
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            "variables not an object",
+            br#"{"query":"{viewer{role}}","variables":[1]}"#.to_vec(),
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            "huge body",
+            format!(
+                r#"{{"query":"{{viewer{{role}}}}","variables":{{"x":"{}"}}}}"#,
+                "a".repeat(300 * 1024)
+            )
+            .into_bytes(),
+            413,
+            "PAYLOAD_TOO_LARGE",
+        ),
+        (
+            "long query",
+            format!(
+                r#"{{"query":"{{viewer{{role}}}} #{}"}}"#,
+                "a".repeat(40 * 1024)
+            )
+            .into_bytes(),
+            413,
+            "QUERY_TOO_LARGE",
+        ),
+    ];
+    for (name, body, want_status, want_code) in cases {
+        let (status, resp) = raw(
+            &app,
+            reqwest::Method::POST,
+            "/w/acme/graphql",
+            t,
+            Some("application/json"),
+            body,
+        )
+        .await;
+        assert_eq!(
+            (status, code(&resp)),
+            (want_status, want_code),
+            "{name}: {resp}"
+        );
+    }
+    let (status, body) = raw(
+        &app,
+        reqwest::Method::POST,
+        "/w/Not-A-Slug/graphql",
+        t,
+        Some("application/json"),
+        br#"{"query":"{viewer{role}}"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (404, "NOT_FOUND"));
+    let (status, body) = raw(
+        &app,
+        reqwest::Method::POST,
+        "/w/acme/graphql",
+        "tsr_garbage",
+        Some("application/json"),
+        br#"{"query":"{viewer{role}}"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (401, "UNAUTHENTICATED"));
+    let resp = app
+        .http
+        .post(app.url("/w/acme/graphql"))
+        .json(&json!({"query": "{viewer{role}}"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401, "no credentials");
+    let (status, _) = raw(
+        &app,
+        reqwest::Method::PUT,
+        "/w/acme/graphql",
+        t,
+        Some("application/json"),
+        vec![],
+    )
+    .await;
+    assert_eq!(status, 405);
+}
+
+#[tokio::test]
+async fn deeply_nested_literals_are_refused_and_the_server_survives() {
+    // Generous size limits, so that the nesting check is what refuses these.
+    let mut db = TestDb::new().await;
+    db.cfg.limits.max_query_bytes = 1 << 20;
+    db.cfg.limits.max_body_bytes = 2 << 20;
+    let app = TestApp::spawn_on(db, 4).await;
+    let s = seed(&app, "acme").await;
+    let t = &s.owner_token;
+    for depth in [1_000usize, 3_000, 10_000] {
+        let list = format!(
+            "{{ project(id: {}\"x\"{}) {{ id }} }}",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        let object = format!(
+            "{{ project(id: {}1{}) {{ id }} }}",
+            "{a:".repeat(depth),
+            "}".repeat(depth)
+        );
+        let selection = format!("{}{}", "{ viewer ".repeat(depth), "}".repeat(depth));
+        for q in [list, object, selection] {
+            let (status, body) = app.gql("acme", t, &q, json!({})).await;
+            assert_eq!(
+                (status, code(&body)),
+                (400, "QUERY_TOO_DEEP"),
+                "depth {depth}"
+            );
+        }
+        // Deep JSON in variables is refused by the JSON reader's own recursion limit.
+        let vars = format!(
+            r#"{{"query":"query($v: JSON){{viewer{{role}}}}","variables":{{"v":{}1{}}}}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        let (status, _) = raw(
+            &app,
+            reqwest::Method::POST,
+            "/w/acme/graphql",
+            t,
+            Some("application/json"),
+            vars.into_bytes(),
+        )
+        .await;
+        assert_eq!(status, 400, "depth {depth}");
+    }
+    // The process is alive and serving.
+    app.ok("acme", t, "{ viewer { role } }", json!({})).await;
+}
+
+#[tokio::test]
+async fn page_sizes_are_capped_and_complexity_counts_list_sizes() {
+    let app = TestApp::spawn().await;
+    let s = seed(&app, "acme").await;
+    let t = &s.owner_token;
+    let (_, body) = app
+        .gql(
+            "acme",
+            t,
+            "{ projects(first: 101) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT");
+    let (_, body) = app
+        .gql(
+            "acme",
+            t,
+            "{ projects(first: -5) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT");
+    // 100 × 100 × a few fields is over the complexity limit even though it is shallow.
+    let heavy = "{ projects(first: 100) { edges { node { id name records(first: 100) { edges { node { id title body status } } } } } } }";
+    let (_, body) = app.gql("acme", t, heavy, json!({})).await;
+    assert_eq!(code(&body), "QUERY_TOO_LARGE", "{body}");
+    app.ok("acme", t, "{ projects(first: 10) { edges { node { id records(first: 10) { edges { node { id } } } } } } }", json!({})).await;
+}
+
+#[tokio::test]
+async fn a_page_of_projects_with_records_costs_a_constant_number_of_statements() {
+    let app = TestApp::spawn().await;
+    let s = seed(&app, "acme").await;
+    let t = &s.owner_token;
+    let q = "query($n: Int!) { projects(first: $n) { edges { node { name team { name } records(first: 10) { edges { node { title assignee { email } } } } } } } }";
+    let mut counts = Vec::new();
+    for target in [5usize, 50] {
+        // Grow to `target` projects, each with two records.
+        loop {
+            let have = app
+                .ok(
+                    "acme",
+                    t,
+                    "{ projects(first: 100) { edges { node { id } } } }",
+                    json!({}),
+                )
+                .await["projects"]["edges"]
+                .as_array()
+                .unwrap()
+                .len();
+            if have >= target {
+                break;
+            }
+            let p = app
+                .ok(
+                    "acme",
+                    t,
+                    "mutation($t: ID!) { createProject(input: {teamId: $t, name: \"p\"}) { id } }",
+                    json!({ "t": s.team_id }),
+                )
+                .await;
+            for _ in 0..2 {
+                app.ok("acme", t, "mutation($p: ID!, $u: ID!) { createRecord(input: {projectId: $p, title: \"r\", assigneeId: $u}) { id } }", json!({ "p": p["createProject"]["id"], "u": s.owner.to_string() })).await;
+            }
+        }
+        let (_, body) = app.gql("acme", t, q, json!({ "n": target })).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        assert_eq!(
+            body["data"]["projects"]["edges"].as_array().map(Vec::len),
+            Some(target)
+        );
+        counts.push(
+            body["extensions"]["tessera"]["statements"]
+                .as_u64()
+                .unwrap(),
+        );
+    }
+    // Scoping + auth + projects + one batch each for teams, records and assignees is 6.
+    // Batches are collected in a short time window, so a slow run may split one in two;
+    // N+1 would be well over 50 at the larger page.
+    println!("statements per request: {counts:?} for pages of 5 and 50");
+    assert!(
+        counts.iter().all(|c| (6..=8).contains(c)),
+        "statements must not grow with the page size: {counts:?}"
+    );
+}
+
+#[tokio::test]
+async fn internal_errors_do_not_leak_and_health_endpoints_say_little() {
+    let app = TestApp::spawn().await;
+    let s = seed(&app, "acme").await;
+    // A custom-fields value that is not an object is a client error, not a DB error.
+    let (_, body) = app
+        .gql("acme", &s.owner_token, "mutation($p: ID!) { createRecord(input: {projectId: $p, title: \"t\", fields: [1,2]}) { id } }", json!({ "p": s.project_id }))
+        .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT");
+    let (_, body) = app
+        .gql(
+            "acme",
+            &s.owner_token,
+            "query { project(id: \"not-a-uuid\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT");
+    let text = body.to_string().to_lowercase();
+    for leak in ["sqlx", "postgres", "relation", "syntax error at", "tenant_"] {
+        assert!(!text.contains(leak), "{leak} in {text}");
+    }
+    let status: Value = app
+        .http
+        .get(app.url("/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let keys: Vec<&String> = status.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["build", "uptime_seconds", "version"]);
+    let resp = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert!(resp.headers().contains_key("x-request-id"));
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,13 @@
+//! The integration suite: one test binary, one module per domain, a real PostgreSQL.
+//! Each test gets its own database and its own role prefix, dropped at the end.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod authz;
+mod helpers;
+mod http_surface;
+mod isolation;
+mod migrations;
+mod mixed_versions;
+mod pool_leak;
+mod provisioning;
+mod walker;
