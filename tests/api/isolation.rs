@@ -265,3 +265,22 @@ async fn the_global_endpoint_shows_a_token_only_its_own_workspace() {
         json!([{ "slug": "alpha", "role": "member" }])
     );
 }
+
+#[tokio::test]
+async fn queries_run_in_read_only_transactions() {
+    let app = TestApp::spawn().await;
+    seed(&app, "alpha").await;
+    let slug = Slug::parse("alpha").unwrap();
+    let mut tx = tenancy::begin(&app.pool, &slug, Access::ReadOnly)
+        .await
+        .unwrap()
+        .unwrap();
+    let err = sqlx::query("UPDATE projects SET name = 'x'")
+        .execute(tx.conn())
+        .await
+        .expect_err("write in a read-only transaction");
+    assert_eq!(
+        err.as_database_error().and_then(|e| e.code()).as_deref(),
+        Some("25006")
+    );
+}

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod authz;
+mod embedded;
 mod helpers;
 mod http_surface;
 mod isolation;

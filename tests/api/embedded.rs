@@ -1,0 +1,70 @@
+//! The README's run command on a fresh data directory: `tessera serve --demo` starts its own
+//! PostgreSQL, prints a curl command, and that command returns demo data.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::helpers::tempdir;
+
+#[test]
+fn serve_demo_starts_an_embedded_cluster_and_the_printed_curl_returns_demo_data() {
+    let dir = tempdir::Dir::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--demo"])
+        .env("TESSERA_DATA_DIR", dir.path())
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
+        .env("TESSERA_LOG", "warn")
+        .env_remove("TESSERA_DATABASE_URL")
+        .env_remove("TESSERA_MIGRATOR_DATABASE_URL")
+        .env_remove("TESSERA_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut command = String::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if line.starts_with("curl") || !command.is_empty() {
+            command.push_str(line.trim_end_matches('\\'));
+            command.push(' ');
+        }
+        if line.starts_with("  -d '") {
+            break;
+        }
+    }
+    assert!(
+        command.contains("Bearer tsr_"),
+        "no curl command printed: {command:?}"
+    );
+    let out = Command::new("sh").arg("-c").arg(&command).output().unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    // Stop with SIGTERM so the server stops its cluster, then check that it did.
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "serve exited with {status}");
+    assert!(
+        !dir.path().join("postgres/data/postmaster.pid").exists(),
+        "the embedded cluster must be stopped on shutdown"
+    );
+    let edges = body["data"]["projects"]["edges"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(edges.len(), 6, "demo projects: {body}");
+    assert!(
+        edges[0]["node"]["records"]["edges"]
+            .as_array()
+            .is_some_and(|r| r.len() == 3)
+    );
+    // Credentials are kept private.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(dir.path().join("credentials.json"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+}
