@@ -17,11 +17,14 @@ pub async fn provision(
     app: &PgPool,
     migrator: &PgPool,
     roles: &RoleNames,
+    keyring: &crate::crypto::Keyring,
     version: i32,
 ) -> anyhow::Result<TokenSecret> {
     let slug = Slug::parse(DEMO_SLUG)?;
     let (tenant_id, fresh) =
-        match tenancy::create_tenant(migrator, roles, &slug, "Demo workspace", version).await {
+        match tenancy::create_tenant(migrator, roles, keyring, &slug, "Demo workspace", version)
+            .await
+        {
             Ok(t) => (t.id, true),
             Err(TenancyError::Conflict) => {
                 let id: uuid::Uuid =

@@ -5,8 +5,10 @@
 //! `mod.rs`; the GraphQL layer is a thin front that parses input, calls a domain service
 //! and maps the result.
 
+pub mod audit;
 pub mod authz;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod graphql;

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
+use tessera::audit::{self, EntryMeta, NewEntry};
 use tessera::authz::{Role, Scope};
 use tessera::config::Config;
+use tessera::crypto::{Keyring, MasterKey};
 use tessera::db::embedded::EmbeddedCluster;
 use tessera::db::migrate::{self, MigrationSet};
 use tessera::db::{connect_app_pool, connect_migrator_pool};
@@ -54,11 +56,27 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The audit chain.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Print the tenant GraphQL schema (SDL); --global for the global one.
     Schema {
         #[arg(long)]
         global: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Re-check chains; exits non-zero naming the first bad sequence number.
+    Verify {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Sign a checkpoint of every chain head now.
+    Checkpoint,
 }
 
 #[derive(Subcommand)]
@@ -71,6 +89,8 @@ enum TenantCommand {
     },
     /// List workspaces.
     List,
+    /// Crypto-shred: destroy the workspace's audit key (payloads become unreadable for good).
+    ShredAuditKey { slug: String },
 }
 
 #[derive(Subcommand)]
@@ -108,7 +128,39 @@ enum TokenCommand {
 struct Database {
     app_url: String,
     migrator_url: String,
+    keyring: Keyring,
     embedded: Option<EmbeddedCluster>,
+}
+
+/// The master key: configured, or (embedded default only) kept in the data directory.
+fn load_keyring(cfg: &Config, embedded: bool) -> anyhow::Result<Keyring> {
+    if let Some(text) = &cfg.master_key {
+        return Ok(Keyring::new(MasterKey::from_base64(text.expose())?));
+    }
+    if !embedded {
+        bail!(
+            "TESSERA_MASTER_KEY (or TESSERA_MASTER_KEY_FILE) is required with an external database: 32 random bytes, base64"
+        );
+    }
+    let path = cfg.data_dir.join("master.key");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        return Ok(Keyring::new(MasterKey::from_base64(&text)?));
+    }
+    let key = MasterKey::generate();
+    {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?;
+        f.write_all(key.to_base64().expose().as_bytes())?;
+    }
+    tracing::warn!(path = %path.display(), "generated a development master key; back it up, or set TESSERA_MASTER_KEY");
+    Ok(Keyring::new(key))
 }
 
 impl Database {
@@ -117,6 +169,7 @@ impl Database {
             (Some(app), Some(mig)) => Ok(Self {
                 app_url: app.clone(),
                 migrator_url: mig.clone(),
+                keyring: load_keyring(cfg, false)?,
                 embedded: None,
             }),
             (None, None) => {
@@ -124,6 +177,7 @@ impl Database {
                 Ok(Self {
                     app_url: cluster.app_url.clone(),
                     migrator_url: cluster.migrator_url.clone(),
+                    keyring: load_keyring(cfg, true)?,
                     embedded: Some(cluster),
                 })
             }
@@ -235,8 +289,15 @@ async fn dispatch(
             command: TenantCommand::Create { slug, name },
         } => {
             let slug = Slug::parse(&slug)?;
-            let t = tenancy::create_tenant(&migrator, &roles, &slug, &name, set.tenant_latest())
-                .await?;
+            let t = tenancy::create_tenant(
+                &migrator,
+                &roles,
+                &db.keyring,
+                &slug,
+                &name,
+                set.tenant_latest(),
+            )
+            .await?;
             println!("created workspace {} ({})", t.slug, t.id);
             Ok(std::process::ExitCode::SUCCESS)
         }
@@ -262,14 +323,19 @@ async fn dispatch(
         } => {
             let role = Role::parse(&role).context("role must be owner, admin or member")?;
             let tenant_id = tenant_id(&migrator, &tenant).await?;
-            let mut conn = migrator.acquire().await?;
-            let user = tessera::identity::ensure_user(
-                &mut conn,
-                &email,
-                name.as_deref().unwrap_or(&email),
-            )
-            .await?;
-            tessera::identity::add_member(&mut conn, tenant_id, user.id, role).await?;
+            let mut tx = migrator.begin().await?;
+            let user =
+                tessera::identity::ensure_user(&mut tx, &email, name.as_deref().unwrap_or(&email))
+                    .await?;
+            tessera::identity::add_member(&mut tx, tenant_id, user.id, role).await?;
+            let entry = NewEntry {
+                action: "member.add",
+                target_type: "Member",
+                target_id: user.id.to_string(),
+                payload: serde_json::json!({ "after": { "email": user.email, "role": role.as_str() } }),
+            };
+            audit_cli(&mut tx, &db.keyring, tenant_id, entry).await?;
+            tx.commit().await?;
             println!("{} is {} of {}", user.email, role.as_str(), tenant);
             Ok(std::process::ExitCode::SUCCESS)
         }
@@ -287,22 +353,122 @@ async fn dispatch(
                 .map(|s| Scope::parse(s.trim()).with_context(|| format!("unknown scope {s:?}")))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let tenant_id = tenant_id(&migrator, &tenant).await?;
-            let mut conn = migrator.acquire().await?;
+            let mut tx = migrator.begin().await?;
             let user_id: uuid::Uuid =
                 sqlx::query_scalar("SELECT id FROM public.users WHERE lower(email) = lower($1)")
                     .bind(&user)
-                    .fetch_optional(&mut *conn)
+                    .fetch_optional(&mut *tx)
                     .await?
                     .context("no such user")?;
-            let (_, secret) =
-                tessera::identity::mint_token(&mut conn, tenant_id, user_id, &name, &scopes)
+            let (token_id, secret) =
+                tessera::identity::mint_token(&mut tx, tenant_id, user_id, &name, &scopes)
                     .await
                     .map_err(|e| anyhow::anyhow!(e.describe()))?;
+            let entry = NewEntry {
+                action: "token.mint",
+                target_type: "ApiToken",
+                target_id: token_id.to_string(),
+                payload: serde_json::json!({ "after": { "name": name, "user": user_id, "scopes": scope } }),
+            };
+            audit_cli(&mut tx, &db.keyring, tenant_id, entry).await?;
+            tx.commit().await?;
             println!("{}", secret.expose());
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Tenant {
+            command: TenantCommand::ShredAuditKey { slug },
+        } => {
+            let tenant_id = tenant_id(&migrator, &slug).await?;
+            let mut tx = migrator.begin().await?;
+            let entry = NewEntry {
+                action: "audit.shred_key",
+                target_type: "Workspace",
+                target_id: tenant_id.to_string(),
+                payload: serde_json::json!({}),
+            };
+            // Recorded first, sealed with the key about to be destroyed: readable by no one after.
+            audit_cli(&mut tx, &db.keyring, tenant_id, entry).await?;
+            let destroyed = audit::destroy_audit_key(&mut tx, tenant_id).await?;
+            tx.commit().await?;
+            println!(
+                "{}",
+                if destroyed {
+                    "audit key destroyed"
+                } else {
+                    "audit key was already destroyed"
+                }
+            );
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { tenant },
+        } => {
+            let tenants: Vec<(uuid::Uuid, String)> = match tenant {
+                Some(slug) => vec![(tenant_id(&migrator, &slug).await?, slug)],
+                None => {
+                    sqlx::query_as("SELECT id, slug FROM public.tenants ORDER BY slug")
+                        .fetch_all(&migrator)
+                        .await?
+                }
+            };
+            let mut failed = false;
+            let mut conn = migrator.acquire().await?;
+            for (id, slug) in tenants {
+                let r = audit::verify(&mut conn, &db.keyring, id).await?;
+                match &r.problem {
+                    None => println!(
+                        "{slug}: ok ({} entries, {} checkpoints)",
+                        r.entries, r.checkpoints
+                    ),
+                    Some(b) => {
+                        failed = true;
+                        println!("{slug}: BROKEN at seq {}: {}", b.seq, b.reason);
+                    }
+                }
+            }
+            Ok(if failed {
+                std::process::ExitCode::from(3)
+            } else {
+                std::process::ExitCode::SUCCESS
+            })
+        }
+        Command::Audit {
+            command: AuditCommand::Checkpoint,
+        } => {
+            let ids: Vec<(uuid::Uuid, String)> =
+                sqlx::query_as("SELECT id, slug FROM public.tenants ORDER BY slug")
+                    .fetch_all(&migrator)
+                    .await?;
+            let mut conn = migrator.acquire().await?;
+            for (id, slug) in ids {
+                if let Some(seq) = audit::checkpoint(&mut conn, &db.keyring, id).await? {
+                    println!("{slug}: signed head at seq {seq}");
+                }
+            }
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::Serve { demo } => serve(cfg, db, &migrator, &set, demo).await,
     }
+}
+
+/// Appends an entry for an operator action taken through the command line.
+async fn audit_cli(
+    conn: &mut sqlx::PgConnection,
+    keyring: &Keyring,
+    tenant_id: uuid::Uuid,
+    entry: NewEntry<'_>,
+) -> anyhow::Result<()> {
+    audit::append(
+        conn,
+        keyring,
+        tenant_id,
+        tessera::Clock::now(&tessera::SystemClock),
+        &EntryMeta::system("cli"),
+        entry,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("audit: {e}"))?;
+    Ok(())
 }
 
 async fn tenant_id(pool: &sqlx::PgPool, slug: &str) -> anyhow::Result<uuid::Uuid> {
@@ -332,7 +498,10 @@ async fn serve(
         .await
         .context("connecting as the runtime role")?;
     let demo_token = if demo {
-        Some(tessera::demo::provision(&app, migrator, &roles, set.tenant_latest()).await?)
+        Some(
+            tessera::demo::provision(&app, migrator, &roles, &db.keyring, set.tenant_latest())
+                .await?,
+        )
     } else {
         None
     };
@@ -340,7 +509,15 @@ async fn serve(
     migrator.close().await;
     let tenant_schema = tessera::graphql::build_tenant_schema(&cfg.limits)?;
     let global_schema = tessera::graphql::build_global_schema(&cfg.limits)?;
-    let state = tessera::http::AppState::new(app, tenant_schema, global_schema, cfg.limits.clone());
+    let interval = std::time::Duration::from_secs(cfg.audit_checkpoint_interval_secs.max(1));
+    let job = tokio::spawn(audit::job::run(app.clone(), db.keyring.clone(), interval));
+    let state = tessera::http::AppState::new(
+        app,
+        tenant_schema,
+        global_schema,
+        cfg.limits.clone(),
+        db.keyring.clone(),
+    );
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;
@@ -354,6 +531,7 @@ async fn serve(
         );
     }
     tessera::http::serve(listener, state, shutdown_signal()).await?;
+    job.abort();
     Ok(std::process::ExitCode::SUCCESS)
 }
 

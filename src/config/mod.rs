@@ -54,6 +54,11 @@ pub struct Config {
     pub migrate_on_start: bool,
     /// Load migrations from this directory instead of the embedded ones.
     pub migrations_dir: Option<PathBuf>,
+    /// The 32-byte master key, base64 (`TESSERA_MASTER_KEY` or `TESSERA_MASTER_KEY_FILE`).
+    /// Required with an external database; the embedded default keeps one in `data_dir`.
+    pub master_key: Option<crate::crypto::Secret<String>>,
+    /// Seconds between signed audit checkpoints (and chain verifications) in the server.
+    pub audit_checkpoint_interval_secs: u64,
     /// GraphQL and HTTP limits.
     pub limits: Limits,
 }
@@ -116,6 +121,8 @@ impl Default for Config {
             migrate_concurrency: 4,
             migrate_on_start: true,
             migrations_dir: None,
+            master_key: None,
+            audit_checkpoint_interval_secs: 300,
             limits: Limits::default(),
         }
     }
@@ -183,6 +190,13 @@ impl Config {
         }
         if let Some(v) = secret("TESSERA_MIGRATOR_DATABASE_URL")? {
             self.migrator_database_url = Some(v);
+        }
+        if let Some(v) = secret("TESSERA_MASTER_KEY")? {
+            self.master_key = Some(crate::crypto::Secret::new(v));
+        }
+        if let Some(v) = env("TESSERA_AUDIT_CHECKPOINT_INTERVAL_SECS") {
+            self.audit_checkpoint_interval_secs =
+                parse("TESSERA_AUDIT_CHECKPOINT_INTERVAL_SECS", v)?;
         }
         if let Some(v) = env("TESSERA_ROLE_PREFIX") {
             self.role_prefix = v;

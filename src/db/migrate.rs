@@ -25,10 +25,16 @@ pub const TEMPLATE_SCHEMA: &str = "tessera_template";
 /// Serialises the public and template phases of concurrent runs.
 const MIGRATION_LOCK_KEY: i64 = 0x7e55_e4a0;
 
-const EMBEDDED_PUBLIC: &[(&str, &str)] = &[(
-    "0001_core.sql",
-    include_str!("../../migrations/public/0001_core.sql"),
-)];
+const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
+    (
+        "0001_core.sql",
+        include_str!("../../migrations/public/0001_core.sql"),
+    ),
+    (
+        "0002_audit.sql",
+        include_str!("../../migrations/public/0002_audit.sql"),
+    ),
+];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[(
     "0001_work.sql",
     include_str!("../../migrations/tenant/0001_work.sql"),

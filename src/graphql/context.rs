@@ -37,6 +37,10 @@ pub struct RequestState {
     pub tx: Arc<TxCell>,
     pub principal: Principal,
     pub limits: Limits,
+    pub keyring: Arc<crate::crypto::Keyring>,
+    /// Actor, request id and client address recorded with every audit entry.
+    pub audit_meta: crate::audit::EntryMeta,
+    pub clock: Arc<dyn crate::Clock>,
 }
 
 pub(crate) fn state<'a>(ctx: &Context<'a>) -> Result<&'a RequestState, ApiError> {

@@ -5,6 +5,7 @@
 //! Both are built with the `@requires` guard installed from their own SDL; building fails
 //! if the walker finds an unguarded mutation.
 
+pub mod audit;
 mod context;
 pub mod errors;
 mod global;
@@ -69,6 +70,7 @@ pub fn build_tenant_schema(limits: &Limits) -> Result<TenantSchema, WalkError> {
     Ok(
         with_limits(Schema::build(Query, Mutation, EmptySubscription), limits)
             .extension(guard)
+            .extension(audit::AuditTrail)
             .finish(),
     )
 }

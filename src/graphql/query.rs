@@ -197,6 +197,52 @@ impl Query {
         ))
     }
 
+    /// Re-verifies this workspace's audit chain (hashes, links and signed checkpoints).
+    #[graphql(directive = requires::apply(perm(P::AuditRead)))]
+    async fn audit_status(&self, ctx: &Context<'_>) -> Result<super::audit::AuditStatus> {
+        let st = state(ctx)?;
+        let mut tx = tx(ctx).await?;
+        let tenant_id = tx.tenant_id();
+        let r = crate::audit::verify(tx.conn(), &st.keyring, tenant_id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(super::audit::AuditStatus {
+            ok: r.ok(),
+            entries: r.entries,
+            last_seq: r.last_seq,
+            checkpoints: r.checkpoints,
+            first_bad_seq: r.problem.as_ref().map(|b| b.seq),
+            reason: r.problem.map(|b| b.reason),
+        })
+    }
+
+    /// Audit entries, oldest first, payloads decrypted. `after` is a sequence number.
+    #[graphql(
+        directive = requires::apply(perm(P::AuditRead)),
+        complexity = "first.unwrap_or(20).max(1) as usize * child_complexity + 1"
+    )]
+    async fn audit_entries(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        #[graphql(default = 0)] after: i64,
+    ) -> Result<Vec<super::audit::AuditEntry>> {
+        let args = page(ctx, first, None)?;
+        let st = state(ctx)?;
+        let mut tx = tx(ctx).await?;
+        let tenant_id = tx.tenant_id();
+        let entries = crate::audit::list(
+            tx.conn(),
+            &st.keyring,
+            tenant_id,
+            after,
+            i64::from(args.first),
+        )
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+        Ok(entries.into_iter().map(Into::into).collect())
+    }
+
     /// API tokens of this workspace (metadata only).
     #[graphql(directive = requires::apply(perm(P::TokensRead)))]
     async fn api_tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiTokenObj>> {

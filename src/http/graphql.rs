@@ -18,6 +18,9 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::Mutex;
 
 use super::AppState;
+use crate::audit::EntryMeta;
+use crate::authz::Actor;
+use crate::graphql::audit::AuditVariables;
 use crate::graphql::errors::{ApiError, ErrorCode, ensure_codes};
 use crate::graphql::{GlobalState, RequestState, TxCell, preflight};
 use crate::identity::{
@@ -203,6 +206,17 @@ async fn tenant_inner(
     slug: &str,
     req: Request<Body>,
 ) -> Result<Response, ApiError> {
+    let request_id = req
+        .headers()
+        .get(super::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let client_ip = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
     let (checked, token) = check_transport(state, req).await?;
     // An invalid slug cannot name a workspace: the same answer as an unknown one.
     let slug = Slug::parse(slug).map_err(|_| ApiError::not_found())?;
@@ -229,13 +243,27 @@ async fn tenant_inner(
         },
         tokio::spawn,
     );
+    let audit_meta = EntryMeta {
+        actor_type: "token",
+        actor_id: match &auth.principal.actor {
+            Actor::Token { token_id, .. } => token_id.to_string(),
+        },
+        actor_user: auth.principal.user_id.to_string(),
+        request_id,
+        client_ip,
+    };
+    let variables = AuditVariables(checked.request.variables.clone());
     let request = checked
         .request
         .data(auth.principal.clone())
+        .data(variables)
         .data(RequestState {
             tx: cell.clone(),
             principal: auth.principal,
             limits: state.inner.limits.clone(),
+            keyring: state.inner.keyring.clone(),
+            audit_meta,
+            clock: state.inner.clock.clone(),
         })
         .data(loaders);
     let timeout = Duration::from_secs(state.inner.limits.request_timeout_secs);

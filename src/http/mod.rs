@@ -26,6 +26,8 @@ struct Inner {
     tenant_schema: TenantSchema,
     global_schema: GlobalSchema,
     limits: Limits,
+    keyring: Arc<crate::crypto::Keyring>,
+    clock: Arc<dyn crate::Clock>,
     started: Instant,
 }
 
@@ -35,6 +37,7 @@ impl AppState {
         tenant_schema: TenantSchema,
         global_schema: GlobalSchema,
         limits: Limits,
+        keyring: crate::crypto::Keyring,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -42,6 +45,8 @@ impl AppState {
                 tenant_schema,
                 global_schema,
                 limits,
+                keyring: Arc::new(keyring),
+                clock: Arc::new(crate::SystemClock),
                 started: Instant::now(),
             }),
         }
@@ -92,7 +97,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

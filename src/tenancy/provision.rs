@@ -10,6 +10,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::slug::{Slug, SlugError};
+use crate::audit::{self, EntryMeta, NewEntry};
+use crate::crypto::Keyring;
 use crate::db::migrate::TEMPLATE_SCHEMA;
 use crate::db::{RoleNames, quote_ident};
 
@@ -27,6 +29,8 @@ pub enum TenancyError {
     TemplateNotReady { found: Option<i32>, expected: i32 },
     #[error("no such workspace")]
     NotFound,
+    #[error("audit: {0}")]
+    Audit(String),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
 }
@@ -47,6 +51,7 @@ pub struct Tenant {
 pub async fn create_tenant(
     migrator: &PgPool,
     roles: &RoleNames,
+    keyring: &Keyring,
     slug: &Slug,
     name: &str,
     expected_version: i32,
@@ -107,6 +112,25 @@ pub async fn create_tenant(
         .bind(slug.schema())
         .execute(&mut *tx)
         .await?;
+    audit::create_tenant_audit(&mut tx, keyring, tenant.id).await?;
+    audit::append(
+        &mut tx,
+        keyring,
+        tenant.id,
+        tenant.created_at,
+        &EntryMeta::system("provisioning"),
+        NewEntry {
+            action: "workspace.create",
+            target_type: "Workspace",
+            target_id: tenant.id.to_string(),
+            payload: serde_json::json!({ "after": { "slug": tenant.slug, "name": tenant.name } }),
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        audit::AuditError::Db(e) => TenancyError::Db(e),
+        other => TenancyError::Audit(other.to_string()),
+    })?;
     tx.commit().await?;
     tracing::info!(tenant = %slug, tenant_id = %tenant.id, "workspace created");
     Ok(tenant)

@@ -21,6 +21,8 @@ pub fn admin_url() -> String {
 
 /// A fresh database with its own roles, migrated. Dropped (database and roles) on drop.
 pub struct TestDb {
+    pub keyring: tessera::crypto::Keyring,
+    pub master_key_b64: String,
     pub name: String,
     pub roles: RoleNames,
     pub cfg: Config,
@@ -70,7 +72,10 @@ impl TestDb {
             .await
             .expect("migrate");
         assert!(report.failures.is_empty());
+        let master = tessera::crypto::MasterKey::generate();
         Self {
+            master_key_b64: master.to_base64().expose().clone(),
+            keyring: tessera::crypto::Keyring::new(master),
             name,
             roles,
             cfg,
@@ -94,6 +99,7 @@ impl TestDb {
         tenancy::create_tenant(
             &self.migrator,
             &self.roles,
+            &self.keyring,
             &slug,
             &format!("Workspace {slug}"),
             self.set.tenant_latest(),
@@ -165,6 +171,7 @@ impl TestApp {
             tessera::graphql::build_tenant_schema(&limits).unwrap(),
             tessera::graphql::build_global_schema(&limits).unwrap(),
             limits,
+            db.keyring.clone(),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

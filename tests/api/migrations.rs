@@ -62,9 +62,10 @@ async fn a_new_tenant_migration_reaches_every_schema_and_a_no_op_run_does_no_per
     );
     // New workspaces are cloned from the migrated template.
     let slug = tessera::tenancy::Slug::parse("after").unwrap();
-    let t = tessera::tenancy::create_tenant(&db.migrator, &db.roles, &slug, "After", 2)
-        .await
-        .unwrap();
+    let t =
+        tessera::tenancy::create_tenant(&db.migrator, &db.roles, &db.keyring, &slug, "After", 2)
+            .await
+            .unwrap();
     assert_eq!(t.schema_version, 2);
     assert_eq!(count_with_priority(&db).await, 201);
     // Editing an applied migration is refused.
@@ -100,6 +101,7 @@ async fn a_run_killed_midway_resumes_and_finishes() {
         .env("TESSERA_DATABASE_URL", &db.app_url)
         .env("TESSERA_MIGRATOR_DATABASE_URL", &db.migrator_url)
         .env("TESSERA_ROLE_PREFIX", &db.name)
+        .env("TESSERA_MASTER_KEY", &db.master_key_b64)
         .env("TESSERA_MIGRATIONS_DIR", &path)
         .env("TESSERA_MIGRATE_CONCURRENCY", "2")
         .env("TESSERA_LOG", "warn")
@@ -213,6 +215,7 @@ fn cli_with_dir(db: &TestDb, dir: &std::path::Path, args: &[&str]) -> std::proce
         .env("TESSERA_DATABASE_URL", &db.app_url)
         .env("TESSERA_MIGRATOR_DATABASE_URL", &db.migrator_url)
         .env("TESSERA_ROLE_PREFIX", &db.name)
+        .env("TESSERA_MASTER_KEY", &db.master_key_b64)
         .env("TESSERA_MIGRATIONS_DIR", dir)
         .env("TESSERA_LOG", "warn")
         .output()

@@ -74,6 +74,7 @@ async fn a_second_create_of_the_same_slug_is_a_conflict() {
     let again = tenancy::create_tenant(
         &db.migrator,
         &db.roles,
+        &db.keyring,
         &slug,
         "Again",
         db.set.tenant_latest(),
@@ -125,6 +126,7 @@ async fn a_failure_midway_leaves_nothing_behind() {
     let res = tenancy::create_tenant(
         &db.migrator,
         &db.roles,
+        &db.keyring,
         &slug,
         "Clash",
         db.set.tenant_latest(),
@@ -150,6 +152,7 @@ async fn a_failure_midway_leaves_nothing_behind() {
     tenancy::create_tenant(
         &db.migrator,
         &db.roles,
+        &db.keyring,
         &slug,
         "Clash",
         db.set.tenant_latest(),
@@ -275,6 +278,7 @@ pub fn cli(db: &TestDb, args: &[&str]) -> std::process::Output {
         .env("TESSERA_DATABASE_URL", &db.app_url)
         .env("TESSERA_MIGRATOR_DATABASE_URL", &db.migrator_url)
         .env("TESSERA_ROLE_PREFIX", &db.name)
+        .env("TESSERA_MASTER_KEY", &db.master_key_b64)
         .env("TESSERA_LOG", "warn")
         .env_remove("TESSERA_CONFIG")
         .output()

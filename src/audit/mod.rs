@@ -1,0 +1,20 @@
+//! The tamper-evident audit chain, one per workspace.
+//!
+//! Every state change appends an entry in the same transaction as the change. Entry hash =
+//! SHA-256(previous hash ‖ canonical bytes), see [`canonical_bytes`] and `docs/audit.md`.
+//! Appends lock the tenant's chain head, so concurrent writers form one gapless sequence.
+//! Payloads are sealed with a per-tenant random audit key (stored wrapped by a key derived
+//! from the master key); the hash covers the ciphertext, so destroying the key
+//! (crypto-shredding) leaves the chain verifiable and the contents unreadable. Signed
+//! checkpoints of chain heads make a consistent rewrite of the whole chain detectable.
+
+mod chain;
+pub mod job;
+mod keys;
+mod verify;
+
+pub use chain::{
+    AuditError, Entry, EntryMeta, GENESIS_HASH, NewEntry, Payload, append, canonical_bytes, list,
+};
+pub use keys::{create_tenant_audit, destroy_audit_key};
+pub use verify::{Break, VerifyReport, checkpoint, checkpoint_message, verify};

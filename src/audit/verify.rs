@@ -1,0 +1,225 @@
+//! Re-checking a chain, and signing checkpoints of its head.
+
+use std::collections::BTreeMap;
+
+use ed25519_dalek::{Signature, Signer, Verifier};
+use futures_util::TryStreamExt;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::chain::{GENESIS_HASH, canonical_bytes, entry_hash};
+use crate::crypto::Keyring;
+
+/// The first problem found in a chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Break {
+    /// The first sequence number that cannot be trusted.
+    pub seq: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    pub tenant_id: Uuid,
+    pub entries: u64,
+    pub last_seq: i64,
+    pub checkpoints: usize,
+    pub problem: Option<Break>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+/// The bytes a checkpoint signature covers.
+pub fn checkpoint_message(tenant_id: Uuid, seq: i64, hash: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(80);
+    m.extend_from_slice(b"tessera-checkpoint-v1\0");
+    m.extend_from_slice(tenant_id.as_bytes());
+    m.extend_from_slice(&seq.to_be_bytes());
+    m.extend_from_slice(hash);
+    m
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    seq: i64,
+    at: chrono::DateTime<chrono::Utc>,
+    actor_type: String,
+    actor_id: String,
+    actor_user: String,
+    action: String,
+    target_type: String,
+    target_id: String,
+    request_id: String,
+    client_ip: String,
+    payload: Option<Vec<u8>>,
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+fn first(current: &mut Option<Break>, seq: i64, reason: String) {
+    if current.as_ref().is_none_or(|b| seq < b.seq) {
+        *current = Some(Break { seq, reason });
+    }
+}
+
+/// Re-checks a tenant's whole chain, streaming (memory does not grow with its length):
+/// sequence numbers are gapless from 1, each `prev_hash` is the previous entry's hash, each
+/// hash matches the recomputed canonical bytes, the head record agrees with the last entry,
+/// and every signed checkpoint has a valid signature and matches the chain at its position.
+pub async fn verify(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    tenant_id: Uuid,
+) -> Result<VerifyReport, sqlx::Error> {
+    let verifiers = keyring.checkpoint_verifiers();
+    let mut problem = None;
+    let checkpoints: Vec<(i64, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+        "SELECT seq, hash, signature FROM public.audit_checkpoints WHERE tenant_id = $1 ORDER BY seq",
+    )
+    .bind(tenant_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut expected_at: BTreeMap<i64, Vec<u8>> = BTreeMap::new();
+    for (seq, hash, sig) in &checkpoints {
+        let msg = checkpoint_message(tenant_id, *seq, hash);
+        let valid = Signature::from_slice(sig)
+            .map(|s| verifiers.iter().any(|v| v.verify(&msg, &s).is_ok()))
+            .unwrap_or(false);
+        if valid {
+            expected_at.insert(*seq, hash.clone());
+        } else {
+            first(
+                &mut problem,
+                *seq,
+                format!("checkpoint at {seq} has an invalid signature"),
+            );
+        }
+    }
+    let head: Option<i64> =
+        sqlx::query_scalar("SELECT seq FROM public.audit_heads WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+
+    let mut rows = sqlx::query_as::<_, Row>(
+        "SELECT seq, at, actor_type, actor_id, actor_user, action, target_type, target_id, request_id,
+                client_ip, payload, prev_hash, hash
+         FROM public.audit_log WHERE tenant_id = $1 ORDER BY seq",
+    )
+    .bind(tenant_id)
+    .fetch(&mut *conn);
+    let (mut expected_seq, mut prev, mut entries) = (1i64, GENESIS_HASH.to_vec(), 0u64);
+    while let Some(r) = rows.try_next().await? {
+        entries += 1;
+        if problem.is_none() {
+            if r.seq != expected_seq {
+                first(
+                    &mut problem,
+                    expected_seq,
+                    format!("entry {expected_seq} is missing (found {} next)", r.seq),
+                );
+            } else if r.prev_hash != prev {
+                first(
+                    &mut problem,
+                    r.seq,
+                    format!("entry {} does not link to entry {}", r.seq, r.seq - 1),
+                );
+            } else {
+                let canonical = canonical_bytes(
+                    tenant_id,
+                    r.seq,
+                    r.at.timestamp_micros(),
+                    (&r.actor_type, &r.actor_id, &r.actor_user),
+                    &r.action,
+                    (&r.target_type, &r.target_id),
+                    (&r.request_id, &r.client_ip),
+                    r.payload.as_deref(),
+                );
+                if entry_hash(&r.prev_hash, &canonical)[..] != r.hash[..] {
+                    first(
+                        &mut problem,
+                        r.seq,
+                        format!("entry {} was altered (hash mismatch)", r.seq),
+                    );
+                }
+            }
+            if let Some(want) = expected_at.get(&r.seq)
+                && *want != r.hash
+            {
+                first(
+                    &mut problem,
+                    r.seq,
+                    format!("entry {} differs from the signed checkpoint", r.seq),
+                );
+            }
+        }
+        prev = r.hash;
+        expected_seq = r.seq + 1;
+    }
+    drop(rows);
+    let last_seq = expected_seq - 1;
+    if let Some((&cp, _)) = expected_at.range(last_seq + 1..).next() {
+        first(
+            &mut problem,
+            last_seq + 1,
+            format!(
+                "the chain ends at {last_seq} but a checkpoint covers {cp}: entries were removed"
+            ),
+        );
+    }
+    match head {
+        Some(h) if h != last_seq => first(
+            &mut problem,
+            h.min(last_seq) + 1,
+            format!("the chain ends at {last_seq} but its head records {h}"),
+        ),
+        None if entries > 0 => first(&mut problem, 1, "the chain has no head record".into()),
+        _ => {}
+    }
+    Ok(VerifyReport {
+        tenant_id,
+        entries,
+        last_seq,
+        checkpoints: checkpoints.len(),
+        problem,
+    })
+}
+
+/// Signs the tenant's current head if it moved since the last checkpoint.
+/// Returns the sequence number signed.
+pub async fn checkpoint(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    tenant_id: Uuid,
+) -> Result<Option<i64>, sqlx::Error> {
+    let head: Option<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT h.seq, h.hash FROM public.audit_heads h
+         WHERE h.tenant_id = $1 AND h.seq > 0
+           AND h.seq > coalesce((SELECT max(seq) FROM public.audit_checkpoints c WHERE c.tenant_id = $1), 0)",
+    )
+    .bind(tenant_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((seq, hash)) = head else {
+        return Ok(None);
+    };
+    let signature = keyring
+        .checkpoint_signer()
+        .sign(&checkpoint_message(tenant_id, seq, &hash));
+    sqlx::query(
+        "INSERT INTO public.audit_checkpoints (tenant_id, seq, hash, key_id, signature) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(tenant_id)
+    .bind(seq)
+    .bind(&hash)
+    .bind(i64::from(keyring.current().id()))
+    .bind(&signature.to_bytes()[..])
+    .execute(&mut *conn)
+    .await?;
+    Ok(Some(seq))
+}

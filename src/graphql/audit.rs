@@ -1,0 +1,160 @@
+//! Auditing at the schema boundary: every root mutation field that succeeds appends an
+//! entry in the request's transaction (action = field name, target = the returned object,
+//! payload = resolved arguments and the result). Like the guard, it is one extension, so
+//! a new mutation cannot forget to audit. If the append fails, the field fails and the
+//! whole request rolls back: no unaudited change commits.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
+};
+use async_graphql::{ServerResult, SimpleObject, Value, Variables};
+
+use super::context::RequestState;
+use super::errors::{ApiError, ErrorCode};
+use crate::audit::{self, NewEntry, Payload};
+
+/// The request's variables, kept so that audited arguments are recorded resolved.
+pub struct AuditVariables(pub Variables);
+
+pub struct AuditTrail;
+
+impl ExtensionFactory for AuditTrail {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(AuditTrail)
+    }
+}
+
+fn find_id(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::Object(m) => m
+            .get("id")
+            .and_then(|id| id.as_str().map(str::to_owned))
+            .or_else(|| m.values().find_map(find_id)),
+        _ => None,
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for AuditTrail {
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        let root_mutation = info.parent_type == "Mutation" && info.path_node.parent.is_none();
+        if !root_mutation {
+            return next.run(ctx, info).await;
+        }
+        let pos = info.field.name.pos;
+        let (action, return_type) = (
+            info.name.to_owned(),
+            info.return_type.trim_end_matches('!').to_owned(),
+        );
+        let vars = ctx.data_opt::<AuditVariables>();
+        let mut args = serde_json::Map::new();
+        for (name, value) in &info.field.arguments {
+            let resolved = value
+                .node
+                .clone()
+                .into_const_with(|n| vars.and_then(|v| v.0.get(&n).cloned()).ok_or(()))
+                .ok()
+                .and_then(|c| serde_json::to_value(c).ok())
+                .unwrap_or(serde_json::Value::Null);
+            args.insert(name.node.to_string(), resolved);
+        }
+        let result = next.run(ctx, info).await?;
+        let Some(state) = ctx.data_opt::<RequestState>() else {
+            return Err(ApiError::new(ErrorCode::Internal, "internal error").into_server_error(pos));
+        };
+        let result_json = result
+            .as_ref()
+            .and_then(|v| serde_json::to_value(v).ok())
+            .unwrap_or_default();
+        let target_id = find_id(&result_json)
+            .or_else(|| args.get("id").and_then(|v| v.as_str().map(str::to_owned)))
+            .unwrap_or_default();
+        let entry = NewEntry {
+            action: &action,
+            target_type: &return_type,
+            target_id,
+            payload: serde_json::json!({ "arguments": args, "result": result_json }),
+        };
+        let mut tx = state
+            .tx
+            .lock()
+            .await
+            .map_err(|e| e.into_server_error(pos))?;
+        let tenant_id = tx.tenant_id();
+        audit::append(
+            tx.conn(),
+            &state.keyring,
+            tenant_id,
+            state.clock.now(),
+            &state.audit_meta,
+            entry,
+        )
+        .await
+        .map_err(|e| ApiError::internal(&e).into_server_error(pos))?;
+        Ok(result)
+    }
+}
+
+/// Result of re-verifying the workspace's chain.
+#[derive(SimpleObject)]
+pub struct AuditStatus {
+    pub ok: bool,
+    pub entries: u64,
+    pub last_seq: i64,
+    pub checkpoints: usize,
+    /// The first sequence number that cannot be trusted, when broken.
+    pub first_bad_seq: Option<i64>,
+    pub reason: Option<String>,
+}
+
+/// One audit entry as an authorized reader sees it.
+#[derive(SimpleObject)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub actor_type: String,
+    pub actor_id: String,
+    pub actor_user: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub request_id: String,
+    pub client_ip: String,
+    /// Decrypted payload; null when `erased`.
+    pub payload: Option<async_graphql::Json<serde_json::Value>>,
+    /// The workspace's audit key was destroyed: the contents are gone for good.
+    pub erased: bool,
+    /// Hex SHA-256 of the entry, for checking an export against the chain.
+    pub hash: String,
+}
+
+impl From<audit::Entry> for AuditEntry {
+    fn from(e: audit::Entry) -> Self {
+        let (payload, erased) = match e.payload {
+            Payload::Plain(v) => (Some(async_graphql::Json(v)), false),
+            Payload::Erased => (None, true),
+        };
+        Self {
+            seq: e.seq,
+            at: e.at,
+            actor_type: e.actor_type,
+            actor_id: e.actor_id,
+            actor_user: e.actor_user,
+            action: e.action,
+            target_type: e.target_type,
+            target_id: e.target_id,
+            request_id: e.request_id,
+            client_ip: e.client_ip,
+            payload,
+            erased,
+            hash: hex::encode(e.hash),
+        }
+    }
+}
