@@ -77,6 +77,23 @@ enum AuditCommand {
     },
     /// Sign a checkpoint of every chain head now.
     Checkpoint,
+    /// Export a workspace's entries (JSON Lines or CSV) to stdout, with hashes.
+    Export {
+        #[arg(long)]
+        tenant: String,
+        /// Start of the range (RFC 3339), inclusive.
+        #[arg(long)]
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        /// End of the range (RFC 3339), exclusive.
+        #[arg(long)]
+        to: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only these actions (repeat the flag for several).
+        #[arg(long)]
+        action: Vec<String>,
+        /// json (JSON Lines) or csv.
+        #[arg(long, default_value = "json")]
+        format: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -445,6 +462,37 @@ async fn dispatch(
                     println!("{slug}: signed head at seq {seq}");
                 }
             }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command:
+                AuditCommand::Export {
+                    tenant,
+                    from,
+                    to,
+                    action,
+                    format,
+                },
+        } => {
+            let format = match format.as_str() {
+                "json" => audit::Format::JsonLines,
+                "csv" => audit::Format::Csv,
+                other => bail!("unknown format {other:?}: use json or csv"),
+            };
+            let tenant_id = tenant_id(&migrator, &tenant).await?;
+            let filter = audit::Filter {
+                from,
+                to,
+                actions: action,
+            };
+            let mut conn = migrator.acquire().await?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let n = audit::export(&mut conn, &db.keyring, tenant_id, &filter, format, &mut out)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            drop(out);
+            eprintln!("exported {n} entries");
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::Serve { demo } => serve(cfg, db, &migrator, &set, demo).await,

@@ -213,7 +213,19 @@ pub struct Entry {
     pub request_id: String,
     pub client_ip: String,
     pub payload: Payload,
+    /// The stored (sealed) payload, which the hash covers.
+    pub sealed: Option<Vec<u8>>,
+    pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
+}
+
+/// Which entries to read.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Empty: every action.
+    pub actions: Vec<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -229,6 +241,7 @@ struct Row {
     request_id: String,
     client_ip: String,
     payload: Option<Vec<u8>>,
+    prev_hash: Vec<u8>,
     hash: Vec<u8>,
 }
 
@@ -237,6 +250,26 @@ pub async fn list(
     conn: &mut PgConnection,
     keyring: &Keyring,
     tenant_id: Uuid,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<Entry>, AuditError> {
+    list_filtered(
+        conn,
+        keyring,
+        tenant_id,
+        &Filter::default(),
+        after_seq,
+        limit,
+    )
+    .await
+}
+
+/// Like [`list`], restricted by time range and actions.
+pub async fn list_filtered(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    tenant_id: Uuid,
+    filter: &Filter,
     after_seq: i64,
     limit: i64,
 ) -> Result<Vec<Entry>, AuditError> {
@@ -249,12 +282,19 @@ pub async fn list(
     let key = unwrap_key(keyring, tenant_id, wrapped.flatten().as_deref())?;
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT seq, at, actor_type, actor_id, actor_user, action, target_type, target_id, request_id,
-                client_ip, payload, hash
-         FROM public.audit_log WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                client_ip, payload, prev_hash, hash
+         FROM public.audit_log
+         WHERE tenant_id = $1 AND seq > $2
+           AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5)
+           AND (cardinality($6::text[]) = 0 OR action = ANY($6))
+         ORDER BY seq LIMIT $3",
     )
     .bind(tenant_id)
     .bind(after_seq)
     .bind(limit)
+    .bind(filter.from)
+    .bind(filter.to)
+    .bind(&filter.actions)
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows
@@ -280,6 +320,8 @@ pub async fn list(
                 request_id: r.request_id,
                 client_ip: r.client_ip,
                 payload,
+                sealed: r.payload,
+                prev_hash: r.prev_hash,
                 hash: r.hash,
             }
         })

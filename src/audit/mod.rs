@@ -9,12 +9,15 @@
 //! checkpoints of chain heads make a consistent rewrite of the whole chain detectable.
 
 mod chain;
+mod export;
 pub mod job;
 mod keys;
 mod verify;
 
 pub use chain::{
-    AuditError, Entry, EntryMeta, GENESIS_HASH, NewEntry, Payload, append, canonical_bytes, list,
+    AuditError, Entry, EntryMeta, Filter, GENESIS_HASH, NewEntry, Payload, append, canonical_bytes,
+    list, list_filtered,
 };
+pub use export::{ExportError, Format, export};
 pub use keys::{create_tenant_audit, destroy_audit_key};
 pub use verify::{Break, VerifyReport, checkpoint, checkpoint_message, verify};
