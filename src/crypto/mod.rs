@@ -11,6 +11,7 @@
 mod keys;
 mod seal;
 mod secret;
+pub mod store;
 
 pub use keys::{DataKey, Keyring, MasterKey, Purpose};
 pub use seal::{Aad, CryptoError, key_id_of, open, seal};

@@ -34,6 +34,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0002_audit.sql",
         include_str!("../../migrations/public/0002_audit.sql"),
     ),
+    (
+        "0003_tenant_secrets.sql",
+        include_str!("../../migrations/public/0003_tenant_secrets.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[(
     "0001_work.sql",

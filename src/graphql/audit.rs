@@ -26,6 +26,31 @@ impl ExtensionFactory for AuditTrail {
     }
 }
 
+/// Argument and input-field names whose values never enter the audit log.
+fn is_sensitive(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["secret", "password", "credential", "privatekey"]
+        .iter()
+        .any(|s| n.contains(s))
+}
+
+/// Replaces sensitive values (at any depth) with `"[REDACTED]"`.
+fn redact(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, val) in m.iter_mut() {
+                if is_sensitive(k) {
+                    *val = serde_json::Value::String("[REDACTED]".into());
+                } else {
+                    redact(val);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
 fn find_id(v: &serde_json::Value) -> Option<String> {
     match v {
         serde_json::Value::Object(m) => m
@@ -65,6 +90,8 @@ impl Extension for AuditTrail {
                 .unwrap_or(serde_json::Value::Null);
             args.insert(name.node.to_string(), resolved);
         }
+        let mut args = serde_json::Value::Object(args);
+        redact(&mut args);
         let result = next.run(ctx, info).await?;
         let Some(state) = ctx.data_opt::<RequestState>() else {
             return Err(ApiError::new(ErrorCode::Internal, "internal error").into_server_error(pos));

@@ -140,6 +140,24 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
+impl From<crate::crypto::store::StoreError> for ApiError {
+    fn from(e: crate::crypto::store::StoreError) -> Self {
+        use crate::crypto::store::StoreError as S;
+        match e {
+            S::NotFound => Self::not_found(),
+            S::Invalid(m) => Self::bad_input(m),
+            S::Crypto(e) => Self::internal(&e),
+            S::Db(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<crate::crypto::store::StoreError> for async_graphql::Error {
+    fn from(e: crate::crypto::store::StoreError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
 impl From<crate::work::WorkError> for async_graphql::Error {
     fn from(e: crate::work::WorkError) -> Self {
         ApiError::from(e).into()

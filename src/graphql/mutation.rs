@@ -333,6 +333,23 @@ impl Mutation {
         })
     }
 
+    /// Stores (or replaces) a workspace secret. The value is sealed at once and never
+    /// returned, logged or written to the audit log.
+    #[graphql(directive = requires::apply(perm(P::SettingsManage)))]
+    async fn set_secret(
+        &self,
+        ctx: &Context<'_>,
+        kind: crate::crypto::store::SecretKind,
+        name: String,
+        secret: String,
+    ) -> Result<super::types::SecretInfoObj> {
+        let keyring = state(ctx)?.keyring.clone();
+        let value = crate::crypto::Secret::new(secret);
+        let info =
+            crate::crypto::store::put(&mut *tx(ctx).await?, &keyring, kind, &name, &value).await?;
+        Ok(super::types::SecretInfoObj(info))
+    }
+
     /// Revokes an API token of this workspace; it stops working on the next request.
     #[graphql(directive = requires::apply(perm(P::TokensRevoke)))]
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> Result<ApiTokenObj> {

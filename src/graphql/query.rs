@@ -243,6 +243,13 @@ impl Query {
         Ok(entries.into_iter().map(Into::into).collect())
     }
 
+    /// Stored workspace secrets (metadata only).
+    #[graphql(directive = requires::apply(perm(P::SettingsManage)))]
+    async fn secrets(&self, ctx: &Context<'_>) -> Result<Vec<super::types::SecretInfoObj>> {
+        let found = crate::crypto::store::list(&mut *tx(ctx).await?).await?;
+        Ok(found.into_iter().map(super::types::SecretInfoObj).collect())
+    }
+
     /// API tokens of this workspace (metadata only).
     #[graphql(directive = requires::apply(perm(P::TokensRead)))]
     async fn api_tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiTokenObj>> {

@@ -366,3 +366,25 @@ impl ViewerObj {
         &self.permissions
     }
 }
+
+/// A stored workspace secret: metadata only, the value is never returned.
+pub struct SecretInfoObj(pub crate::crypto::store::SecretInfo);
+
+#[Object(name = "SecretInfo")]
+impl SecretInfoObj {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn kind(&self) -> crate::crypto::store::SecretKind {
+        self.0.kind
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}

@@ -217,6 +217,13 @@ async fn every_mutation_of_the_schema_writes_an_audit_entry() {
         json!({ "id": read_tok }),
     )
     .await;
+    app.ok(
+        "acme",
+        t,
+        "mutation { setSecret(kind: WEBHOOK_SECRET, name: \"hook\", secret: \"abc\") { id } }",
+        json!({}),
+    )
+    .await;
 
     // Every mutation field of the schema appears as an action.
     let map = tessera::authz::walker::guard_map(&tessera::graphql::tenant_sdl()).unwrap();

@@ -12,4 +12,5 @@ mod migrations;
 mod mixed_versions;
 mod pool_leak;
 mod provisioning;
+mod secrets;
 mod walker;
