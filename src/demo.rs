@@ -70,9 +70,14 @@ async fn seed(
         sees_all_teams: true,
         ..viewer
     };
-    let goal = goals::create(&mut tx, "Ship v1", "Everything a first customer needs")
-        .await
-        .map_err(err)?;
+    let goal = goals::create(
+        &mut tx,
+        viewer,
+        "Ship v1",
+        "Everything a first customer needs",
+    )
+    .await
+    .map_err(err)?;
     for (name, vis) in [
         ("Platform", teams::Visibility::Open),
         ("Design", teams::Visibility::Limited),
@@ -113,7 +118,7 @@ async fn seed(
             }
         }
     }
-    ideas::create(&mut tx, "Dark mode", "People keep asking")
+    ideas::create(&mut tx, viewer, "Dark mode", "People keep asking")
         .await
         .map_err(err)?;
     tx.commit().await?;

@@ -39,10 +39,16 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         include_str!("../../migrations/public/0003_tenant_secrets.sql"),
     ),
 ];
-const EMBEDDED_TENANT: &[(&str, &str)] = &[(
-    "0001_work.sql",
-    include_str!("../../migrations/tenant/0001_work.sql"),
-)];
+const EMBEDDED_TENANT: &[(&str, &str)] = &[
+    (
+        "0001_work.sql",
+        include_str!("../../migrations/tenant/0001_work.sql"),
+    ),
+    (
+        "0002_history.sql",
+        include_str!("../../migrations/tenant/0002_history.sql"),
+    ),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {

@@ -14,6 +14,10 @@ use crate::work::{goals, ideas};
 
 pub struct Mutation;
 
+fn viewer(ctx: &Context<'_>) -> Result<crate::authz::Viewer, super::errors::ApiError> {
+    Ok(state(ctx)?.principal.viewer())
+}
+
 #[derive(InputObject)]
 pub struct CreateTeamInput {
     pub name: String,
@@ -160,7 +164,13 @@ impl Mutation {
     #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
     async fn create_goal(&self, ctx: &Context<'_>, input: GoalInput) -> Result<GoalObj> {
         Ok(GoalObj(
-            goals::create(&mut *tx(ctx).await?, &input.title, &input.description).await?,
+            goals::create(
+                &mut *tx(ctx).await?,
+                viewer(ctx)?,
+                &input.title,
+                &input.description,
+            )
+            .await?,
         ))
     }
 
@@ -174,6 +184,7 @@ impl Mutation {
         let id = parse_id(&id)?;
         let goal = goals::update(
             &mut *tx(ctx).await?,
+            viewer(ctx)?,
             id,
             input.title.as_deref(),
             input.description.as_deref(),
@@ -185,7 +196,9 @@ impl Mutation {
     #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
     async fn archive_goal(&self, ctx: &Context<'_>, id: ID) -> Result<GoalObj> {
         let id = parse_id(&id)?;
-        Ok(GoalObj(goals::archive(&mut *tx(ctx).await?, id).await?))
+        Ok(GoalObj(
+            goals::archive(&mut *tx(ctx).await?, viewer(ctx)?, id).await?,
+        ))
     }
 
     #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
@@ -288,7 +301,13 @@ impl Mutation {
     #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
     async fn create_idea(&self, ctx: &Context<'_>, input: IdeaInput) -> Result<IdeaObj> {
         Ok(IdeaObj(
-            ideas::create(&mut *tx(ctx).await?, &input.title, &input.body).await?,
+            ideas::create(
+                &mut *tx(ctx).await?,
+                viewer(ctx)?,
+                &input.title,
+                &input.body,
+            )
+            .await?,
         ))
     }
 
@@ -302,6 +321,7 @@ impl Mutation {
         let id = parse_id(&id)?;
         let idea = ideas::update(
             &mut *tx(ctx).await?,
+            viewer(ctx)?,
             id,
             input.title.as_deref(),
             input.body.as_deref(),
@@ -313,7 +333,9 @@ impl Mutation {
     #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
     async fn archive_idea(&self, ctx: &Context<'_>, id: ID) -> Result<IdeaObj> {
         let id = parse_id(&id)?;
-        Ok(IdeaObj(ideas::archive(&mut *tx(ctx).await?, id).await?))
+        Ok(IdeaObj(
+            ideas::archive(&mut *tx(ctx).await?, viewer(ctx)?, id).await?,
+        ))
     }
 
     /// Turns an idea into a project of a team the caller may edit.
@@ -348,6 +370,27 @@ impl Mutation {
         let info =
             crate::crypto::store::put(&mut *tx(ctx).await?, &keyring, kind, &name, &value).await?;
         Ok(super::types::SecretInfoObj(info))
+    }
+
+    /// Brings back an earlier version of a goal, project, record or idea as a new version.
+    #[graphql(directive = requires::apply(perm(P::WorkWrite)))]
+    async fn restore_version(
+        &self,
+        ctx: &Context<'_>,
+        entity_type: crate::work::history::EntityType,
+        id: ID,
+        version: i32,
+    ) -> Result<super::types::VersionObj> {
+        let id = parse_id(&id)?;
+        let v = crate::work::history::restore(
+            &mut *tx(ctx).await?,
+            viewer(ctx)?,
+            entity_type,
+            id,
+            version,
+        )
+        .await?;
+        Ok(super::types::VersionObj(v))
     }
 
     /// Revokes an API token of this workspace; it stops working on the next request.

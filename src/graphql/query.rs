@@ -243,6 +243,21 @@ impl Query {
         Ok(entries.into_iter().map(Into::into).collect())
     }
 
+    /// The field-level history of a goal, project, record or idea, oldest first.
+    #[graphql(directive = requires::apply(perm(P::WorkspaceRead)))]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        entity_type: crate::work::history::EntityType,
+        id: ID,
+    ) -> Result<Vec<super::types::VersionObj>> {
+        let id = parse_id(&id)?;
+        let viewer = state(ctx)?.principal.viewer();
+        let found =
+            crate::work::history::list(&mut *tx(ctx).await?, viewer, entity_type, id).await?;
+        Ok(found.into_iter().map(super::types::VersionObj).collect())
+    }
+
     /// Stored workspace secrets (metadata only).
     #[graphql(directive = requires::apply(perm(P::SettingsManage)))]
     async fn secrets(&self, ctx: &Context<'_>) -> Result<Vec<super::types::SecretInfoObj>> {

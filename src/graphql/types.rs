@@ -388,3 +388,32 @@ impl SecretInfoObj {
         self.0.updated_at
     }
 }
+
+/// One version of an entity: the fields it changed (old and new) and the state after it.
+pub struct VersionObj(pub crate::work::history::Version);
+
+#[Object(name = "Version")]
+impl VersionObj {
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+    /// The user who made the change.
+    async fn actor_user(&self) -> ID {
+        ID(self.0.actor_user.to_string())
+    }
+    /// `{field: {old, new}}` for each changed field.
+    async fn changes(&self) -> Json<serde_json::Value> {
+        Json(self.0.changes.clone())
+    }
+    /// The entity's state after this version.
+    async fn snapshot(&self) -> Json<serde_json::Value> {
+        Json(self.0.snapshot.clone())
+    }
+    /// Set when this version restored an earlier one.
+    async fn restored_from(&self) -> Option<i32> {
+        self.0.restored_from
+    }
+}

@@ -3,10 +3,12 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::history::{EntityType, record_change};
 use super::{Page, PageArgs, WorkError, check_text, map_constraint};
+use crate::authz::Viewer;
 use crate::tenancy::TenantTx;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct Goal {
     pub id: Uuid,
     pub title: String,
@@ -39,23 +41,80 @@ pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Goal, WorkError> {
         .ok_or(WorkError::NotFound)
 }
 
-pub async fn create(tx: &mut TenantTx, title: &str, description: &str) -> Result<Goal, WorkError> {
+/// Goals among `ids` (for batch loading).
+pub async fn by_ids(tx: &mut TenantTx, ids: &[Uuid]) -> Result<Vec<Goal>, WorkError> {
+    let sql = format!("SELECT {COLS} FROM goals g WHERE g.id = ANY($1)");
+    Ok(sqlx::query_as(&sql).bind(ids).fetch_all(tx.conn()).await?)
+}
+
+pub async fn create(
+    tx: &mut TenantTx,
+    viewer: Viewer,
+    title: &str,
+    description: &str,
+) -> Result<Goal, WorkError> {
     check_text("title", title, 200, false)?;
     check_text("description", description, 20_000, true)?;
     let sql = format!(
         "INSERT INTO goals AS g (id, title, description) VALUES ($1, $2, $3) RETURNING {COLS}"
     );
-    sqlx::query_as(&sql)
+    let goal: Goal = sqlx::query_as(&sql)
         .bind(Uuid::now_v7())
         .bind(title.trim())
         .bind(description)
         .fetch_one(tx.conn())
         .await
-        .map_err(map_constraint)
+        .map_err(map_constraint)?;
+    record_change(
+        tx,
+        EntityType::Goal,
+        goal.id,
+        None,
+        &goal,
+        viewer.user_id,
+        None,
+    )
+    .await?;
+    Ok(goal)
+}
+
+/// Writes a goal's editable fields, recording the change.
+async fn write(
+    tx: &mut TenantTx,
+    viewer: Viewer,
+    before: &Goal,
+    after: &Goal,
+    restored_from: Option<i32>,
+) -> Result<Goal, WorkError> {
+    let sql = format!(
+        "UPDATE goals AS g SET title = $2, description = $3, archived_at = $4, updated_at = now()
+         WHERE g.id = $1 RETURNING {COLS}"
+    );
+    let goal: Goal = sqlx::query_as(&sql)
+        .bind(before.id)
+        .bind(&after.title)
+        .bind(&after.description)
+        .bind(after.archived_at)
+        .fetch_optional(tx.conn())
+        .await
+        .map_err(map_constraint)?
+        .ok_or(WorkError::NotFound)?;
+    record_change(
+        tx,
+        EntityType::Goal,
+        goal.id,
+        Some(before),
+        &goal,
+        viewer.user_id,
+        restored_from,
+    )
+    .await?;
+    Ok(goal)
 }
 
 pub async fn update(
     tx: &mut TenantTx,
+    viewer: Viewer,
     id: Uuid,
     title: Option<&str>,
     description: Option<&str>,
@@ -66,35 +125,35 @@ pub async fn update(
     if let Some(d) = description {
         check_text("description", d, 20_000, true)?;
     }
-    let sql = format!(
-        "UPDATE goals AS g SET title = coalesce($2, g.title), description = coalesce($3, g.description),
-                updated_at = now()
-         WHERE g.id = $1 RETURNING {COLS}"
-    );
-    sqlx::query_as(&sql)
-        .bind(id)
-        .bind(title.map(str::trim))
-        .bind(description)
-        .fetch_optional(tx.conn())
+    let before = get(tx, id).await?;
+    let mut after = before.clone();
+    if let Some(t) = title {
+        after.title = t.trim().to_owned();
+    }
+    if let Some(d) = description {
+        after.description = d.to_owned();
+    }
+    write(tx, viewer, &before, &after, None).await
+}
+
+pub async fn archive(tx: &mut TenantTx, viewer: Viewer, id: Uuid) -> Result<Goal, WorkError> {
+    let before = get(tx, id).await?;
+    let mut after = before.clone();
+    after.archived_at = after
+        .archived_at
+        .or_else(|| Some(crate::Clock::now(&crate::SystemClock)));
+    write(tx, viewer, &before, &after, None).await
+}
+
+pub(crate) async fn restore(
+    tx: &mut TenantTx,
+    viewer: Viewer,
+    id: Uuid,
+    snapshot: Goal,
+    version: i32,
+) -> Result<(), WorkError> {
+    let before = get(tx, id).await?;
+    write(tx, viewer, &before, &snapshot, Some(version))
         .await
-        .map_err(map_constraint)?
-        .ok_or(WorkError::NotFound)
-}
-
-pub async fn archive(tx: &mut TenantTx, id: Uuid) -> Result<Goal, WorkError> {
-    let sql = format!(
-        "UPDATE goals AS g SET archived_at = coalesce(g.archived_at, now()), updated_at = now()
-         WHERE g.id = $1 RETURNING {COLS}"
-    );
-    sqlx::query_as(&sql)
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?
-        .ok_or(WorkError::NotFound)
-}
-
-/// Goals among `ids` (for batch loading).
-pub async fn by_ids(tx: &mut TenantTx, ids: &[Uuid]) -> Result<Vec<Goal>, WorkError> {
-    let sql = format!("SELECT {COLS} FROM goals g WHERE g.id = ANY($1)");
-    Ok(sqlx::query_as(&sql).bind(ids).fetch_all(tx.conn()).await?)
+        .map(drop)
 }

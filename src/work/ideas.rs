@@ -3,12 +3,13 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::history::{EntityType, record_change};
 use super::projects::{self, NewProject, Project};
 use super::{Page, PageArgs, WorkError, check_text, map_constraint};
 use crate::authz::Viewer;
 use crate::tenancy::TenantTx;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct Idea {
     pub id: Uuid,
     pub title: String,
@@ -42,22 +43,74 @@ pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Idea, WorkError> {
         .ok_or(WorkError::NotFound)
 }
 
-pub async fn create(tx: &mut TenantTx, title: &str, body: &str) -> Result<Idea, WorkError> {
+pub async fn create(
+    tx: &mut TenantTx,
+    viewer: Viewer,
+    title: &str,
+    body: &str,
+) -> Result<Idea, WorkError> {
     check_text("title", title, 200, false)?;
     check_text("body", body, 20_000, true)?;
     let sql =
         format!("INSERT INTO ideas AS i (id, title, body) VALUES ($1, $2, $3) RETURNING {COLS}");
-    sqlx::query_as(&sql)
+    let idea: Idea = sqlx::query_as(&sql)
         .bind(Uuid::now_v7())
         .bind(title.trim())
         .bind(body)
         .fetch_one(tx.conn())
         .await
-        .map_err(map_constraint)
+        .map_err(map_constraint)?;
+    record_change(
+        tx,
+        EntityType::Idea,
+        idea.id,
+        None,
+        &idea,
+        viewer.user_id,
+        None,
+    )
+    .await?;
+    Ok(idea)
+}
+
+/// Writes an idea's editable fields, recording the change.
+async fn write(
+    tx: &mut TenantTx,
+    viewer: Viewer,
+    before: &Idea,
+    after: &Idea,
+    restored_from: Option<i32>,
+) -> Result<Idea, WorkError> {
+    let sql = format!(
+        "UPDATE ideas AS i SET title = $2, body = $3, archived_at = $4, promoted_project_id = $5, updated_at = now()
+         WHERE i.id = $1 RETURNING {COLS}"
+    );
+    let idea: Idea = sqlx::query_as(&sql)
+        .bind(before.id)
+        .bind(&after.title)
+        .bind(&after.body)
+        .bind(after.archived_at)
+        .bind(after.promoted_project_id)
+        .fetch_optional(tx.conn())
+        .await
+        .map_err(map_constraint)?
+        .ok_or(WorkError::NotFound)?;
+    record_change(
+        tx,
+        EntityType::Idea,
+        idea.id,
+        Some(before),
+        &idea,
+        viewer.user_id,
+        restored_from,
+    )
+    .await?;
+    Ok(idea)
 }
 
 pub async fn update(
     tx: &mut TenantTx,
+    viewer: Viewer,
     id: Uuid,
     title: Option<&str>,
     body: Option<&str>,
@@ -68,30 +121,42 @@ pub async fn update(
     if let Some(b) = body {
         check_text("body", b, 20_000, true)?;
     }
-    let sql = format!(
-        "UPDATE ideas AS i SET title = coalesce($2, i.title), body = coalesce($3, i.body), updated_at = now()
-         WHERE i.id = $1 RETURNING {COLS}"
-    );
-    sqlx::query_as(&sql)
-        .bind(id)
-        .bind(title.map(str::trim))
-        .bind(body)
-        .fetch_optional(tx.conn())
-        .await
-        .map_err(map_constraint)?
-        .ok_or(WorkError::NotFound)
+    let before = get(tx, id).await?;
+    let mut after = before.clone();
+    if let Some(t) = title {
+        after.title = t.trim().to_owned();
+    }
+    if let Some(b) = body {
+        after.body = b.to_owned();
+    }
+    write(tx, viewer, &before, &after, None).await
 }
 
-pub async fn archive(tx: &mut TenantTx, id: Uuid) -> Result<Idea, WorkError> {
-    let sql = format!(
-        "UPDATE ideas AS i SET archived_at = coalesce(i.archived_at, now()), updated_at = now()
-         WHERE i.id = $1 RETURNING {COLS}"
-    );
-    sqlx::query_as(&sql)
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?
-        .ok_or(WorkError::NotFound)
+pub async fn archive(tx: &mut TenantTx, viewer: Viewer, id: Uuid) -> Result<Idea, WorkError> {
+    let before = get(tx, id).await?;
+    let mut after = before.clone();
+    after.archived_at = after
+        .archived_at
+        .or_else(|| Some(crate::Clock::now(&crate::SystemClock)));
+    write(tx, viewer, &before, &after, None).await
+}
+
+/// Restores text and archival state; the promotion link is a fact, not content, and stays.
+pub(crate) async fn restore(
+    tx: &mut TenantTx,
+    viewer: Viewer,
+    id: Uuid,
+    snapshot: Idea,
+    version: i32,
+) -> Result<(), WorkError> {
+    let before = get(tx, id).await?;
+    let after = Idea {
+        promoted_project_id: before.promoted_project_id,
+        ..snapshot
+    };
+    write(tx, viewer, &before, &after, Some(version))
+        .await
+        .map(drop)
 }
 
 /// Creates a project from the idea and links them. An idea is promoted at most once.
@@ -101,7 +166,7 @@ pub async fn promote(
     id: Uuid,
     team_id: Uuid,
 ) -> Result<(Idea, Project), WorkError> {
-    let idea: Idea = {
+    let before: Idea = {
         let sql = format!("SELECT {COLS} FROM ideas i WHERE i.id = $1 FOR UPDATE");
         sqlx::query_as(&sql)
             .bind(id)
@@ -109,7 +174,7 @@ pub async fn promote(
             .await?
             .ok_or(WorkError::NotFound)?
     };
-    if idea.promoted_project_id.is_some() {
+    if before.promoted_project_id.is_some() {
         return Err(WorkError::Conflict("this idea was already promoted".into()));
     }
     let project = projects::create(
@@ -118,18 +183,15 @@ pub async fn promote(
         NewProject {
             team_id,
             goal_id: None,
-            name: &idea.title,
-            description: &idea.body,
+            name: &before.title,
+            description: &before.body,
         },
     )
     .await?;
-    let sql = format!(
-        "UPDATE ideas AS i SET promoted_project_id = $2, updated_at = now() WHERE i.id = $1 RETURNING {COLS}"
-    );
-    let idea = sqlx::query_as(&sql)
-        .bind(id)
-        .bind(project.id)
-        .fetch_one(tx.conn())
-        .await?;
+    let after = Idea {
+        promoted_project_id: Some(project.id),
+        ..before.clone()
+    };
+    let idea = write(tx, viewer, &before, &after, None).await?;
     Ok((idea, project))
 }

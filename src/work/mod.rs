@@ -8,6 +8,7 @@
 //! different schema versions during a rollout.
 
 pub mod goals;
+pub mod history;
 pub mod ideas;
 pub mod page;
 pub mod projects;

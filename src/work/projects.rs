@@ -1,11 +1,12 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::history::{EntityType, record_change};
 use super::{EDITABLE_TEAM, Page, PageArgs, VISIBLE_TEAM, WorkError, check_text, map_constraint};
 use crate::authz::Viewer;
 use crate::tenancy::TenantTx;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct Project {
     pub id: Uuid,
     pub team_id: Uuid,
@@ -114,7 +115,7 @@ pub async fn create(
         "INSERT INTO projects AS p (id, team_id, goal_id, name, description)
          VALUES ($1, $2, $3, $4, $5) RETURNING {COLS}"
     );
-    sqlx::query_as(&sql)
+    let project: Project = sqlx::query_as(&sql)
         .bind(Uuid::now_v7())
         .bind(input.team_id)
         .bind(input.goal_id)
@@ -122,7 +123,18 @@ pub async fn create(
         .bind(input.description)
         .fetch_one(tx.conn())
         .await
-        .map_err(map_constraint)
+        .map_err(map_constraint)?;
+    record_change(
+        tx,
+        EntityType::Project,
+        project.id,
+        None,
+        &project,
+        viewer.user_id,
+        None,
+    )
+    .await?;
+    Ok(project)
 }
 
 #[derive(Default)]
@@ -131,6 +143,48 @@ pub struct ProjectChanges<'a> {
     pub description: Option<&'a str>,
     pub team_id: Option<Uuid>,
     pub goal_id: Option<Uuid>,
+}
+
+/// Writes a project's editable fields after the edit checks (current team, and the new
+/// team when it moves), recording the change.
+async fn write(
+    tx: &mut TenantTx,
+    viewer: Viewer,
+    before: &Project,
+    after: &Project,
+    restored_from: Option<i32>,
+) -> Result<Project, WorkError> {
+    ensure_team_editable(tx, viewer, before.team_id).await?;
+    if after.team_id != before.team_id {
+        ensure_team_editable(tx, viewer, after.team_id).await?;
+    }
+    let sql = format!(
+        "UPDATE projects AS p SET name = $2, description = $3, team_id = $4, goal_id = $5,
+                archived_at = $6, updated_at = now()
+         WHERE p.id = $1 RETURNING {COLS}"
+    );
+    let project: Project = sqlx::query_as(&sql)
+        .bind(before.id)
+        .bind(&after.name)
+        .bind(&after.description)
+        .bind(after.team_id)
+        .bind(after.goal_id)
+        .bind(after.archived_at)
+        .fetch_optional(tx.conn())
+        .await
+        .map_err(map_constraint)?
+        .ok_or(WorkError::NotFound)?;
+    record_change(
+        tx,
+        EntityType::Project,
+        project.id,
+        Some(before),
+        &project,
+        viewer.user_id,
+        restored_from,
+    )
+    .await?;
+    Ok(project)
 }
 
 pub async fn update(
@@ -145,38 +199,41 @@ pub async fn update(
     if let Some(d) = changes.description {
         check_text("description", d, 20_000, true)?;
     }
-    let current = get(tx, viewer, id).await?;
-    ensure_team_editable(tx, viewer, current.team_id).await?;
-    if let Some(team) = changes.team_id.filter(|t| *t != current.team_id) {
-        ensure_team_editable(tx, viewer, team).await?;
+    let before = get(tx, viewer, id).await?;
+    let mut after = before.clone();
+    if let Some(n) = changes.name {
+        after.name = n.trim().to_owned();
     }
-    let sql = format!(
-        "UPDATE projects AS p SET name = coalesce($2, p.name), description = coalesce($3, p.description),
-                team_id = coalesce($4, p.team_id), goal_id = coalesce($5, p.goal_id), updated_at = now()
-         WHERE p.id = $1 RETURNING {COLS}"
-    );
-    sqlx::query_as(&sql)
-        .bind(id)
-        .bind(changes.name.map(str::trim))
-        .bind(changes.description)
-        .bind(changes.team_id)
-        .bind(changes.goal_id)
-        .fetch_optional(tx.conn())
-        .await
-        .map_err(map_constraint)?
-        .ok_or(WorkError::NotFound)
+    if let Some(d) = changes.description {
+        after.description = d.to_owned();
+    }
+    if let Some(t) = changes.team_id {
+        after.team_id = t;
+    }
+    if let Some(g) = changes.goal_id {
+        after.goal_id = Some(g);
+    }
+    write(tx, viewer, &before, &after, None).await
 }
 
 pub async fn archive(tx: &mut TenantTx, viewer: Viewer, id: Uuid) -> Result<Project, WorkError> {
-    let current = get(tx, viewer, id).await?;
-    ensure_team_editable(tx, viewer, current.team_id).await?;
-    let sql = format!(
-        "UPDATE projects AS p SET archived_at = coalesce(p.archived_at, now()), updated_at = now()
-         WHERE p.id = $1 RETURNING {COLS}"
-    );
-    sqlx::query_as(&sql)
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?
-        .ok_or(WorkError::NotFound)
+    let before = get(tx, viewer, id).await?;
+    let mut after = before.clone();
+    after.archived_at = after
+        .archived_at
+        .or_else(|| Some(crate::Clock::now(&crate::SystemClock)));
+    write(tx, viewer, &before, &after, None).await
+}
+
+pub(crate) async fn restore(
+    tx: &mut TenantTx,
+    viewer: Viewer,
+    id: Uuid,
+    snapshot: Project,
+    version: i32,
+) -> Result<(), WorkError> {
+    let before = get(tx, viewer, id).await?;
+    write(tx, viewer, &before, &snapshot, Some(version))
+        .await
+        .map(drop)
 }

@@ -3,6 +3,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::history::{EntityType, record_change};
 use super::projects::ensure_team_editable;
 use super::{Page, PageArgs, VISIBLE_TEAM, WorkError, check_text, map_constraint};
 use crate::authz::Viewer;
@@ -33,7 +34,7 @@ impl RecordStatus {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct Record {
     pub id: Uuid,
     pub project_id: Uuid,
@@ -188,7 +189,7 @@ pub async fn create(
         "INSERT INTO records AS r (id, project_id, title, body, status, assignee_id, fields)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLS}"
     );
-    sqlx::query_as(&sql)
+    let record: Record = sqlx::query_as(&sql)
         .bind(Uuid::now_v7())
         .bind(input.project_id)
         .bind(input.title.trim())
@@ -198,7 +199,18 @@ pub async fn create(
         .bind(&input.fields)
         .fetch_one(tx.conn())
         .await
-        .map_err(map_constraint)
+        .map_err(map_constraint)?;
+    record_change(
+        tx,
+        EntityType::Record,
+        record.id,
+        None,
+        &record,
+        viewer.user_id,
+        None,
+    )
+    .await?;
+    Ok(record)
 }
 
 #[derive(Default)]
@@ -208,6 +220,50 @@ pub struct RecordChanges<'a> {
     pub status: Option<RecordStatus>,
     pub assignee_id: Option<Uuid>,
     pub fields: Option<serde_json::Value>,
+}
+
+/// Writes a record's editable fields after the edit checks, recording the change.
+async fn write(
+    tx: &mut TenantTx,
+    viewer: Viewer,
+    before: &Record,
+    after: &Record,
+    restored_from: Option<i32>,
+) -> Result<Record, WorkError> {
+    let team = project_team(tx, viewer, before.project_id).await?;
+    ensure_team_editable(tx, viewer, team).await?;
+    if after.assignee_id != before.assignee_id {
+        check_assignee(tx, after.assignee_id).await?;
+    }
+    check_fields(&after.fields)?;
+    let sql = format!(
+        "UPDATE records AS r SET title = $2, body = $3, status = $4, assignee_id = $5, fields = $6,
+                archived_at = $7, updated_at = now()
+         WHERE r.id = $1 RETURNING {COLS}"
+    );
+    let record: Record = sqlx::query_as(&sql)
+        .bind(before.id)
+        .bind(&after.title)
+        .bind(&after.body)
+        .bind(&after.status)
+        .bind(after.assignee_id)
+        .bind(&after.fields)
+        .bind(after.archived_at)
+        .fetch_optional(tx.conn())
+        .await
+        .map_err(map_constraint)?
+        .ok_or(WorkError::NotFound)?;
+    record_change(
+        tx,
+        EntityType::Record,
+        record.id,
+        Some(before),
+        &record,
+        viewer.user_id,
+        restored_from,
+    )
+    .await?;
+    Ok(record)
 }
 
 pub async fn update(
@@ -225,40 +281,49 @@ pub async fn update(
     if let Some(f) = &c.fields {
         check_fields(f)?;
     }
-    let current = get(tx, viewer, id).await?;
-    let team = project_team(tx, viewer, current.project_id).await?;
-    ensure_team_editable(tx, viewer, team).await?;
-    check_assignee(tx, c.assignee_id).await?;
-    let sql = format!(
-        "UPDATE records AS r SET title = coalesce($2, r.title), body = coalesce($3, r.body),
-                status = coalesce($4, r.status), assignee_id = coalesce($5, r.assignee_id),
-                fields = coalesce($6, r.fields), updated_at = now()
-         WHERE r.id = $1 RETURNING {COLS}"
-    );
-    sqlx::query_as(&sql)
-        .bind(id)
-        .bind(c.title.map(str::trim))
-        .bind(c.body)
-        .bind(c.status.map(RecordStatus::as_str))
-        .bind(c.assignee_id)
-        .bind(c.fields)
-        .fetch_optional(tx.conn())
-        .await
-        .map_err(map_constraint)?
-        .ok_or(WorkError::NotFound)
+    let before = get(tx, viewer, id).await?;
+    let mut after = before.clone();
+    if let Some(t) = c.title {
+        after.title = t.trim().to_owned();
+    }
+    if let Some(b) = c.body {
+        after.body = b.to_owned();
+    }
+    if let Some(st) = c.status {
+        after.status = st.as_str().to_owned();
+    }
+    if let Some(a) = c.assignee_id {
+        after.assignee_id = Some(a);
+    }
+    if let Some(f) = c.fields {
+        after.fields = f;
+    }
+    write(tx, viewer, &before, &after, None).await
 }
 
 pub async fn archive(tx: &mut TenantTx, viewer: Viewer, id: Uuid) -> Result<Record, WorkError> {
-    let current = get(tx, viewer, id).await?;
-    let team = project_team(tx, viewer, current.project_id).await?;
-    ensure_team_editable(tx, viewer, team).await?;
-    let sql = format!(
-        "UPDATE records AS r SET archived_at = coalesce(r.archived_at, now()), updated_at = now()
-         WHERE r.id = $1 RETURNING {COLS}"
-    );
-    sqlx::query_as(&sql)
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?
-        .ok_or(WorkError::NotFound)
+    let before = get(tx, viewer, id).await?;
+    let mut after = before.clone();
+    after.archived_at = after
+        .archived_at
+        .or_else(|| Some(crate::Clock::now(&crate::SystemClock)));
+    write(tx, viewer, &before, &after, None).await
+}
+
+/// Restores content, status, assignee and archival state; a record stays in its project.
+pub(crate) async fn restore(
+    tx: &mut TenantTx,
+    viewer: Viewer,
+    id: Uuid,
+    snapshot: Record,
+    version: i32,
+) -> Result<(), WorkError> {
+    let before = get(tx, viewer, id).await?;
+    let after = Record {
+        project_id: before.project_id,
+        ..snapshot
+    };
+    write(tx, viewer, &before, &after, Some(version))
+        .await
+        .map(drop)
 }

@@ -224,6 +224,13 @@ async fn every_mutation_of_the_schema_writes_an_audit_entry() {
         json!({}),
     )
     .await;
+    app.ok(
+        "acme",
+        t,
+        "mutation($id: ID!) { restoreVersion(entityType: GOAL, id: $id, version: 1) { version } }",
+        json!({ "id": goal }),
+    )
+    .await;
 
     // Every mutation field of the schema appears as an action.
     let map = tessera::authz::walker::guard_map(&tessera::graphql::tenant_sdl()).unwrap();

@@ -6,6 +6,7 @@ mod audit;
 mod authz;
 mod embedded;
 mod helpers;
+mod history;
 mod http_surface;
 mod isolation;
 mod migrations;

@@ -7,7 +7,7 @@ use crate::helpers::{TestDb, migrations_with};
 use crate::provisioning::cli;
 
 const ADD_PRIORITY: (&str, &str) = (
-    "0002_project_priority.sql",
+    "0003_project_priority.sql",
     "ALTER TABLE projects ADD COLUMN priority integer NOT NULL DEFAULT 0;\n",
 );
 
@@ -46,7 +46,7 @@ async fn a_new_tenant_migration_reaches_every_schema_and_a_no_op_run_does_no_per
         ),
         (200, 200, 0)
     );
-    assert_eq!(report.template_version, 2);
+    assert_eq!(report.template_version, 3);
     assert_eq!(count_with_priority(&db).await, 200);
     // Nothing to do: the single discovery query finds no tenant behind.
     let again = migrate::run(&db.migrator, &db.roles, &set, 4)
@@ -63,14 +63,14 @@ async fn a_new_tenant_migration_reaches_every_schema_and_a_no_op_run_does_no_per
     // New workspaces are cloned from the migrated template.
     let slug = tessera::tenancy::Slug::parse("after").unwrap();
     let t =
-        tessera::tenancy::create_tenant(&db.migrator, &db.roles, &db.keyring, &slug, "After", 2)
+        tessera::tenancy::create_tenant(&db.migrator, &db.roles, &db.keyring, &slug, "After", 3)
             .await
             .unwrap();
-    assert_eq!(t.schema_version, 2);
+    assert_eq!(t.schema_version, 3);
     assert_eq!(count_with_priority(&db).await, 201);
     // Editing an applied migration is refused.
     let (_dir2, edited) = migrations_with(&[(
-        "0002_project_priority.sql",
+        "0003_project_priority.sql",
         "ALTER TABLE projects ADD COLUMN p2 int;",
     )]);
     let err = migrate::run(
@@ -92,7 +92,7 @@ async fn a_run_killed_midway_resumes_and_finishes() {
     const N: i64 = 80;
     create_many(&db, "k", N as usize).await;
     let slow = (
-        "0002_slow.sql",
+        "0003_slow.sql",
         "SELECT pg_sleep(0.05);\nALTER TABLE projects ADD COLUMN priority integer NOT NULL DEFAULT 0;\n",
     );
     let (_dir, path) = migrations_with(&[slow]);
@@ -112,7 +112,7 @@ async fn a_run_killed_midway_resumes_and_finishes() {
         let pool = db.migrator.clone();
         async move {
             sqlx::query_scalar::<_, i64>(
-                "SELECT count(*) FROM public.tenants WHERE schema_version = 2",
+                "SELECT count(*) FROM public.tenants WHERE schema_version = 3",
             )
             .fetch_one(&pool)
             .await
@@ -171,7 +171,7 @@ async fn a_failing_tenant_is_reported_and_the_others_migrate() {
     );
     let status = migrate::status(&db.migrator).await.unwrap();
     let bad = status.iter().find(|s| s.slug == "f0007").unwrap();
-    assert_eq!(bad.schema_version, 1);
+    assert_eq!(bad.schema_version, 2);
     assert!(
         bad.migration_error
             .as_deref()
@@ -182,7 +182,7 @@ async fn a_failing_tenant_is_reported_and_the_others_migrate() {
         status
             .iter()
             .filter(|s| s.slug != "f0007")
-            .all(|s| s.schema_version == 2 && s.migration_error.is_none())
+            .all(|s| s.schema_version == 3 && s.migration_error.is_none())
     );
     // `migrate --status` shows it, and the CLI exits non-zero while a tenant is failing.
     let out = cli_with_dir(&db, &path, &["migrate", "--status"]);
@@ -204,7 +204,7 @@ async fn a_failing_tenant_is_reported_and_the_others_migrate() {
     assert!(
         status
             .iter()
-            .all(|s| s.schema_version == 2 && s.migration_error.is_none())
+            .all(|s| s.schema_version == 3 && s.migration_error.is_none())
     );
     let _ = cli(&db, &["tenant", "list"]);
 }

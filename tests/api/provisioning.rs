@@ -32,7 +32,8 @@ async fn creating_a_workspace_makes_row_schema_and_confined_role() {
             "projects",
             "records",
             "team_members",
-            "teams"
+            "teams",
+            "versions"
         ]
     );
     // The tenant role may use its own schema and no other.
