@@ -56,6 +56,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Master-key rotation.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// The audit chain.
     Audit {
         #[command(subcommand)]
@@ -66,6 +71,13 @@ enum Command {
         #[arg(long)]
         global: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Re-seal everything under the current master key (run with the previous key in
+    /// TESSERA_PREVIOUS_MASTER_KEYS), then sign fresh audit checkpoints. Resumable.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -152,7 +164,13 @@ struct Database {
 /// The master key: configured, or (embedded default only) kept in the data directory.
 fn load_keyring(cfg: &Config, embedded: bool) -> anyhow::Result<Keyring> {
     if let Some(text) = &cfg.master_key {
-        return Ok(Keyring::new(MasterKey::from_base64(text.expose())?));
+        let mut ring = Keyring::new(MasterKey::from_base64(text.expose())?);
+        if let Some(prev) = &cfg.previous_master_keys {
+            for k in prev.expose().split(',').filter(|k| !k.trim().is_empty()) {
+                ring = ring.with_previous(MasterKey::from_base64(k)?);
+            }
+        }
+        return Ok(ring);
     }
     if !embedded {
         bail!(
@@ -493,6 +511,35 @@ async fn dispatch(
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             drop(out);
             eprintln!("exported {n} entries");
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => {
+            let report = tessera::crypto::rotate::rotate(&migrator, &db.keyring)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "re-wrapped {} audit keys, re-sealed {} secrets",
+                report.audit_keys, report.secrets
+            );
+            // Vouch for every chain under the new key, after checking it under the old ones.
+            let ids: Vec<(uuid::Uuid, String)> =
+                sqlx::query_as("SELECT id, slug FROM public.tenants ORDER BY slug")
+                    .fetch_all(&migrator)
+                    .await?;
+            let mut conn = migrator.acquire().await?;
+            for (id, slug) in ids {
+                let r = audit::verify(&mut conn, &db.keyring, id).await?;
+                if let Some(b) = r.problem {
+                    bail!(
+                        "{slug}: audit chain broken at seq {} ({}); not re-signing it",
+                        b.seq,
+                        b.reason
+                    );
+                }
+                audit::checkpoint_force(&mut conn, &db.keyring, id).await?;
+            }
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::Serve { demo } => serve(cfg, db, &migrator, &set, demo).await,

@@ -52,7 +52,7 @@ CREATE TABLE audit_checkpoints (
     signed_at timestamptz NOT NULL DEFAULT now(),
     key_id    bigint NOT NULL,
     signature bytea NOT NULL CHECK (octet_length(signature) = 64),
-    PRIMARY KEY (tenant_id, seq)
+    PRIMARY KEY (tenant_id, seq, key_id)
 );
 
 CREATE FUNCTION tessera_audit_append_only() RETURNS trigger

@@ -20,4 +20,4 @@ pub use chain::{
 };
 pub use export::{ExportError, Format, export};
 pub use keys::{create_tenant_audit, destroy_audit_key};
-pub use verify::{Break, VerifyReport, checkpoint, checkpoint_message, verify};
+pub use verify::{Break, VerifyReport, checkpoint, checkpoint_force, checkpoint_message, verify};

@@ -23,6 +23,7 @@ pub struct VerifyReport {
     pub tenant_id: Uuid,
     pub entries: u64,
     pub last_seq: i64,
+    /// Checkpoints verified (signed by a master key the keyring holds).
     pub checkpoints: usize,
     pub problem: Option<Break>,
 }
@@ -75,19 +76,30 @@ pub async fn verify(
     keyring: &Keyring,
     tenant_id: Uuid,
 ) -> Result<VerifyReport, sqlx::Error> {
-    let verifiers = keyring.checkpoint_verifiers();
     let mut problem = None;
-    let checkpoints: Vec<(i64, Vec<u8>, Vec<u8>)> = sqlx::query_as(
-        "SELECT seq, hash, signature FROM public.audit_checkpoints WHERE tenant_id = $1 ORDER BY seq",
+    let checkpoints: Vec<(i64, Vec<u8>, Vec<u8>, i64)> = sqlx::query_as(
+        "SELECT seq, hash, signature, key_id FROM public.audit_checkpoints WHERE tenant_id = $1 ORDER BY seq",
     )
     .bind(tenant_id)
     .fetch_all(&mut *conn)
     .await?;
     let mut expected_at: BTreeMap<i64, Vec<u8>> = BTreeMap::new();
-    for (seq, hash, sig) in &checkpoints {
+    // Checkpoints signed by a master key no longer held (retired after a rotation) cannot be
+    // checked. They are acceptable only when a verified checkpoint at the same or a later
+    // position supersedes them (rotation signs one); otherwise relabelling checkpoints
+    // would be a way to disarm them.
+    let mut unverifiable = Vec::new();
+    for (seq, hash, sig, key_id) in &checkpoints {
+        let Some(verifier) = u32::try_from(*key_id)
+            .ok()
+            .and_then(|id| keyring.checkpoint_verifier(id))
+        else {
+            unverifiable.push(*seq);
+            continue;
+        };
         let msg = checkpoint_message(tenant_id, *seq, hash);
         let valid = Signature::from_slice(sig)
-            .map(|s| verifiers.iter().any(|v| v.verify(&msg, &s).is_ok()))
+            .map(|s| verifier.verify(&msg, &s).is_ok())
             .unwrap_or(false);
         if valid {
             expected_at.insert(*seq, hash.clone());
@@ -162,6 +174,17 @@ pub async fn verify(
     }
     drop(rows);
     let last_seq = expected_seq - 1;
+    let newest_verified = expected_at.keys().next_back().copied();
+    if let Some(&seq) = unverifiable
+        .iter()
+        .find(|s| newest_verified.is_none_or(|v| **s > v))
+    {
+        first(
+            &mut problem,
+            seq,
+            format!("checkpoint at {seq} is signed by a key this keyring does not hold"),
+        );
+    }
     if let Some((&cp, _)) = expected_at.range(last_seq + 1..).next() {
         first(
             &mut problem,
@@ -184,7 +207,7 @@ pub async fn verify(
         tenant_id,
         entries,
         last_seq,
-        checkpoints: checkpoints.len(),
+        checkpoints: checkpoints.len() - unverifiable.len(),
         problem,
     })
 }
@@ -196,12 +219,32 @@ pub async fn checkpoint(
     keyring: &Keyring,
     tenant_id: Uuid,
 ) -> Result<Option<i64>, sqlx::Error> {
+    sign_head(conn, keyring, tenant_id, false).await
+}
+
+/// Signs the current head with the current key even if an older key already signed it
+/// (after a rotation). The chain must have been verified first.
+pub async fn checkpoint_force(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    tenant_id: Uuid,
+) -> Result<Option<i64>, sqlx::Error> {
+    sign_head(conn, keyring, tenant_id, true).await
+}
+
+async fn sign_head(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    tenant_id: Uuid,
+    force: bool,
+) -> Result<Option<i64>, sqlx::Error> {
     let head: Option<(i64, Vec<u8>)> = sqlx::query_as(
         "SELECT h.seq, h.hash FROM public.audit_heads h
          WHERE h.tenant_id = $1 AND h.seq > 0
-           AND h.seq > coalesce((SELECT max(seq) FROM public.audit_checkpoints c WHERE c.tenant_id = $1), 0)",
+           AND ($2 OR h.seq > coalesce((SELECT max(seq) FROM public.audit_checkpoints c WHERE c.tenant_id = $1), 0))",
     )
     .bind(tenant_id)
+    .bind(force)
     .fetch_optional(&mut *conn)
     .await?;
     let Some((seq, hash)) = head else {

@@ -57,6 +57,9 @@ pub struct Config {
     /// The 32-byte master key, base64 (`TESSERA_MASTER_KEY` or `TESSERA_MASTER_KEY_FILE`).
     /// Required with an external database; the embedded default keeps one in `data_dir`.
     pub master_key: Option<crate::crypto::Secret<String>>,
+    /// Earlier master keys, base64, comma-separated (`TESSERA_PREVIOUS_MASTER_KEYS` or
+    /// `_FILE`): kept during a rotation to open what they sealed until `keys rotate` ran.
+    pub previous_master_keys: Option<crate::crypto::Secret<String>>,
     /// Seconds between signed audit checkpoints (and chain verifications) in the server.
     pub audit_checkpoint_interval_secs: u64,
     /// GraphQL and HTTP limits.
@@ -122,6 +125,7 @@ impl Default for Config {
             migrate_on_start: true,
             migrations_dir: None,
             master_key: None,
+            previous_master_keys: None,
             audit_checkpoint_interval_secs: 300,
             limits: Limits::default(),
         }
@@ -193,6 +197,9 @@ impl Config {
         }
         if let Some(v) = secret("TESSERA_MASTER_KEY")? {
             self.master_key = Some(crate::crypto::Secret::new(v));
+        }
+        if let Some(v) = secret("TESSERA_PREVIOUS_MASTER_KEYS")? {
+            self.previous_master_keys = Some(crate::crypto::Secret::new(v));
         }
         if let Some(v) = env("TESSERA_AUDIT_CHECKPOINT_INTERVAL_SECS") {
             self.audit_checkpoint_interval_secs =

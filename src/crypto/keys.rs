@@ -170,16 +170,12 @@ impl Keyring {
         ed25519_dalek::SigningKey::from_bytes(seed.bytes())
     }
 
-    /// Verifying keys of every master key held (checkpoints signed before a rotation stay
-    /// verifiable while the previous key is configured).
-    pub fn checkpoint_verifiers(&self) -> Vec<ed25519_dalek::VerifyingKey> {
-        std::iter::once(&self.current)
-            .chain(self.previous.iter())
-            .map(|k| {
-                let seed = k.derive(Purpose::CheckpointSigning, Uuid::nil());
-                ed25519_dalek::SigningKey::from_bytes(seed.bytes()).verifying_key()
-            })
-            .collect()
+    /// The checkpoint verifying key of the master key `id`, when that key is held.
+    pub fn checkpoint_verifier(&self, id: u32) -> Option<ed25519_dalek::VerifyingKey> {
+        self.by_id(id).map(|k| {
+            let seed = k.derive(Purpose::CheckpointSigning, Uuid::nil());
+            ed25519_dalek::SigningKey::from_bytes(seed.bytes()).verifying_key()
+        })
     }
 }
 

@@ -9,6 +9,7 @@
 //! another tenant does not open.
 
 mod keys;
+pub mod rotate;
 mod seal;
 mod secret;
 pub mod store;

@@ -13,5 +13,6 @@ mod migrations;
 mod mixed_versions;
 mod pool_leak;
 mod provisioning;
+mod rotation;
 mod secrets;
 mod walker;
