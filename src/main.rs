@@ -162,7 +162,8 @@ struct Database {
 }
 
 /// The master key: configured, or (embedded default only) kept in the data directory.
-fn load_keyring(cfg: &Config, embedded: bool) -> anyhow::Result<Keyring> {
+/// `embedded`: `Some(fresh)` for the embedded cluster, `fresh` when it was just created.
+fn load_keyring(cfg: &Config, embedded: Option<bool>) -> anyhow::Result<Keyring> {
     if let Some(text) = &cfg.master_key {
         let mut ring = Keyring::new(MasterKey::from_base64(text.expose())?);
         if let Some(prev) = &cfg.previous_master_keys {
@@ -172,12 +173,19 @@ fn load_keyring(cfg: &Config, embedded: bool) -> anyhow::Result<Keyring> {
         }
         return Ok(ring);
     }
-    if !embedded {
+    let Some(fresh) = embedded else {
         bail!(
             "TESSERA_MASTER_KEY (or TESSERA_MASTER_KEY_FILE) is required with an external database: 32 random bytes, base64"
         );
-    }
+    };
     let path = cfg.data_dir.join("master.key");
+    if !path.exists() && !fresh {
+        // A new key would make everything already sealed unreadable.
+        bail!(
+            "{} is missing but the embedded database already exists; restore the key file or set TESSERA_MASTER_KEY",
+            path.display()
+        );
+    }
     if path.exists() {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
@@ -204,7 +212,7 @@ impl Database {
             (Some(app), Some(mig)) => Ok(Self {
                 app_url: app.clone(),
                 migrator_url: mig.clone(),
-                keyring: load_keyring(cfg, false)?,
+                keyring: load_keyring(cfg, None)?,
                 embedded: None,
             }),
             (None, None) => {
@@ -212,7 +220,13 @@ impl Database {
                 Ok(Self {
                     app_url: cluster.app_url.clone(),
                     migrator_url: cluster.migrator_url.clone(),
-                    keyring: load_keyring(cfg, true)?,
+                    keyring: match load_keyring(cfg, Some(cluster.fresh)) {
+                        Ok(k) => k,
+                        Err(e) => {
+                            cluster.stop();
+                            return Err(e);
+                        }
+                    },
                     embedded: Some(cluster),
                 })
             }

@@ -92,13 +92,17 @@ permissions! {
     AuditRead = "audit:read",
     ExportRun = "export:run",
     WorkspaceDelete = "workspace:delete",
+    SsoManage = "sso:manage",
 }
 
 impl Permission {
     /// Sensitive operations that need a browser session: refused to API tokens whatever
     /// their scope.
     pub fn session_only(self) -> bool {
-        matches!(self, Self::TokensMint | Self::WorkspaceDelete)
+        matches!(
+            self,
+            Self::TokensMint | Self::WorkspaceDelete | Self::SsoManage
+        )
     }
 }
 
@@ -155,6 +159,7 @@ const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             P::TokensMint,
             P::AuditRead,
             P::ExportRun,
+            P::SsoManage,
         ],
     ),
     (
@@ -171,6 +176,7 @@ const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             P::AuditRead,
             P::ExportRun,
             P::WorkspaceDelete,
+            P::SsoManage,
         ],
     ),
 ];
@@ -237,6 +243,7 @@ mod tests {
         let perms = token_permissions(Role::Owner, &all);
         assert!(!perms.contains(P::TokensMint));
         assert!(!perms.contains(P::WorkspaceDelete));
+        assert!(!perms.contains(P::SsoManage));
         assert!(perms.contains(P::TokensRevoke));
     }
 

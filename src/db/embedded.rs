@@ -59,6 +59,8 @@ pub struct EmbeddedCluster {
     data: PathBuf,
     run_as: Option<(u32, u32)>,
     started_here: bool,
+    /// The cluster was created by this start (no data sealed under any key yet).
+    pub fresh: bool,
     pub app_url: String,
     pub migrator_url: String,
 }
@@ -193,6 +195,7 @@ impl EmbeddedCluster {
             data: data.clone(),
             run_as,
             started_here: false,
+            fresh: false,
             app_url: String::new(),
             migrator_url: String::new(),
         };
@@ -235,6 +238,7 @@ impl EmbeddedCluster {
             let res = cluster.run(c, "initdb", &log);
             let _ = std::fs::remove_file(&pwfile);
             res?;
+            cluster.fresh = true;
             creds
         };
         let port = match cluster.running_port() {

@@ -365,7 +365,17 @@ impl Mutation {
         name: String,
         secret: String,
     ) -> Result<super::types::SecretInfoObj> {
-        let keyring = state(ctx)?.keyring.clone();
+        let st = state(ctx)?;
+        // OIDC configuration is a sensitive operation: browser sessions only, never tokens.
+        if kind == crate::crypto::store::SecretKind::OidcClientSecret
+            && !st.principal.has(P::SsoManage)
+        {
+            return Err(super::errors::ApiError::forbidden(
+                "OIDC configuration requires a browser session with the sso:manage permission",
+            )
+            .into());
+        }
+        let keyring = st.keyring.clone();
         let value = crate::crypto::Secret::new(secret);
         let info =
             crate::crypto::store::put(&mut *tx(ctx).await?, &keyring, kind, &name, &value).await?;

@@ -17,6 +17,7 @@ fn serve_demo_starts_an_embedded_cluster_and_the_printed_curl_returns_demo_data(
         .env_remove("TESSERA_DATABASE_URL")
         .env_remove("TESSERA_MIGRATOR_DATABASE_URL")
         .env_remove("TESSERA_CONFIG")
+        .env_remove("TESSERA_MASTER_KEY")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -60,6 +61,21 @@ fn serve_demo_starts_an_embedded_cluster_and_the_printed_curl_returns_demo_data(
             .as_array()
             .is_some_and(|r| r.len() == 3)
     );
+    // Without its master key the existing cluster's data would be unreadable: refuse, and
+    // leave the cluster stopped.
+    std::fs::remove_file(dir.path().join("master.key")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["tenant", "list"])
+        .env("TESSERA_DATA_DIR", dir.path())
+        .env("TESSERA_LOG", "warn")
+        .env_remove("TESSERA_DATABASE_URL")
+        .env_remove("TESSERA_MIGRATOR_DATABASE_URL")
+        .env_remove("TESSERA_MASTER_KEY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("master.key is missing"));
+    assert!(!dir.path().join("postgres/data/postmaster.pid").exists());
     // Credentials are kept private.
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(dir.path().join("credentials.json"))

@@ -60,7 +60,7 @@ async fn a_secret_is_sealed_bound_and_absent_from_responses_logs_and_audit() {
     let secret = format!("s3cr3t-{}", uuid::Uuid::new_v4().simple());
     let data = post(
         &s.owner_token,
-        json!({ "k": "OIDC_CLIENT_SECRET", "n": "okta", "s": secret }),
+        json!({ "k": "INTEGRATION_CREDENTIAL", "n": "okta", "s": secret }),
     )
     .await;
     assert_eq!(data["data"]["setSecret"]["name"], "okta", "{data}");
@@ -76,6 +76,14 @@ async fn a_secret_is_sealed_bound_and_absent_from_responses_logs_and_audit() {
     )
     .await;
     assert_eq!(code(&body), "FORBIDDEN");
+    assert!(!body.to_string().contains(&secret));
+    // OIDC configuration is session-only: even the owner's all-scope token is refused.
+    let body = post(
+        &s.owner_token,
+        json!({ "k": "OIDC_CLIENT_SECRET", "n": "okta", "s": secret }),
+    )
+    .await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
     assert!(!body.to_string().contains(&secret));
     let body = post(
         &s.owner_token,
@@ -94,7 +102,7 @@ async fn a_secret_is_sealed_bound_and_absent_from_responses_logs_and_audit() {
         .await;
     assert_eq!(
         listed["secrets"],
-        json!([{ "name": "okta", "kind": "OIDC_CLIENT_SECRET" }])
+        json!([{ "name": "okta", "kind": "INTEGRATION_CREDENTIAL" }])
     );
 
     // The audit entry exists, redacted.
@@ -130,7 +138,7 @@ async fn a_secret_is_sealed_bound_and_absent_from_responses_logs_and_audit() {
     let opened = store::get(
         &mut tx,
         &app.db.keyring,
-        SecretKind::OidcClientSecret,
+        SecretKind::IntegrationCredential,
         "okta",
     )
     .await
@@ -141,7 +149,7 @@ async fn a_secret_is_sealed_bound_and_absent_from_responses_logs_and_audit() {
     store::put(
         &mut tx,
         &app.db.keyring,
-        SecretKind::OidcClientSecret,
+        SecretKind::IntegrationCredential,
         "other",
         &tessera::crypto::Secret::new("x".into()),
     )
@@ -160,7 +168,7 @@ async fn a_secret_is_sealed_bound_and_absent_from_responses_logs_and_audit() {
     let moved = store::get(
         &mut tx,
         &app.db.keyring,
-        SecretKind::OidcClientSecret,
+        SecretKind::IntegrationCredential,
         "other",
     )
     .await;
