@@ -516,6 +516,7 @@ async fn dispatch(
                 from,
                 to,
                 actions: action,
+                ..audit::Filter::default()
             };
             let mut conn = migrator.acquire().await?;
             let stdout = std::io::stdout();

@@ -226,6 +226,8 @@ pub struct Filter {
     pub to: Option<DateTime<Utc>>,
     /// Empty: every action.
     pub actions: Vec<String>,
+    pub actor_user: Option<String>,
+    pub target_id: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -287,6 +289,7 @@ pub async fn list_filtered(
          WHERE tenant_id = $1 AND seq > $2
            AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5)
            AND (cardinality($6::text[]) = 0 OR action = ANY($6))
+           AND ($7::text IS NULL OR actor_user = $7) AND ($8::text IS NULL OR target_id = $8)
          ORDER BY seq LIMIT $3",
     )
     .bind(tenant_id)
@@ -295,6 +298,8 @@ pub async fn list_filtered(
     .bind(filter.from)
     .bind(filter.to)
     .bind(&filter.actions)
+    .bind(&filter.actor_user)
+    .bind(&filter.target_id)
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows

@@ -103,17 +103,25 @@ impl Extension for AuditTrail {
         let target_id = find_id(&result_json)
             .or_else(|| args.get("id").and_then(|v| v.as_str().map(str::to_owned)))
             .unwrap_or_default();
-        let entry = NewEntry {
-            action: &action,
-            target_type: &return_type,
-            target_id,
-            payload: serde_json::json!({ "arguments": args, "result": result_json }),
-        };
         let mut tx = state
             .tx
             .lock()
             .await
             .map_err(|e| e.into_server_error(pos))?;
+        let changes = tx.take_changes();
+        let mut payload = serde_json::json!({ "arguments": args, "result": result_json });
+        if !changes.is_empty() {
+            // Field-level before/after of every entity the mutation changed.
+            let mut changes = serde_json::Value::Array(changes);
+            redact(&mut changes);
+            payload["changes"] = changes;
+        }
+        let entry = NewEntry {
+            action: &action,
+            target_type: &return_type,
+            target_id,
+            payload,
+        };
         let tenant_id = tx.tenant_id();
         audit::append(
             tx.conn(),

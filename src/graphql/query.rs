@@ -221,20 +221,34 @@ impl Query {
         directive = requires::apply(perm(P::AuditRead)),
         complexity = "first.unwrap_or(20).max(1) as usize * child_complexity + 1"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn audit_entries(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         #[graphql(default = 0)] after: i64,
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        to: Option<chrono::DateTime<chrono::Utc>>,
+        #[graphql(default)] actions: Vec<String>,
+        actor_user: Option<ID>,
+        target_id: Option<String>,
     ) -> Result<Vec<super::audit::AuditEntry>> {
         let args = page(ctx, first, None)?;
         let st = state(ctx)?;
+        let filter = crate::audit::Filter {
+            from,
+            to,
+            actions,
+            actor_user: actor_user.map(|a| a.0),
+            target_id,
+        };
         let mut tx = tx(ctx).await?;
         let tenant_id = tx.tenant_id();
-        let entries = crate::audit::list(
+        let entries = crate::audit::list_filtered(
             tx.conn(),
             &st.keyring,
             tenant_id,
+            &filter,
             after,
             i64::from(args.first),
         )

@@ -31,6 +31,8 @@ pub struct TenantTx {
     access: Access,
     /// Statements issued through [`TenantTx::conn`] (the scoping statement included).
     statements: u32,
+    /// Field-level changes recorded in this transaction and not yet audited.
+    changes: Vec<serde_json::Value>,
 }
 
 impl std::fmt::Debug for TenantTx {
@@ -82,6 +84,7 @@ pub async fn begin(
         },
         access,
         statements: 1,
+        changes: Vec::new(),
     }))
 }
 
@@ -124,6 +127,16 @@ impl TenantTx {
     pub fn conn(&mut self) -> &mut PgConnection {
         self.statements += 1;
         &mut self.tx
+    }
+
+    /// Notes a field-level change, for the audit entry of the current mutation.
+    pub fn note_change(&mut self, change: serde_json::Value) {
+        self.changes.push(change);
+    }
+
+    /// The changes noted since the last call.
+    pub fn take_changes(&mut self) -> Vec<serde_json::Value> {
+        std::mem::take(&mut self.changes)
     }
 
     /// Statements issued in this transaction so far (N+1 detection in tests and benches).

@@ -88,20 +88,29 @@ pub(crate) async fn record_change<T: serde::Serialize>(
     if before.is_some() && changes.is_empty() {
         return Ok(());
     }
-    sqlx::query(
+    let changes = Value::Object(changes);
+    let version: i32 = sqlx::query_scalar(
         "INSERT INTO versions (id, entity_type, entity_id, version, changes, snapshot, actor_user, restored_from)
          SELECT $1, $2, $3, coalesce(max(v.version), 0) + 1, $4, $5, $6, $7
-         FROM versions v WHERE v.entity_type = $2 AND v.entity_id = $3",
+         FROM versions v WHERE v.entity_type = $2 AND v.entity_id = $3
+         RETURNING version",
     )
     .bind(Uuid::now_v7())
     .bind(entity.as_str())
     .bind(id)
-    .bind(Value::Object(changes))
+    .bind(&changes)
     .bind(&after)
     .bind(actor)
     .bind(restored_from)
-    .execute(tx.conn())
+    .fetch_one(tx.conn())
     .await?;
+    // The audit entry of this mutation carries the same before/after values.
+    tx.note_change(serde_json::json!({
+        "entity": entity.as_str(),
+        "id": id,
+        "version": version,
+        "changes": changes,
+    }));
     Ok(())
 }
 

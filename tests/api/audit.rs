@@ -262,6 +262,42 @@ async fn every_mutation_of_the_schema_writes_an_audit_entry() {
     assert_eq!(upd["clientIp"], "127.0.0.1");
     assert!(upd["requestId"].as_str().is_some_and(|r| r.len() >= 32));
     assert_eq!(upd["payload"]["arguments"]["input"]["name"], "P2");
+    // The field-level before/after of the change travels with the entry.
+    assert_eq!(
+        upd["payload"]["changes"][0]["changes"]["name"],
+        json!({ "old": "P", "new": "P2" })
+    );
+    assert_eq!(upd["payload"]["changes"][0]["entity"], "project");
+    // Filters: action, target, actor, time range.
+    let filtered = app
+        .ok(
+            "acme",
+            t,
+            "query($p: String!, $u: ID!) {
+                byAction: auditEntries(first: 100, actions: [\"updateProject\", \"archiveProject\"]) { action }
+                byTarget: auditEntries(first: 100, targetId: $p) { action }
+                byActor: auditEntries(first: 100, actorUser: $u) { seq }
+                past: auditEntries(first: 100, to: \"2000-01-01T00:00:00Z\") { seq }
+            }",
+            json!({ "p": p, "u": s.owner.to_string() }),
+        )
+        .await;
+    assert_eq!(
+        filtered["byAction"],
+        json!([{ "action": "updateProject" }, { "action": "archiveProject" }])
+    );
+    let target_actions: Vec<&str> = filtered["byTarget"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        target_actions,
+        ["createProject", "updateProject", "archiveProject"]
+    );
+    assert!(filtered["byActor"].as_array().unwrap().len() > 20);
+    assert_eq!(filtered["past"], json!([]));
     assert_eq!(data["auditStatus"]["ok"], true);
     // A member may not read the audit log.
     let mtok = app
