@@ -57,12 +57,24 @@ pub async fn export(
 ) -> Result<u64, ExportError> {
     let io = ExportError::Io;
     match format {
-        Format::JsonLines => writeln!(
-            out,
-            "{}",
-            serde_json::json!({ "format": "tessera-audit-export-v1", "tenant_id": tenant_id })
-        )
-        .map_err(io)?,
+        Format::JsonLines => {
+            let key_id = keyring.current().id();
+            let public = keyring
+                .checkpoint_verifier(key_id)
+                .map(|v| STANDARD.encode(v.to_bytes()))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({
+                    "format": "tessera-audit-export-v1",
+                    "tenant_id": tenant_id,
+                    // Ed25519 public key that signs checkpoints, by master key id.
+                    "checkpoint_keys": { key_id.to_string(): public },
+                })
+            )
+            .map_err(io)?
+        }
         Format::Csv => writeln!(
             out,
             "seq,at,actor_type,actor_id,actor_user,action,target_type,target_id,request_id,client_ip,payload,erased,prev_hash,hash"
@@ -125,6 +137,26 @@ pub async fn export(
                 }
             }
             count += 1;
+        }
+        out.flush().map_err(io)?;
+    }
+    if format == Format::JsonLines {
+        // The signed checkpoints, so the export can be checked against them.
+        let checkpoints: Vec<(i64, Vec<u8>, Vec<u8>, i64)> = sqlx::query_as(
+            "SELECT seq, hash, signature, key_id FROM public.audit_checkpoints WHERE tenant_id = $1 ORDER BY seq",
+        )
+        .bind(tenant_id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| ExportError::Audit(AuditError::Db(e)))?;
+        for (seq, hash, signature, key_id) in checkpoints {
+            let line = serde_json::json!({ "checkpoint": {
+                "seq": seq,
+                "hash": hex::encode(hash),
+                "signature": STANDARD.encode(signature),
+                "key_id": key_id,
+            }});
+            writeln!(out, "{line}").map_err(io)?;
         }
         out.flush().map_err(io)?;
     }

@@ -247,7 +247,15 @@ pub async fn list_tokens(tx: &mut TenantTx) -> Result<Vec<ApiTokenInfo>, TokenEr
 /// Revokes a token of this workspace. Takes effect on the next request.
 pub async fn revoke_token(tx: &mut TenantTx, id: Uuid) -> Result<ApiTokenInfo, TokenError> {
     let tenant_id = tx.tenant_id();
-    sqlx::query_as(
+    let was_revoked: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(
+        "SELECT revoked_at FROM public.api_tokens WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+    )
+    .bind(id)
+    .bind(tenant_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    let before = was_revoked.ok_or(TokenError::NotFound)?;
+    let info: ApiTokenInfo = sqlx::query_as(
         "UPDATE public.api_tokens SET revoked_at = coalesce(revoked_at, now())
          WHERE id = $1 AND tenant_id = $2
          RETURNING id, user_id, name, scopes, created_at, last_used_at, revoked_at",
@@ -256,7 +264,14 @@ pub async fn revoke_token(tx: &mut TenantTx, id: Uuid) -> Result<ApiTokenInfo, T
     .bind(tenant_id)
     .fetch_optional(tx.conn())
     .await?
-    .ok_or(TokenError::NotFound)
+    .ok_or(TokenError::NotFound)?;
+    if before.is_none() {
+        tx.note_change(serde_json::json!({
+            "entity": "api_token", "id": id,
+            "changes": { "revoked_at": { "old": null, "new": info.revoked_at } }
+        }));
+    }
+    Ok(info)
 }
 
 #[cfg(test)]

@@ -72,6 +72,21 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
+/// Notes the before/after of a change to an entity without history (teams, ...) for the
+/// mutation's audit entry.
+pub(crate) fn note_diff<T: serde::Serialize>(
+    tx: &mut TenantTx,
+    entity: &str,
+    id: Uuid,
+    before: &T,
+    after: &T,
+) {
+    let changes = diff(Some(&to_json(before)), &to_json(after));
+    if !changes.is_empty() {
+        tx.note_change(serde_json::json!({ "entity": entity, "id": id, "changes": changes }));
+    }
+}
+
 /// Records a change of an entity. No-op updates (nothing but bookkeeping changed) write
 /// no version.
 pub(crate) async fn record_change<T: serde::Serialize>(

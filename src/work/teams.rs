@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::history::note_diff;
 use super::{Page, PageArgs, VISIBLE_TEAM, WorkError, check_text, map_constraint};
 use crate::authz::Viewer;
 use crate::tenancy::TenantTx;
@@ -34,7 +35,7 @@ impl Visibility {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 struct TeamRow {
     id: Uuid,
     name: String,
@@ -129,31 +130,48 @@ pub async fn update(
     if let Some(n) = name {
         check_text("name", n, 200, false)?;
     }
+    let before = locked(tx, id).await?;
     let sql = format!(
         "UPDATE teams AS tm SET name = coalesce($2, tm.name), visibility = coalesce($3, tm.visibility),
                 updated_at = now()
          WHERE tm.id = $1 RETURNING {COLS}"
     );
-    let row: Option<TeamRow> = sqlx::query_as(&sql)
+    let row: TeamRow = sqlx::query_as(&sql)
         .bind(id)
         .bind(name.map(str::trim))
         .bind(visibility.map(Visibility::as_str))
         .fetch_optional(tx.conn())
         .await
-        .map_err(map_constraint)?;
-    row.map(Team::from).ok_or(WorkError::NotFound)
+        .map_err(map_constraint)?
+        .ok_or(WorkError::NotFound)?;
+    note_diff(tx, "team", id, &before, &row);
+    Ok(row.into())
+}
+
+/// The team row, locked for the change (for its before values).
+async fn locked(tx: &mut TenantTx, id: Uuid) -> Result<TeamRow, WorkError> {
+    sqlx::query_as(&format!(
+        "SELECT {COLS} FROM teams tm WHERE tm.id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(WorkError::NotFound)
 }
 
 pub async fn archive(tx: &mut TenantTx, id: Uuid) -> Result<Team, WorkError> {
+    let before = locked(tx, id).await?;
     let sql = format!(
         "UPDATE teams AS tm SET archived_at = coalesce(tm.archived_at, now()), updated_at = now()
          WHERE tm.id = $1 RETURNING {COLS}"
     );
-    let row: Option<TeamRow> = sqlx::query_as(&sql)
+    let row: TeamRow = sqlx::query_as(&sql)
         .bind(id)
         .fetch_optional(tx.conn())
-        .await?;
-    row.map(Team::from).ok_or(WorkError::NotFound)
+        .await?
+        .ok_or(WorkError::NotFound)?;
+    note_diff(tx, "team", id, &before, &row);
+    Ok(row.into())
 }
 
 /// Adds a workspace member to a team. The membership check reads `public.memberships`,
@@ -182,6 +200,10 @@ pub async fn add_member(tx: &mut TenantTx, team_id: Uuid, user_id: Uuid) -> Resu
         if !exists {
             return Err(WorkError::NotFound);
         }
+    } else {
+        tx.note_change(serde_json::json!({
+            "entity": "team", "id": team_id, "changes": { "members": { "added": user_id } }
+        }));
     }
     Ok(())
 }
@@ -199,6 +221,9 @@ pub async fn remove_member(
     if removed.rows_affected() == 0 {
         return Err(WorkError::NotFound);
     }
+    tx.note_change(serde_json::json!({
+        "entity": "team", "id": team_id, "changes": { "members": { "removed": user_id } }
+    }));
     Ok(())
 }
 

@@ -268,6 +268,19 @@ async fn every_mutation_of_the_schema_writes_an_audit_entry() {
         json!({ "old": "P", "new": "P2" })
     );
     assert_eq!(upd["payload"]["changes"][0]["entity"], "project");
+    let team_upd = entries
+        .iter()
+        .find(|e| e["action"] == "updateTeam")
+        .unwrap();
+    assert_eq!(
+        team_upd["payload"]["changes"][0]["changes"]["name"],
+        json!({ "old": "T", "new": "T2" })
+    );
+    let revoke = entries
+        .iter()
+        .find(|e| e["action"] == "revokeApiToken")
+        .unwrap();
+    assert!(revoke["payload"]["changes"][0]["changes"]["revoked_at"]["old"].is_null());
     // Filters: action, target, actor, time range.
     let filtered = app
         .ok(
@@ -690,6 +703,11 @@ async fn an_export_verifies_outside_tessera_and_filters_by_action_and_time() {
         )
         .await;
     }
+    let mut conn = app.db.migrator.acquire().await.unwrap();
+    audit::checkpoint(&mut conn, &app.db.keyring, s.tenant.id)
+        .await
+        .unwrap();
+    drop(conn);
     let out = cli(&app.db, &["audit", "export", "--tenant", "acme"]);
     assert!(
         out.status.success(),
@@ -697,7 +715,11 @@ async fn an_export_verifies_outside_tessera_and_filters_by_action_and_time() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.lines().count(), 1 + 8, "header + 8 entries");
+    assert_eq!(
+        text.lines().count(),
+        1 + 8 + 1,
+        "header + 8 entries + 1 checkpoint"
+    );
     assert!(
         text.contains("\"title\":\"i4\""),
         "payloads are decrypted for the exporter"
@@ -720,7 +742,27 @@ async fn an_export_verifies_outside_tessera_and_filters_by_action_and_time() {
         "{}",
         String::from_utf8_lossy(&ok.stdout)
     );
-    assert!(String::from_utf8_lossy(&ok.stdout).contains("ok: 8 entries"));
+    let report = String::from_utf8_lossy(&ok.stdout).into_owned();
+    assert!(
+        report.contains("ok: 8 entries verified; 1 checkpoints match"),
+        "{report}"
+    );
+    let has_ed25519 = std::process::Command::new("python3")
+        .args(["-c", "import cryptography"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if has_ed25519 {
+        assert!(report.contains("1 signatures checked"), "{report}");
+        // A checkpoint with a forged signature is refused.
+        let line = text.lines().last().unwrap();
+        let mut cp: serde_json::Value = serde_json::from_str(line).unwrap();
+        cp["checkpoint"]["signature"] = json!(base64_of(&[7u8; 64]));
+        let forged = text.replace(line, &cp.to_string());
+        std::fs::write(&file, forged).unwrap();
+        let bad = run(&file);
+        assert!(!bad.status.success());
+        assert!(String::from_utf8_lossy(&bad.stdout).contains("signature does not verify"));
+    }
     // A doctored export fails the independent check, naming the entry.
     let doctored = text.replacen("\"action\":\"createIdea\"", "\"action\":\"nothing\"", 1);
     std::fs::write(&file, doctored).unwrap();
@@ -760,5 +802,13 @@ async fn an_export_verifies_outside_tessera_and_filters_by_action_and_time() {
             "2000-01-01T00:00:00Z",
         ],
     );
-    assert_eq!(String::from_utf8(none.stdout).unwrap().lines().count(), 1);
+    // No entries in range: the header and the checkpoints only.
+    let none = String::from_utf8(none.stdout).unwrap();
+    assert_eq!(none.lines().count(), 2, "{none}");
+    assert!(none.lines().nth(1).unwrap().starts_with("{\"checkpoint\""));
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
