@@ -627,7 +627,9 @@ async fn serve(
         global_schema,
         cfg.limits.clone(),
         db.keyring.clone(),
-    );
+        cfg.auth.clone(),
+    )
+    .map_err(|e| anyhow::anyhow!("password hashing set-up: {}", e.describe()))?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;

@@ -1,12 +1,16 @@
 use uuid::Uuid;
 
-use super::permission::{Permission, PermissionSet, Role, Scope, token_permissions};
+use super::permission::{
+    Permission, PermissionSet, Role, Scope, role_permissions, token_permissions,
+};
 
 /// Who is acting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     /// An API token acting for its user.
     Token { token_id: Uuid, scopes: Vec<Scope> },
+    /// A browser session of the user; `aal2` when a second factor was used.
+    Session { session_id: Uuid, aal2: bool },
 }
 
 /// The authenticated caller of a tenant request, after the membership check.
@@ -34,6 +38,24 @@ impl Principal {
             role,
             actor: Actor::Token { token_id, scopes },
             permissions,
+        }
+    }
+
+    /// A browser session carries every permission of the member's role, session-only ones
+    /// included.
+    pub fn for_session(
+        user_id: Uuid,
+        tenant_id: Uuid,
+        role: Role,
+        session_id: Uuid,
+        aal2: bool,
+    ) -> Self {
+        Self {
+            user_id,
+            tenant_id,
+            role,
+            actor: Actor::Session { session_id, aal2 },
+            permissions: role_permissions(role),
         }
     }
 

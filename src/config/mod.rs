@@ -62,8 +62,54 @@ pub struct Config {
     pub previous_master_keys: Option<crate::crypto::Secret<String>>,
     /// Seconds between signed audit checkpoints (and chain verifications) in the server.
     pub audit_checkpoint_interval_secs: u64,
+    /// Sign-in, sessions and CSRF.
+    pub auth: Auth,
     /// GraphQL and HTTP limits.
     pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Auth {
+    /// Allow `POST /auth/signup`.
+    pub signup_enabled: bool,
+    /// Minimum password length, in characters (at least 8).
+    pub password_min_length: usize,
+    /// Argon2id memory cost in KiB.
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations.
+    pub argon2_iterations: u32,
+    /// Argon2id lanes.
+    pub argon2_parallelism: u32,
+    /// Password hashes computed at once; further sign-ins wait up to 2 s, then get 503.
+    pub max_concurrent_hashes: usize,
+    /// A session ends after this many idle seconds.
+    pub session_idle_secs: i32,
+    /// A session ends this many seconds after sign-in, however active.
+    pub session_absolute_secs: i32,
+    /// Origins (scheme://host[:port]) allowed to make cookie-authenticated writes besides
+    /// the server's own.
+    pub allowed_origins: Vec<String>,
+    /// Development only: name the cookie without `__Host-` and drop `Secure`, for plain
+    /// HTTP on loopback. Never enable it in production.
+    pub dev_insecure_cookies: bool,
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Self {
+            signup_enabled: true,
+            password_min_length: 12,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            max_concurrent_hashes: 4,
+            session_idle_secs: 2 * 3600,
+            session_absolute_secs: 7 * 24 * 3600,
+            allowed_origins: Vec::new(),
+            dev_insecure_cookies: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -127,6 +173,7 @@ impl Default for Config {
             master_key: None,
             previous_master_keys: None,
             audit_checkpoint_interval_secs: 300,
+            auth: Auth::default(),
             limits: Limits::default(),
         }
     }
@@ -225,6 +272,19 @@ impl Config {
         }
         if let Some(v) = env("TESSERA_MIGRATIONS_DIR") {
             self.migrations_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("TESSERA_SIGNUP_ENABLED") {
+            self.auth.signup_enabled = parse("TESSERA_SIGNUP_ENABLED", v)?;
+        }
+        if let Some(v) = env("TESSERA_ALLOWED_ORIGINS") {
+            self.auth.allowed_origins = v
+                .split(',')
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect();
+        }
+        if let Some(v) = env("TESSERA_DEV_INSECURE_COOKIES") {
+            self.auth.dev_insecure_cookies = parse("TESSERA_DEV_INSECURE_COOKIES", v)?;
         }
         if let Some(v) = env("TESSERA_MAX_BODY_BYTES") {
             self.limits.max_body_bytes = parse("TESSERA_MAX_BODY_BYTES", v)?;

@@ -38,6 +38,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0003_tenant_secrets.sql",
         include_str!("../../migrations/public/0003_tenant_secrets.sql"),
     ),
+    (
+        "0004_sessions.sql",
+        include_str!("../../migrations/public/0004_sessions.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (

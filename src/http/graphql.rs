@@ -217,22 +217,53 @@ async fn tenant_inner(
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_default();
+    let headers = req.headers().clone();
+    let is_post = req.method() == Method::POST;
     let (checked, token) = check_transport(state, req).await?;
     // An invalid slug cannot name a workspace: the same answer as an unknown one.
     let slug = Slug::parse(slug).map_err(|_| ApiError::not_found())?;
-    let token = token.ok_or_else(ApiError::unauthenticated)?;
     let pool = &state.inner.pool;
-    // An unknown workspace gets the same answer as a token that is not valid for it, so
+    // A bearer token, else a session cookie (checked before any tenant data is touched).
+    let session = match &token {
+        Some(_) => None,
+        None => {
+            let info = super::auth::session_of(state, &headers)
+                .await?
+                .ok_or_else(ApiError::unauthenticated)?;
+            if is_post {
+                super::auth::check_origin(state, &headers)?;
+            }
+            Some(info)
+        }
+    };
+    // An unknown workspace gets the same answer as credentials that are not valid for it, so
     // workspace slugs cannot be enumerated.
     let mut ttx = tenancy::begin(pool, &slug, checked.access)
         .await
         .map_err(unavailable)?
         .ok_or_else(ApiError::unauthenticated)?;
-    let Some(auth) = authenticate_in_tenant(&mut ttx, &token)
-        .await
-        .map_err(ApiError::from)?
-    else {
-        return Err(ApiError::unauthenticated());
+    let auth = match (&token, session) {
+        (Some(token), _) => authenticate_in_tenant(&mut ttx, token)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(ApiError::unauthenticated)?,
+        (None, Some(info)) => {
+            let role = crate::identity::member_role(&mut ttx, info.user_id)
+                .await
+                .map_err(ApiError::from)?
+                .ok_or_else(ApiError::unauthenticated)?;
+            crate::identity::Authenticated {
+                principal: crate::authz::Principal::for_session(
+                    info.user_id,
+                    ttx.tenant_id(),
+                    role,
+                    info.session_id,
+                    info.aal == crate::identity::session::Aal::Aal2,
+                ),
+                touch_pending: None,
+            }
+        }
+        (None, None) => return Err(ApiError::unauthenticated()),
     };
     let viewer = auth.principal.viewer();
     let cell = Arc::new(TxCell::new(ttx));
@@ -243,11 +274,13 @@ async fn tenant_inner(
         },
         tokio::spawn,
     );
+    let (actor_type, actor_id) = match &auth.principal.actor {
+        Actor::Token { token_id, .. } => ("token", token_id.to_string()),
+        Actor::Session { session_id, .. } => ("user", session_id.to_string()),
+    };
     let audit_meta = EntryMeta {
-        actor_type: "token",
-        actor_id: match &auth.principal.actor {
-            Actor::Token { token_id, .. } => token_id.to_string(),
-        },
+        actor_type,
+        actor_id,
         actor_user: auth.principal.user_id.to_string(),
         request_id,
         client_ip,
@@ -331,6 +364,7 @@ pub async fn global(State(state): State<AppState>, req: Request<Body>) -> Respon
 }
 
 async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, ApiError> {
+    let headers = req.headers().clone();
     let (checked, token) = check_transport(state, req).await?;
     if checked.access != Access::ReadOnly {
         return Err(ApiError::new(
@@ -338,19 +372,30 @@ async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
             "the global endpoint has no mutations",
         ));
     }
-    let token = token.ok_or_else(ApiError::unauthenticated)?;
+    let session = match &token {
+        Some(_) => None,
+        None => super::auth::session_of(state, &headers).await?,
+    };
     let mut gtx = tenancy::begin_global(&state.inner.pool)
         .await
         .map_err(unavailable)?;
-    let (_, tenant_id, user_id) = authenticate_global(gtx.conn(), &token)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or_else(ApiError::unauthenticated)?;
+    // A token sees only its own workspace; a browser session sees all of its user's.
+    let (tenant_id, user_id) = match (&token, session) {
+        (Some(token), _) => {
+            let (_, tenant_id, user_id) = authenticate_global(gtx.conn(), token)
+                .await
+                .map_err(ApiError::from)?
+                .ok_or_else(ApiError::unauthenticated)?;
+            (Some(tenant_id), user_id)
+        }
+        (None, Some(info)) => (None, info.user_id),
+        (None, None) => return Err(ApiError::unauthenticated()),
+    };
     gtx.set_user(user_id).await.map_err(ApiError::from)?;
     let gtx = Arc::new(Mutex::new(gtx));
     let request = checked.request.data(GlobalState {
         user_id,
-        token_tenant: Some(tenant_id),
+        token_tenant: tenant_id,
         tx: gtx.clone(),
     });
     let response = state.inner.global_schema.execute(request).await;

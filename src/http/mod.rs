@@ -1,5 +1,6 @@
 //! The HTTP surface: routing, transport checks and the request middleware.
 
+mod auth;
 mod graphql;
 
 use std::sync::Arc;
@@ -28,6 +29,8 @@ struct Inner {
     limits: Limits,
     keyring: Arc<crate::crypto::Keyring>,
     clock: Arc<dyn crate::Clock>,
+    auth: crate::config::Auth,
+    passwords: crate::identity::Passwords,
     started: Instant,
 }
 
@@ -38,8 +41,16 @@ impl AppState {
         global_schema: GlobalSchema,
         limits: Limits,
         keyring: crate::crypto::Keyring,
-    ) -> Self {
-        Self {
+        auth: crate::config::Auth,
+    ) -> Result<Self, crate::identity::PasswordError> {
+        let passwords = crate::identity::Passwords::new(
+            auth.argon2_memory_kib,
+            auth.argon2_iterations,
+            auth.argon2_parallelism,
+            auth.password_min_length,
+            auth.max_concurrent_hashes,
+        )?;
+        Ok(Self {
             inner: Arc::new(Inner {
                 pool,
                 tenant_schema,
@@ -47,9 +58,11 @@ impl AppState {
                 limits,
                 keyring: Arc::new(keyring),
                 clock: Arc::new(crate::SystemClock),
+                auth,
+                passwords,
                 started: Instant::now(),
             }),
-        }
+        })
     }
 }
 
@@ -60,6 +73,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/w/{slug}/graphql", get(graphql::tenant).post(graphql::tenant))
         .route("/graphql", get(graphql::global).post(graphql::global))
+        .route("/auth/signup", axum::routing::post(auth::signup))
+        .route("/auth/signin", axum::routing::post(auth::signin))
+        .route("/auth/signout", axum::routing::post(auth::signout))
         .route("/healthz", get(|| async { "ok" }))
         .route("/status", get(status))
         .fallback(|| async { crate::graphql::errors::ApiError::not_found().into_http() })

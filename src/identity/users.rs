@@ -125,3 +125,19 @@ pub async fn get_user(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<U
         .fetch_optional(conn)
         .await
 }
+
+/// The role of `user_id` in the transaction's workspace (RLS limits `memberships` to it), and
+/// records the user transaction-locally. `None`: not a member.
+pub async fn member_role(tx: &mut TenantTx, user_id: Uuid) -> Result<Option<Role>, sqlx::Error> {
+    let tenant_id = tx.tenant_id();
+    let role: Option<String> = sqlx::query_scalar(
+        "SELECT m.role FROM public.memberships m,
+                LATERAL (SELECT set_config('tessera.user_id', $2::text, true)) s
+         WHERE m.tenant_id = $1 AND m.user_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(role.as_deref().and_then(Role::parse))
+}

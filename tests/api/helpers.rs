@@ -172,7 +172,9 @@ impl TestApp {
             tessera::graphql::build_global_schema(&limits).unwrap(),
             limits,
             db.keyring.clone(),
-        );
+            db.cfg.auth.clone(),
+        )
+        .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -15,4 +15,5 @@ mod pool_leak;
 mod provisioning;
 mod rotation;
 mod secrets;
+mod sessions;
 mod walker;

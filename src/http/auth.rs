@@ -1,0 +1,293 @@
+//! Browser sign-in: `POST /auth/signup`, `POST /auth/signin`, `POST /auth/signout`, and the
+//! session cookie and CSRF rules the GraphQL endpoints share.
+//!
+//! CSRF: cookie-authenticated writes must be JSON (HTML forms cannot send it, and a
+//! cross-site `fetch` with JSON needs a CORS preflight we never grant) and must carry an
+//! `Origin` that is this server's own or explicitly allowed. GET never mutates.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use crate::crypto::Secret;
+use crate::graphql::errors::{ApiError, ErrorCode};
+use crate::identity::PasswordError;
+use crate::identity::session::{self, Aal, COOKIE, DEV_COOKIE};
+
+/// The session token hash from the request's cookie, when one is present and well formed.
+pub fn session_cookie(headers: &HeaderMap, dev: bool) -> Option<Option<[u8; 32]>> {
+    let name = if dev { DEV_COOKIE } else { COOKIE };
+    let mut found = None;
+    for value in headers.get_all(header::COOKIE) {
+        let Ok(text) = value.to_str() else { continue };
+        for pair in text.split(';') {
+            if let Some((k, v)) = pair.trim().split_once('=')
+                && k == name
+            {
+                found = Some(session::parse(v.trim()));
+            }
+        }
+    }
+    found
+}
+
+/// Refuses a cookie-authenticated write whose `Origin` is missing or foreign.
+pub fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let refuse = || ApiError::forbidden("cross-site request refused: the Origin is not allowed");
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(refuse)?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let auth = &state.inner.auth;
+    let own_https = format!("https://{host}");
+    let own_http = format!("http://{host}");
+    let allowed = (!host.is_empty()
+        && (origin == own_https || (auth.dev_insecure_cookies && origin == own_http)))
+        || auth.allowed_origins.iter().any(|o| o == origin);
+    if allowed { Ok(()) } else { Err(refuse()) }
+}
+
+fn cookie(state: &AppState, token: &str, max_age: i64) -> Result<HeaderValue, ApiError> {
+    let auth = &state.inner.auth;
+    let (name, secure) = if auth.dev_insecure_cookies {
+        (DEV_COOKIE, "")
+    } else {
+        (COOKIE, "Secure; ")
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={token}; HttpOnly; {secure}SameSite=Lax; Path=/; Max-Age={max_age}"
+    ))
+    .map_err(|_| ApiError::internal(&"bad cookie"))
+}
+
+fn lifetimes(state: &AppState) -> session::Lifetimes {
+    let a = &state.inner.auth;
+    session::Lifetimes {
+        idle_secs: a.session_idle_secs,
+        absolute_secs: a.session_absolute_secs,
+    }
+}
+
+/// Reads a JSON body for an auth endpoint (JSON only, bounded, Origin checked if sent).
+async fn json_body<T: for<'de> Deserialize<'de>>(
+    state: &AppState,
+    req: Request<Body>,
+) -> Result<(HeaderMap, T), ApiError> {
+    let (parts, body) = req.into_parts();
+    let is_json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !is_json {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "send application/json",
+        ));
+    }
+    if parts.headers.contains_key(header::ORIGIN) {
+        check_origin(state, &parts.headers)?;
+    }
+    let bytes = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::PayloadTooLarge, "body too large"))?;
+    let value = serde_json::from_slice(&bytes)
+        .map_err(|_| ApiError::new(ErrorCode::BadRequest, "malformed JSON body"))?;
+    Ok((parts.headers, value))
+}
+
+fn password_error(e: PasswordError) -> ApiError {
+    match e {
+        PasswordError::Busy => ApiError::new(ErrorCode::Unavailable, e.describe()),
+        PasswordError::Internal => ApiError::internal(&"password hashing failed"),
+        other => ApiError::bad_input(other.describe()),
+    }
+}
+
+fn client(headers: &HeaderMap, ext: &axum::http::Extensions) -> (String, String) {
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let ip = ext
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    (ua, ip)
+}
+
+fn signed_in(
+    state: &AppState,
+    status: StatusCode,
+    user_id: uuid::Uuid,
+    token: &Secret<String>,
+) -> Result<Response, ApiError> {
+    let max_age = i64::from(state.inner.auth.session_absolute_secs);
+    let mut resp = (
+        status,
+        axum::Json(serde_json::json!({ "user": { "id": user_id } })),
+    )
+        .into_response();
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, cookie(state, token.expose(), max_age)?);
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignUp {
+    email: String,
+    password: Secret<String>,
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SignIn {
+    email: String,
+    password: Secret<String>,
+}
+
+fn valid_email(e: &str) -> bool {
+    let e = e.trim();
+    (3..=254).contains(&e.len())
+        && !e.chars().any(char::is_whitespace)
+        && e.split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
+}
+
+pub async fn signup(State(state): State<AppState>, req: Request<Body>) -> Response {
+    signup_inner(&state, req)
+        .await
+        .unwrap_or_else(ApiError::into_http)
+}
+
+async fn signup_inner(state: &AppState, req: Request<Body>) -> Result<Response, ApiError> {
+    if !state.inner.auth.signup_enabled {
+        return Err(ApiError::forbidden("sign-up is disabled on this server"));
+    }
+    let ext = req.extensions().clone();
+    let (headers, body): (_, SignUp) = json_body(state, req).await?;
+    let email = body.email.trim().to_owned();
+    if !valid_email(&email) {
+        return Err(ApiError::bad_input("a valid email address is required"));
+    }
+    let name = body
+        .display_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(&email)
+        .to_owned();
+    if name.chars().count() > 200 {
+        return Err(ApiError::bad_input(
+            "display name must be at most 200 characters",
+        ));
+    }
+    let hash = state
+        .inner
+        .passwords
+        .hash(&body.password)
+        .await
+        .map_err(password_error)?;
+    let pool = &state.inner.pool;
+    let user_id = session::signup(pool, &email, &name, &hash)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Conflict,
+                "an account with this email already exists",
+            )
+        })?;
+    let (ua, ip) = client(&headers, &ext);
+    let (_, token) = session::create(pool, user_id, Aal::Aal1, lifetimes(state), &ua, &ip)
+        .await
+        .map_err(ApiError::from)?;
+    tracing::info!(user = %user_id, "sign-up");
+    signed_in(state, StatusCode::CREATED, user_id, &token)
+}
+
+pub async fn signin(State(state): State<AppState>, req: Request<Body>) -> Response {
+    signin_inner(&state, req)
+        .await
+        .unwrap_or_else(ApiError::into_http)
+}
+
+async fn signin_inner(state: &AppState, req: Request<Body>) -> Result<Response, ApiError> {
+    let ext = req.extensions().clone();
+    let (headers, body): (_, SignIn) = json_body(state, req).await?;
+    let pool = &state.inner.pool;
+    let found = session::password_of(pool, body.email.trim())
+        .await
+        .map_err(ApiError::from)?;
+    let stored = found.as_ref().and_then(|(_, h)| h.as_deref());
+    // The same work and the same answer whether the email is unknown or the password wrong.
+    let ok = state
+        .inner
+        .passwords
+        .verify(&body.password, stored)
+        .await
+        .map_err(password_error)?;
+    let Some((user_id, _)) = found.filter(|_| ok) else {
+        tracing::warn!("sign-in failed");
+        return Err(ApiError::new(
+            ErrorCode::Unauthenticated,
+            "invalid email or password",
+        ));
+    };
+    let (ua, ip) = client(&headers, &ext);
+    // Always a new session: a token planted before sign-in never becomes authenticated.
+    let (_, token) = session::create(pool, user_id, Aal::Aal1, lifetimes(state), &ua, &ip)
+        .await
+        .map_err(ApiError::from)?;
+    tracing::info!(user = %user_id, "sign-in");
+    signed_in(state, StatusCode::OK, user_id, &token)
+}
+
+pub async fn signout(State(state): State<AppState>, req: Request<Body>) -> Response {
+    let headers = req.headers().clone();
+    if let Err(e) = check_origin(&state, &headers) {
+        return e.into_http();
+    }
+    if let Some(Some(hash)) = session_cookie(&headers, state.inner.auth.dev_insecure_cookies)
+        && let Ok(Some(info)) = session::validate(&state.inner.pool, &hash, lifetimes(&state)).await
+        && let Err(e) = session::revoke(&state.inner.pool, info.session_id).await
+    {
+        return ApiError::from(e).into_http();
+    }
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    if let Ok(c) = cookie(&state, "", 0) {
+        resp.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+/// Validates the session of a request: `Ok(None)` when there is no session cookie.
+pub async fn session_of(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<session::SessionInfo>, ApiError> {
+    match session_cookie(headers, state.inner.auth.dev_insecure_cookies) {
+        None => Ok(None),
+        Some(None) => Err(ApiError::unauthenticated()),
+        Some(Some(hash)) => session::validate(&state.inner.pool, &hash, lifetimes(state))
+            .await
+            .map_err(ApiError::from)?
+            .map(Some)
+            .ok_or_else(ApiError::unauthenticated),
+    }
+}

@@ -1,0 +1,148 @@
+//! Browser sessions: an opaque random token (`tss_` + 256 bits) in a `__Host-` cookie,
+//! stored only as SHA-256, with idle and absolute expiry. Every failure to validate fails
+//! closed. A new session (new token) is issued at every sign-in, so a planted token never
+//! becomes an authenticated one.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::crypto::Secret;
+
+pub const SESSION_PREFIX: &str = "tss_";
+/// Cookie name; the `__Host-` prefix pins it to this host, path `/`, and `Secure`.
+pub const COOKIE: &str = "__Host-tessera_session";
+/// Cookie name for plain-HTTP loopback development (`dev_insecure_cookies`).
+pub const DEV_COOKIE: &str = "tessera_session";
+
+/// Assurance level of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aal {
+    Aal1,
+    Aal2,
+}
+
+impl Aal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Aal1 => "aal1",
+            Self::Aal2 => "aal2",
+        }
+    }
+}
+
+/// A validated session.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionInfo {
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub aal: Aal,
+}
+
+/// Session lifetimes, in seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub idle_secs: i32,
+    pub absolute_secs: i32,
+}
+
+fn hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Parses a presented session token; anything malformed is `None`.
+pub fn parse(token: &str) -> Option<[u8; 32]> {
+    let body = token.strip_prefix(SESSION_PREFIX)?;
+    (body.len() == 43
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then(|| hash(token))
+}
+
+/// Creates a session and returns its token (to set as the cookie, once).
+pub async fn create(
+    pool: &PgPool,
+    user_id: Uuid,
+    aal: Aal,
+    life: Lifetimes,
+    user_agent: &str,
+    ip: &str,
+) -> Result<(Uuid, Secret<String>), sqlx::Error> {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = format!("{SESSION_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let id = Uuid::now_v7();
+    sqlx::query("SELECT public.tessera_session_create($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(id)
+        .bind(user_id)
+        .bind(&hash(&token)[..])
+        .bind(aal.as_str())
+        .bind(life.idle_secs)
+        .bind(life.absolute_secs)
+        .bind(user_agent)
+        .bind(ip)
+        .execute(pool)
+        .await?;
+    Ok((id, Secret::new(token)))
+}
+
+/// Resolves a token hash to a live session, sliding its idle expiry.
+pub async fn validate(
+    pool: &PgPool,
+    token_hash: &[u8; 32],
+    life: Lifetimes,
+) -> Result<Option<SessionInfo>, sqlx::Error> {
+    let row: Option<(Uuid, Uuid, String)> =
+        sqlx::query_as("SELECT session_id, user_id, aal FROM public.tessera_session_touch($1, $2)")
+            .bind(&token_hash[..])
+            .bind(life.idle_secs)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(session_id, user_id, aal)| SessionInfo {
+        session_id,
+        user_id,
+        aal: if aal == "aal2" { Aal::Aal2 } else { Aal::Aal1 },
+    }))
+}
+
+pub async fn revoke(pool: &PgPool, session_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT public.tessera_session_revoke($1)")
+        .bind(session_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Signs a user up. `Ok(None)`: the email is taken (callers answer as for success, to not
+/// reveal accounts).
+pub async fn signup(
+    pool: &PgPool,
+    email: &str,
+    display_name: &str,
+    password_hash: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    let id = Uuid::now_v7();
+    let created: bool = sqlx::query_scalar("SELECT public.tessera_signup($1, $2, $3, $4)")
+        .bind(id)
+        .bind(email)
+        .bind(display_name)
+        .bind(password_hash)
+        .fetch_one(pool)
+        .await?;
+    Ok(created.then_some(id))
+}
+
+/// (user id, password hash) for an email, if such a user exists.
+pub async fn password_of(
+    pool: &PgPool,
+    email: &str,
+) -> Result<Option<(Uuid, Option<String>)>, sqlx::Error> {
+    sqlx::query_as("SELECT user_id, password_hash FROM public.tessera_password_of($1)")
+        .bind(email)
+        .fetch_optional(pool)
+        .await
+}

@@ -1,0 +1,353 @@
+//! Browser sign-in: passwords, cookie sessions, CSRF rules, revocation.
+
+use serde_json::{Value, json};
+use tessera::authz::Role;
+
+use crate::helpers::{TestApp, TestDb, code, seed};
+
+const PASSWORD: &str = "correct horse battery staple ünïcode";
+
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookie: Option<String>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self { app, cookie: None }
+    }
+
+    fn origin(&self) -> String {
+        format!("https://{}", self.app.addr)
+    }
+
+    async fn post(&mut self, path: &str, body: Value) -> (u16, reqwest::header::HeaderMap, Value) {
+        self.post_with(path, body, Some("application/json"), Some(self.origin()))
+            .await
+    }
+
+    async fn post_with(
+        &mut self,
+        path: &str,
+        body: Value,
+        ctype: Option<&str>,
+        origin: Option<String>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut req = self
+            .app
+            .http
+            .post(self.app.url(path))
+            .body(body.to_string());
+        if let Some(c) = ctype {
+            req = req.header("content-type", c);
+        }
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        if let Some(set) = headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
+            let pair = set.split(';').next().unwrap_or_default().to_owned();
+            self.cookie = if pair.ends_with('=') {
+                None
+            } else {
+                Some(pair)
+            };
+        }
+        (status, headers, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn gql(&mut self, slug: &str, query: &str) -> (u16, Value) {
+        let (s, _, b) = self
+            .post(&format!("/w/{slug}/graphql"), json!({ "query": query }))
+            .await;
+        (s, b)
+    }
+}
+
+#[tokio::test]
+async fn sign_up_and_sign_in_set_a_hardened_cookie_and_rotate_the_session() {
+    let app = TestApp::spawn().await;
+    let mut b = Browser::new(&app);
+    let (status, headers, body) = b
+        .post(
+            "/auth/signup",
+            json!({ "email": "ann@x.test", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let set = headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for part in [
+        "__Host-tessera_session=tss_",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+        "Path=/",
+    ] {
+        assert!(set.contains(part), "{part} missing from {set}");
+    }
+    assert_eq!(headers.get("cache-control").unwrap(), "no-store");
+    let first = b.cookie.clone().unwrap();
+    let (status, _, _) = b
+        .post(
+            "/auth/signin",
+            json!({ "email": "ANN@x.test", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_ne!(
+        b.cookie.as_ref(),
+        Some(&first),
+        "sign-in issues a new session"
+    );
+    // The global endpoint knows the user through the cookie.
+    let (status, _, me) = b
+        .post(
+            "/graphql",
+            json!({ "query": "{ me { email } workspaces { slug } }" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["data"]["me"]["email"], "ann@x.test");
+    // Sign-up with a taken email, a weak password, or a bad email is refused clearly.
+    let mut other = Browser::new(&app);
+    let (s, _, body) = other
+        .post(
+            "/auth/signup",
+            json!({ "email": "ann@x.test", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!((s, code(&body)), (409, "CONFLICT"));
+    for (email, pw) in [
+        ("bob@x.test", "short"),
+        ("bob@x.test", "passwordpassword"),
+        ("not an email", PASSWORD),
+    ] {
+        let (s, _, body) = other
+            .post("/auth/signup", json!({ "email": email, "password": pw }))
+            .await;
+        assert_eq!((s, code(&body)), (400, "BAD_USER_INPUT"), "{email} {pw}");
+        assert!(!body.to_string().contains(pw) || pw.len() < 6);
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_email_and_a_wrong_password_get_the_same_answer() {
+    let app = TestApp::spawn().await;
+    let mut b = Browser::new(&app);
+    b.post(
+        "/auth/signup",
+        json!({ "email": "ann@x.test", "password": PASSWORD }),
+    )
+    .await;
+    let mut anon = Browser::new(&app);
+    let (s1, h1, unknown) = anon
+        .post(
+            "/auth/signin",
+            json!({ "email": "nobody@x.test", "password": PASSWORD }),
+        )
+        .await;
+    let (s2, h2, wrong) = anon
+        .post(
+            "/auth/signin",
+            json!({ "email": "ann@x.test", "password": "wrong password here!" }),
+        )
+        .await;
+    assert_eq!((s1, s2), (401, 401));
+    assert_eq!(unknown, wrong);
+    assert!(h1.get("set-cookie").is_none() && h2.get("set-cookie").is_none());
+    assert!(anon.cookie.is_none());
+}
+
+#[tokio::test]
+async fn a_session_acts_with_the_members_role_and_csrf_shapes_are_refused() {
+    let app = TestApp::spawn().await;
+    let s = seed(&app, "acme").await;
+    seed(&app, "other").await;
+    let mut b = Browser::new(&app);
+    b.post(
+        "/auth/signup",
+        json!({ "email": "ann@x.test", "password": PASSWORD }),
+    )
+    .await;
+    app.db.add_user(&s.tenant, "ann@x.test", Role::Owner).await;
+    let (status, body) = b.gql("acme", "{ viewer { role permissions } }").await;
+    assert_eq!(status, 200, "{body}");
+    let perms = body["data"]["viewer"]["permissions"].to_string();
+    assert!(
+        perms.contains("tokens:mint") && perms.contains("sso:manage"),
+        "sessions carry session-only permissions: {perms}"
+    );
+    // A browser session may configure OIDC, which no token may.
+    let (_, body) = b
+        .gql(
+            "acme",
+            "mutation { setSecret(kind: OIDC_CLIENT_SECRET, name: \"idp\", secret: \"s\") { id } }",
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    // Not a member of `other`: the same answer as an unknown workspace.
+    let (status, body) = b.gql("other", "{ viewer { role } }").await;
+    assert_eq!((status, code(&body)), (401, "UNAUTHENTICATED"));
+
+    let mutation = json!({ "query": "mutation { createIdea(input: {title: \"csrf\"}) { id } }" });
+    for (ctype, origin, want) in [
+        (Some("text/plain"), Some(b.origin()), 415),
+        (
+            Some("application/x-www-form-urlencoded"),
+            Some(b.origin()),
+            415,
+        ),
+        (
+            Some("multipart/form-data; boundary=x"),
+            Some(b.origin()),
+            415,
+        ),
+        (Some("application/json"), None, 403),
+        (
+            Some("application/json"),
+            Some("https://evil.example".to_owned()),
+            403,
+        ),
+        (
+            Some("application/json"),
+            Some(format!("http://{}", app.addr)),
+            403,
+        ),
+        (Some("application/json"), Some("null".to_owned()), 403),
+    ] {
+        let (status, _, body) = b
+            .post_with("/w/acme/graphql", mutation.clone(), ctype, origin.clone())
+            .await;
+        assert_eq!(status, want, "{ctype:?} {origin:?}: {body}");
+    }
+    let ideas = app
+        .ok(
+            "acme",
+            &s.owner_token,
+            "{ ideas { edges { node { title } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        ideas["ideas"]["edges"],
+        json!([]),
+        "no refused request may have written"
+    );
+    // The same request from the right origin works, and is audited as the user.
+    let (status, _, body) = b
+        .post_with(
+            "/w/acme/graphql",
+            mutation,
+            Some("application/json"),
+            Some(b.origin()),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let audit = app
+        .ok(
+            "acme",
+            &s.owner_token,
+            "{ auditEntries(first: 100, actions: [\"createIdea\"]) { actorType } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(audit["auditEntries"], json!([{ "actorType": "user" }]));
+}
+
+#[tokio::test]
+async fn signing_out_revokes_at_once_and_bad_cookies_fail_closed() {
+    let app = TestApp::spawn().await;
+    let mut b = Browser::new(&app);
+    b.post(
+        "/auth/signup",
+        json!({ "email": "ann@x.test", "password": PASSWORD }),
+    )
+    .await;
+    let stolen = b.cookie.clone().unwrap();
+    let (s, _, _) = b
+        .post("/graphql", json!({ "query": "{ me { email } }" }))
+        .await;
+    assert_eq!(s, 200);
+    let (s, _, _) = b.post("/auth/signout", json!({})).await;
+    assert_eq!(s, 204);
+    assert!(b.cookie.is_none(), "the cookie is cleared");
+    // Replaying the old cookie is refused on the very next request.
+    let mut thief = Browser::new(&app);
+    thief.cookie = Some(stolen);
+    let (s, _, body) = thief
+        .post("/graphql", json!({ "query": "{ me { email } }" }))
+        .await;
+    assert_eq!((s, code(&body)), (401, "UNAUTHENTICATED"));
+    for garbage in [
+        "__Host-tessera_session=",
+        "__Host-tessera_session=tss_x",
+        "__Host-tessera_session=tss_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ] {
+        thief.cookie = Some(garbage.to_owned());
+        let (s, _, _) = thief
+            .post("/graphql", json!({ "query": "{ me { email } }" }))
+            .await;
+        assert_eq!(s, 401, "{garbage}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_sign_ins_is_answered_busy_not_by_exhausting_memory() {
+    let mut db = TestDb::new().await;
+    db.cfg.auth.max_concurrent_hashes = 1;
+    let app = std::sync::Arc::new(TestApp::spawn_on(db, 8).await);
+    let mut b = Browser::new(&app);
+    b.post(
+        "/auth/signup",
+        json!({ "email": "ann@x.test", "password": PASSWORD }),
+    )
+    .await;
+    let mut tasks = Vec::new();
+    for _ in 0..300 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let resp = app
+                .http
+                .post(app.url("/auth/signin"))
+                .json(&json!({ "email": "ann@x.test", "password": "wrong password here!" }))
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            (status, code(&body).to_owned())
+        }));
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    for t in tasks {
+        *counts.entry(t.await.unwrap()).or_insert(0) += 1;
+    }
+    println!("flood outcome: {counts:?}");
+    assert!(
+        counts.keys().all(|(s, _)| *s == 401 || *s == 503),
+        "{counts:?}"
+    );
+    assert!(
+        counts.contains_key(&(503, "UNAVAILABLE".to_owned())),
+        "some requests must be turned away: {counts:?}"
+    );
+    // And the server still signs people in afterwards.
+    let mut again = Browser::new(&app);
+    let (s, _, _) = again
+        .post(
+            "/auth/signin",
+            json!({ "email": "ann@x.test", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(s, 200);
+}
