@@ -93,3 +93,48 @@ REVOKE ALL ON FUNCTION tessera_signup(uuid, text, text, text), tessera_password_
 GRANT EXECUTE ON FUNCTION tessera_signup(uuid, text, text, text), tessera_password_of(text),
     tessera_session_create(uuid, uuid, bytea, text, integer, integer, text, text),
     tessera_session_touch(bytea, integer), tessera_session_revoke(uuid) TO {{app}};
+
+-- Self-service: a user's own sessions and password.
+CREATE FUNCTION tessera_sessions_of(uid uuid)
+    RETURNS TABLE (id uuid, aal text, created_at timestamptz, last_seen_at timestamptz,
+                   user_agent text, ip text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.id, s.aal, s.created_at, s.last_seen_at, s.user_agent, s.ip FROM public.sessions s
+    WHERE s.user_id = uid AND s.revoked_at IS NULL
+      AND s.idle_expires_at > now() AND s.absolute_expires_at > now()
+    ORDER BY s.created_at
+$$;
+
+-- Revokes the user's sessions: one (sid), or all but `keep`. Returns how many.
+CREATE FUNCTION tessera_sessions_revoke(uid uuid, sid uuid, keep uuid) RETURNS integer
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH r AS (
+        UPDATE public.sessions SET revoked_at = now()
+        WHERE user_id = uid AND revoked_at IS NULL
+          AND (sid IS NULL OR id = sid) AND (keep IS NULL OR id <> keep)
+        RETURNING 1)
+    SELECT count(*)::integer FROM r
+$$;
+
+CREATE FUNCTION tessera_set_password(uid uuid, hash text) RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE public.users SET password_hash = hash WHERE id = uid
+$$;
+
+CREATE FUNCTION tessera_password_of_user(uid uuid) RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT password_hash FROM public.users WHERE id = uid
+$$;
+
+REVOKE ALL ON FUNCTION tessera_sessions_of(uuid), tessera_sessions_revoke(uuid, uuid, uuid),
+    tessera_set_password(uuid, text), tessera_password_of_user(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tessera_sessions_of(uuid), tessera_sessions_revoke(uuid, uuid, uuid),
+    tessera_set_password(uuid, text), tessera_password_of_user(uuid) TO {{app}};

@@ -6,7 +6,7 @@ use async_graphql::extensions::{
 };
 use async_graphql::{ServerResult, TypeDirective, Value};
 
-use super::{Permission, Principal};
+use super::{Permission, PermissionSet};
 use crate::graphql::errors::{ApiError, ErrorCode};
 
 /// `@requires(permission: "...")`: the permission a field needs. Declared on the field;
@@ -54,9 +54,11 @@ impl Extension for RequiresGuard {
         let key = (info.parent_type.to_owned(), info.name.to_owned());
         match self.inner.fields.get(&key) {
             Some(permission) => {
+                // The caller's effective permissions, put in the request by the HTTP layer
+                // (a tenant principal's, or a global caller's). None: nothing is allowed.
                 let allowed = ctx
-                    .data_opt::<Principal>()
-                    .is_some_and(|p| p.has(*permission));
+                    .data_opt::<PermissionSet>()
+                    .is_some_and(|p| p.contains(*permission));
                 if !allowed {
                     let err = ApiError::new(
                         ErrorCode::Forbidden,

@@ -93,6 +93,7 @@ permissions! {
     ExportRun = "export:run",
     WorkspaceDelete = "workspace:delete",
     SsoManage = "sso:manage",
+    SelfManage = "self:manage",
 }
 
 impl Permission {

@@ -15,19 +15,19 @@ pub mod preflight;
 mod query;
 mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
 use crate::authz::RequiresGuard;
 use crate::authz::walker::{WalkError, guard_map};
 use crate::config::Limits;
 
 pub use context::{RequestState, TxCell};
-pub use global::{GlobalQuery, GlobalState};
+pub use global::{GlobalMutation, GlobalQuery, GlobalState};
 pub use mutation::Mutation;
 pub use query::Query;
 
 pub type TenantSchema = Schema<Query, Mutation, EmptySubscription>;
-pub type GlobalSchema = Schema<GlobalQuery, EmptyMutation, EmptySubscription>;
+pub type GlobalSchema = Schema<GlobalQuery, GlobalMutation, EmptySubscription>;
 
 fn with_limits<Q, M>(
     builder: SchemaBuilder<Q, M, EmptySubscription>,
@@ -59,7 +59,7 @@ pub fn tenant_sdl() -> String {
 
 /// The global schema's SDL, as exported to `schema/global.graphql`.
 pub fn global_sdl() -> String {
-    Schema::build(GlobalQuery, EmptyMutation, EmptySubscription)
+    Schema::build(GlobalQuery, GlobalMutation, EmptySubscription)
         .finish()
         .sdl()
 }
@@ -79,7 +79,7 @@ pub fn build_tenant_schema(limits: &Limits) -> Result<TenantSchema, WalkError> {
 pub fn build_global_schema(limits: &Limits) -> Result<GlobalSchema, WalkError> {
     let guard = RequiresGuard::new(guard_map(&global_sdl())?);
     Ok(with_limits(
-        Schema::build(GlobalQuery, EmptyMutation, EmptySubscription),
+        Schema::build(GlobalQuery, GlobalMutation, EmptySubscription),
         limits,
     )
     .extension(guard)

@@ -288,7 +288,7 @@ async fn tenant_inner(
     let variables = AuditVariables(checked.request.variables.clone());
     let request = checked
         .request
-        .data(auth.principal.clone())
+        .data(auth.principal.permissions())
         .data(variables)
         .data(RequestState {
             tx: cell.clone(),
@@ -365,18 +365,16 @@ pub async fn global(State(state): State<AppState>, req: Request<Body>) -> Respon
 
 async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, ApiError> {
     let headers = req.headers().clone();
+    let is_post = req.method() == Method::POST;
     let (checked, token) = check_transport(state, req).await?;
-    if checked.access != Access::ReadOnly {
-        return Err(ApiError::new(
-            ErrorCode::BadRequest,
-            "the global endpoint has no mutations",
-        ));
-    }
     let session = match &token {
         Some(_) => None,
         None => super::auth::session_of(state, &headers).await?,
     };
-    let mut gtx = tenancy::begin_global(&state.inner.pool)
+    if session.is_some() && is_post {
+        super::auth::check_origin(state, &headers)?;
+    }
+    let mut gtx = tenancy::begin_global(&state.inner.pool, checked.access)
         .await
         .map_err(unavailable)?;
     // A token sees only its own workspace; a browser session sees all of its user's.
@@ -393,14 +391,27 @@ async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
     };
     gtx.set_user(user_id).await.map_err(ApiError::from)?;
     let gtx = Arc::new(Mutex::new(gtx));
-    let request = checked.request.data(GlobalState {
+    // Self-service (sessions, password) is for browser sessions; tokens get nothing here.
+    let permissions = if session.is_some() {
+        crate::authz::PermissionSet::of(&[crate::authz::Permission::SelfManage])
+    } else {
+        crate::authz::PermissionSet::default()
+    };
+    let request = checked.request.data(permissions).data(GlobalState {
         user_id,
         token_tenant: tenant_id,
+        session_id: session.map(|s| s.session_id),
+        passwords: state.inner.passwords.clone(),
         tx: gtx.clone(),
     });
     let response = state.inner.global_schema.execute(request).await;
     if let Ok(tx) = Arc::try_unwrap(gtx) {
-        let _ = tx.into_inner().commit().await;
+        let tx = tx.into_inner();
+        if response.is_ok() {
+            tx.commit().await.map_err(ApiError::from)?;
+        } else {
+            tx.rollback().await.map_err(ApiError::from)?;
+        }
     }
     Ok(respond(response))
 }

@@ -146,3 +146,62 @@ pub async fn password_of(
         .fetch_optional(pool)
         .await
 }
+
+/// A live session of a user, as the user sees it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: Uuid,
+    pub aal: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_seen_at: chrono::DateTime<chrono::Utc>,
+    pub user_agent: String,
+    pub ip: String,
+}
+
+pub async fn list(
+    conn: &mut sqlx::PgConnection,
+    user_id: Uuid,
+) -> Result<Vec<SessionRow>, sqlx::Error> {
+    sqlx::query_as("SELECT id, aal, created_at, last_seen_at, user_agent, ip FROM public.tessera_sessions_of($1)")
+        .bind(user_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// Revokes one of the user's sessions (`only`), or all except `keep`. Returns how many.
+pub async fn revoke_where(
+    conn: &mut sqlx::PgConnection,
+    user_id: Uuid,
+    only: Option<Uuid>,
+    keep: Option<Uuid>,
+) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar("SELECT public.tessera_sessions_revoke($1, $2, $3)")
+        .bind(user_id)
+        .bind(only)
+        .bind(keep)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn password_hash_of(
+    conn: &mut sqlx::PgConnection,
+    user_id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT public.tessera_password_of_user($1)")
+        .bind(user_id)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn set_password(
+    conn: &mut sqlx::PgConnection,
+    user_id: Uuid,
+    hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT public.tessera_set_password($1, $2)")
+        .bind(user_id)
+        .bind(hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -159,15 +159,21 @@ pub struct GlobalTx {
     tx: Transaction<'static, Postgres>,
 }
 
-/// Opens the read-only global transaction; [`GlobalTx::set_user`] scopes it once the
+/// Opens the global transaction (read-only for queries); [`GlobalTx::set_user`] scopes it once the
 /// caller is authenticated.
-pub async fn begin_global(pool: &PgPool) -> Result<GlobalTx, sqlx::Error> {
-    Ok(GlobalTx {
-        tx: pool.begin_with("BEGIN READ ONLY").await?,
-    })
+pub async fn begin_global(pool: &PgPool, access: Access) -> Result<GlobalTx, sqlx::Error> {
+    let tx = match access {
+        Access::ReadOnly => pool.begin_with("BEGIN READ ONLY").await?,
+        Access::ReadWrite => pool.begin().await?,
+    };
+    Ok(GlobalTx { tx })
 }
 
 impl GlobalTx {
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+
     pub async fn set_user(&mut self, user_id: Uuid) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT set_config('tessera.user_id', $1, true)")
             .bind(user_id.to_string())

@@ -351,3 +351,124 @@ async fn a_flood_of_sign_ins_is_answered_busy_not_by_exhausting_memory() {
         .await;
     assert_eq!(s, 200);
 }
+
+#[tokio::test]
+async fn users_list_and_revoke_their_sessions_and_change_their_password() {
+    let app = TestApp::spawn().await;
+    let mut laptop = Browser::new(&app);
+    laptop
+        .post(
+            "/auth/signup",
+            json!({ "email": "ann@x.test", "password": PASSWORD }),
+        )
+        .await;
+    let mut phone = Browser::new(&app);
+    phone
+        .post(
+            "/auth/signin",
+            json!({ "email": "ann@x.test", "password": PASSWORD }),
+        )
+        .await;
+    let mut tablet = Browser::new(&app);
+    tablet
+        .post(
+            "/auth/signin",
+            json!({ "email": "ann@x.test", "password": PASSWORD }),
+        )
+        .await;
+
+    let (_, _, list) = laptop
+        .post(
+            "/graphql",
+            json!({ "query": "{ mySessions { id current } }" }),
+        )
+        .await;
+    let sessions = list["data"]["mySessions"].as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 3, "{list}");
+    assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
+    // Revoke the phone's session from the laptop: the phone is out on its next request.
+    let (_, _, phone_list) = phone
+        .post(
+            "/graphql",
+            json!({ "query": "{ mySessions { id current } }" }),
+        )
+        .await;
+    let phone_id = phone_list["data"]["mySessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == true)
+        .unwrap()["id"]
+        .clone();
+    let (_, _, r) = laptop.post("/graphql", json!({ "query": "mutation($id: ID!) { revokeSession(id: $id) }", "variables": { "id": phone_id } })).await;
+    assert_eq!(r["data"]["revokeSession"], true, "{r}");
+    let (s, _, _) = phone
+        .post("/graphql", json!({ "query": "{ me { email } }" }))
+        .await;
+    assert_eq!(s, 401);
+
+    // Changing the password needs the current one, and signs out every other session.
+    let change = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }";
+    let (_, _, wrong) = laptop.post("/graphql", json!({ "query": change, "variables": { "c": "not it at all!!", "n": "a brand new passphrase" } })).await;
+    assert_eq!(code(&wrong), "FORBIDDEN");
+    let (_, _, weak) = laptop
+        .post(
+            "/graphql",
+            json!({ "query": change, "variables": { "c": PASSWORD, "n": "short" } }),
+        )
+        .await;
+    assert_eq!(code(&weak), "BAD_USER_INPUT");
+    let (_, _, ok) = laptop.post("/graphql", json!({ "query": change, "variables": { "c": PASSWORD, "n": "a brand new passphrase" } })).await;
+    assert_eq!(ok["data"]["changePassword"], true, "{ok}");
+    let (s, _, _) = tablet
+        .post("/graphql", json!({ "query": "{ me { email } }" }))
+        .await;
+    assert_eq!(s, 401, "other sessions end with a password change");
+    let (s, _, _) = laptop
+        .post("/graphql", json!({ "query": "{ me { email } }" }))
+        .await;
+    assert_eq!(s, 200, "the session that changed it stays");
+    let mut fresh = Browser::new(&app);
+    let (s, _, _) = fresh
+        .post(
+            "/auth/signin",
+            json!({ "email": "ann@x.test", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(s, 401);
+    let (s, _, _) = fresh
+        .post(
+            "/auth/signin",
+            json!({ "email": "ann@x.test", "password": "a brand new passphrase" }),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (_, _, r) = laptop
+        .post(
+            "/graphql",
+            json!({ "query": "mutation { revokeOtherSessions }" }),
+        )
+        .await;
+    assert_eq!(r["data"]["revokeOtherSessions"], 1);
+}
+
+#[tokio::test]
+async fn tokens_cannot_use_session_self_service() {
+    let app = TestApp::spawn().await;
+    let s = seed(&app, "acme").await;
+    for q in [
+        "mutation { revokeOtherSessions }",
+        "mutation { changePassword(currentPassword: \"x\", newPassword: \"yyyyyyyyyyyyyy\") }",
+    ] {
+        let resp = app
+            .http
+            .post(app.url("/graphql"))
+            .bearer_auth(&s.owner_token)
+            .json(&json!({ "query": q }))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(code(&body), "FORBIDDEN", "{q}: {body}");
+    }
+}
