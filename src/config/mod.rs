@@ -93,6 +93,12 @@ pub struct Auth {
     /// Development only: name the cookie without `__Host-` and drop `Secure`, for plain
     /// HTTP on loopback. Never enable it in production.
     pub dev_insecure_cookies: bool,
+    /// Sign-in attempts per minute from one IP address.
+    pub signin_per_minute_per_ip: u32,
+    /// Sign-in attempts per minute for one account (email), from anywhere.
+    pub signin_per_minute_per_account: u32,
+    /// Sign-ups per minute from one IP address.
+    pub signup_per_minute_per_ip: u32,
 }
 
 impl Default for Auth {
@@ -108,6 +114,9 @@ impl Default for Auth {
             session_absolute_secs: 7 * 24 * 3600,
             allowed_origins: Vec::new(),
             dev_insecure_cookies: false,
+            signin_per_minute_per_ip: 30,
+            signin_per_minute_per_account: 10,
+            signup_per_minute_per_ip: 5,
         }
     }
 }

@@ -26,6 +26,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     Timeout,
     Unavailable,
+    RateLimited,
 }
 
 impl ErrorCode {
@@ -45,6 +46,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Timeout => "TIMEOUT",
             Self::Unavailable => "UNAVAILABLE",
+            Self::RateLimited => "RATE_LIMITED",
         }
     }
 
@@ -62,6 +64,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }
@@ -71,6 +74,8 @@ impl ErrorCode {
 pub struct ApiError {
     pub code: ErrorCode,
     message: String,
+    /// Seconds a client should wait before retrying (`Retry-After`).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -78,6 +83,17 @@ impl ApiError {
         Self {
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429 `RATE_LIMITED` with a `Retry-After` of `wait` (rounded up to whole seconds).
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self {
+            code: ErrorCode::RateLimited,
+            message: "too many attempts; retry later".into(),
+            retry_after: Some(secs.max(1)),
         }
     }
 
@@ -125,7 +141,14 @@ impl ApiError {
         let body = serde_json::json!({
             "errors": [{ "message": self.message, "extensions": { "code": self.code.as_str() } }]
         });
-        (status, axum::Json(body)).into_response()
+        let mut resp = (status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string())
+        {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        resp
     }
 }
 

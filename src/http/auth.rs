@@ -180,6 +180,13 @@ async fn signup_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
         return Err(ApiError::forbidden("sign-up is disabled on this server"));
     }
     let ext = req.extensions().clone();
+    let (_, ip) = client(req.headers(), &ext);
+    state
+        .inner
+        .auth_limits
+        .signup_per_ip
+        .check(&ip)
+        .map_err(ApiError::rate_limited)?;
     let (headers, body): (_, SignUp) = json_body(state, req).await?;
     let email = body.email.trim().to_owned();
     if !valid_email(&email) {
@@ -229,7 +236,18 @@ pub async fn signin(State(state): State<AppState>, req: Request<Body>) -> Respon
 
 async fn signin_inner(state: &AppState, req: Request<Body>) -> Result<Response, ApiError> {
     let ext = req.extensions().clone();
+    let (_, ip) = client(req.headers(), &ext);
+    let limits = &state.inner.auth_limits;
+    // Every attempt counts, per address and per account, before any hashing work.
+    limits
+        .signin_per_ip
+        .check(&ip)
+        .map_err(ApiError::rate_limited)?;
     let (headers, body): (_, SignIn) = json_body(state, req).await?;
+    limits
+        .signin_per_account
+        .check(&body.email.trim().to_lowercase())
+        .map_err(ApiError::rate_limited)?;
     let pool = &state.inner.pool;
     let found = session::password_of(pool, body.email.trim())
         .await

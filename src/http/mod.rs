@@ -31,6 +31,7 @@ struct Inner {
     clock: Arc<dyn crate::Clock>,
     auth: crate::config::Auth,
     passwords: crate::identity::Passwords,
+    auth_limits: crate::ratelimit::AuthLimits,
     started: Instant,
 }
 
@@ -58,6 +59,7 @@ impl AppState {
                 limits,
                 keyring: Arc::new(keyring),
                 clock: Arc::new(crate::SystemClock),
+                auth_limits: crate::ratelimit::AuthLimits::new(&auth),
                 auth,
                 passwords,
                 started: Instant::now(),

@@ -305,6 +305,9 @@ async fn signing_out_revokes_at_once_and_bad_cookies_fail_closed() {
 async fn a_flood_of_sign_ins_is_answered_busy_not_by_exhausting_memory() {
     let mut db = TestDb::new().await;
     db.cfg.auth.max_concurrent_hashes = 1;
+    // Attempt limits are tested separately; here only the hashing limit may turn requests away.
+    db.cfg.auth.signin_per_minute_per_ip = 100_000;
+    db.cfg.auth.signin_per_minute_per_account = 100_000;
     let app = std::sync::Arc::new(TestApp::spawn_on(db, 8).await);
     let mut b = Browser::new(&app);
     b.post(
@@ -471,4 +474,68 @@ async fn tokens_cannot_use_session_self_service() {
         let body: Value = resp.json().await.unwrap();
         assert_eq!(code(&body), "FORBIDDEN", "{q}: {body}");
     }
+}
+
+#[tokio::test]
+async fn sign_in_and_sign_up_attempts_are_limited_per_account_and_per_address() {
+    let mut db = TestDb::new().await;
+    db.cfg.auth.signin_per_minute_per_account = 3;
+    db.cfg.auth.signin_per_minute_per_ip = 6;
+    db.cfg.auth.signup_per_minute_per_ip = 2;
+    let app = TestApp::spawn_on(db, 4).await;
+    let mut b = Browser::new(&app);
+    let (s, _, _) = b
+        .post(
+            "/auth/signup",
+            json!({ "email": "ann@x.test", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let mut anon = Browser::new(&app);
+    let wrong = json!({ "email": "ann@x.test", "password": "wrong password here!" });
+    for _ in 0..3 {
+        let (s, _, _) = anon.post("/auth/signin", wrong.clone()).await;
+        assert_eq!(s, 401);
+    }
+    // The fourth attempt on the account is limited, the right password included.
+    let (s, headers, body) = anon
+        .post(
+            "/auth/signin",
+            json!({ "email": "ANN@x.test", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!((s, code(&body)), (429, "RATE_LIMITED"));
+    let retry: u64 = headers
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert!(anon.cookie.is_none());
+    // Another account from the same address still gets answers, until the address's limit.
+    let other = json!({ "email": "bob@x.test", "password": "wrong password here!" });
+    // Attempts 5 and 6 from this address (the refused one above counted too).
+    for _ in 0..2 {
+        let (s, _, _) = anon.post("/auth/signin", other.clone()).await;
+        assert_eq!(s, 401);
+    }
+    let (s, _, _) = anon.post("/auth/signin", other.clone()).await;
+    assert_eq!(s, 429, "six attempts from one address per minute");
+    // Sign-ups per address.
+    let (s, _, _) = anon
+        .post(
+            "/auth/signup",
+            json!({ "email": "c@x.test", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, _, body) = anon
+        .post(
+            "/auth/signup",
+            json!({ "email": "d@x.test", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!((s, code(&body)), (429, "RATE_LIMITED"));
 }
