@@ -14,6 +14,36 @@ use crate::work::{goals, ideas};
 
 pub struct Mutation;
 
+/// Secret kinds that `settings:manage` may store. OIDC client secrets have their own,
+/// session-only mutation, so each guard in the SDL states the whole requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+pub enum SettingsSecretKind {
+    WebhookSecret,
+    IntegrationCredential,
+}
+
+impl From<SettingsSecretKind> for crate::crypto::store::SecretKind {
+    fn from(k: SettingsSecretKind) -> Self {
+        match k {
+            SettingsSecretKind::WebhookSecret => Self::WebhookSecret,
+            SettingsSecretKind::IntegrationCredential => Self::IntegrationCredential,
+        }
+    }
+}
+
+async fn store_secret(
+    ctx: &Context<'_>,
+    kind: crate::crypto::store::SecretKind,
+    name: &str,
+    secret: String,
+) -> Result<super::types::SecretInfoObj> {
+    let keyring = state(ctx)?.keyring.clone();
+    let value = crate::crypto::Secret::new(secret);
+    let info =
+        crate::crypto::store::put(&mut *tx(ctx).await?, &keyring, kind, name, &value).await?;
+    Ok(super::types::SecretInfoObj(info))
+}
+
 fn viewer(ctx: &Context<'_>) -> Result<crate::authz::Viewer, super::errors::ApiError> {
     Ok(state(ctx)?.principal.viewer())
 }
@@ -355,31 +385,35 @@ impl Mutation {
         })
     }
 
-    /// Stores (or replaces) a workspace secret. The value is sealed at once and never
-    /// returned, logged or written to the audit log.
+    /// Stores (or replaces) a webhook secret or integration credential. The value is sealed
+    /// at once and never returned, logged or written to the audit log.
     #[graphql(directive = requires::apply(perm(P::SettingsManage)))]
     async fn set_secret(
         &self,
         ctx: &Context<'_>,
-        kind: crate::crypto::store::SecretKind,
+        kind: SettingsSecretKind,
         name: String,
         secret: String,
     ) -> Result<super::types::SecretInfoObj> {
-        let st = state(ctx)?;
-        // OIDC configuration is a sensitive operation: browser sessions only, never tokens.
-        if kind == crate::crypto::store::SecretKind::OidcClientSecret
-            && !st.principal.has(P::SsoManage)
-        {
-            return Err(super::errors::ApiError::forbidden(
-                "OIDC configuration requires a browser session with the sso:manage permission",
-            )
-            .into());
-        }
-        let keyring = st.keyring.clone();
-        let value = crate::crypto::Secret::new(secret);
-        let info =
-            crate::crypto::store::put(&mut *tx(ctx).await?, &keyring, kind, &name, &value).await?;
-        Ok(super::types::SecretInfoObj(info))
+        store_secret(ctx, kind.into(), &name, secret).await
+    }
+
+    /// Stores (or replaces) the workspace's OIDC client secret. OIDC configuration is
+    /// sensitive: `sso:manage` is session-only, so no API token can call this.
+    #[graphql(directive = requires::apply(perm(P::SsoManage)))]
+    async fn set_oidc_client_secret(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        secret: String,
+    ) -> Result<super::types::SecretInfoObj> {
+        store_secret(
+            ctx,
+            crate::crypto::store::SecretKind::OidcClientSecret,
+            &name,
+            secret,
+        )
+        .await
     }
 
     /// Brings back an earlier version of a goal, project, record or idea as a new version.

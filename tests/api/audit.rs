@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use tessera::audit;
 use tessera::tenancy::{self, Access, Slug};
 
@@ -224,6 +224,37 @@ async fn every_mutation_of_the_schema_writes_an_audit_entry() {
         json!({}),
     )
     .await;
+    // Session-only mutations need a browser session: sign one in as an owner.
+    let signup = app
+        .http
+        .post(app.url("/auth/signup"))
+        .json(&json!({ "email": "sso@acme.test", "password": "a long enough passphrase" }))
+        .send()
+        .await
+        .unwrap();
+    let cookie = signup.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    app.db
+        .add_user(&s.tenant, "sso@acme.test", tessera::authz::Role::Owner)
+        .await;
+    let resp: Value = app
+        .http
+        .post(app.url("/w/acme/graphql"))
+        .header("cookie", cookie)
+        .header("origin", format!("https://{}", app.addr))
+        .json(&json!({ "query": "mutation { setOidcClientSecret(name: \"idp\", secret: \"x\") { id } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(resp.get("errors").is_none(), "{resp}");
     app.ok(
         "acme",
         t,

@@ -8,7 +8,7 @@ use tessera::tenancy::{self, Access, Slug};
 
 use crate::helpers::{TestApp, code, seed};
 
-const SET: &str = "mutation($k: SecretKind!, $n: String!, $s: String!) { setSecret(kind: $k, name: $n, secret: $s) { id name kind } }";
+const SET: &str = "mutation($k: SettingsSecretKind!, $n: String!, $s: String!) { setSecret(kind: $k, name: $n, secret: $s) { id name kind } }";
 
 #[tokio::test]
 async fn a_secret_is_sealed_bound_and_absent_from_responses_logs_and_audit() {
@@ -42,12 +42,12 @@ async fn a_secret_is_sealed_bound_and_absent_from_responses_logs_and_audit() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let base = addr.expect("server did not start");
-    let post = |token: &str, vars: serde_json::Value| {
+    let post_query = |token: &str, query: &str, vars: serde_json::Value| {
         let req = app
             .http
             .post(format!("{base}/w/acme/graphql"))
             .bearer_auth(token)
-            .json(&json!({ "query": SET, "variables": vars }));
+            .json(&json!({ "query": query, "variables": vars }));
         async move {
             req.send()
                 .await
@@ -57,6 +57,7 @@ async fn a_secret_is_sealed_bound_and_absent_from_responses_logs_and_audit() {
                 .unwrap()
         }
     };
+    let post = |token: &str, vars: serde_json::Value| post_query(token, SET, vars);
     let secret = format!("s3cr3t-{}", uuid::Uuid::new_v4().simple());
     let data = post(
         &s.owner_token,
@@ -78,12 +79,23 @@ async fn a_secret_is_sealed_bound_and_absent_from_responses_logs_and_audit() {
     assert_eq!(code(&body), "FORBIDDEN");
     assert!(!body.to_string().contains(&secret));
     // OIDC configuration is session-only: even the owner's all-scope token is refused.
+    let body = post_query(
+        &s.owner_token,
+        "mutation($n: String!, $s: String!) { setOidcClientSecret(name: $n, secret: $s) { id } }",
+        json!({ "n": "okta", "s": secret }),
+    )
+    .await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+    // Nor can it smuggle the OIDC kind through the settings mutation.
     let body = post(
         &s.owner_token,
         json!({ "k": "OIDC_CLIENT_SECRET", "n": "okta", "s": secret }),
     )
     .await;
-    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+    assert!(
+        body.get("errors").is_some() && body["data"].is_null(),
+        "{body}"
+    );
     assert!(!body.to_string().contains(&secret));
     let body = post(
         &s.owner_token,

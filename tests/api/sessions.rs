@@ -191,7 +191,7 @@ async fn a_session_acts_with_the_members_role_and_csrf_shapes_are_refused() {
     let (_, body) = b
         .gql(
             "acme",
-            "mutation { setSecret(kind: OIDC_CLIENT_SECRET, name: \"idp\", secret: \"s\") { id } }",
+            "mutation { setOidcClientSecret(name: \"idp\", secret: \"s\") { id } }",
         )
         .await;
     assert!(body.get("errors").is_none(), "{body}");
