@@ -535,8 +535,8 @@ async fn dispatch(
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
-                "re-wrapped {} audit keys, re-sealed {} secrets",
-                report.audit_keys, report.secrets
+                "re-wrapped {} audit keys, re-sealed {} secrets and {} TOTP seeds",
+                report.audit_keys, report.secrets, report.totp_seeds
             );
             // Vouch for every chain under the new key, after checking it under the old ones.
             let ids: Vec<(uuid::Uuid, String)> =

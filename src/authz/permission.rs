@@ -93,6 +93,7 @@ permissions! {
     ExportRun = "export:run",
     WorkspaceDelete = "workspace:delete",
     SsoManage = "sso:manage",
+    MfaManage = "mfa:manage",
     SelfManage = "self:manage",
 }
 
@@ -102,7 +103,7 @@ impl Permission {
     pub fn session_only(self) -> bool {
         matches!(
             self,
-            Self::TokensMint | Self::WorkspaceDelete | Self::SsoManage
+            Self::TokensMint | Self::WorkspaceDelete | Self::SsoManage | Self::MfaManage
         )
     }
 }
@@ -178,6 +179,7 @@ const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             P::ExportRun,
             P::WorkspaceDelete,
             P::SsoManage,
+            P::MfaManage,
         ],
     ),
 ];
@@ -245,6 +247,7 @@ mod tests {
         assert!(!perms.contains(P::TokensMint));
         assert!(!perms.contains(P::WorkspaceDelete));
         assert!(!perms.contains(P::SsoManage));
+        assert!(!perms.contains(P::MfaManage));
         assert!(perms.contains(P::TokensRevoke));
     }
 

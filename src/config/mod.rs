@@ -99,6 +99,14 @@ pub struct Auth {
     pub signin_per_minute_per_account: u32,
     /// Sign-ups per minute from one IP address.
     pub signup_per_minute_per_ip: u32,
+    /// Second-factor attempts (TOTP or recovery code) per minute for one account. Every
+    /// attempt counts, including each alias of a GraphQL request.
+    pub second_factor_per_minute_per_account: u32,
+    /// Second-factor attempts per minute from one IP address.
+    pub second_factor_per_minute_per_ip: u32,
+    /// How recent a second-factor check must be for sensitive changes (disabling a factor,
+    /// changing the password, regenerating recovery codes) made without a code.
+    pub reauth_window_secs: i64,
 }
 
 impl Default for Auth {
@@ -117,6 +125,9 @@ impl Default for Auth {
             signin_per_minute_per_ip: 30,
             signin_per_minute_per_account: 10,
             signup_per_minute_per_ip: 5,
+            second_factor_per_minute_per_account: 5,
+            second_factor_per_minute_per_ip: 30,
+            reauth_window_secs: 300,
         }
     }
 }

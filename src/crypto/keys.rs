@@ -19,6 +19,8 @@ pub enum Purpose {
     TenantSecrets,
     /// Seed of the Ed25519 key that signs audit checkpoints (not tenant-specific).
     CheckpointSigning,
+    /// Seals a user's second-factor secrets (TOTP seeds); derived per user.
+    UserFactors,
 }
 
 impl Purpose {
@@ -27,6 +29,7 @@ impl Purpose {
             Self::AuditKeyWrap => b"tessera/v1/audit-key-wrap",
             Self::TenantSecrets => b"tessera/v1/tenant-secrets",
             Self::CheckpointSigning => b"tessera/v1/checkpoint-signing",
+            Self::UserFactors => b"tessera/v1/user-factors",
         }
     }
 }

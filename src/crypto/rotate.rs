@@ -1,5 +1,5 @@
 //! Master-key rotation: re-wraps every tenant audit key and re-seals every tenant secret
-//! under the current master key. Each row is re-sealed in its own transaction and rows
+//! and every TOTP seed under the current master key. Each row is re-sealed in its own transaction and rows
 //! already under the current key are skipped, so an interrupted run resumes where it
 //! stopped and a repeated run does nothing. Run with the previous key still configured.
 
@@ -12,6 +12,7 @@ use super::{Aad, CryptoError, Keyring, Purpose, key_id_of, open, seal};
 pub struct RotateReport {
     pub audit_keys: usize,
     pub secrets: usize,
+    pub totp_seeds: usize,
 }
 
 #[derive(Debug)]
@@ -125,6 +126,30 @@ pub async fn rotate(pool: &PgPool, keyring: &Keyring) -> Result<RotateReport, Ro
             .execute(&mut *tx)
             .await?;
             report.secrets += 1;
+        }
+        tx.commit().await?;
+    }
+    let users: Vec<Uuid> =
+        sqlx::query_scalar("SELECT user_id FROM public.user_totp ORDER BY user_id")
+            .fetch_all(pool)
+            .await?;
+    for user_id in users {
+        let mut tx = pool.begin().await?;
+        let row: Option<(Uuid, Vec<u8>)> = sqlx::query_as(
+            "SELECT id, sealed_seed FROM public.user_totp WHERE user_id = $1 FOR UPDATE",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((id, blob)) = row else { continue };
+        let aad = crate::identity::factors::totp_aad(user_id, &id);
+        if let Some(new) = reseal(keyring, Purpose::UserFactors, user_id, &aad, &blob)? {
+            sqlx::query("UPDATE public.user_totp SET sealed_seed = $2 WHERE user_id = $1")
+                .bind(user_id)
+                .bind(&new)
+                .execute(&mut *tx)
+                .await?;
+            report.totp_seeds += 1;
         }
         tx.commit().await?;
     }

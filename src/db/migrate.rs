@@ -42,6 +42,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0004_sessions.sql",
         include_str!("../../migrations/public/0004_sessions.sql"),
     ),
+    (
+        "0005_second_factors.sql",
+        include_str!("../../migrations/public/0005_second_factors.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (

@@ -96,10 +96,12 @@ impl Extension for AuditTrail {
         let Some(state) = ctx.data_opt::<RequestState>() else {
             return Err(ApiError::new(ErrorCode::Internal, "internal error").into_server_error(pos));
         };
-        let result_json = result
+        let mut result_json = result
             .as_ref()
             .and_then(|v| serde_json::to_value(v).ok())
             .unwrap_or_default();
+        // Results can carry secrets shown once (a minted token): never into the log.
+        redact(&mut result_json);
         let target_id = find_id(&result_json)
             .or_else(|| args.get("id").and_then(|v| v.as_str().map(str::to_owned)))
             .unwrap_or_default();

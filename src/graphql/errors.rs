@@ -27,6 +27,10 @@ pub enum ErrorCode {
     Timeout,
     Unavailable,
     RateLimited,
+    /// The workspace requires a second factor and the session has none (`aal1`).
+    MfaRequired,
+    /// The operation needs a recent second-factor check (pass a code or step up again).
+    SecondFactorRequired,
 }
 
 impl ErrorCode {
@@ -47,6 +51,8 @@ impl ErrorCode {
             Self::Timeout => "TIMEOUT",
             Self::Unavailable => "UNAVAILABLE",
             Self::RateLimited => "RATE_LIMITED",
+            Self::MfaRequired => "MFA_REQUIRED",
+            Self::SecondFactorRequired => "SECOND_FACTOR_REQUIRED",
         }
     }
 
@@ -65,6 +71,7 @@ impl ErrorCode {
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::MfaRequired | Self::SecondFactorRequired => StatusCode::FORBIDDEN,
         }
     }
 }
@@ -249,5 +256,29 @@ pub fn ensure_codes(errors: &mut [ServerError]) {
             ext.set("code", code.as_str());
             err.extensions = Some(ext);
         }
+    }
+}
+
+impl From<crate::identity::factors::FactorError> for ApiError {
+    fn from(e: crate::identity::factors::FactorError) -> Self {
+        use crate::identity::factors::FactorError as F;
+        match e {
+            F::AlreadyEnrolled => Self::new(
+                ErrorCode::Conflict,
+                "TOTP is already enrolled; disable it before enrolling again",
+            ),
+            F::NotEnrolling => Self::new(
+                ErrorCode::Conflict,
+                "no TOTP enrollment is waiting for confirmation",
+            ),
+            F::Crypto(e) => Self::internal(&e),
+            F::Db(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<crate::identity::factors::FactorError> for async_graphql::Error {
+    fn from(e: crate::identity::factors::FactorError) -> Self {
+        ApiError::from(e).into()
     }
 }

@@ -7,10 +7,11 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use super::errors::ApiError;
+use super::errors::{ApiError, ErrorCode};
 use crate::authz::{Permission as P, requires};
 use crate::crypto::Secret;
-use crate::identity::session;
+use crate::identity::events::Event;
+use crate::identity::{factors, session};
 use crate::tenancy::GlobalTx;
 
 /// Per-request data of a global request: the user and the transaction scoped to them.
@@ -21,8 +22,91 @@ pub struct GlobalState {
     pub token_tenant: Option<Uuid>,
     /// Set when the caller is a browser session.
     pub session_id: Option<Uuid>,
+    pub session: Option<session::SessionInfo>,
     pub passwords: crate::identity::Passwords,
     pub tx: Arc<Mutex<GlobalTx>>,
+    pub keyring: Arc<crate::crypto::Keyring>,
+    pub auth_limits: Arc<crate::ratelimit::AuthLimits>,
+    pub clock: Arc<dyn crate::Clock>,
+    pub client_ip: String,
+    pub reauth_window_secs: i64,
+    pub lifetimes: session::Lifetimes,
+    /// What the HTTP layer does after the transaction ends.
+    pub effects: Arc<std::sync::Mutex<Effects>>,
+}
+
+/// Side effects of a global request, applied by the HTTP layer once the transaction ended.
+#[derive(Default)]
+pub struct Effects {
+    /// Identity events for the audit log; `true`: record it even when the request rolled
+    /// back (failed checks must leave a trace).
+    pub events: Vec<(Event, bool)>,
+    /// A session that replaced the caller's (step-up): its token goes into the cookie, if
+    /// the transaction committed.
+    pub new_session: Option<(Uuid, Secret<String>)>,
+}
+
+impl GlobalState {
+    fn effect(&self, f: impl FnOnce(&mut Effects)) {
+        if let Ok(mut e) = self.effects.lock() {
+            f(&mut e);
+        }
+    }
+
+    fn event(&self, action: &'static str, payload: serde_json::Value, always: bool) {
+        self.effect(|e| e.events.push((Event::new(action, payload), always)));
+    }
+
+    fn now_secs(&self) -> u64 {
+        u64::try_from(self.clock.now().timestamp()).unwrap_or_default()
+    }
+
+    /// Demands a recent second-factor check when the user has a second factor: `code` (a
+    /// TOTP or recovery code, counted against the attempt limits), or a check made by this
+    /// session within the re-authentication window.
+    async fn require_fresh_factor(
+        &self,
+        tx: &mut GlobalTx,
+        code: Option<&str>,
+    ) -> Result<(), ApiError> {
+        if !factors::status(tx.conn(), self.user_id).await?.any() {
+            return Ok(());
+        }
+        if let Some(code) = code {
+            self.auth_limits
+                .factor_attempt(self.user_id, &self.client_ip)
+                .map_err(ApiError::rate_limited)?;
+            let now = self.now_secs();
+            if let Some(method) =
+                factors::check_code(tx.conn(), &self.keyring, self.user_id, code, now).await?
+            {
+                if let Some(sid) = self.session_id {
+                    session::factor_checked(tx.conn(), sid).await?;
+                }
+                self.event(
+                    "auth.second_factor",
+                    serde_json::json!({ "method": method.as_str(), "purpose": "confirmation" }),
+                    false,
+                );
+                return Ok(());
+            }
+            tracing::warn!(user = %self.user_id, "second factor refused");
+            self.event("auth.second_factor_failed", serde_json::json!({}), true);
+            return Err(ApiError::forbidden("the second-factor code is not valid"));
+        }
+        let fresh = self
+            .session
+            .and_then(|s| s.factor_verified_at)
+            .is_some_and(|at| (self.clock.now() - at).num_seconds() < self.reauth_window_secs);
+        if fresh {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                ErrorCode::SecondFactorRequired,
+                "confirm with a current second-factor code (argument `secondFactor`)",
+            ))
+        }
+    }
 }
 
 #[derive(SimpleObject)]
@@ -100,6 +184,42 @@ impl GlobalQuery {
             })
             .collect())
     }
+
+    /// The caller's second factors (browser sessions only).
+    async fn my_second_factors(&self, ctx: &Context<'_>) -> Result<SecondFactors> {
+        let st = state(ctx)?;
+        if st.session_id.is_none() {
+            return Err(
+                ApiError::forbidden("second factors are managed from a browser session").into(),
+            );
+        }
+        let mut tx = st.tx.lock().await;
+        let s = factors::status(tx.conn(), st.user_id).await?;
+        Ok(SecondFactors {
+            totp: s.totp,
+            passkeys: i32::try_from(s.passkeys).unwrap_or(i32::MAX),
+            recovery_codes_left: i32::try_from(s.recovery_codes_left).unwrap_or(i32::MAX),
+        })
+    }
+}
+
+/// The caller's second factors.
+#[derive(SimpleObject)]
+pub struct SecondFactors {
+    pub totp: bool,
+    pub passkeys: i32,
+    pub recovery_codes_left: i32,
+}
+
+/// A TOTP enrollment to confirm with `confirmTotp`. Shown once.
+#[derive(SimpleObject)]
+pub struct TotpEnrollmentObj {
+    /// The seed in base32, for manual entry.
+    pub secret: String,
+    /// The `otpauth://` URI.
+    pub uri: String,
+    /// The URI as a QR code, SVG.
+    pub qr_svg: String,
 }
 
 /// One of the caller's live sessions (devices).
@@ -136,6 +256,11 @@ impl GlobalMutation {
         if n == 0 {
             return Err(ApiError::not_found().into());
         }
+        st.event(
+            "auth.session_revoked",
+            serde_json::json!({ "session": id }),
+            false,
+        );
         Ok(true)
     }
 
@@ -144,24 +269,32 @@ impl GlobalMutation {
     async fn revoke_other_sessions(&self, ctx: &Context<'_>) -> Result<i32> {
         let st = state(ctx)?;
         let mut tx = st.tx.lock().await;
-        Ok(
-            session::revoke_where(tx.conn(), st.user_id, None, st.session_id)
-                .await
-                .map_err(ApiError::from)?,
-        )
+        let n = session::revoke_where(tx.conn(), st.user_id, None, st.session_id)
+            .await
+            .map_err(ApiError::from)?;
+        st.event(
+            "auth.sessions_revoked",
+            serde_json::json!({ "count": n }),
+            false,
+        );
+        Ok(n)
     }
 
-    /// Changes the password (the current one is required) and signs out every other session.
+    /// Changes the password (the current one is required, and a recent second factor when
+    /// one is enrolled) and signs out every other session.
     #[graphql(directive = requires::apply(perm(P::SelfManage)))]
     async fn change_password(
         &self,
         ctx: &Context<'_>,
         current_password: String,
         new_password: String,
+        second_factor: Option<String>,
     ) -> Result<bool> {
         let st = state(ctx)?;
         let (current, new) = (Secret::new(current_password), Secret::new(new_password));
         let mut tx = st.tx.lock().await;
+        st.require_fresh_factor(&mut tx, second_factor.as_deref())
+            .await?;
         let stored = session::password_hash_of(tx.conn(), st.user_id)
             .await
             .map_err(ApiError::from)?;
@@ -177,10 +310,108 @@ impl GlobalMutation {
         session::set_password(tx.conn(), st.user_id, &hash)
             .await
             .map_err(ApiError::from)?;
-        session::revoke_where(tx.conn(), st.user_id, None, st.session_id)
+        let revoked = session::revoke_where(tx.conn(), st.user_id, None, st.session_id)
             .await
             .map_err(ApiError::from)?;
+        st.event(
+            "auth.password_changed",
+            serde_json::json!({ "other_sessions_revoked": revoked }),
+            false,
+        );
         Ok(true)
+    }
+
+    /// Starts enrolling TOTP: returns the seed (as text, URI and QR code), shown once.
+    /// Confirm it with `confirmTotp` and a first code.
+    #[graphql(directive = requires::apply(perm(P::SelfManage)))]
+    async fn begin_totp_enrollment(&self, ctx: &Context<'_>) -> Result<TotpEnrollmentObj> {
+        let st = state(ctx)?;
+        let mut tx = st.tx.lock().await;
+        let user = crate::identity::get_user(tx.conn(), st.user_id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(ApiError::unauthenticated)?;
+        let e = factors::totp_begin(tx.conn(), &st.keyring, st.user_id, &user.email).await?;
+        Ok(TotpEnrollmentObj {
+            secret: e.secret_base32.expose().clone(),
+            uri: e.uri.expose().clone(),
+            qr_svg: e.qr_svg.expose().clone(),
+        })
+    }
+
+    /// Confirms TOTP with a first code. The session becomes `aal2` (a new session token is
+    /// set in the cookie). Returns ten recovery codes, shown once, when the user had none.
+    #[graphql(directive = requires::apply(perm(P::SelfManage)))]
+    async fn confirm_totp(&self, ctx: &Context<'_>, code: String) -> Result<Vec<String>> {
+        let st = state(ctx)?;
+        st.auth_limits
+            .factor_attempt(st.user_id, &st.client_ip)
+            .map_err(ApiError::rate_limited)?;
+        let now = st.now_secs();
+        let mut tx = st.tx.lock().await;
+        let Some(codes) =
+            factors::totp_confirm(tx.conn(), &st.keyring, st.user_id, &code, now).await?
+        else {
+            st.event(
+                "auth.second_factor_failed",
+                serde_json::json!({ "purpose": "totp_enrollment" }),
+                true,
+            );
+            return Err(ApiError::forbidden("the code is not valid").into());
+        };
+        if let Some(sid) = st.session_id {
+            let stepped = session::step_up(tx.conn(), sid, st.lifetimes)
+                .await
+                .map_err(ApiError::from)?
+                .ok_or_else(ApiError::unauthenticated)?;
+            st.effect(|e| e.new_session = Some(stepped));
+        }
+        st.event(
+            "auth.totp_enrolled",
+            serde_json::json!({ "recovery_codes_issued": codes.len() }),
+            false,
+        );
+        Ok(codes.into_iter().map(|c| c.expose().clone()).collect())
+    }
+
+    /// Removes TOTP (needs a recent second factor). Without any second factor left, the
+    /// recovery codes go too.
+    #[graphql(directive = requires::apply(perm(P::SelfManage)))]
+    async fn disable_totp(&self, ctx: &Context<'_>, second_factor: Option<String>) -> Result<bool> {
+        let st = state(ctx)?;
+        let mut tx = st.tx.lock().await;
+        st.require_fresh_factor(&mut tx, second_factor.as_deref())
+            .await?;
+        let removed = factors::totp_disable(tx.conn(), st.user_id).await?;
+        if !removed {
+            return Err(ApiError::not_found().into());
+        }
+        st.event("auth.totp_disabled", serde_json::json!({}), false);
+        Ok(true)
+    }
+
+    /// Replaces the recovery codes with ten new ones, shown once (needs a recent second
+    /// factor; only for users with a second factor).
+    #[graphql(directive = requires::apply(perm(P::SelfManage)))]
+    async fn regenerate_recovery_codes(
+        &self,
+        ctx: &Context<'_>,
+        second_factor: Option<String>,
+    ) -> Result<Vec<String>> {
+        let st = state(ctx)?;
+        let mut tx = st.tx.lock().await;
+        if !factors::status(tx.conn(), st.user_id).await?.any() {
+            return Err(ApiError::new(ErrorCode::Conflict, "enroll a second factor first").into());
+        }
+        st.require_fresh_factor(&mut tx, second_factor.as_deref())
+            .await?;
+        let codes = factors::recovery_regenerate(tx.conn(), st.user_id).await?;
+        st.event(
+            "auth.recovery_codes_regenerated",
+            serde_json::json!({}),
+            false,
+        );
+        Ok(codes.into_iter().map(|c| c.expose().clone()).collect())
     }
 }
 

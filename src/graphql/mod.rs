@@ -8,7 +8,7 @@
 pub mod audit;
 mod context;
 pub mod errors;
-mod global;
+pub mod global;
 pub(crate) mod loaders;
 mod mutation;
 pub mod preflight;

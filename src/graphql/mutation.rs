@@ -124,6 +124,31 @@ pub struct UpdateIdeaInput {
     pub body: Option<String>,
 }
 
+/// Scope of an API token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+pub enum ApiTokenScope {
+    Read,
+    Write,
+    Settings,
+}
+
+impl From<ApiTokenScope> for crate::authz::Scope {
+    fn from(s: ApiTokenScope) -> Self {
+        match s {
+            ApiTokenScope::Read => Self::Read,
+            ApiTokenScope::Write => Self::Write,
+            ApiTokenScope::Settings => Self::Settings,
+        }
+    }
+}
+
+/// A minted token: `secret` is shown this once and never stored in clear.
+#[derive(SimpleObject)]
+pub struct MintedApiToken {
+    pub secret: String,
+    pub api_token: ApiTokenObj,
+}
+
 #[derive(SimpleObject)]
 pub struct PromoteIdeaPayload {
     pub idea: IdeaObj,
@@ -435,6 +460,63 @@ impl Mutation {
         )
         .await?;
         Ok(super::types::VersionObj(v))
+    }
+
+    /// Mints an API token for the caller in this workspace. Session-only (`tokens:mint`),
+    /// owners and admins; `aal2` where the workspace requires MFA.
+    #[graphql(directive = requires::apply(perm(P::TokensMint)))]
+    async fn create_api_token(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        scopes: Vec<ApiTokenScope>,
+    ) -> Result<MintedApiToken> {
+        let st = state(ctx)?;
+        let (tenant_id, user_id) = (st.principal.tenant_id, st.principal.user_id);
+        let scopes: Vec<crate::authz::Scope> = scopes.into_iter().map(Into::into).collect();
+        let mut tx = tx(ctx).await?;
+        let (id, secret) =
+            crate::identity::mint_token(tx.conn(), tenant_id, user_id, &name, &scopes).await?;
+        let info = crate::identity::list_tokens(&mut tx)
+            .await?
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or_else(super::errors::ApiError::not_found)?;
+        Ok(MintedApiToken {
+            secret: secret.expose().to_owned(),
+            api_token: ApiTokenObj(info),
+        })
+    }
+
+    /// Requires (or stops requiring) a second factor of every browser session for this
+    /// workspace, on every request. Owners only, from an `aal2` session.
+    #[graphql(directive = requires::apply(perm(P::MfaManage)))]
+    async fn set_mfa_required(&self, ctx: &Context<'_>, required: bool) -> Result<bool> {
+        let st = state(ctx)?;
+        let aal2 = matches!(
+            st.principal.actor,
+            crate::authz::Actor::Session { aal2: true, .. }
+        );
+        if !aal2 {
+            return Err(super::errors::ApiError::new(
+                super::errors::ErrorCode::MfaRequired,
+                "sign in with a second factor before changing the MFA policy",
+            )
+            .into());
+        }
+        let mut tx = tx(ctx).await?;
+        let done: bool = sqlx::query_scalar("SELECT public.tessera_set_mfa_required($1)")
+            .bind(required)
+            .fetch_one(tx.conn())
+            .await
+            .map_err(super::errors::ApiError::from)?;
+        if !done {
+            return Err(super::errors::ApiError::not_found().into());
+        }
+        tx.note_change(serde_json::json!({
+            "entity": "workspace", "field": "mfa_required", "after": required
+        }));
+        Ok(required)
     }
 
     /// Revokes an API token of this workspace; it stops working on the next request.

@@ -279,6 +279,12 @@ impl Query {
         Ok(found.into_iter().map(super::types::SecretInfoObj).collect())
     }
 
+    /// Whether this workspace requires a second factor of browser sessions.
+    #[graphql(directive = requires::apply(perm(P::WorkspaceRead)))]
+    async fn mfa_required(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(tx(ctx).await?.mfa_required())
+    }
+
     /// API tokens of this workspace (metadata only).
     #[graphql(directive = requires::apply(perm(P::TokensRead)))]
     async fn api_tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiTokenObj>> {

@@ -12,10 +12,14 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
+use crate::audit::EntryMeta;
 use crate::crypto::Secret;
 use crate::graphql::errors::{ApiError, ErrorCode};
 use crate::identity::PasswordError;
+use crate::identity::events::{self, Event};
+use crate::identity::factors;
 use crate::identity::session::{self, Aal, COOKIE, DEV_COOKIE};
+use crate::tenancy::{self, Access};
 
 /// The session token hash from the request's cookie, when one is present and well formed.
 pub fn session_cookie(headers: &HeaderMap, dev: bool) -> Option<Option<[u8; 32]>> {
@@ -54,7 +58,7 @@ pub fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiErro
     if allowed { Ok(()) } else { Err(refuse()) }
 }
 
-fn cookie(state: &AppState, token: &str, max_age: i64) -> Result<HeaderValue, ApiError> {
+pub fn cookie(state: &AppState, token: &str, max_age: i64) -> Result<HeaderValue, ApiError> {
     let auth = &state.inner.auth;
     let (name, secure) = if auth.dev_insecure_cookies {
         (DEV_COOKIE, "")
@@ -67,7 +71,7 @@ fn cookie(state: &AppState, token: &str, max_age: i64) -> Result<HeaderValue, Ap
     .map_err(|_| ApiError::internal(&"bad cookie"))
 }
 
-fn lifetimes(state: &AppState) -> session::Lifetimes {
+pub fn lifetimes(state: &AppState) -> session::Lifetimes {
     let a = &state.inner.auth;
     session::Lifetimes {
         idle_secs: a.session_idle_secs,
@@ -115,7 +119,7 @@ fn password_error(e: PasswordError) -> ApiError {
     }
 }
 
-fn client(headers: &HeaderMap, ext: &axum::http::Extensions) -> (String, String) {
+pub fn client(headers: &HeaderMap, ext: &axum::http::Extensions) -> (String, String) {
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -133,13 +137,15 @@ fn signed_in(
     status: StatusCode,
     user_id: uuid::Uuid,
     token: &Secret<String>,
+    aal: Aal,
 ) -> Result<Response, ApiError> {
     let max_age = i64::from(state.inner.auth.session_absolute_secs);
-    let mut resp = (
-        status,
-        axum::Json(serde_json::json!({ "user": { "id": user_id } })),
-    )
-        .into_response();
+    let mut body = serde_json::json!({ "user": { "id": user_id }, "aal": aal.as_str() });
+    if aal == Aal::Pending {
+        // The password was right; the session can do nothing until the second factor.
+        body["secondFactorRequired"] = serde_json::Value::Bool(true);
+    }
+    let mut resp = (status, axum::Json(body)).into_response();
     resp.headers_mut()
         .insert(header::SET_COOKIE, cookie(state, token.expose(), max_age)?);
     resp.headers_mut()
@@ -225,7 +231,7 @@ async fn signup_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
         .await
         .map_err(ApiError::from)?;
     tracing::info!(user = %user_id, "sign-up");
-    signed_in(state, StatusCode::CREATED, user_id, &token)
+    signed_in(state, StatusCode::CREATED, user_id, &token, Aal::Aal1)
 }
 
 pub async fn signin(State(state): State<AppState>, req: Request<Body>) -> Response {
@@ -260,20 +266,148 @@ async fn signin_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
         .verify(&body.password, stored)
         .await
         .map_err(password_error)?;
-    let Some((user_id, _)) = found.filter(|_| ok) else {
-        tracing::warn!("sign-in failed");
+    let (ua, ip) = client(&headers, &ext);
+    let known = found.as_ref().map(|(id, _)| *id);
+    let Some(user_id) = known.filter(|_| ok) else {
+        tracing::warn!(known_account = known.is_some(), "sign-in failed");
+        if let Some(user_id) = known {
+            let meta = identity_meta(&headers, &ip, user_id, None);
+            let ev = Event::new(
+                "auth.signin_failed",
+                serde_json::json!({ "reason": "password" }),
+            );
+            record(state, user_id, &meta, &[ev]).await;
+        }
         return Err(ApiError::new(
             ErrorCode::Unauthenticated,
             "invalid email or password",
         ));
     };
-    let (ua, ip) = client(&headers, &ext);
+    // A user with a second factor gets a pending session: it can only complete that factor.
+    let mut conn = pool.acquire().await.map_err(ApiError::from)?;
+    let aal = if factors::has_second_factor(&mut conn, user_id)
+        .await
+        .map_err(ApiError::from)?
+    {
+        Aal::Pending
+    } else {
+        Aal::Aal1
+    };
+    drop(conn);
     // Always a new session: a token planted before sign-in never becomes authenticated.
-    let (_, token) = session::create(pool, user_id, Aal::Aal1, lifetimes(state), &ua, &ip)
+    let (session_id, token) = session::create(pool, user_id, aal, lifetimes(state), &ua, &ip)
         .await
         .map_err(ApiError::from)?;
-    tracing::info!(user = %user_id, "sign-in");
-    signed_in(state, StatusCode::OK, user_id, &token)
+    tracing::info!(user = %user_id, aal = aal.as_str(), "sign-in");
+    let meta = identity_meta(&headers, &ip, user_id, Some(session_id));
+    let ev = Event::new(
+        "auth.signin",
+        serde_json::json!({ "method": "password", "aal": aal.as_str() }),
+    );
+    record(state, user_id, &meta, &[ev]).await;
+    signed_in(state, StatusCode::OK, user_id, &token, aal)
+}
+
+/// Who did it, for identity events in the audit log.
+pub fn identity_meta(
+    headers: &HeaderMap,
+    ip: &str,
+    user_id: uuid::Uuid,
+    session_id: Option<uuid::Uuid>,
+) -> EntryMeta {
+    EntryMeta {
+        actor_type: "user",
+        actor_id: session_id.map(|s| s.to_string()).unwrap_or_default(),
+        actor_user: user_id.to_string(),
+        request_id: headers
+            .get(super::REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+        client_ip: ip.to_owned(),
+    }
+}
+
+pub async fn record(state: &AppState, user_id: uuid::Uuid, meta: &EntryMeta, events: &[Event]) {
+    events::record(
+        &state.inner.pool,
+        &state.inner.keyring,
+        state.inner.clock.as_ref(),
+        user_id,
+        meta,
+        events,
+    )
+    .await;
+}
+
+#[derive(Deserialize)]
+struct SecondFactor {
+    /// A TOTP code or a recovery code.
+    code: Secret<String>,
+}
+
+/// `POST /auth/mfa`: completes (or refreshes) the second factor of the session in the
+/// cookie with a TOTP or recovery code. On success the session is replaced by a new `aal2`
+/// one (new token in the cookie; the old token stops working).
+pub async fn second_factor(State(state): State<AppState>, req: Request<Body>) -> Response {
+    second_factor_inner(&state, req)
+        .await
+        .unwrap_or_else(ApiError::into_http)
+}
+
+async fn second_factor_inner(state: &AppState, req: Request<Body>) -> Result<Response, ApiError> {
+    let ext = req.extensions().clone();
+    let headers = req.headers().clone();
+    let (_, ip) = client(&headers, &ext);
+    let info = session_any(state, &headers)
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
+    check_origin(state, &headers)?;
+    let (_, body): (_, SecondFactor) = json_body(state, req).await?;
+    // Every attempt counts, per account and per address, before any check.
+    state
+        .inner
+        .auth_limits
+        .factor_attempt(info.user_id, &ip)
+        .map_err(ApiError::rate_limited)?;
+    let pool = &state.inner.pool;
+    let mut gtx = tenancy::begin_global(pool, Access::ReadWrite)
+        .await
+        .map_err(ApiError::from)?;
+    gtx.set_user(info.user_id).await.map_err(ApiError::from)?;
+    let now = u64::try_from(state.inner.clock.now().timestamp()).unwrap_or_default();
+    let method = factors::check_code(
+        gtx.conn(),
+        &state.inner.keyring,
+        info.user_id,
+        body.code.expose(),
+        now,
+    )
+    .await
+    .map_err(ApiError::from)?;
+    let meta = identity_meta(&headers, &ip, info.user_id, Some(info.session_id));
+    let Some(method) = method else {
+        gtx.rollback().await.map_err(ApiError::from)?;
+        tracing::warn!(user = %info.user_id, "second factor refused");
+        let ev = Event::new("auth.second_factor_failed", serde_json::json!({}));
+        record(state, info.user_id, &meta, &[ev]).await;
+        return Err(ApiError::new(
+            ErrorCode::Unauthenticated,
+            "the second-factor code is not valid",
+        ));
+    };
+    let (new_id, token) = session::step_up(gtx.conn(), info.session_id, lifetimes(state))
+        .await
+        .map_err(ApiError::from)?
+        .ok_or_else(ApiError::unauthenticated)?;
+    gtx.commit().await.map_err(ApiError::from)?;
+    let meta = identity_meta(&headers, &ip, info.user_id, Some(new_id));
+    let ev = Event::new(
+        "auth.second_factor",
+        serde_json::json!({ "method": method.as_str(), "replaced_session": info.session_id }),
+    );
+    record(state, info.user_id, &meta, &[ev]).await;
+    signed_in(state, StatusCode::OK, info.user_id, &token, Aal::Aal2)
 }
 
 pub async fn signout(State(state): State<AppState>, req: Request<Body>) -> Response {
@@ -294,8 +428,23 @@ pub async fn signout(State(state): State<AppState>, req: Request<Body>) -> Respo
     resp
 }
 
-/// Validates the session of a request: `Ok(None)` when there is no session cookie.
+/// Validates the session of a request: `Ok(None)` when there is no session cookie. A
+/// session still owing its second factor is refused.
 pub async fn session_of(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<session::SessionInfo>, ApiError> {
+    match session_any(state, headers).await? {
+        Some(info) if info.aal == Aal::Pending => Err(ApiError::new(
+            ErrorCode::Unauthenticated,
+            "complete the second factor first (POST /auth/mfa)",
+        )),
+        other => Ok(other),
+    }
+}
+
+/// Like [`session_of`], but also accepts a session that still owes its second factor.
+pub async fn session_any(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<session::SessionInfo>, ApiError> {

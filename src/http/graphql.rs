@@ -13,7 +13,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{Method, Request, header};
+use axum::http::{HeaderValue, Method, Request, header};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Mutex;
 
@@ -22,6 +22,7 @@ use crate::audit::EntryMeta;
 use crate::authz::Actor;
 use crate::graphql::audit::AuditVariables;
 use crate::graphql::errors::{ApiError, ErrorCode, ensure_codes};
+use crate::graphql::global::Effects;
 use crate::graphql::{GlobalState, RequestState, TxCell, preflight};
 use crate::identity::{
     PresentedToken, authenticate_global, authenticate_in_tenant, touch_last_used,
@@ -252,6 +253,15 @@ async fn tenant_inner(
                 .await
                 .map_err(ApiError::from)?
                 .ok_or_else(ApiError::unauthenticated)?;
+            // Checked on every request, after membership (so the policy of a workspace is
+            // not revealed to outsiders). API tokens are not affected: minting one needs an
+            // aal2 session here.
+            if ttx.mfa_required() && info.aal != crate::identity::session::Aal::Aal2 {
+                return Err(ApiError::new(
+                    ErrorCode::MfaRequired,
+                    "this workspace requires a second factor: enroll one, then sign in with it",
+                ));
+            }
             crate::identity::Authenticated {
                 principal: crate::authz::Principal::for_session(
                     info.user_id,
@@ -365,6 +375,7 @@ pub async fn global(State(state): State<AppState>, req: Request<Body>) -> Respon
 
 async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, ApiError> {
     let headers = req.headers().clone();
+    let (_, client_ip) = super::auth::client(&headers, req.extensions());
     let is_post = req.method() == Method::POST;
     let (checked, token) = check_transport(state, req).await?;
     let session = match &token {
@@ -397,21 +408,59 @@ async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
     } else {
         crate::authz::PermissionSet::default()
     };
+    let effects = Arc::new(std::sync::Mutex::new(Effects::default()));
     let request = checked.request.data(permissions).data(GlobalState {
         user_id,
         token_tenant: tenant_id,
         session_id: session.map(|s| s.session_id),
+        session,
         passwords: state.inner.passwords.clone(),
         tx: gtx.clone(),
+        keyring: state.inner.keyring.clone(),
+        auth_limits: state.inner.auth_limits.clone(),
+        clock: state.inner.clock.clone(),
+        client_ip: client_ip.clone(),
+        reauth_window_secs: state.inner.auth.reauth_window_secs,
+        lifetimes: super::auth::lifetimes(state),
+        effects: effects.clone(),
     });
     let response = state.inner.global_schema.execute(request).await;
+    let mut committed = false;
     if let Ok(tx) = Arc::try_unwrap(gtx) {
         let tx = tx.into_inner();
         if response.is_ok() {
             tx.commit().await.map_err(ApiError::from)?;
+            committed = true;
         } else {
             tx.rollback().await.map_err(ApiError::from)?;
         }
     }
-    Ok(respond(response))
+    let effects = effects
+        .lock()
+        .map(|mut e| std::mem::take(&mut *e))
+        .unwrap_or_default();
+    let new_session = effects.new_session.filter(|_| committed);
+    let events: Vec<_> = effects
+        .events
+        .into_iter()
+        .filter(|(_, always)| committed || *always)
+        .map(|(e, _)| e)
+        .collect();
+    let acting_session = new_session
+        .as_ref()
+        .map(|(id, _)| *id)
+        .or(session.map(|s| s.session_id));
+    let meta = super::auth::identity_meta(&headers, &client_ip, user_id, acting_session);
+    super::auth::record(state, user_id, &meta, &events).await;
+    let mut resp = respond(response);
+    if let Some((_, token)) = new_session {
+        let max_age = i64::from(state.inner.auth.session_absolute_secs);
+        resp.headers_mut().insert(
+            header::SET_COOKIE,
+            super::auth::cookie(state, token.expose(), max_age)?,
+        );
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(resp)
 }

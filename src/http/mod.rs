@@ -31,7 +31,7 @@ struct Inner {
     clock: Arc<dyn crate::Clock>,
     auth: crate::config::Auth,
     passwords: crate::identity::Passwords,
-    auth_limits: crate::ratelimit::AuthLimits,
+    auth_limits: Arc<crate::ratelimit::AuthLimits>,
     started: Instant,
 }
 
@@ -59,7 +59,7 @@ impl AppState {
                 limits,
                 keyring: Arc::new(keyring),
                 clock: Arc::new(crate::SystemClock),
-                auth_limits: crate::ratelimit::AuthLimits::new(&auth),
+                auth_limits: Arc::new(crate::ratelimit::AuthLimits::new(&auth)),
                 auth,
                 passwords,
                 started: Instant::now(),
@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/signup", axum::routing::post(auth::signup))
         .route("/auth/signin", axum::routing::post(auth::signin))
         .route("/auth/signout", axum::routing::post(auth::signout))
+        .route("/auth/mfa", axum::routing::post(auth::second_factor))
         .route("/healthz", get(|| async { "ok" }))
         .route("/status", get(status))
         .fallback(|| async { crate::graphql::errors::ApiError::not_found().into_http() })

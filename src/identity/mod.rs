@@ -1,5 +1,7 @@
 //! Identity: users and API tokens (sessions, passwords and second factors build on this).
 
+pub mod events;
+pub mod factors;
 mod password;
 pub mod session;
 mod tokens;

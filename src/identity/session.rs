@@ -21,15 +21,30 @@ pub const DEV_COOKIE: &str = "tessera_session";
 /// Assurance level of a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Aal {
+    /// The password was right but the user's second factor is still owed: such a session
+    /// can only complete the second factor.
+    Pending,
+    /// Password only.
     Aal1,
+    /// A second factor, or a user-verified passkey.
     Aal2,
 }
 
 impl Aal {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Pending => "pending",
             Self::Aal1 => "aal1",
             Self::Aal2 => "aal2",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "aal2" => Self::Aal2,
+            "aal1" => Self::Aal1,
+            // Anything unknown grants the least.
+            _ => Self::Pending,
         }
     }
 }
@@ -40,6 +55,8 @@ pub struct SessionInfo {
     pub session_id: Uuid,
     pub user_id: Uuid,
     pub aal: Aal,
+    /// When this session last passed a second-factor check.
+    pub factor_verified_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Session lifetimes, in seconds.
@@ -72,14 +89,12 @@ pub async fn create(
     user_agent: &str,
     ip: &str,
 ) -> Result<(Uuid, Secret<String>), sqlx::Error> {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = format!("{SESSION_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let (token, h) = new_token();
     let id = Uuid::now_v7();
     sqlx::query("SELECT public.tessera_session_create($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(id)
         .bind(user_id)
-        .bind(&hash(&token)[..])
+        .bind(&h[..])
         .bind(aal.as_str())
         .bind(life.idle_secs)
         .bind(life.absolute_secs)
@@ -87,7 +102,7 @@ pub async fn create(
         .bind(ip)
         .execute(pool)
         .await?;
-    Ok((id, Secret::new(token)))
+    Ok((id, token))
 }
 
 /// Resolves a token hash to a live session, sliding its idle expiry.
@@ -96,17 +111,61 @@ pub async fn validate(
     token_hash: &[u8; 32],
     life: Lifetimes,
 ) -> Result<Option<SessionInfo>, sqlx::Error> {
-    let row: Option<(Uuid, Uuid, String)> =
-        sqlx::query_as("SELECT session_id, user_id, aal FROM public.tessera_session_touch($1, $2)")
-            .bind(&token_hash[..])
-            .bind(life.idle_secs)
-            .fetch_optional(pool)
-            .await?;
-    Ok(row.map(|(session_id, user_id, aal)| SessionInfo {
-        session_id,
-        user_id,
-        aal: if aal == "aal2" { Aal::Aal2 } else { Aal::Aal1 },
-    }))
+    type Row = (Uuid, Uuid, String, Option<chrono::DateTime<chrono::Utc>>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT session_id, user_id, aal, factor_verified_at FROM public.tessera_session_touch($1, $2)",
+    )
+    .bind(&token_hash[..])
+    .bind(life.idle_secs)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(
+        |(session_id, user_id, aal, factor_verified_at)| SessionInfo {
+            session_id,
+            user_id,
+            aal: Aal::parse(&aal),
+            factor_verified_at,
+        },
+    ))
+}
+
+fn new_token() -> (Secret<String>, [u8; 32]) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = format!("{SESSION_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let h = hash(&token);
+    (Secret::new(token), h)
+}
+
+/// Replaces a live session by a new `aal2` one after a second factor (new id and token, so
+/// a token known before the step-up is worthless after it). `None`: the session is gone.
+pub async fn step_up(
+    conn: &mut sqlx::PgConnection,
+    session_id: Uuid,
+    life: Lifetimes,
+) -> Result<Option<(Uuid, Secret<String>)>, sqlx::Error> {
+    let (token, h) = new_token();
+    let id = Uuid::now_v7();
+    let ok: bool = sqlx::query_scalar("SELECT public.tessera_session_step_up($1, $2, $3, $4)")
+        .bind(session_id)
+        .bind(id)
+        .bind(&h[..])
+        .bind(life.idle_secs)
+        .fetch_one(conn)
+        .await?;
+    Ok(ok.then_some((id, token)))
+}
+
+/// Records a fresh second-factor check on a session (for operations that demand one).
+pub async fn factor_checked(
+    conn: &mut sqlx::PgConnection,
+    session_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT public.tessera_session_factor_checked($1)")
+        .bind(session_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn revoke(pool: &PgPool, session_id: Uuid) -> Result<(), sqlx::Error> {

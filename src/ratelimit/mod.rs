@@ -48,14 +48,24 @@ pub struct AuthLimits {
     pub signin_per_ip: Limiter,
     pub signin_per_account: Limiter,
     pub signup_per_ip: Limiter,
+    pub factor_per_account: Limiter,
+    pub factor_per_ip: Limiter,
 }
 
 impl AuthLimits {
+    /// Counts one second-factor attempt for an account from an address.
+    pub fn factor_attempt(&self, user_id: uuid::Uuid, ip: &str) -> Result<(), Duration> {
+        self.factor_per_ip.check(ip)?;
+        self.factor_per_account.check(&user_id.to_string())
+    }
+
     pub fn new(cfg: &crate::config::Auth) -> Self {
         Self {
             signin_per_ip: Limiter::per_minute(cfg.signin_per_minute_per_ip),
             signin_per_account: Limiter::per_minute(cfg.signin_per_minute_per_account),
             signup_per_ip: Limiter::per_minute(cfg.signup_per_minute_per_ip),
+            factor_per_account: Limiter::per_minute(cfg.second_factor_per_minute_per_account),
+            factor_per_ip: Limiter::per_minute(cfg.second_factor_per_minute_per_ip),
         }
     }
 }

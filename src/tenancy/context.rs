@@ -33,6 +33,8 @@ pub struct TenantTx {
     statements: u32,
     /// Field-level changes recorded in this transaction and not yet audited.
     changes: Vec<serde_json::Value>,
+    /// The workspace refuses sessions below `aal2`.
+    mfa_required: bool,
 }
 
 impl std::fmt::Debug for TenantTx {
@@ -57,8 +59,8 @@ pub async fn begin(
         Access::ReadOnly => pool.begin_with("BEGIN READ ONLY").await?,
         Access::ReadWrite => pool.begin().await?,
     };
-    let row: Option<(Uuid, i32, i32)> = sqlx::query_as(
-        "SELECT t.id, t.schema_version, pg_backend_pid()
+    let row: Option<(Uuid, i32, i32, bool)> = sqlx::query_as(
+        "SELECT t.id, t.schema_version, pg_backend_pid(), t.mfa_required
          FROM public.tenants t,
               LATERAL (SELECT set_config('search_path', format('%I, public', 'tenant_' || t.slug), true),
                               set_config('role', t.db_role, true),
@@ -68,7 +70,7 @@ pub async fn begin(
     .bind(slug.as_str())
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((id, version, backend)) = row else {
+    let Some((id, version, backend, mfa_required)) = row else {
         return Ok(None);
     };
     if switches_version(backend, version) {
@@ -85,6 +87,7 @@ pub async fn begin(
         access,
         statements: 1,
         changes: Vec::new(),
+        mfa_required,
     }))
 }
 
@@ -121,6 +124,12 @@ impl TenantTx {
 
     pub fn access(&self) -> Access {
         self.access
+    }
+
+    /// Whether the workspace requires a second factor of browser sessions (as of the start
+    /// of this transaction).
+    pub fn mfa_required(&self) -> bool {
+        self.mfa_required
     }
 
     /// The connection, for repository functions. Each call counts as one statement.

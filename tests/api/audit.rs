@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tessera::audit;
 use tessera::tenancy::{self, Access, Slug};
 
@@ -224,37 +224,27 @@ async fn every_mutation_of_the_schema_writes_an_audit_entry() {
         json!({}),
     )
     .await;
-    // Session-only mutations need a browser session: sign one in as an owner.
-    let signup = app
-        .http
-        .post(app.url("/auth/signup"))
-        .json(&json!({ "email": "sso@acme.test", "password": "a long enough passphrase" }))
-        .send()
-        .await
-        .unwrap();
-    let cookie = signup.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    // Session-only mutations need a browser session: an owner, stepped up to aal2.
+    let mut owner = crate::helpers::Browser::new(&app);
+    let (status, _, _) = owner
+        .post(
+            "/auth/signup",
+            json!({ "email": "sso@acme.test", "password": "a long enough passphrase" }),
+        )
+        .await;
+    assert_eq!(status, 201);
     app.db
         .add_user(&s.tenant, "sso@acme.test", tessera::authz::Role::Owner)
         .await;
-    let resp: Value = app
-        .http
-        .post(app.url("/w/acme/graphql"))
-        .header("cookie", cookie)
-        .header("origin", format!("https://{}", app.addr))
-        .json(&json!({ "query": "mutation { setOidcClientSecret(name: \"idp\", secret: \"x\") { id } }" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(resp.get("errors").is_none(), "{resp}");
+    crate::mfa::enroll(&mut owner).await;
+    for m in [
+        "mutation { setOidcClientSecret(name: \"idp\", secret: \"x\") { id } }",
+        "mutation { createApiToken(name: \"ci\", scopes: [READ]) { secret } }",
+        "mutation { setMfaRequired(required: true) }",
+    ] {
+        let (_, resp) = owner.gql("acme", m).await;
+        assert!(resp.get("errors").is_none(), "{m}: {resp}");
+    }
     app.ok(
         "acme",
         t,

@@ -231,6 +231,84 @@ impl Drop for TestApp {
     }
 }
 
+/// A browser: a cookie jar for the session cookie, and the server's own Origin on writes.
+pub struct Browser<'a> {
+    pub app: &'a TestApp,
+    pub cookie: Option<String>,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        Self { app, cookie: None }
+    }
+
+    pub fn origin(&self) -> String {
+        format!("https://{}", self.app.addr)
+    }
+
+    pub async fn post(
+        &mut self,
+        path: &str,
+        body: Value,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        self.post_with(path, body, Some("application/json"), Some(self.origin()))
+            .await
+    }
+
+    pub async fn post_with(
+        &mut self,
+        path: &str,
+        body: Value,
+        ctype: Option<&str>,
+        origin: Option<String>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut req = self
+            .app
+            .http
+            .post(self.app.url(path))
+            .body(body.to_string());
+        if let Some(c) = ctype {
+            req = req.header("content-type", c);
+        }
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        if let Some(set) = headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
+            let pair = set.split(';').next().unwrap_or_default().to_owned();
+            self.cookie = if pair.ends_with('=') {
+                None
+            } else {
+                Some(pair)
+            };
+        }
+        (status, headers, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn gql(&mut self, slug: &str, query: &str) -> (u16, Value) {
+        let (s, _, b) = self
+            .post(&format!("/w/{slug}/graphql"), json!({ "query": query }))
+            .await;
+        (s, b)
+    }
+
+    /// A request to the global endpoint `/graphql`.
+    pub async fn global(&mut self, query: &str, variables: Value) -> (u16, Value) {
+        let (s, _, b) = self
+            .post(
+                "/graphql",
+                json!({ "query": query, "variables": variables }),
+            )
+            .await;
+        (s, b)
+    }
+}
+
 /// The first error code of a GraphQL response.
 pub fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]

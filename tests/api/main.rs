@@ -9,6 +9,7 @@ mod helpers;
 mod history;
 mod http_surface;
 mod isolation;
+mod mfa;
 mod migrations;
 mod mixed_versions;
 mod pool_leak;

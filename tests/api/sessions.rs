@@ -3,71 +3,9 @@
 use serde_json::{Value, json};
 use tessera::authz::Role;
 
-use crate::helpers::{TestApp, TestDb, code, seed};
+use crate::helpers::{Browser, TestApp, TestDb, code, seed};
 
 const PASSWORD: &str = "correct horse battery staple ünïcode";
-
-struct Browser<'a> {
-    app: &'a TestApp,
-    cookie: Option<String>,
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Self { app, cookie: None }
-    }
-
-    fn origin(&self) -> String {
-        format!("https://{}", self.app.addr)
-    }
-
-    async fn post(&mut self, path: &str, body: Value) -> (u16, reqwest::header::HeaderMap, Value) {
-        self.post_with(path, body, Some("application/json"), Some(self.origin()))
-            .await
-    }
-
-    async fn post_with(
-        &mut self,
-        path: &str,
-        body: Value,
-        ctype: Option<&str>,
-        origin: Option<String>,
-    ) -> (u16, reqwest::header::HeaderMap, Value) {
-        let mut req = self
-            .app
-            .http
-            .post(self.app.url(path))
-            .body(body.to_string());
-        if let Some(c) = ctype {
-            req = req.header("content-type", c);
-        }
-        if let Some(o) = origin {
-            req = req.header("origin", o);
-        }
-        if let Some(c) = &self.cookie {
-            req = req.header("cookie", c);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        if let Some(set) = headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
-            let pair = set.split(';').next().unwrap_or_default().to_owned();
-            self.cookie = if pair.ends_with('=') {
-                None
-            } else {
-                Some(pair)
-            };
-        }
-        (status, headers, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn gql(&mut self, slug: &str, query: &str) -> (u16, Value) {
-        let (s, _, b) = self
-            .post(&format!("/w/{slug}/graphql"), json!({ "query": query }))
-            .await;
-        (s, b)
-    }
-}
 
 #[tokio::test]
 async fn sign_up_and_sign_in_set_a_hardened_cookie_and_rotate_the_session() {

@@ -1,0 +1,102 @@
+//! Identity events in the audit log.
+//!
+//! Users are global, but audit chains belong to workspaces. An identity event (sign-in,
+//! failed sign-in of a known account, second-factor changes, session revocations, password
+//! changes) is appended to the chain of every workspace the user belongs to: that is where a
+//! workspace's owners and auditors look for what happened to their members' accounts. Events
+//! of an unknown account, or of a user in no workspace, are logged only (WARN, no secrets).
+//! Each workspace's append is its own transaction, after the event took effect; a failed
+//! append is logged as an error and does not undo the event.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::audit::{self, EntryMeta, NewEntry};
+use crate::crypto::Keyring;
+use crate::tenancy::{self, Access, Slug};
+
+/// One identity event, before it is fanned out.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub action: &'static str,
+    pub payload: serde_json::Value,
+}
+
+impl Event {
+    pub fn new(action: &'static str, payload: serde_json::Value) -> Self {
+        Self { action, payload }
+    }
+}
+
+/// Appends `events` of `user_id` to the chains of the user's workspaces.
+pub async fn record(
+    pool: &PgPool,
+    keyring: &Keyring,
+    clock: &dyn crate::Clock,
+    user_id: Uuid,
+    meta: &EntryMeta,
+    events: &[Event],
+) {
+    if events.is_empty() {
+        return;
+    }
+    let slugs = match workspaces(pool, user_id).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, user = %user_id, "identity audit: listing workspaces failed");
+            return;
+        }
+    };
+    for slug in slugs {
+        if let Err(e) = append_all(pool, keyring, clock, &slug, user_id, meta, events).await {
+            tracing::error!(error = %e, workspace = %slug.as_str(), "identity audit: append failed");
+        }
+    }
+}
+
+async fn workspaces(pool: &PgPool, user_id: Uuid) -> Result<Vec<Slug>, sqlx::Error> {
+    let mut gtx = tenancy::begin_global(pool, Access::ReadOnly).await?;
+    gtx.set_user(user_id).await?;
+    let rows = super::workspaces_of(gtx.conn(), user_id, None).await?;
+    gtx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(slug, _, _)| Slug::parse(&slug).ok())
+        .collect())
+}
+
+async fn append_all(
+    pool: &PgPool,
+    keyring: &Keyring,
+    clock: &dyn crate::Clock,
+    slug: &Slug,
+    user_id: Uuid,
+    meta: &EntryMeta,
+    events: &[Event],
+) -> Result<(), String> {
+    let Some(mut tx) = tenancy::begin(pool, slug, Access::ReadWrite)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(());
+    };
+    let tenant_id = tx.tenant_id();
+    for ev in events {
+        audit::append(
+            tx.conn(),
+            keyring,
+            tenant_id,
+            clock.now(),
+            meta,
+            NewEntry {
+                action: ev.action,
+                target_type: "user",
+                target_id: user_id.to_string(),
+                payload: ev.payload.clone(),
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    }
+    tx.commit().await.map_err(|e| e.to_string())
+}
