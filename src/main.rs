@@ -629,7 +629,7 @@ async fn serve(
         db.keyring.clone(),
         cfg.auth.clone(),
     )
-    .map_err(|e| anyhow::anyhow!("password hashing set-up: {}", e.describe()))?;
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;

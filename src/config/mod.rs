@@ -93,6 +93,9 @@ pub struct Auth {
     /// Development only: name the cookie without `__Host-` and drop `Secure`, for plain
     /// HTTP on loopback. Never enable it in production.
     pub dev_insecure_cookies: bool,
+    /// The origin browsers use to reach Tessera (`https://host[:port]`): the WebAuthn relying
+    /// party (its host is the RP id) and the base of OIDC redirect URIs.
+    pub public_origin: String,
     /// Sign-in attempts per minute from one IP address.
     pub signin_per_minute_per_ip: u32,
     /// Sign-in attempts per minute for one account (email), from anywhere.
@@ -122,6 +125,7 @@ impl Default for Auth {
             session_absolute_secs: 7 * 24 * 3600,
             allowed_origins: Vec::new(),
             dev_insecure_cookies: false,
+            public_origin: "https://localhost".into(),
             signin_per_minute_per_ip: 30,
             signin_per_minute_per_account: 10,
             signup_per_minute_per_ip: 5,
@@ -302,6 +306,9 @@ impl Config {
                 .map(|o| o.trim().to_owned())
                 .filter(|o| !o.is_empty())
                 .collect();
+        }
+        if let Some(v) = env("TESSERA_PUBLIC_ORIGIN") {
+            self.auth.public_origin = v;
         }
         if let Some(v) = env("TESSERA_DEV_INSECURE_COOKIES") {
             self.auth.dev_insecure_cookies = parse("TESSERA_DEV_INSECURE_COOKIES", v)?;

@@ -46,6 +46,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0005_second_factors.sql",
         include_str!("../../migrations/public/0005_second_factors.sql"),
     ),
+    (
+        "0006_passkeys.sql",
+        include_str!("../../migrations/public/0006_passkeys.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (

@@ -282,3 +282,28 @@ impl From<crate::identity::factors::FactorError> for async_graphql::Error {
         ApiError::from(e).into()
     }
 }
+
+impl From<crate::identity::passkeys::PasskeyError> for ApiError {
+    fn from(e: crate::identity::passkeys::PasskeyError) -> Self {
+        use crate::identity::passkeys::PasskeyError as K;
+        match e {
+            K::NoCeremony => Self::new(
+                ErrorCode::Unauthenticated,
+                "the passkey ceremony is unknown, used or expired; start again",
+            ),
+            K::Refused(why) => {
+                tracing::warn!(reason = %why, "passkey refused");
+                Self::new(ErrorCode::Unauthenticated, "the passkey was not accepted")
+            }
+            K::Duplicate => Self::new(ErrorCode::Conflict, "this passkey is registered already"),
+            K::Invalid(m) => Self::bad_input(m),
+            K::Db(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<crate::identity::passkeys::PasskeyError> for async_graphql::Error {
+    fn from(e: crate::identity::passkeys::PasskeyError) -> Self {
+        ApiError::from(e).into()
+    }
+}

@@ -17,8 +17,8 @@ use crate::crypto::Secret;
 use crate::graphql::errors::{ApiError, ErrorCode};
 use crate::identity::PasswordError;
 use crate::identity::events::{self, Event};
-use crate::identity::factors;
 use crate::identity::session::{self, Aal, COOKIE, DEV_COOKIE};
+use crate::identity::{factors, passkeys};
 use crate::tenancy::{self, Access};
 
 /// The session token hash from the request's cookie, when one is present and well formed.
@@ -457,4 +457,132 @@ pub async fn session_any(
             .map(Some)
             .ok_or_else(ApiError::unauthenticated),
     }
+}
+
+/// `POST /auth/passkey/options`: starts a passkey sign-in. With a session cookie (typically a
+/// pending one, after the password) the user's own passkeys are offered; without one the
+/// ceremony is discoverable (the authenticator picks the credential). Answers
+/// `{"ceremonyId": ..., "options": <PublicKeyCredentialRequestOptions>}`.
+pub async fn passkey_options(State(state): State<AppState>, req: Request<Body>) -> Response {
+    passkey_options_inner(&state, req)
+        .await
+        .unwrap_or_else(ApiError::into_http)
+}
+
+async fn passkey_options_inner(state: &AppState, req: Request<Body>) -> Result<Response, ApiError> {
+    let (_, ip) = client(req.headers(), req.extensions());
+    state
+        .inner
+        .auth_limits
+        .signin_per_ip
+        .check(&ip)
+        .map_err(ApiError::rate_limited)?;
+    let headers = req.headers().clone();
+    // A stale or malformed cookie must not block a fresh sign-in: it is simply ignored.
+    let user = session_any(state, &headers)
+        .await
+        .ok()
+        .flatten()
+        .map(|s| s.user_id);
+    let (_, _): (_, serde_json::Value) = json_body(state, req).await?;
+    let mut gtx = tenancy::begin_global(&state.inner.pool, Access::ReadWrite)
+        .await
+        .map_err(ApiError::from)?;
+    if let Some(user) = user {
+        gtx.set_user(user).await.map_err(ApiError::from)?;
+    }
+    let (id, options) = passkeys::start_authentication(gtx.conn(), &state.inner.webauthn, user)
+        .await
+        .map_err(ApiError::from)?;
+    gtx.commit().await.map_err(ApiError::from)?;
+    let mut resp =
+        axum::Json(serde_json::json!({ "ceremonyId": id, "options": options })).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PasskeyAssertion {
+    ceremony_id: uuid::Uuid,
+    credential: webauthn_rs::prelude::PublicKeyCredential,
+}
+
+/// `POST /auth/passkey`: finishes a passkey sign-in. A user-verified passkey is a full
+/// sign-in: a new `aal2` session replaces whatever session the browser had.
+pub async fn passkey_signin(State(state): State<AppState>, req: Request<Body>) -> Response {
+    passkey_signin_inner(&state, req)
+        .await
+        .unwrap_or_else(ApiError::into_http)
+}
+
+async fn passkey_signin_inner(state: &AppState, req: Request<Body>) -> Result<Response, ApiError> {
+    let ext = req.extensions().clone();
+    let (ua, ip) = client(req.headers(), &ext);
+    state
+        .inner
+        .auth_limits
+        .signin_per_ip
+        .check(&ip)
+        .map_err(ApiError::rate_limited)?;
+    let headers = req.headers().clone();
+    let prior = session_any(state, &headers).await.ok().flatten();
+    let (_, body): (_, PasskeyAssertion) = json_body(state, req).await?;
+    let pool = &state.inner.pool;
+    let mut gtx = tenancy::begin_global(pool, Access::ReadWrite)
+        .await
+        .map_err(ApiError::from)?;
+    let Some(user_id) = passkeys::owner_of(gtx.conn(), &body.credential)
+        .await
+        .map_err(ApiError::from)?
+    else {
+        tracing::warn!("passkey sign-in with an unknown credential");
+        return Err(ApiError::new(
+            ErrorCode::Unauthenticated,
+            "the passkey was not accepted",
+        ));
+    };
+    gtx.set_user(user_id).await.map_err(ApiError::from)?;
+    let finished = passkeys::finish_authentication(
+        gtx.conn(),
+        &state.inner.webauthn,
+        user_id,
+        body.ceremony_id,
+        &body.credential,
+    )
+    .await;
+    if let Err(e) = finished {
+        // The ceremony was consumed: keep that, so it cannot be retried.
+        gtx.commit().await.map_err(ApiError::from)?;
+        let meta = identity_meta(&headers, &ip, user_id, None);
+        let ev = Event::new(
+            "auth.signin_failed",
+            serde_json::json!({ "reason": "passkey" }),
+        );
+        record(state, user_id, &meta, &[ev]).await;
+        return Err(ApiError::from(e));
+    }
+    if let Some(prior) = prior {
+        session::revoke_where(gtx.conn(), prior.user_id, Some(prior.session_id), None)
+            .await
+            .map_err(ApiError::from)?;
+    }
+    gtx.commit().await.map_err(ApiError::from)?;
+    let (session_id, token) = session::create(pool, user_id, Aal::Aal2, lifetimes(state), &ua, &ip)
+        .await
+        .map_err(ApiError::from)?;
+    let mut conn = pool.acquire().await.map_err(ApiError::from)?;
+    session::factor_checked(&mut conn, session_id)
+        .await
+        .map_err(ApiError::from)?;
+    drop(conn);
+    tracing::info!(user = %user_id, "passkey sign-in");
+    let meta = identity_meta(&headers, &ip, user_id, Some(session_id));
+    let ev = Event::new(
+        "auth.signin",
+        serde_json::json!({ "method": "passkey", "aal": "aal2" }),
+    );
+    record(state, user_id, &meta, &[ev]).await;
+    signed_in(state, StatusCode::OK, user_id, &token, Aal::Aal2)
 }

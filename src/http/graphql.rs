@@ -422,6 +422,7 @@ async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
         client_ip: client_ip.clone(),
         reauth_window_secs: state.inner.auth.reauth_window_secs,
         lifetimes: super::auth::lifetimes(state),
+        webauthn: state.inner.webauthn.clone(),
         effects: effects.clone(),
     });
     let response = state.inner.global_schema.execute(request).await;

@@ -32,6 +32,7 @@ struct Inner {
     auth: crate::config::Auth,
     passwords: crate::identity::Passwords,
     auth_limits: Arc<crate::ratelimit::AuthLimits>,
+    webauthn: Arc<webauthn_rs::prelude::Webauthn>,
     started: Instant,
 }
 
@@ -43,14 +44,18 @@ impl AppState {
         limits: Limits,
         keyring: crate::crypto::Keyring,
         auth: crate::config::Auth,
-    ) -> Result<Self, crate::identity::PasswordError> {
+    ) -> Result<Self, String> {
         let passwords = crate::identity::Passwords::new(
             auth.argon2_memory_kib,
             auth.argon2_iterations,
             auth.argon2_parallelism,
             auth.password_min_length,
             auth.max_concurrent_hashes,
-        )?;
+        )
+        .map_err(|e| format!("password hashing set-up: {}", e.describe()))?;
+        let webauthn = Arc::new(crate::identity::passkeys::relying_party(
+            &auth.public_origin,
+        )?);
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
@@ -60,6 +65,7 @@ impl AppState {
                 keyring: Arc::new(keyring),
                 clock: Arc::new(crate::SystemClock),
                 auth_limits: Arc::new(crate::ratelimit::AuthLimits::new(&auth)),
+                webauthn,
                 auth,
                 passwords,
                 started: Instant::now(),
@@ -79,6 +85,8 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/signin", axum::routing::post(auth::signin))
         .route("/auth/signout", axum::routing::post(auth::signout))
         .route("/auth/mfa", axum::routing::post(auth::second_factor))
+        .route("/auth/passkey/options", axum::routing::post(auth::passkey_options))
+        .route("/auth/passkey", axum::routing::post(auth::passkey_signin))
         .route("/healthz", get(|| async { "ok" }))
         .route("/status", get(status))
         .fallback(|| async { crate::graphql::errors::ApiError::not_found().into_http() })

@@ -322,8 +322,9 @@ impl Status {
 }
 
 pub async fn status(conn: &mut PgConnection, user_id: Uuid) -> Result<Status, FactorError> {
-    let (totp, recovery_codes_left): (bool, i64) = sqlx::query_as(
+    let (totp, passkeys, recovery_codes_left): (bool, i64, i64) = sqlx::query_as(
         "SELECT EXISTS (SELECT 1 FROM public.user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL),
+                (SELECT count(*) FROM public.passkeys WHERE user_id = $1),
                 (SELECT count(*) FROM public.recovery_codes WHERE user_id = $1 AND used_at IS NULL)",
     )
     .bind(user_id)
@@ -331,7 +332,7 @@ pub async fn status(conn: &mut PgConnection, user_id: Uuid) -> Result<Status, Fa
     .await?;
     Ok(Status {
         totp,
-        passkeys: 0,
+        passkeys,
         recovery_codes_left,
     })
 }
@@ -344,13 +345,22 @@ pub async fn totp_disable(conn: &mut PgConnection, user_id: Uuid) -> Result<bool
         .await?
         .rows_affected()
         > 0;
+    drop_orphan_recovery_codes(conn, user_id).await?;
+    Ok(removed)
+}
+
+/// Recovery codes back up a second factor: without one, they are deleted.
+pub async fn drop_orphan_recovery_codes(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<(), FactorError> {
     if !status(conn, user_id).await?.any() {
         sqlx::query("DELETE FROM public.recovery_codes WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *conn)
             .await?;
     }
-    Ok(removed)
+    Ok(())
 }
 
 /// Whether a user has a confirmed second factor (any connection; no user scope needed).

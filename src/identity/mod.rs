@@ -2,6 +2,7 @@
 
 pub mod events;
 pub mod factors;
+pub mod passkeys;
 mod password;
 pub mod session;
 mod tokens;

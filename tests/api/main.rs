@@ -12,6 +12,7 @@ mod isolation;
 mod mfa;
 mod migrations;
 mod mixed_versions;
+mod passkeys;
 mod pool_leak;
 mod provisioning;
 mod rotation;
