@@ -2,7 +2,8 @@
 # The whole test suite (the README's test command). Works on a fresh machine: it uses
 # TESSERA_TEST_ADMIN_URL or DATABASE_URL when given, else the local PostgreSQL on
 # 127.0.0.1:5432 (starting the machine's cluster if it is stopped), else a throwaway
-# cluster in a temporary directory that is removed afterwards.
+# cluster in a temporary directory that is removed afterwards. It installs the npm packages of
+# the test OpenID provider (tests/oidc) when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,10 +57,20 @@ ensure_postgres() {
   export TESSERA_TEST_ADMIN_URL="postgres://postgres@127.0.0.1:$port/postgres"
 }
 
+ensure_oidc_provider() {
+  # The OIDC tests run a real OpenID provider (npm oidc-provider, pinned by the lock file).
+  command -v node >/dev/null 2>&1 || { echo "node (20+) and npm are required: apt-get install nodejs npm" >&2; exit 1; }
+  if [ ! -d tests/oidc/node_modules/oidc-provider ]; then
+    log "installing the test OpenID provider (npm ci in tests/oidc)"
+    (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 log "cargo fmt --check"
 cargo fmt --check
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
 ensure_postgres
+ensure_oidc_provider
 log "tests against $TESSERA_TEST_ADMIN_URL"
 cargo test --locked

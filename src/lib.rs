@@ -14,6 +14,7 @@ pub mod demo;
 pub mod graphql;
 pub mod http;
 pub mod identity;
+pub mod net;
 pub mod ratelimit;
 pub mod tenancy;
 pub mod work;

@@ -628,6 +628,7 @@ async fn serve(
         cfg.limits.clone(),
         db.keyring.clone(),
         cfg.auth.clone(),
+        &cfg.network,
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)

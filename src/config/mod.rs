@@ -66,6 +66,19 @@ pub struct Config {
     pub auth: Auth,
     /// GraphQL and HTTP limits.
     pub limits: Limits,
+    /// Outbound requests (OIDC providers).
+    pub network: Network,
+}
+
+/// Which destinations outbound requests may reach besides public addresses. Cloud metadata
+/// and link-local addresses are never reachable.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Network {
+    /// Allow loopback addresses (tests, single-host development).
+    pub allow_loopback: bool,
+    /// Allow private ranges (RFC 1918, CGNAT, unique-local IPv6).
+    pub allow_private: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -199,6 +212,7 @@ impl Default for Config {
             audit_checkpoint_interval_secs: 300,
             auth: Auth::default(),
             limits: Limits::default(),
+            network: Network::default(),
         }
     }
 }
@@ -306,6 +320,9 @@ impl Config {
                 .map(|o| o.trim().to_owned())
                 .filter(|o| !o.is_empty())
                 .collect();
+        }
+        if let Some(v) = env("TESSERA_ALLOW_LOOPBACK_OUTBOUND") {
+            self.network.allow_loopback = parse("TESSERA_ALLOW_LOOPBACK_OUTBOUND", v)?;
         }
         if let Some(v) = env("TESSERA_PUBLIC_ORIGIN") {
             self.auth.public_origin = v;

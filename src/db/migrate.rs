@@ -50,6 +50,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0006_passkeys.sql",
         include_str!("../../migrations/public/0006_passkeys.sql"),
     ),
+    (
+        "0007_sso.sql",
+        include_str!("../../migrations/public/0007_sso.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (

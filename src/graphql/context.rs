@@ -41,6 +41,10 @@ pub struct RequestState {
     /// Actor, request id and client address recorded with every audit entry.
     pub audit_meta: crate::audit::EntryMeta,
     pub clock: Arc<dyn crate::Clock>,
+    /// Outbound HTTP under the address policy (OIDC discovery).
+    pub outbound: Arc<crate::net::Outbound>,
+    /// The origin browsers use (OIDC redirect URIs).
+    pub public_origin: String,
 }
 
 pub(crate) fn state<'a>(ctx: &Context<'a>) -> Result<&'a RequestState, ApiError> {

@@ -31,6 +31,8 @@ pub enum ErrorCode {
     MfaRequired,
     /// The operation needs a recent second-factor check (pass a code or step up again).
     SecondFactorRequired,
+    /// The workspace accepts only sign-ins through its own SSO.
+    SsoRequired,
 }
 
 impl ErrorCode {
@@ -53,6 +55,7 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::MfaRequired => "MFA_REQUIRED",
             Self::SecondFactorRequired => "SECOND_FACTOR_REQUIRED",
+            Self::SsoRequired => "SSO_REQUIRED",
         }
     }
 
@@ -71,7 +74,9 @@ impl ErrorCode {
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Self::MfaRequired | Self::SecondFactorRequired => StatusCode::FORBIDDEN,
+            Self::MfaRequired | Self::SecondFactorRequired | Self::SsoRequired => {
+                StatusCode::FORBIDDEN
+            }
         }
     }
 }
@@ -304,6 +309,36 @@ impl From<crate::identity::passkeys::PasskeyError> for ApiError {
 
 impl From<crate::identity::passkeys::PasskeyError> for async_graphql::Error {
     fn from(e: crate::identity::passkeys::PasskeyError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl From<crate::identity::sso::SsoError> for ApiError {
+    fn from(e: crate::identity::sso::SsoError) -> Self {
+        use crate::identity::sso::SsoError as S;
+        match e {
+            S::NotConfigured => Self::not_found(),
+            S::Invalid(m) => Self::bad_input(m),
+            S::Provider(m) => {
+                tracing::warn!(reason = %m, "identity provider error");
+                Self::new(
+                    ErrorCode::Unavailable,
+                    "the identity provider could not be used",
+                )
+            }
+            S::Refused(m) => {
+                tracing::warn!(reason = %m, "SSO sign-in refused");
+                Self::new(ErrorCode::Unauthenticated, "the sign-in was refused")
+            }
+            S::NotInvited(m) => Self::forbidden(m),
+            S::Store(e) => Self::from(e),
+            S::Db(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<crate::identity::sso::SsoError> for async_graphql::Error {
+    fn from(e: crate::identity::sso::SsoError) -> Self {
         ApiError::from(e).into()
     }
 }

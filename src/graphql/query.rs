@@ -279,6 +279,18 @@ impl Query {
         Ok(found.into_iter().map(super::types::SecretInfoObj).collect())
     }
 
+    /// The workspace's single sign-on configuration, if any (session-only, `sso:manage`).
+    #[graphql(directive = requires::apply(perm(P::SsoManage)))]
+    async fn sso(&self, ctx: &Context<'_>) -> Result<Option<super::mutation::SsoConfigObj>> {
+        let st = state(ctx)?;
+        let mut tx = tx(ctx).await?;
+        let cfg = crate::identity::sso::config(&mut tx).await?;
+        let slug = tx.tenant().slug.as_str().to_owned();
+        Ok(cfg.map(|c| {
+            super::mutation::SsoConfigObj::new(c, tx.sso_only(), &st.public_origin, &slug)
+        }))
+    }
+
     /// Whether this workspace requires a second factor of browser sessions.
     #[graphql(directive = requires::apply(perm(P::WorkspaceRead)))]
     async fn mfa_required(&self, ctx: &Context<'_>) -> Result<bool> {

@@ -256,6 +256,17 @@ async fn tenant_inner(
             // Checked on every request, after membership (so the policy of a workspace is
             // not revealed to outsiders). API tokens are not affected: minting one needs an
             // aal2 session here.
+            // A session from another workspace's SSO is not valid here: the same answer as
+            // for a non-member.
+            if info.sso_tenant.is_some_and(|t| t != ttx.tenant_id()) {
+                return Err(ApiError::unauthenticated());
+            }
+            if ttx.sso_only() && info.sso_tenant != Some(ttx.tenant_id()) {
+                return Err(ApiError::new(
+                    ErrorCode::SsoRequired,
+                    "this workspace accepts only sign-ins through its single sign-on",
+                ));
+            }
             if ttx.mfa_required() && info.aal != crate::identity::session::Aal::Aal2 {
                 return Err(ApiError::new(
                     ErrorCode::MfaRequired,
@@ -307,6 +318,8 @@ async fn tenant_inner(
             keyring: state.inner.keyring.clone(),
             audit_meta,
             clock: state.inner.clock.clone(),
+            outbound: state.inner.outbound.clone(),
+            public_origin: state.inner.auth.public_origin.clone(),
         })
         .data(loaders);
     let timeout = Duration::from_secs(state.inner.limits.request_timeout_secs);
@@ -397,7 +410,8 @@ async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
                 .ok_or_else(ApiError::unauthenticated)?;
             (Some(tenant_id), user_id)
         }
-        (None, Some(info)) => (None, info.user_id),
+        // A session from a workspace's SSO sees only that workspace.
+        (None, Some(info)) => (info.sso_tenant, info.user_id),
         (None, None) => return Err(ApiError::unauthenticated()),
     };
     gtx.set_user(user_id).await.map_err(ApiError::from)?;

@@ -2,6 +2,7 @@
 
 mod auth;
 mod graphql;
+mod oidc;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,6 +34,7 @@ struct Inner {
     passwords: crate::identity::Passwords,
     auth_limits: Arc<crate::ratelimit::AuthLimits>,
     webauthn: Arc<webauthn_rs::prelude::Webauthn>,
+    outbound: Arc<crate::net::Outbound>,
     started: Instant,
 }
 
@@ -44,6 +46,7 @@ impl AppState {
         limits: Limits,
         keyring: crate::crypto::Keyring,
         auth: crate::config::Auth,
+        network: &crate::config::Network,
     ) -> Result<Self, String> {
         let passwords = crate::identity::Passwords::new(
             auth.argon2_memory_kib,
@@ -56,6 +59,10 @@ impl AppState {
         let webauthn = Arc::new(crate::identity::passkeys::relying_party(
             &auth.public_origin,
         )?);
+        let outbound = Arc::new(crate::net::Outbound::new(crate::net::AddressPolicy {
+            allow_loopback: network.allow_loopback,
+            allow_private: network.allow_private,
+        })?);
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
@@ -66,6 +73,7 @@ impl AppState {
                 clock: Arc::new(crate::SystemClock),
                 auth_limits: Arc::new(crate::ratelimit::AuthLimits::new(&auth)),
                 webauthn,
+                outbound,
                 auth,
                 passwords,
                 started: Instant::now(),
@@ -87,6 +95,8 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/mfa", axum::routing::post(auth::second_factor))
         .route("/auth/passkey/options", axum::routing::post(auth::passkey_options))
         .route("/auth/passkey", axum::routing::post(auth::passkey_signin))
+        .route("/auth/oidc/{slug}/start", get(oidc::start))
+        .route("/auth/oidc/{slug}/callback", get(oidc::callback))
         .route("/healthz", get(|| async { "ok" }))
         .route("/status", get(status))
         .fallback(|| async { crate::graphql::errors::ApiError::not_found().into_http() })

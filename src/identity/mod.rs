@@ -5,6 +5,7 @@ pub mod factors;
 pub mod passkeys;
 mod password;
 pub mod session;
+pub mod sso;
 mod tokens;
 mod users;
 

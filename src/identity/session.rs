@@ -57,6 +57,8 @@ pub struct SessionInfo {
     pub aal: Aal,
     /// When this session last passed a second-factor check.
     pub factor_verified_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Set for a session created by a workspace's SSO: valid in that workspace only.
+    pub sso_tenant: Option<Uuid>,
 }
 
 /// Session lifetimes, in seconds.
@@ -111,20 +113,28 @@ pub async fn validate(
     token_hash: &[u8; 32],
     life: Lifetimes,
 ) -> Result<Option<SessionInfo>, sqlx::Error> {
-    type Row = (Uuid, Uuid, String, Option<chrono::DateTime<chrono::Utc>>);
+    type Row = (
+        Uuid,
+        Uuid,
+        String,
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<Uuid>,
+    );
     let row: Option<Row> = sqlx::query_as(
-        "SELECT session_id, user_id, aal, factor_verified_at FROM public.tessera_session_touch($1, $2)",
+        "SELECT session_id, user_id, aal, factor_verified_at, sso_tenant_id
+         FROM public.tessera_session_touch($1, $2)",
     )
     .bind(&token_hash[..])
     .bind(life.idle_secs)
     .fetch_optional(pool)
     .await?;
     Ok(row.map(
-        |(session_id, user_id, aal, factor_verified_at)| SessionInfo {
+        |(session_id, user_id, aal, factor_verified_at, sso_tenant)| SessionInfo {
             session_id,
             user_id,
             aal: Aal::parse(&aal),
             factor_verified_at,
+            sso_tenant,
         },
     ))
 }
@@ -135,6 +145,31 @@ fn new_token() -> (Secret<String>, [u8; 32]) {
     let token = format!("{SESSION_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
     let h = hash(&token);
     (Secret::new(token), h)
+}
+
+/// Creates an `aal1` session bound to workspace `tenant` (an SSO sign-in there).
+pub async fn create_sso(
+    pool: &PgPool,
+    user_id: Uuid,
+    tenant: Uuid,
+    life: Lifetimes,
+    user_agent: &str,
+    ip: &str,
+) -> Result<(Uuid, Secret<String>), sqlx::Error> {
+    let (token, h) = new_token();
+    let id = Uuid::now_v7();
+    sqlx::query("SELECT public.tessera_session_create_sso($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(id)
+        .bind(user_id)
+        .bind(&h[..])
+        .bind(life.idle_secs)
+        .bind(life.absolute_secs)
+        .bind(user_agent)
+        .bind(ip)
+        .bind(tenant)
+        .execute(pool)
+        .await?;
+    Ok((id, token))
 }
 
 /// Replaces a live session by a new `aal2` one after a second factor (new id and token, so

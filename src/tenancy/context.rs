@@ -35,6 +35,8 @@ pub struct TenantTx {
     changes: Vec<serde_json::Value>,
     /// The workspace refuses sessions below `aal2`.
     mfa_required: bool,
+    /// The workspace accepts only sessions from its own SSO.
+    sso_only: bool,
 }
 
 impl std::fmt::Debug for TenantTx {
@@ -59,8 +61,8 @@ pub async fn begin(
         Access::ReadOnly => pool.begin_with("BEGIN READ ONLY").await?,
         Access::ReadWrite => pool.begin().await?,
     };
-    let row: Option<(Uuid, i32, i32, bool)> = sqlx::query_as(
-        "SELECT t.id, t.schema_version, pg_backend_pid(), t.mfa_required
+    let row: Option<(Uuid, i32, i32, bool, bool)> = sqlx::query_as(
+        "SELECT t.id, t.schema_version, pg_backend_pid(), t.mfa_required, t.sso_only
          FROM public.tenants t,
               LATERAL (SELECT set_config('search_path', format('%I, public', 'tenant_' || t.slug), true),
                               set_config('role', t.db_role, true),
@@ -70,7 +72,7 @@ pub async fn begin(
     .bind(slug.as_str())
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((id, version, backend, mfa_required)) = row else {
+    let Some((id, version, backend, mfa_required, sso_only)) = row else {
         return Ok(None);
     };
     if switches_version(backend, version) {
@@ -88,6 +90,7 @@ pub async fn begin(
         statements: 1,
         changes: Vec::new(),
         mfa_required,
+        sso_only,
     }))
 }
 
@@ -130,6 +133,11 @@ impl TenantTx {
     /// of this transaction).
     pub fn mfa_required(&self) -> bool {
         self.mfa_required
+    }
+
+    /// Whether the workspace accepts only sessions created by its own SSO.
+    pub fn sso_only(&self) -> bool {
+        self.sso_only
     }
 
     /// The connection, for repository functions. Each call counts as one statement.

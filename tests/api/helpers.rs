@@ -166,17 +166,21 @@ impl TestApp {
     pub async fn spawn_on(db: TestDb, pool_size: u32) -> Self {
         let pool = db.app_pool(pool_size).await;
         let limits = db.cfg.limits.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Browsers reach the server as https://localhost:<port> (TLS ends before it).
+        let mut auth = db.cfg.auth.clone();
+        auth.public_origin = format!("https://localhost:{}", addr.port());
         let state = tessera::http::AppState::new(
             pool.clone(),
             tessera::graphql::build_tenant_schema(&limits).unwrap(),
             tessera::graphql::build_global_schema(&limits).unwrap(),
             limits,
             db.keyring.clone(),
-            db.cfg.auth.clone(),
+            auth,
+            &db.cfg.network,
         )
         .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(tessera::http::serve(listener, state, async move {
             let _ = rx.await;

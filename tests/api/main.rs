@@ -12,6 +12,7 @@ mod isolation;
 mod mfa;
 mod migrations;
 mod mixed_versions;
+mod oidc;
 mod passkeys;
 mod pool_leak;
 mod provisioning;
