@@ -30,6 +30,8 @@ pub struct TestDb {
     pub set: MigrationSet,
     pub app_url: String,
     pub migrator_url: String,
+    /// Last, so it runs after the pools above are dropped.
+    _cleanup: Cleanup,
 }
 
 fn url_for(user: &str, db: &str) -> String {
@@ -56,6 +58,11 @@ impl TestDb {
         db::bootstrap_database(&mut admin, &name, &roles, None)
             .await
             .expect("bootstrap");
+        // From here on the database is dropped even if the set-up below panics.
+        let cleanup = Cleanup {
+            name: name.clone(),
+            roles: roles.clone(),
+        };
         let mut cfg = Config {
             role_prefix: name.clone(),
             migrations_dir: dir.map(Path::to_path_buf),
@@ -83,6 +90,7 @@ impl TestDb {
             set,
             app_url,
             migrator_url,
+            _cleanup: cleanup,
         }
     }
 
@@ -129,7 +137,13 @@ impl TestDb {
     }
 }
 
-impl Drop for TestDb {
+/// Drops a test database and its roles when dropped.
+pub struct Cleanup {
+    name: String,
+    roles: RoleNames,
+}
+
+impl Drop for Cleanup {
     fn drop(&mut self) {
         let (name, roles) = (self.name.clone(), self.roles.clone());
         // Async cleanup from Drop: a short-lived runtime on its own thread. The pools belong

@@ -1,7 +1,8 @@
 //! Per-workspace OIDC SSO against a real, certified OpenID provider (npm `oidc-provider`)
 //! started on loopback: the full authorization-code flow with PKCE, state and nonce, and the
-//! refusals — wrong state, another browser, wrong nonce, an expired code, a code from another
-//! issuer, invite-only, cross-workspace sessions, SSO-only, and private issuer addresses.
+//! refusals — wrong state, another browser, wrong nonce, an unexpected signing algorithm, an
+//! expired code, a code from another issuer, invite-only, cross-workspace sessions, SSO-only,
+//! and private issuer addresses.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -47,7 +48,8 @@ impl Drop for Provider {
 }
 
 impl Provider {
-    /// Starts a provider with `clients`: (client id, redirect URI).
+    /// Starts a provider with `clients`: (client id, redirect URI). A client id starting
+    /// with `hs-` gets HS256-signed ID tokens (an algorithm Tessera does not accept).
     async fn start(clients: &[(&str, String)]) -> Self {
         ensure_installed();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -58,7 +60,15 @@ impl Provider {
         let clients: Vec<Value> = clients
             .iter()
             .map(|(id, redirect)| {
-                json!({ "client_id": id, "client_secret": SECRET, "redirect_uris": [redirect] })
+                let alg = if id.starts_with("hs-") {
+                    "HS256"
+                } else {
+                    "RS256"
+                };
+                json!({
+                    "client_id": id, "client_secret": SECRET, "redirect_uris": [redirect],
+                    "id_token_signed_response_alg": alg
+                })
             })
             .collect();
         let mut child = tokio::process::Command::new("node")
@@ -376,6 +386,7 @@ async fn forged_replayed_and_foreign_responses_are_refused() {
     let idp = Provider::start(&[
         ("acme-client", callback(&app, "acme")),
         ("slow-client-slow", callback(&app, "slow")),
+        ("hs-client", callback(&app, "hsig")),
     ])
     .await;
     let foreign = Provider::start(&[("acme-client", callback(&app, "acme"))]).await;
@@ -433,6 +444,17 @@ async fn forged_replayed_and_foreign_responses_are_refused() {
     let redirect = authorize_at(&idp_browser(), &foreign.issuer, to_foreign, "mallory").await;
     let resp = deliver(&app, &redirect, Some(&binding)).await;
     assert_eq!(resp.status(), 401, "a code from another issuer");
+
+    // An ID token signed with an algorithm other than RS256 (HS256 with the client secret,
+    // which anyone holding that secret could forge).
+    let hs = seed(&app, "hsig").await;
+    let mut hs_owner = owner_session(&app, &hs.tenant, "hal@x.test").await;
+    let body = configure(&mut hs_owner, "hsig", &idp.issuer, "hs-client", "MEMBER").await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let (url, binding) = start(&app, "hsig").await;
+    let redirect = authorize_at(&idp_browser(), &idp.issuer, url, "mallory").await;
+    let resp = deliver(&app, &redirect, Some(&binding)).await;
+    assert_eq!(resp.status(), 401, "unexpected ID token algorithm");
 
     // An expired code (this client's codes live one second).
     let (url, binding) = start(&app, "slow").await;

@@ -20,6 +20,15 @@ async fn rotating_the_master_key_reseals_everything_and_keeps_the_chain_verifiab
         json!({}),
     )
     .await;
+    // A user with TOTP: the seed is sealed under the master key too.
+    let mut browser = crate::helpers::Browser::new(&app);
+    browser
+        .post(
+            "/auth/signup",
+            json!({ "email": "tia@x.test", "password": "a long enough passphrase" }),
+        )
+        .await;
+    let (totp, _) = crate::mfa::enroll(&mut browser).await;
     let mut conn = app.db.migrator.acquire().await.unwrap();
     audit::checkpoint(&mut conn, &app.db.keyring, s.tenant.id)
         .await
@@ -48,7 +57,7 @@ async fn rotating_the_master_key_reseals_everything_and_keeps_the_chain_verifiab
     );
     assert!(
         String::from_utf8_lossy(&out.stdout)
-            .contains("re-wrapped 1 audit keys, re-sealed 1 secrets")
+            .contains("re-wrapped 1 audit keys, re-sealed 1 secrets and 1 TOTP seeds")
     );
     let again = rotate();
     assert!(
@@ -84,6 +93,23 @@ async fn rotating_the_master_key_reseals_everything_and_keeps_the_chain_verifiab
     // The old key alone opens nothing any more.
     let old_only = store::get(&mut tx, &app.db.keyring, SecretKind::WebhookSecret, "hook").await;
     assert!(old_only.is_err());
+    drop(tx);
+    // The TOTP seed opens under the new key alone: a fresh code passes.
+    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let user: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM public.users WHERE email = 'tia@x.test'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let code = totp.generate(now + 30).to_string();
+    let method = tessera::identity::factors::check_code(&mut conn, &ring, user, &code, now)
+        .await
+        .unwrap();
+    assert_eq!(method, Some(tessera::identity::factors::Method::Totp));
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 // Usage: node provider.mjs <port> '<clients JSON>'
 // Every login is accepted (development interactions); the account id typed at login becomes
 // the subject, `<id>@corp.test` its verified email. Clients whose id ends in `-slow` get
-// authorization codes that expire after one second.
+// authorization codes that expire after one second; clients may ask for HS256 ID tokens.
 import Provider from 'oidc-provider';
 
 const port = Number(process.argv[2]);
@@ -26,6 +26,8 @@ const provider = new Provider(issuer, {
     AuthorizationCode: (_ctx, _code, client) => (client.clientId.endsWith('-slow') ? 1 : 60),
   },
   pkce: { required: () => true },
+  // HS256 is enabled only so a test can show Tessera refusing it.
+  enabledJWA: { idTokenSigningAlgValues: ['RS256', 'HS256'] },
   features: { devInteractions: { enabled: true } },
   cookies: { keys: ['test-only-cookie-signing-key'] },
 });
