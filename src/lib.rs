@@ -16,6 +16,7 @@ pub mod http;
 pub mod identity;
 pub mod net;
 pub mod ratelimit;
+pub mod storage;
 pub mod tenancy;
 pub mod work;
 

@@ -621,16 +621,9 @@ async fn serve(
     let global_schema = tessera::graphql::build_global_schema(&cfg.limits)?;
     let interval = std::time::Duration::from_secs(cfg.audit_checkpoint_interval_secs.max(1));
     let job = tokio::spawn(audit::job::run(app.clone(), db.keyring.clone(), interval));
-    let state = tessera::http::AppState::new(
-        app,
-        tenant_schema,
-        global_schema,
-        cfg.limits.clone(),
-        db.keyring.clone(),
-        cfg.auth.clone(),
-        &cfg.network,
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let state =
+        tessera::http::AppState::new(app, tenant_schema, global_schema, db.keyring.clone(), cfg)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;

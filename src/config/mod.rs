@@ -68,6 +68,30 @@ pub struct Config {
     pub limits: Limits,
     /// Outbound requests (OIDC providers).
     pub network: Network,
+    /// Attachment storage.
+    pub storage: Storage,
+}
+
+/// Attachment storage (the filesystem backend; S3 is planned).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Storage {
+    /// Where the filesystem backend keeps objects. Unset: `<data_dir>/blobs`.
+    pub dir: Option<PathBuf>,
+    /// Largest accepted upload, in bytes (413 beyond).
+    pub max_upload_bytes: u64,
+    /// How long a signed download link works, in seconds.
+    pub url_ttl_secs: i64,
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            max_upload_bytes: 25 * 1024 * 1024,
+            url_ttl_secs: 60,
+        }
+    }
 }
 
 /// Which destinations outbound requests may reach besides public addresses. Cloud metadata
@@ -213,6 +237,7 @@ impl Default for Config {
             auth: Auth::default(),
             limits: Limits::default(),
             network: Network::default(),
+            storage: Storage::default(),
         }
     }
 }
@@ -323,6 +348,12 @@ impl Config {
         }
         if let Some(v) = env("TESSERA_ALLOW_LOOPBACK_OUTBOUND") {
             self.network.allow_loopback = parse("TESSERA_ALLOW_LOOPBACK_OUTBOUND", v)?;
+        }
+        if let Some(v) = env("TESSERA_STORAGE_DIR") {
+            self.storage.dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("TESSERA_MAX_UPLOAD_BYTES") {
+            self.storage.max_upload_bytes = parse("TESSERA_MAX_UPLOAD_BYTES", v)?;
         }
         if let Some(v) = env("TESSERA_PUBLIC_ORIGIN") {
             self.auth.public_origin = v;

@@ -21,6 +21,8 @@ pub enum Purpose {
     CheckpointSigning,
     /// Seals a user's second-factor secrets (TOTP seeds); derived per user.
     UserFactors,
+    /// Signs the server's own short-lived download URLs (not tenant-specific).
+    BlobUrls,
 }
 
 impl Purpose {
@@ -30,6 +32,7 @@ impl Purpose {
             Self::TenantSecrets => b"tessera/v1/tenant-secrets",
             Self::CheckpointSigning => b"tessera/v1/checkpoint-signing",
             Self::UserFactors => b"tessera/v1/user-factors",
+            Self::BlobUrls => b"tessera/v1/blob-urls",
         }
     }
 }

@@ -64,6 +64,10 @@ const EMBEDDED_TENANT: &[(&str, &str)] = &[
         "0002_history.sql",
         include_str!("../../migrations/tenant/0002_history.sql"),
     ),
+    (
+        "0003_attachments.sql",
+        include_str!("../../migrations/tenant/0003_attachments.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -291,6 +291,29 @@ impl Query {
         }))
     }
 
+    /// Files attached to a project, record or idea the caller can read. Upload with
+    /// `POST /w/{slug}/attachments`; read through `contentUrl` (a short-lived signed link).
+    #[graphql(directive = requires::apply(perm(P::WorkspaceRead)))]
+    async fn attachments(
+        &self,
+        ctx: &Context<'_>,
+        entity_type: crate::work::attachments::AttachedTo,
+        entity_id: ID,
+    ) -> Result<Vec<super::types::AttachmentObj>> {
+        let id = parse_id(&entity_id)?;
+        let viewer = state(ctx)?.principal.viewer();
+        let mut tx = tx(ctx).await?;
+        let slug = tx.tenant().slug.as_str().to_owned();
+        let rows = crate::work::attachments::list(&mut tx, viewer, entity_type, id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|a| super::types::AttachmentObj {
+                content_url: format!("/w/{slug}/attachments/{}/content", a.id),
+                a,
+            })
+            .collect())
+    }
+
     /// Whether this workspace requires a second factor of browser sessions.
     #[graphql(directive = requires::apply(perm(P::WorkspaceRead)))]
     async fn mfa_required(&self, ctx: &Context<'_>) -> Result<bool> {

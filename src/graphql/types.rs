@@ -417,3 +417,39 @@ impl VersionObj {
         self.0.restored_from
     }
 }
+
+/// A file attached to a project, record or idea (metadata; content via `contentUrl`).
+pub struct AttachmentObj {
+    pub a: crate::work::attachments::Attachment,
+    pub content_url: String,
+}
+
+#[Object(name = "Attachment")]
+impl AttachmentObj {
+    async fn id(&self) -> ID {
+        ID(self.a.id.to_string())
+    }
+    async fn filename(&self) -> &str {
+        &self.a.filename
+    }
+    async fn content_type(&self) -> &str {
+        &self.a.content_type
+    }
+    async fn size(&self) -> i64 {
+        self.a.size_bytes
+    }
+    /// SHA-256 of the content, hex.
+    async fn sha256(&self) -> String {
+        hex::encode(&self.a.sha256)
+    }
+    async fn uploaded_by(&self) -> ID {
+        ID(self.a.uploaded_by.to_string())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.a.created_at
+    }
+    /// Answers a redirect to a short-lived signed link, after checking access again.
+    async fn content_url(&self) -> &str {
+        &self.content_url
+    }
+}

@@ -59,12 +59,7 @@ async fn check_transport(
 ) -> Result<(Checked, Option<PresentedToken>), ApiError> {
     let limits = &state.inner.limits;
     let method = req.method().clone();
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| PresentedToken::from_authorization(v).ok_or_else(ApiError::unauthenticated))
-        .transpose()?;
+    let token = bearer(req.headers())?;
     let mut request = if method == Method::GET {
         let raw = req.uri().query().unwrap_or("");
         let params: GetParams = serde_urlencoded_from(raw)?;
@@ -221,71 +216,17 @@ async fn tenant_inner(
     let headers = req.headers().clone();
     let is_post = req.method() == Method::POST;
     let (checked, token) = check_transport(state, req).await?;
-    // An invalid slug cannot name a workspace: the same answer as an unknown one.
-    let slug = Slug::parse(slug).map_err(|_| ApiError::not_found())?;
+    let (ttx, auth) = authenticate(
+        state,
+        &headers,
+        slug,
+        token.as_ref(),
+        is_post,
+        checked.access,
+    )
+    .await?;
     let pool = &state.inner.pool;
-    // A bearer token, else a session cookie (checked before any tenant data is touched).
-    let session = match &token {
-        Some(_) => None,
-        None => {
-            let info = super::auth::session_of(state, &headers)
-                .await?
-                .ok_or_else(ApiError::unauthenticated)?;
-            if is_post {
-                super::auth::check_origin(state, &headers)?;
-            }
-            Some(info)
-        }
-    };
-    // An unknown workspace gets the same answer as credentials that are not valid for it, so
-    // workspace slugs cannot be enumerated.
-    let mut ttx = tenancy::begin(pool, &slug, checked.access)
-        .await
-        .map_err(unavailable)?
-        .ok_or_else(ApiError::unauthenticated)?;
-    let auth = match (&token, session) {
-        (Some(token), _) => authenticate_in_tenant(&mut ttx, token)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(ApiError::unauthenticated)?,
-        (None, Some(info)) => {
-            let role = crate::identity::member_role(&mut ttx, info.user_id)
-                .await
-                .map_err(ApiError::from)?
-                .ok_or_else(ApiError::unauthenticated)?;
-            // Checked on every request, after membership (so the policy of a workspace is
-            // not revealed to outsiders). API tokens are not affected: minting one needs an
-            // aal2 session here.
-            // A session from another workspace's SSO is not valid here: the same answer as
-            // for a non-member.
-            if info.sso_tenant.is_some_and(|t| t != ttx.tenant_id()) {
-                return Err(ApiError::unauthenticated());
-            }
-            if ttx.sso_only() && info.sso_tenant != Some(ttx.tenant_id()) {
-                return Err(ApiError::new(
-                    ErrorCode::SsoRequired,
-                    "this workspace accepts only sign-ins through its single sign-on",
-                ));
-            }
-            if ttx.mfa_required() && info.aal != crate::identity::session::Aal::Aal2 {
-                return Err(ApiError::new(
-                    ErrorCode::MfaRequired,
-                    "this workspace requires a second factor: enroll one, then sign in with it",
-                ));
-            }
-            crate::identity::Authenticated {
-                principal: crate::authz::Principal::for_session(
-                    info.user_id,
-                    ttx.tenant_id(),
-                    role,
-                    info.session_id,
-                    info.aal == crate::identity::session::Aal::Aal2,
-                ),
-                touch_pending: None,
-            }
-        }
-        (None, None) => return Err(ApiError::unauthenticated()),
-    };
+    let slug = ttx.tenant().slug.clone();
     let viewer = auth.principal.viewer();
     let cell = Arc::new(TxCell::new(ttx));
     let loaders = DataLoader::new(
@@ -366,6 +307,93 @@ async fn tenant_inner(
         });
     }
     Ok(respond(response))
+}
+
+/// Authenticates a tenant request (a bearer token, else a session cookie, with the CSRF rule
+/// for cookie writes) and opens its transaction. Membership, the workspace's SSO binding,
+/// SSO-only mode and the MFA policy are checked here, before any tenant data is touched.
+pub(super) async fn authenticate(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    slug: &str,
+    token: Option<&PresentedToken>,
+    writes: bool,
+    access: Access,
+) -> Result<(tenancy::TenantTx, crate::identity::Authenticated), ApiError> {
+    // An invalid slug cannot name a workspace: the same answer as an unknown one.
+    let slug = Slug::parse(slug).map_err(|_| ApiError::not_found())?;
+    let pool = &state.inner.pool;
+    // A bearer token, else a session cookie (checked before any tenant data is touched).
+    let session = match token {
+        Some(_) => None,
+        None => {
+            let info = super::auth::session_of(state, headers)
+                .await?
+                .ok_or_else(ApiError::unauthenticated)?;
+            if writes {
+                super::auth::check_origin(state, headers)?;
+            }
+            Some(info)
+        }
+    };
+    // An unknown workspace gets the same answer as credentials that are not valid for it, so
+    // workspace slugs cannot be enumerated.
+    let mut ttx = tenancy::begin(pool, &slug, access)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(ApiError::unauthenticated)?;
+    let auth = match (token, session) {
+        (Some(token), _) => authenticate_in_tenant(&mut ttx, token)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(ApiError::unauthenticated)?,
+        (None, Some(info)) => {
+            let role = crate::identity::member_role(&mut ttx, info.user_id)
+                .await
+                .map_err(ApiError::from)?
+                .ok_or_else(ApiError::unauthenticated)?;
+            // Checked on every request, after membership (so a workspace's policies are not
+            // revealed to outsiders). A session from another workspace's SSO is not valid
+            // here: the same answer as for a non-member.
+            if info.sso_tenant.is_some_and(|t| t != ttx.tenant_id()) {
+                return Err(ApiError::unauthenticated());
+            }
+            if ttx.sso_only() && info.sso_tenant != Some(ttx.tenant_id()) {
+                return Err(ApiError::new(
+                    ErrorCode::SsoRequired,
+                    "this workspace accepts only sign-ins through its single sign-on",
+                ));
+            }
+            // API tokens are not affected: minting one needs an aal2 session here.
+            if ttx.mfa_required() && info.aal != crate::identity::session::Aal::Aal2 {
+                return Err(ApiError::new(
+                    ErrorCode::MfaRequired,
+                    "this workspace requires a second factor: enroll one, then sign in with it",
+                ));
+            }
+            crate::identity::Authenticated {
+                principal: crate::authz::Principal::for_session(
+                    info.user_id,
+                    ttx.tenant_id(),
+                    role,
+                    info.session_id,
+                    info.aal == crate::identity::session::Aal::Aal2,
+                ),
+                touch_pending: None,
+            }
+        }
+        (None, None) => return Err(ApiError::unauthenticated()),
+    };
+    Ok((ttx, auth))
+}
+
+/// The bearer token of a request, if it sends one (malformed: unauthenticated).
+pub(super) fn bearer(headers: &axum::http::HeaderMap) -> Result<Option<PresentedToken>, ApiError> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| PresentedToken::from_authorization(v).ok_or_else(ApiError::unauthenticated))
+        .transpose()
 }
 
 fn unavailable(e: sqlx::Error) -> ApiError {

@@ -1,5 +1,6 @@
 //! The HTTP surface: routing, transport checks and the request middleware.
 
+mod attachments;
 mod auth;
 mod graphql;
 mod oidc;
@@ -35,19 +36,27 @@ struct Inner {
     auth_limits: Arc<crate::ratelimit::AuthLimits>,
     webauthn: Arc<webauthn_rs::prelude::Webauthn>,
     outbound: Arc<crate::net::Outbound>,
+    blobs: Arc<crate::storage::FsStore>,
+    storage: crate::config::Storage,
     started: Instant,
 }
 
 impl AppState {
+    /// The server's state from its configuration (limits, auth, network, storage).
     pub fn new(
         pool: PgPool,
         tenant_schema: TenantSchema,
         global_schema: GlobalSchema,
-        limits: Limits,
         keyring: crate::crypto::Keyring,
-        auth: crate::config::Auth,
-        network: &crate::config::Network,
+        cfg: &crate::config::Config,
     ) -> Result<Self, String> {
+        let (limits, auth, network, storage) = (
+            cfg.limits.clone(),
+            cfg.auth.clone(),
+            &cfg.network,
+            &cfg.storage,
+        );
+        let data_dir = &cfg.data_dir;
         let passwords = crate::identity::Passwords::new(
             auth.argon2_memory_kib,
             auth.argon2_iterations,
@@ -59,6 +68,17 @@ impl AppState {
         let webauthn = Arc::new(crate::identity::passkeys::relying_party(
             &auth.public_origin,
         )?);
+        let blob_key = *keyring
+            .current()
+            .derive(crate::crypto::Purpose::BlobUrls, uuid::Uuid::nil())
+            .bytes();
+        let blobs = Arc::new(crate::storage::FsStore::new(
+            storage
+                .dir
+                .clone()
+                .unwrap_or_else(|| data_dir.join("blobs")),
+            blob_key,
+        ));
         let outbound = Arc::new(crate::net::Outbound::new(crate::net::AddressPolicy {
             allow_loopback: network.allow_loopback,
             allow_private: network.allow_private,
@@ -74,6 +94,8 @@ impl AppState {
                 auth_limits: Arc::new(crate::ratelimit::AuthLimits::new(&auth)),
                 webauthn,
                 outbound,
+                blobs,
+                storage: storage.clone(),
                 auth,
                 passwords,
                 started: Instant::now(),
@@ -95,6 +117,9 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/mfa", axum::routing::post(auth::second_factor))
         .route("/auth/passkey/options", axum::routing::post(auth::passkey_options))
         .route("/auth/passkey", axum::routing::post(auth::passkey_signin))
+        .route("/w/{slug}/attachments", axum::routing::post(attachments::upload))
+        .route("/w/{slug}/attachments/{id}/content", get(attachments::content))
+        .route("/blobs/{tenant}/{object}", get(attachments::blob))
         .route("/auth/oidc/{slug}/start", get(oidc::start))
         .route("/auth/oidc/{slug}/callback", get(oidc::callback))
         .route("/healthz", get(|| async { "ok" }))

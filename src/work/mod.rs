@@ -7,6 +7,7 @@
 //! explicit: a prepared statement's result shape then stays the same across tenants on
 //! different schema versions during a rollout.
 
+pub mod attachments;
 pub mod goals;
 pub mod history;
 pub mod ideas;

@@ -30,6 +30,9 @@ pub struct TestDb {
     pub set: MigrationSet,
     pub app_url: String,
     pub migrator_url: String,
+    /// Data directory of the test's server (attachment objects live under it).
+    pub blob_dir: PathBuf,
+    _blobs: tempdir::Dir,
     /// Last, so it runs after the pools above are dropped.
     _cleanup: Cleanup,
 }
@@ -80,6 +83,7 @@ impl TestDb {
             .expect("migrate");
         assert!(report.failures.is_empty());
         let master = tessera::crypto::MasterKey::generate();
+        let blobs = tempdir::Dir::new();
         Self {
             master_key_b64: master.to_base64().expose().clone(),
             keyring: tessera::crypto::Keyring::new(master),
@@ -90,6 +94,8 @@ impl TestDb {
             set,
             app_url,
             migrator_url,
+            blob_dir: blobs.path().to_path_buf(),
+            _blobs: blobs,
             _cleanup: cleanup,
         }
     }
@@ -183,16 +189,15 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         // Browsers reach the server as https://localhost:<port> (TLS ends before it).
-        let mut auth = db.cfg.auth.clone();
-        auth.public_origin = format!("https://localhost:{}", addr.port());
+        let mut cfg = db.cfg.clone();
+        cfg.auth.public_origin = format!("https://localhost:{}", addr.port());
+        cfg.data_dir = db.blob_dir.clone();
         let state = tessera::http::AppState::new(
             pool.clone(),
             tessera::graphql::build_tenant_schema(&limits).unwrap(),
             tessera::graphql::build_global_schema(&limits).unwrap(),
-            limits,
             db.keyring.clone(),
-            auth,
-            &db.cfg.network,
+            &cfg,
         )
         .unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

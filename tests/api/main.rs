@@ -2,6 +2,7 @@
 //! Each test gets its own database and its own role prefix, dropped at the end.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod attachments;
 mod audit;
 mod authz;
 mod embedded;

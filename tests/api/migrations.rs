@@ -6,10 +6,16 @@ use tessera::db::migrate::{self, MigrationSet};
 use crate::helpers::{TestDb, migrations_with};
 use crate::provisioning::cli;
 
-const ADD_PRIORITY: (&str, &str) = (
-    "0003_project_priority.sql",
-    "ALTER TABLE projects ADD COLUMN priority integer NOT NULL DEFAULT 0;\n",
-);
+/// The version a new tenant migration gets: one past the embedded ones.
+fn next(db: &TestDb) -> i32 {
+    db.set.tenant_latest() + 1
+}
+
+const PRIORITY_SQL: &str = "ALTER TABLE projects ADD COLUMN priority integer NOT NULL DEFAULT 0;\n";
+
+fn add_priority(db: &TestDb) -> String {
+    format!("{:04}_project_priority.sql", next(db))
+}
 
 async fn create_many(db: &TestDb, prefix: &str, n: usize) {
     futures_util::stream::iter(0..n)
@@ -33,7 +39,9 @@ async fn count_with_priority(db: &TestDb) -> i64 {
 async fn a_new_tenant_migration_reaches_every_schema_and_a_no_op_run_does_no_per_schema_work() {
     let db = TestDb::new().await;
     create_many(&db, "t", 200).await;
-    let (_dir, path) = migrations_with(&[ADD_PRIORITY]);
+    let v = next(&db);
+    let name = add_priority(&db);
+    let (_dir, path) = migrations_with(&[(&name, PRIORITY_SQL)]);
     let set = MigrationSet::from_dir(&path).unwrap();
     let report = migrate::run(&db.migrator, &db.roles, &set, 4)
         .await
@@ -46,7 +54,7 @@ async fn a_new_tenant_migration_reaches_every_schema_and_a_no_op_run_does_no_per
         ),
         (200, 200, 0)
     );
-    assert_eq!(report.template_version, 3);
+    assert_eq!(report.template_version, v);
     assert_eq!(count_with_priority(&db).await, 200);
     // Nothing to do: the single discovery query finds no tenant behind.
     let again = migrate::run(&db.migrator, &db.roles, &set, 4)
@@ -63,16 +71,13 @@ async fn a_new_tenant_migration_reaches_every_schema_and_a_no_op_run_does_no_per
     // New workspaces are cloned from the migrated template.
     let slug = tessera::tenancy::Slug::parse("after").unwrap();
     let t =
-        tessera::tenancy::create_tenant(&db.migrator, &db.roles, &db.keyring, &slug, "After", 3)
+        tessera::tenancy::create_tenant(&db.migrator, &db.roles, &db.keyring, &slug, "After", v)
             .await
             .unwrap();
-    assert_eq!(t.schema_version, 3);
+    assert_eq!(t.schema_version, v);
     assert_eq!(count_with_priority(&db).await, 201);
     // Editing an applied migration is refused.
-    let (_dir2, edited) = migrations_with(&[(
-        "0003_project_priority.sql",
-        "ALTER TABLE projects ADD COLUMN p2 int;",
-    )]);
+    let (_dir2, edited) = migrations_with(&[(&name, "ALTER TABLE projects ADD COLUMN p2 int;")]);
     let err = migrate::run(
         &db.migrator,
         &db.roles,
@@ -91,11 +96,12 @@ async fn a_run_killed_midway_resumes_and_finishes() {
     let db = TestDb::new().await;
     const N: i64 = 80;
     create_many(&db, "k", N as usize).await;
-    let slow = (
-        "0003_slow.sql",
+    let v = next(&db);
+    let slow = format!("{v:04}_slow.sql");
+    let (_dir, path) = migrations_with(&[(
+        &slow,
         "SELECT pg_sleep(0.05);\nALTER TABLE projects ADD COLUMN priority integer NOT NULL DEFAULT 0;\n",
-    );
-    let (_dir, path) = migrations_with(&[slow]);
+    )]);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .arg("migrate")
         .env("TESSERA_DATABASE_URL", &db.app_url)
@@ -112,8 +118,9 @@ async fn a_run_killed_midway_resumes_and_finishes() {
         let pool = db.migrator.clone();
         async move {
             sqlx::query_scalar::<_, i64>(
-                "SELECT count(*) FROM public.tenants WHERE schema_version = 3",
+                "SELECT count(*) FROM public.tenants WHERE schema_version = $1",
             )
+            .bind(v)
             .fetch_one(&pool)
             .await
             .unwrap()
@@ -133,10 +140,11 @@ async fn a_run_killed_midway_resumes_and_finishes() {
     // records and the DDL in one statement (one snapshot): every schema is either fully old
     // or fully new.
     let (after_kill, with_column): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM public.tenants WHERE schema_version = 3),
+        "SELECT (SELECT count(*) FROM public.tenants WHERE schema_version = $1),
                 (SELECT count(*) FROM information_schema.columns
                  WHERE table_schema LIKE 'tenant\\_%' AND table_name = 'projects' AND column_name = 'priority')",
     )
+    .bind(v)
     .fetch_one(&db.migrator)
     .await
     .unwrap();
@@ -164,7 +172,9 @@ async fn a_failing_tenant_is_reported_and_the_others_migrate() {
         .execute(&db.migrator)
         .await
         .unwrap();
-    let (_dir, path) = migrations_with(&[ADD_PRIORITY]);
+    let v = next(&db);
+    let name = add_priority(&db);
+    let (_dir, path) = migrations_with(&[(&name, PRIORITY_SQL)]);
     let set = MigrationSet::from_dir(&path).unwrap();
     let report = migrate::run(&db.migrator, &db.roles, &set, 4)
         .await
@@ -180,7 +190,7 @@ async fn a_failing_tenant_is_reported_and_the_others_migrate() {
     );
     let status = migrate::status(&db.migrator).await.unwrap();
     let bad = status.iter().find(|s| s.slug == "f0007").unwrap();
-    assert_eq!(bad.schema_version, 2);
+    assert_eq!(bad.schema_version, v - 1);
     assert!(
         bad.migration_error
             .as_deref()
@@ -191,7 +201,7 @@ async fn a_failing_tenant_is_reported_and_the_others_migrate() {
         status
             .iter()
             .filter(|s| s.slug != "f0007")
-            .all(|s| s.schema_version == 3 && s.migration_error.is_none())
+            .all(|s| s.schema_version == v && s.migration_error.is_none())
     );
     // `migrate --status` shows it, and the CLI exits non-zero while a tenant is failing.
     let out = cli_with_dir(&db, &path, &["migrate", "--status"]);
@@ -213,7 +223,7 @@ async fn a_failing_tenant_is_reported_and_the_others_migrate() {
     assert!(
         status
             .iter()
-            .all(|s| s.schema_version == 3 && s.migration_error.is_none())
+            .all(|s| s.schema_version == v && s.migration_error.is_none())
     );
     let _ = cli(&db, &["tenant", "list"]);
 }

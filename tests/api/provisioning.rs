@@ -27,6 +27,7 @@ async fn creating_a_workspace_makes_row_schema_and_confined_role() {
     assert_eq!(
         tables,
         [
+            "attachments",
             "goals",
             "ideas",
             "projects",

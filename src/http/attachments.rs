@@ -1,0 +1,364 @@
+//! Attachments over HTTP.
+//!
+//! - `POST /w/{slug}/attachments?entityType=project&entityId=...&filename=...`: the body is
+//!   the file, streamed to the store (never buffered whole) while its size is counted and its
+//!   SHA-256 computed; `Content-Type` is recorded (made safe). The caller's right to edit the
+//!   entity is checked before the first byte is read, and again before the metadata commits.
+//! - `GET /w/{slug}/attachments/{id}/content`: the signing proxy. It authenticates, checks read
+//!   access to the owning entity on every call, and answers `302` to a fresh signed URL.
+//! - `GET /blobs/{tenant}/{object}?exp&ct&fn&sig`: serves a signed URL of the filesystem
+//!   backend, as an attachment with the recorded type; anything unsigned, altered or expired
+//!   is refused.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::AppState;
+use super::graphql::{authenticate, bearer};
+use crate::audit::{self, EntryMeta, NewEntry};
+use crate::authz::{Actor, Permission, Principal};
+use crate::graphql::errors::{ApiError, ErrorCode};
+use crate::storage::fs::{Refusal, Signed};
+use crate::storage::{
+    BlobStore, Download, ObjectKey, StorageError, content_disposition, safe_content_type,
+    safe_filename,
+};
+use crate::tenancy::Access;
+use crate::work::attachments::{self, AttachedTo, NewAttachment};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadParams {
+    entity_type: AttachedTo,
+    entity_id: Uuid,
+    filename: String,
+}
+
+fn meta(headers: &HeaderMap, ext: &axum::http::Extensions, p: &Principal) -> EntryMeta {
+    let (_, ip) = super::auth::client(headers, ext);
+    let (actor_type, actor_id) = match &p.actor {
+        Actor::Token { token_id, .. } => ("token", token_id.to_string()),
+        Actor::Session { session_id, .. } => ("user", session_id.to_string()),
+    };
+    EntryMeta {
+        actor_type,
+        actor_id,
+        actor_user: p.user_id.to_string(),
+        request_id: headers
+            .get(super::REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+        client_ip: ip,
+    }
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    params: Result<Query<UploadParams>, axum::extract::rejection::QueryRejection>,
+    req: Request<Body>,
+) -> Response {
+    let Ok(Query(params)) = params else {
+        return ApiError::bad_input(
+            "entityType (project, record or idea), entityId and filename are required",
+        )
+        .into_http();
+    };
+    upload_inner(&state, &slug, params, req)
+        .await
+        .unwrap_or_else(ApiError::into_http)
+}
+
+/// Authenticates and checks that the caller may attach to the entity.
+async fn may_attach(
+    state: &AppState,
+    headers: &HeaderMap,
+    slug: &str,
+    to: AttachedTo,
+    id: Uuid,
+) -> Result<(crate::tenancy::TenantTx, Principal), ApiError> {
+    let token = bearer(headers)?;
+    let (mut tx, auth) = authenticate(
+        state,
+        headers,
+        slug,
+        token.as_ref(),
+        true,
+        Access::ReadWrite,
+    )
+    .await?;
+    if !auth.principal.has(Permission::WorkWrite) {
+        return Err(ApiError::forbidden("attaching files needs work:write"));
+    }
+    attachments::ensure_editable(&mut tx, auth.principal.viewer(), to, id)
+        .await
+        .map_err(ApiError::from)?;
+    Ok((tx, auth.principal))
+}
+
+async fn upload_inner(
+    state: &AppState,
+    slug: &str,
+    params: UploadParams,
+    req: Request<Body>,
+) -> Result<Response, ApiError> {
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
+    let filename = safe_filename(&params.filename)
+        .ok_or_else(|| ApiError::bad_input("a file name is required"))?;
+    let content_type = safe_content_type(
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let max = state.inner.storage.max_upload_bytes;
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("attachments are limited to {max} bytes"),
+        )
+    };
+    // Refused before any byte is read or stored: no right to edit, or a declared size
+    // beyond the limit.
+    let (tx, principal) =
+        may_attach(state, &headers, slug, params.entity_type, params.entity_id).await?;
+    let tenant_id = tx.tenant_id();
+    tx.rollback().await.map_err(ApiError::from)?;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    let key = ObjectKey::new(tenant_id);
+    let digest = Arc::new(Mutex::new((Sha256::new(), 0u64)));
+    let counted = digest.clone();
+    let stream = body.into_data_stream().map(move |chunk| {
+        let chunk = chunk.map_err(|e| StorageError::Body(e.to_string()))?;
+        let mut d = counted
+            .lock()
+            .map_err(|_| StorageError::Body("hasher poisoned".into()))?;
+        d.1 += chunk.len() as u64;
+        if d.1 > max {
+            return Err(StorageError::TooLarge);
+        }
+        d.0.update(&chunk);
+        Ok(chunk)
+    });
+    let store = &state.inner.blobs;
+    match store.put(&key, Box::pin(stream)).await {
+        Ok(()) => {}
+        Err(StorageError::TooLarge) => return Err(too_large()),
+        Err(StorageError::Body(e)) => {
+            return Err(ApiError::bad_input(format!(
+                "the upload was interrupted: {e}"
+            )));
+        }
+        Err(e) => return Err(ApiError::internal(&e)),
+    }
+    let (sha256, size) = {
+        let d = digest
+            .lock()
+            .map_err(|_| ApiError::internal(&"hasher poisoned"))?;
+        let h: [u8; 32] = d.0.clone().finalize().into();
+        (h, d.1)
+    };
+    // Record it, after checking the right to edit again (it may have changed meanwhile). On
+    // any failure the stored object goes.
+    let recorded = async {
+        let (mut tx, principal) =
+            may_attach(state, &headers, slug, params.entity_type, params.entity_id).await?;
+        let id = Uuid::now_v7();
+        let a = attachments::insert(
+            &mut tx,
+            NewAttachment {
+                id,
+                to: params.entity_type,
+                entity_id: params.entity_id,
+                filename: &filename,
+                content_type: &content_type,
+                size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
+                sha256,
+                object_key: &key.as_string(),
+                uploaded_by: principal.user_id,
+            },
+        )
+        .await
+        .map_err(ApiError::from)?;
+        audit::append(
+            tx.conn(),
+            &state.inner.keyring,
+            tenant_id,
+            state.inner.clock.now(),
+            &meta(&headers, &parts.extensions, &principal),
+            NewEntry {
+                action: "attachment.upload",
+                target_type: "Attachment",
+                target_id: id.to_string(),
+                payload: serde_json::json!({
+                    "entity_type": params.entity_type.as_str(), "entity_id": params.entity_id,
+                    "filename": a.filename, "content_type": a.content_type,
+                    "size_bytes": a.size_bytes, "sha256": hex::encode(&a.sha256),
+                }),
+            },
+        )
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok::<_, ApiError>(a)
+    }
+    .await;
+    let a = match recorded {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = store.delete(&key).await;
+            return Err(e);
+        }
+    };
+    let _ = principal;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(serde_json::json!({
+            "id": a.id,
+            "filename": a.filename,
+            "contentType": a.content_type,
+            "size": a.size_bytes,
+            "sha256": hex::encode(&a.sha256),
+            "contentUrl": format!("/w/{slug}/attachments/{}/content", a.id),
+        })),
+    )
+        .into_response())
+}
+
+pub async fn content(
+    State(state): State<AppState>,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    content_inner(&state, &slug, &id, &headers)
+        .await
+        .unwrap_or_else(ApiError::into_http)
+}
+
+async fn content_inner(
+    state: &AppState,
+    slug: &str,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let token = bearer(headers)?;
+    let (mut tx, auth) = authenticate(
+        state,
+        headers,
+        slug,
+        token.as_ref(),
+        false,
+        Access::ReadOnly,
+    )
+    .await?;
+    if !auth.principal.has(Permission::WorkspaceRead) {
+        return Err(ApiError::forbidden("reading needs workspace:read"));
+    }
+    let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found())?;
+    // Every read checks access to the owning entity again.
+    let a = attachments::get(&mut tx, auth.principal.viewer(), id)
+        .await
+        .map_err(ApiError::from)?;
+    tx.commit().await.map_err(ApiError::from)?;
+    let key = ObjectKey::parse(&a.object_key)
+        .ok_or_else(|| ApiError::internal(&"malformed object key"))?;
+    let ttl = chrono::Duration::seconds(state.inner.storage.url_ttl_secs.max(1));
+    let url = state
+        .inner
+        .blobs
+        .download_url(
+            &key,
+            &Download {
+                content_type: a.content_type,
+                filename: a.filename,
+                expires_at: state.inner.clock.now() + ttl,
+            },
+        )
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let mut resp = StatusCode::FOUND.into_response();
+    resp.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_str(&url).map_err(|_| ApiError::internal(&"bad URL"))?,
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+pub async fn blob(
+    State(state): State<AppState>,
+    Path((tenant, object)): Path<(String, String)>,
+    query: Result<Query<Signed>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    blob_inner(&state, &tenant, &object, query.ok().map(|q| q.0))
+        .await
+        .unwrap_or_else(ApiError::into_http)
+}
+
+async fn blob_inner(
+    state: &AppState,
+    tenant: &str,
+    object: &str,
+    query: Option<Signed>,
+) -> Result<Response, ApiError> {
+    let denied = || ApiError::forbidden("this link is not valid");
+    let key = ObjectKey::parse(&format!("{tenant}/{object}")).ok_or_else(denied)?;
+    let q = query.ok_or_else(denied)?;
+    let path = match state.inner.blobs.verify(&key, &q, state.inner.clock.now()) {
+        Ok(p) => p,
+        Err(Refusal::BadSignature) => return Err(denied()),
+        Err(Refusal::Expired) => return Err(ApiError::forbidden("this link has expired")),
+    };
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ApiError::not_found()),
+        Err(e) => return Err(ApiError::internal(&e)),
+    };
+    let len = file.metadata().await.map(|m| m.len()).ok();
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let mut resp = Response::new(body);
+    let h = resp.headers_mut();
+    let value = |s: &str| HeaderValue::from_str(s).map_err(|_| ApiError::internal(&"bad header"));
+    // The signed content type (made safe at upload) is forced; browsers may not sniff, and
+    // nothing in the response can run as a page of this origin.
+    h.insert(
+        header::CONTENT_TYPE,
+        value(&safe_content_type(Some(&q.ct)))?,
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        value(&content_disposition(&q.filename))?,
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    if let Some(len) = len {
+        h.insert(header::CONTENT_LENGTH, value(&len.to_string())?);
+    }
+    Ok(resp)
+}
