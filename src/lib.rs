@@ -35,3 +35,10 @@ impl Clock for SystemClock {
         chrono::Utc::now()
     }
 }
+
+/// Chooses the TLS crypto provider for the whole process. Two are linked (ring through the
+/// database and HTTP clients, aws-lc-rs through the AWS SDK), and rustls refuses to guess.
+/// Idempotent; call it before any TLS client is built.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}

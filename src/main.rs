@@ -255,6 +255,7 @@ fn init_tracing() {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    tessera::install_crypto_provider();
     let cli = Cli::parse();
     init_tracing();
     match run(cli).await {
@@ -623,6 +624,7 @@ async fn serve(
     let job = tokio::spawn(audit::job::run(app.clone(), db.keyring.clone(), interval));
     let state =
         tessera::http::AppState::new(app, tenant_schema, global_schema, db.keyring.clone(), cfg)
+            .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await

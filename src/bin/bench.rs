@@ -348,6 +348,7 @@ async fn audit_scenario(entries: i64, secs: u64) -> anyhow::Result<serde_json::V
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    tessera::install_crypto_provider();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str, default: i64| -> anyhow::Result<i64> {
         match args.iter().position(|a| a == name) {

@@ -72,12 +72,51 @@ pub struct Config {
     pub storage: Storage,
 }
 
-/// Attachment storage (the filesystem backend; S3 is planned).
+/// Which attachment store to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Filesystem,
+    S3,
+}
+
+/// An S3-compatible service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3 {
+    /// Endpoint URL; unset: AWS's own for the region.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`), as most S3-compatible servers need.
+    pub path_style: bool,
+    /// Credentials; unset: the standard AWS chain (environment, profile, instance role).
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<crate::crypto::Secret<String>>,
+}
+
+impl Default for S3 {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            region: "us-east-1".into(),
+            bucket: None,
+            path_style: false,
+            access_key_id: None,
+            secret_access_key: None,
+        }
+    }
+}
+
+/// Attachment storage.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Storage {
+    /// `filesystem` (the default) or `s3`.
+    pub backend: Backend,
     /// Where the filesystem backend keeps objects. Unset: `<data_dir>/blobs`.
     pub dir: Option<PathBuf>,
+    pub s3: S3,
     /// Largest accepted upload, in bytes (413 beyond).
     pub max_upload_bytes: u64,
     /// How long a signed download link works, in seconds.
@@ -87,7 +126,9 @@ pub struct Storage {
 impl Default for Storage {
     fn default() -> Self {
         Self {
+            backend: Backend::Filesystem,
             dir: None,
+            s3: S3::default(),
             max_upload_bytes: 25 * 1024 * 1024,
             url_ttl_secs: 60,
         }
@@ -348,6 +389,30 @@ impl Config {
         }
         if let Some(v) = env("TESSERA_ALLOW_LOOPBACK_OUTBOUND") {
             self.network.allow_loopback = parse("TESSERA_ALLOW_LOOPBACK_OUTBOUND", v)?;
+        }
+        if let Some(v) = env("TESSERA_STORAGE_BACKEND") {
+            self.storage.backend = match v.as_str() {
+                "filesystem" => Backend::Filesystem,
+                "s3" => Backend::S3,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        key: "TESSERA_STORAGE_BACKEND",
+                        reason: "filesystem or s3".into(),
+                    });
+                }
+            };
+        }
+        if let Some(v) = env("TESSERA_S3_ENDPOINT") {
+            self.storage.s3.endpoint = Some(v);
+        }
+        if let Some(v) = env("TESSERA_S3_REGION") {
+            self.storage.s3.region = v;
+        }
+        if let Some(v) = env("TESSERA_S3_BUCKET") {
+            self.storage.s3.bucket = Some(v);
+        }
+        if let Some(v) = env("TESSERA_S3_PATH_STYLE") {
+            self.storage.s3.path_style = parse("TESSERA_S3_PATH_STYLE", v)?;
         }
         if let Some(v) = env("TESSERA_STORAGE_DIR") {
             self.storage.dir = Some(PathBuf::from(v));

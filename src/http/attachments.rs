@@ -28,7 +28,7 @@ use crate::authz::{Actor, Permission, Principal};
 use crate::graphql::errors::{ApiError, ErrorCode};
 use crate::storage::fs::{Refusal, Signed};
 use crate::storage::{
-    BlobStore, Download, ObjectKey, StorageError, content_disposition, safe_content_type,
+    Download, ObjectKey, ObjectMeta, StorageError, content_disposition, safe_content_type,
     safe_filename,
 };
 use crate::tenancy::Access;
@@ -156,7 +156,11 @@ async fn upload_inner(
         Ok(chunk)
     });
     let store = &state.inner.blobs;
-    match store.put(&key, Box::pin(stream)).await {
+    let object_meta = ObjectMeta {
+        content_type: content_type.clone(),
+        filename: filename.clone(),
+    };
+    match store.put(&key, &object_meta, Box::pin(stream)).await {
         Ok(()) => {}
         Err(StorageError::TooLarge) => return Err(too_large()),
         Err(StorageError::Body(e)) => {
@@ -277,7 +281,8 @@ async fn content_inner(
     tx.commit().await.map_err(ApiError::from)?;
     let key = ObjectKey::parse(&a.object_key)
         .ok_or_else(|| ApiError::internal(&"malformed object key"))?;
-    let ttl = chrono::Duration::seconds(state.inner.storage.url_ttl_secs.max(1));
+    let secs = state.inner.storage.url_ttl_secs.max(1);
+    let ttl = chrono::Duration::seconds(secs);
     let url = state
         .inner
         .blobs
@@ -287,6 +292,7 @@ async fn content_inner(
                 content_type: a.content_type,
                 filename: a.filename,
                 expires_at: state.inner.clock.now() + ttl,
+                ttl: std::time::Duration::from_secs(secs.unsigned_abs()),
             },
         )
         .await
@@ -317,10 +323,16 @@ async fn blob_inner(
     object: &str,
     query: Option<Signed>,
 ) -> Result<Response, ApiError> {
+    // Only the filesystem backend's links are served here.
+    let fs = state
+        .inner
+        .fs_blobs
+        .as_ref()
+        .ok_or_else(ApiError::not_found)?;
     let denied = || ApiError::forbidden("this link is not valid");
     let key = ObjectKey::parse(&format!("{tenant}/{object}")).ok_or_else(denied)?;
     let q = query.ok_or_else(denied)?;
-    let path = match state.inner.blobs.verify(&key, &q, state.inner.clock.now()) {
+    let path = match fs.verify(&key, &q, state.inner.clock.now()) {
         Ok(p) => p,
         Err(Refusal::BadSignature) => return Err(denied()),
         Err(Refusal::Expired) => return Err(ApiError::forbidden("this link has expired")),

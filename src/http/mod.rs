@@ -36,14 +36,16 @@ struct Inner {
     auth_limits: Arc<crate::ratelimit::AuthLimits>,
     webauthn: Arc<webauthn_rs::prelude::Webauthn>,
     outbound: Arc<crate::net::Outbound>,
-    blobs: Arc<crate::storage::FsStore>,
+    blobs: Arc<dyn crate::storage::BlobStore>,
+    /// The filesystem backend, whose signed links this server serves itself.
+    fs_blobs: Option<Arc<crate::storage::FsStore>>,
     storage: crate::config::Storage,
     started: Instant,
 }
 
 impl AppState {
     /// The server's state from its configuration (limits, auth, network, storage).
-    pub fn new(
+    pub async fn new(
         pool: PgPool,
         tenant_schema: TenantSchema,
         global_schema: GlobalSchema,
@@ -72,13 +74,20 @@ impl AppState {
             .current()
             .derive(crate::crypto::Purpose::BlobUrls, uuid::Uuid::nil())
             .bytes();
-        let blobs = Arc::new(crate::storage::FsStore::new(
+        let fs = Arc::new(crate::storage::FsStore::new(
             storage
                 .dir
                 .clone()
                 .unwrap_or_else(|| data_dir.join("blobs")),
             blob_key,
         ));
+        let (blobs, fs_blobs): (Arc<dyn crate::storage::BlobStore>, _) = match storage.backend {
+            crate::config::Backend::Filesystem => (fs.clone(), Some(fs)),
+            crate::config::Backend::S3 => (
+                Arc::new(crate::storage::S3Store::new(&storage.s3).await?),
+                None,
+            ),
+        };
         let outbound = Arc::new(crate::net::Outbound::new(crate::net::AddressPolicy {
             allow_loopback: network.allow_loopback,
             allow_private: network.allow_private,
@@ -95,6 +104,7 @@ impl AppState {
                 webauthn,
                 outbound,
                 blobs,
+                fs_blobs,
                 storage: storage.clone(),
                 auth,
                 passwords,

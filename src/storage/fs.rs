@@ -13,7 +13,7 @@ use sha2::Sha256;
 use tokio::io::AsyncWriteExt;
 use zeroize::Zeroizing;
 
-use super::{BlobStore, Body, Download, ObjectKey, StorageError};
+use super::{BlobStore, Body, Download, ObjectKey, ObjectMeta, StorageError};
 
 pub struct FsStore {
     dir: PathBuf,
@@ -102,7 +102,12 @@ impl FsStore {
 
 #[async_trait::async_trait]
 impl BlobStore for FsStore {
-    async fn put(&self, key: &ObjectKey, mut body: Body<'_>) -> Result<(), StorageError> {
+    async fn put(
+        &self,
+        key: &ObjectKey,
+        _meta: &ObjectMeta,
+        mut body: Body<'_>,
+    ) -> Result<(), StorageError> {
         let final_path = self.path(key);
         if let Some(parent) = final_path.parent() {
             tokio::fs::create_dir_all(parent).await?;

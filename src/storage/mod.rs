@@ -9,6 +9,7 @@
 //! expired.
 
 pub mod fs;
+pub mod s3;
 
 use std::pin::Pin;
 
@@ -18,6 +19,7 @@ use futures_util::Stream;
 use uuid::Uuid;
 
 pub use fs::FsStore;
+pub use s3::S3Store;
 
 /// Where an object lives: `<tenant id>/<object id>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,18 +79,34 @@ impl From<std::io::Error> for StorageError {
 /// A body being uploaded: chunks, already counted and hashed by the caller.
 pub type Body<'a> = Pin<Box<dyn Stream<Item = Result<Bytes, StorageError>> + Send + 'a>>;
 
+/// What is stored with an object.
+#[derive(Debug, Clone)]
+pub struct ObjectMeta {
+    pub content_type: String,
+    pub filename: String,
+}
+
 /// How a download is presented: the recorded content type and file name, forced.
 #[derive(Debug, Clone)]
 pub struct Download {
     pub content_type: String,
     pub filename: String,
+    /// When the link stops working (self-signed links)...
     pub expires_at: DateTime<Utc>,
+    /// ...and the same as a lifetime (presigned links, which count from their own clock).
+    pub ttl: std::time::Duration,
 }
 
 #[async_trait::async_trait]
 pub trait BlobStore: Send + Sync + 'static {
-    /// Stores a new object. On any error nothing is left behind.
-    async fn put(&self, key: &ObjectKey, body: Body<'_>) -> Result<(), StorageError>;
+    /// Stores a new object. On any error nothing is left behind. `meta` is kept with the
+    /// object where the backend can (S3 serves it as the object's headers).
+    async fn put(
+        &self,
+        key: &ObjectKey,
+        meta: &ObjectMeta,
+        body: Body<'_>,
+    ) -> Result<(), StorageError>;
 
     /// Removes an object (absent is fine).
     async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError>;

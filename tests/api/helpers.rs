@@ -53,6 +53,7 @@ impl TestDb {
 
     /// A database migrated with the migrations in `dir` (public/ and tenant/).
     pub async fn with_migrations(dir: Option<&Path>) -> Self {
+        tessera::install_crypto_provider();
         let name = format!("tt_{}", &Uuid::new_v4().simple().to_string()[..10]);
         let roles = RoleNames::new(&name);
         let mut admin = db::admin_connect_url(&admin_url())
@@ -199,6 +200,7 @@ impl TestApp {
             db.keyring.clone(),
             &cfg,
         )
+        .await
         .unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(tessera::http::serve(listener, state, async move {

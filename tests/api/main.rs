@@ -18,6 +18,7 @@ mod passkeys;
 mod pool_leak;
 mod provisioning;
 mod rotation;
+mod s3;
 mod secrets;
 mod sessions;
 mod walker;
