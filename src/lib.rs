@@ -11,6 +11,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod demo;
+pub mod export;
 pub mod graphql;
 pub mod http;
 pub mod identity;

@@ -374,3 +374,86 @@ async fn blob_inner(
     }
     Ok(resp)
 }
+
+/// `GET /w/{slug}/export`: the whole workspace as one JSON document with a manifest
+/// (`export:run`), streamed from one snapshot. The export is audited before it starts.
+pub async fn export(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    ext: axum::http::Extensions,
+) -> Response {
+    export_inner(&state, &slug, &headers, &ext)
+        .await
+        .unwrap_or_else(ApiError::into_http)
+}
+
+async fn export_inner(
+    state: &AppState,
+    slug: &str,
+    headers: &HeaderMap,
+    ext: &axum::http::Extensions,
+) -> Result<Response, ApiError> {
+    let token = bearer(headers)?;
+    let (mut tx, auth) = authenticate(
+        state,
+        headers,
+        slug,
+        token.as_ref(),
+        false,
+        Access::ReadWrite,
+    )
+    .await?;
+    if !auth.principal.has(Permission::ExportRun) {
+        return Err(ApiError::forbidden("exports need export:run"));
+    }
+    let tenant_id = tx.tenant_id();
+    audit::append(
+        tx.conn(),
+        &state.inner.keyring,
+        tenant_id,
+        state.inner.clock.now(),
+        &meta(headers, ext, &auth.principal),
+        NewEntry {
+            action: "workspace.export",
+            target_type: "Workspace",
+            target_id: tenant_id.to_string(),
+            payload: serde_json::json!({ "format": crate::export::FORMAT, "version": crate::export::VERSION }),
+        },
+    )
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    tx.commit().await.map_err(ApiError::from)?;
+    let (mut snapshot, _) = authenticate(
+        state,
+        headers,
+        slug,
+        token.as_ref(),
+        false,
+        Access::Snapshot,
+    )
+    .await?;
+    let (mut writer, reader) = tokio::io::duplex(64 * 1024);
+    let keyring = state.inner.keyring.clone();
+    tokio::spawn(async move {
+        // A failure midway truncates the document: its manifest is then missing, which a
+        // reader detects.
+        if let Err(e) = crate::export::write(&mut snapshot, &keyring, &mut writer).await {
+            tracing::error!(error = %e, "export failed");
+        }
+        let _ = snapshot.rollback().await;
+    });
+    let mut resp = Response::new(Body::from_stream(tokio_util::io::ReaderStream::new(reader)));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("attachment; filename=\"{slug}-export.json\""))
+            .map_err(|_| ApiError::internal(&"bad header"))?,
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}

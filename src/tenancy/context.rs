@@ -13,6 +13,8 @@ use super::Slug;
 pub enum Access {
     ReadOnly,
     ReadWrite,
+    /// Read-only with one snapshot for the whole transaction (`REPEATABLE READ`): exports.
+    Snapshot,
 }
 
 /// The workspace a transaction is scoped to.
@@ -20,6 +22,9 @@ pub enum Access {
 pub struct TenantRef {
     pub id: Uuid,
     pub slug: Slug,
+    pub name: String,
+    /// The tenant schema's migration version.
+    pub schema_version: i32,
 }
 
 /// A transaction whose first statement scoped it to one tenant: `search_path`,
@@ -60,9 +65,14 @@ pub async fn begin(
     let mut tx = match access {
         Access::ReadOnly => pool.begin_with("BEGIN READ ONLY").await?,
         Access::ReadWrite => pool.begin().await?,
+        Access::Snapshot => {
+            pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await?
+        }
     };
-    let row: Option<(Uuid, i32, i32, bool, bool)> = sqlx::query_as(
-        "SELECT t.id, t.schema_version, pg_backend_pid(), t.mfa_required, t.sso_only
+    type Row = (Uuid, i32, i32, bool, bool, String);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT t.id, t.schema_version, pg_backend_pid(), t.mfa_required, t.sso_only, t.name
          FROM public.tenants t,
               LATERAL (SELECT set_config('search_path', format('%I, public', 'tenant_' || t.slug), true),
                               set_config('role', t.db_role, true),
@@ -72,7 +82,7 @@ pub async fn begin(
     .bind(slug.as_str())
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((id, version, backend, mfa_required, sso_only)) = row else {
+    let Some((id, version, backend, mfa_required, sso_only, name)) = row else {
         return Ok(None);
     };
     if switches_version(backend, version) {
@@ -85,6 +95,8 @@ pub async fn begin(
         tenant: TenantRef {
             id,
             slug: slug.clone(),
+            name,
+            schema_version: version,
         },
         access,
         statements: 1,
@@ -180,7 +192,7 @@ pub struct GlobalTx {
 /// caller is authenticated.
 pub async fn begin_global(pool: &PgPool, access: Access) -> Result<GlobalTx, sqlx::Error> {
     let tx = match access {
-        Access::ReadOnly => pool.begin_with("BEGIN READ ONLY").await?,
+        Access::ReadOnly | Access::Snapshot => pool.begin_with("BEGIN READ ONLY").await?,
         Access::ReadWrite => pool.begin().await?,
     };
     Ok(GlobalTx { tx })

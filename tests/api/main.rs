@@ -6,6 +6,7 @@ mod attachments;
 mod audit;
 mod authz;
 mod embedded;
+mod export;
 mod helpers;
 mod history;
 mod http_surface;
