@@ -46,6 +46,8 @@ impl std::fmt::Display for ExportError {
     }
 }
 
+impl std::error::Error for ExportError {}
+
 impl From<std::io::Error> for ExportError {
     fn from(e: std::io::Error) -> Self {
         Self::Io(e)
