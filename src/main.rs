@@ -120,6 +120,16 @@ enum TenantCommand {
     List,
     /// Crypto-shred: destroy the workspace's audit key (payloads become unreadable for good).
     ShredAuditKey { slug: String },
+    /// Restore a workspace export (GET /w/{slug}/export) into a new workspace.
+    Import {
+        file: std::path::PathBuf,
+        /// Slug of the new workspace.
+        #[arg(long)]
+        slug: String,
+        /// Name of the new workspace (default: the exported one's).
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -349,6 +359,32 @@ async fn dispatch(
             )
             .await?;
             println!("created workspace {} ({})", t.slug, t.id);
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Tenant {
+            command: TenantCommand::Import { file, slug, name },
+        } => {
+            let slug = Slug::parse(&slug)?;
+            let text =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let doc: serde_json::Value =
+                serde_json::from_slice(&text).context("the file is not a JSON document")?;
+            let imported = tessera::export::import::import(
+                &migrator,
+                &roles,
+                &db.keyring,
+                &doc,
+                &slug,
+                name.as_deref(),
+                set.tenant_latest(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("import failed: {e}"))?;
+            let rows: u64 = imported.manifest.counts.values().sum();
+            println!(
+                "imported {rows} rows into workspace {} ({})",
+                imported.tenant.slug, imported.tenant.id
+            );
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::Tenant {

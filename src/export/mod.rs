@@ -18,6 +18,8 @@
 
 use std::collections::BTreeMap;
 
+pub mod import;
+
 use futures_util::TryStreamExt;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncWrite, AsyncWriteExt};

@@ -158,3 +158,148 @@ async fn an_export_holds_every_part_with_a_manifest_that_verifies() {
     let (status, _, _) = export(&app, "other", t).await;
     assert_eq!(status, 401, "another workspace's token");
 }
+
+#[tokio::test]
+async fn export_import_export_round_trips_and_a_forged_document_is_refused() {
+    let app = TestApp::spawn().await;
+    let s = seed(&app, "acme").await;
+    let t = &s.owner_token;
+    let mo = app
+        .db
+        .add_user(&s.tenant, "mo@acme.test", Role::Member)
+        .await;
+    app.ok(
+        "acme",
+        t,
+        "mutation($t: ID!, $u: ID!) { addTeamMember(teamId: $t, userId: $u) { id } }",
+        json!({ "t": s.team_id, "u": mo.to_string() }),
+    )
+    .await;
+    let rec = app
+        .ok(
+            "acme",
+            t,
+            "mutation($p: ID!, $a: ID) { createRecord(input: {projectId: $p, title: \"ünïcode ✓\", assigneeId: $a, fields: {n: 1.5, tags: [\"a\"]}}) { id } }",
+            json!({ "p": s.project_id, "a": mo.to_string() }),
+        )
+        .await["createRecord"]["id"]
+        .clone();
+    app.ok(
+        "acme",
+        t,
+        "mutation($id: ID!) { updateRecord(id: $id, input: {status: DONE}) { id } }",
+        json!({ "id": rec }),
+    )
+    .await;
+    let resp = app
+        .http
+        .post(app.url("/w/acme/attachments"))
+        .query(&[
+            ("entityType", "record"),
+            ("entityId", rec.as_str().unwrap()),
+            ("filename", "r.txt"),
+        ])
+        .bearer_auth(t)
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let (_, _, first) = export(&app, "acme", t).await;
+    let dir = crate::helpers::tempdir::Dir::new();
+    let file = dir.path().join("acme.json");
+    std::fs::write(&file, &first).unwrap();
+
+    let out = crate::provisioning::cli(
+        &app.db,
+        &[
+            "tenant",
+            "import",
+            file.to_str().unwrap(),
+            "--slug",
+            "acme_copy",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let copy = tessera::tenancy::list_tenants(&app.db.migrator)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.slug.as_str() == "acme_copy")
+        .unwrap();
+    let owner_copy = app
+        .db
+        .token(&copy, s.owner, &[Scope::Read, Scope::Settings])
+        .await;
+    let (status, _, second) = export(&app, "acme_copy", &owner_copy).await;
+    assert_eq!(status, 200);
+    let (a, b): (Value, Value) = (
+        serde_json::from_slice(&first).unwrap(),
+        serde_json::from_slice(&second).unwrap(),
+    );
+    let mb = tessera::export::verify(&b).unwrap();
+    let ma = tessera::export::verify(&a).unwrap();
+    for part in [
+        "teams",
+        "team_members",
+        "members",
+        "goals",
+        "projects",
+        "records",
+        "ideas",
+        "versions",
+        "attachments",
+    ] {
+        assert_eq!(
+            a["parts"][part], b["parts"][part],
+            "{part} differs after the round trip"
+        );
+        assert_eq!(ma.sha256[part], mb.sha256[part], "{part}");
+    }
+    // The copy's chain starts fresh and records where it came from.
+    let actions: Vec<String> = b["parts"]["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(actions[..2], ["workspace.create", "workspace.import"]);
+    let import = &b["parts"]["audit"][1]["payload"];
+    assert_eq!(
+        import["source_chain_head"],
+        a["parts"]["audit"].as_array().unwrap().last().unwrap()["hash"]
+    );
+
+    // A document altered after export is refused before anything is created.
+    let mut forged: Value = a.clone();
+    forged["parts"]["members"][0]["role"] = json!("owner");
+    forged["parts"]["members"][1]["role"] = json!("owner");
+    std::fs::write(&file, serde_json::to_vec(&forged).unwrap()).unwrap();
+    let out = crate::provisioning::cli(
+        &app.db,
+        &[
+            "tenant",
+            "import",
+            file.to_str().unwrap(),
+            "--slug",
+            "acme_forged",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("SHA-256"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM public.tenants WHERE slug = 'acme_forged')",
+    )
+    .fetch_one(&app.db.migrator)
+    .await
+    .unwrap();
+    assert!(!exists);
+}
