@@ -120,6 +120,12 @@ enum TenantCommand {
     List,
     /// Crypto-shred: destroy the workspace's audit key (payloads become unreadable for good).
     ShredAuditKey { slug: String },
+    /// Purge deleted workspaces whose restore window has passed (run it periodically).
+    Purge {
+        /// Only this workspace (if it is due).
+        #[arg(long)]
+        slug: Option<String>,
+    },
     /// Restore a workspace export (GET /w/{slug}/export) into a new workspace.
     Import {
         file: std::path::PathBuf,
@@ -385,6 +391,22 @@ async fn dispatch(
                 "imported {rows} rows into workspace {} ({})",
                 imported.tenant.slug, imported.tenant.id
             );
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Tenant {
+            command: TenantCommand::Purge { slug },
+        } => {
+            let (store, _) = tessera::storage::open(&cfg.storage, &cfg.data_dir, &db.keyring)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let done =
+                tenancy::purge::purge_due(&migrator, &db.keyring, store.as_ref(), slug.as_deref())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("purge failed: {e}"))?;
+            for p in &done {
+                println!("purged {} ({} objects deleted)", p.slug, p.objects_deleted);
+            }
+            println!("{} workspaces purged", done.len());
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::Tenant {

@@ -54,6 +54,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0007_sso.sql",
         include_str!("../../migrations/public/0007_sso.sql"),
     ),
+    (
+        "0008_deletion.sql",
+        include_str!("../../migrations/public/0008_deletion.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (
@@ -227,7 +231,7 @@ pub async fn run(
     let latest = set.tenant_latest();
     // The one discovery query: current schemas cost nothing more.
     let pending: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT id, slug FROM public.tenants WHERE schema_version < $1 ORDER BY slug",
+        "SELECT id, slug FROM public.tenants WHERE schema_version < $1 AND state <> 'purged' ORDER BY slug",
     )
     .bind(latest)
     .fetch_all(pool)

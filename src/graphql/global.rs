@@ -45,6 +45,9 @@ pub struct Effects {
     /// A session that replaced the caller's (step-up): its token goes into the cookie, if
     /// the transaction committed.
     pub new_session: Option<(Uuid, Secret<String>)>,
+    /// Entries for a workspace's own chain: (slug, action, payload), appended once the
+    /// transaction committed.
+    pub workspace_events: Vec<(String, &'static str, serde_json::Value)>,
 }
 
 impl GlobalState {
@@ -186,6 +189,23 @@ impl GlobalQuery {
             .collect())
     }
 
+    /// Deleted workspaces the caller owns that can still be restored.
+    async fn my_deleted_workspaces(&self, ctx: &Context<'_>) -> Result<Vec<DeletedWorkspace>> {
+        let st = state(ctx)?;
+        if st.session_id.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut tx = st.tx.lock().await;
+        let rows: Vec<DeletedWorkspace> = sqlx::query_as(
+            "SELECT slug, name, deleted_at, purge_after FROM public.tessera_deleted_workspaces_of($1)",
+        )
+        .bind(st.user_id)
+        .fetch_all(tx.conn())
+        .await
+        .map_err(ApiError::from)?;
+        Ok(rows)
+    }
+
     /// The caller's passkeys (browser sessions only).
     async fn my_passkeys(&self, ctx: &Context<'_>) -> Result<Vec<PasskeyObj>> {
         let st = state(ctx)?;
@@ -213,6 +233,15 @@ impl GlobalQuery {
             recovery_codes_left: i32::try_from(s.recovery_codes_left).unwrap_or(i32::MAX),
         })
     }
+}
+
+/// A deleted workspace, restorable until `purgeAfter`.
+#[derive(SimpleObject, sqlx::FromRow)]
+pub struct DeletedWorkspace {
+    pub slug: String,
+    pub name: String,
+    pub deleted_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub purge_after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The caller's second factors.
@@ -419,6 +448,28 @@ impl GlobalMutation {
             false,
         );
         Ok(codes.into_iter().map(|c| c.expose().clone()).collect())
+    }
+
+    /// Restores a deleted workspace the caller owns, before it is purged.
+    #[graphql(directive = requires::apply(perm(P::SelfManage)))]
+    async fn restore_workspace(&self, ctx: &Context<'_>, slug: String) -> Result<bool> {
+        let st = state(ctx)?;
+        let mut tx = st.tx.lock().await;
+        let restored: Option<Uuid> =
+            sqlx::query_scalar("SELECT public.tessera_restore_workspace($1, $2)")
+                .bind(&slug)
+                .bind(st.user_id)
+                .fetch_one(tx.conn())
+                .await
+                .map_err(ApiError::from)?;
+        if restored.is_none() {
+            return Err(ApiError::not_found().into());
+        }
+        st.effect(|e| {
+            e.workspace_events
+                .push((slug, "workspace.restore", serde_json::json!({})))
+        });
+        Ok(true)
     }
 
     /// Starts registering a passkey (user verification required). Returns

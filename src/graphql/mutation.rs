@@ -634,6 +634,25 @@ impl Mutation {
         Ok(only)
     }
 
+    /// Deletes this workspace: inaccessible at once, restorable by an owner for 7 days
+    /// (`restoreWorkspace` on `/graphql`), then purged. Owners only, from a browser session;
+    /// `confirmSlug` must repeat the workspace's slug.
+    #[graphql(directive = requires::apply(perm(P::WorkspaceDelete)))]
+    async fn delete_workspace(&self, ctx: &Context<'_>, confirm_slug: String) -> Result<bool> {
+        let mut tx = tx(ctx).await?;
+        if confirm_slug != tx.tenant().slug.as_str() {
+            return Err(super::errors::ApiError::bad_input(
+                "confirmSlug must repeat the workspace's slug",
+            )
+            .into());
+        }
+        tx.request_delete();
+        tx.note_change(
+            serde_json::json!({ "entity": "workspace", "field": "state", "after": "deleted" }),
+        );
+        Ok(true)
+    }
+
     /// Revokes an API token of this workspace; it stops working on the next request.
     #[graphql(directive = requires::apply(perm(P::TokensRevoke)))]
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> Result<ApiTokenObj> {

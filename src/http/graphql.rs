@@ -29,6 +29,9 @@ use crate::identity::{
 };
 use crate::tenancy::{self, Access, Slug};
 
+/// How long a deleted workspace stays restorable.
+pub const DELETED_KEPT_DAYS: i32 = 7;
+
 /// A parsed, checked GraphQL request and whether it mutates.
 struct Checked {
     request: async_graphql::Request,
@@ -290,6 +293,10 @@ async fn tenant_inner(
             );
         }
         if response.is_ok() {
+            let mut tx = tx;
+            tx.finish_delete(DELETED_KEPT_DAYS)
+                .await
+                .map_err(ApiError::from)?;
             tx.commit().await.map_err(ApiError::from)?;
         } else {
             tx.rollback().await.map_err(ApiError::from)?;
@@ -495,6 +502,38 @@ async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
         .or(session.map(|s| s.session_id));
     let meta = super::auth::identity_meta(&headers, &client_ip, user_id, acting_session);
     super::auth::record(state, user_id, &meta, &events).await;
+    if committed {
+        for (slug, action, payload) in effects.workspace_events {
+            let appended = async {
+                let slug = Slug::parse(&slug).map_err(|_| "bad slug".to_owned())?;
+                let mut tx = tenancy::begin(&state.inner.pool, &slug, Access::ReadWrite)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or("workspace not active")?;
+                let tenant_id = tx.tenant_id();
+                crate::audit::append(
+                    tx.conn(),
+                    &state.inner.keyring,
+                    tenant_id,
+                    state.inner.clock.now(),
+                    &meta,
+                    crate::audit::NewEntry {
+                        action,
+                        target_type: "Workspace",
+                        target_id: tenant_id.to_string(),
+                        payload,
+                    },
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+                tx.commit().await.map_err(|e| e.to_string())
+            }
+            .await;
+            if let Err(e) = appended {
+                tracing::error!(error = %e, "workspace audit append failed");
+            }
+        }
+    }
     let mut resp = respond(response);
     if let Some((_, token)) = new_session {
         let max_age = i64::from(state.inner.auth.session_absolute_secs);

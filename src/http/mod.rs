@@ -70,24 +70,7 @@ impl AppState {
         let webauthn = Arc::new(crate::identity::passkeys::relying_party(
             &auth.public_origin,
         )?);
-        let blob_key = *keyring
-            .current()
-            .derive(crate::crypto::Purpose::BlobUrls, uuid::Uuid::nil())
-            .bytes();
-        let fs = Arc::new(crate::storage::FsStore::new(
-            storage
-                .dir
-                .clone()
-                .unwrap_or_else(|| data_dir.join("blobs")),
-            blob_key,
-        ));
-        let (blobs, fs_blobs): (Arc<dyn crate::storage::BlobStore>, _) = match storage.backend {
-            crate::config::Backend::Filesystem => (fs.clone(), Some(fs)),
-            crate::config::Backend::S3 => (
-                Arc::new(crate::storage::S3Store::new(&storage.s3).await?),
-                None,
-            ),
-        };
+        let (blobs, fs_blobs) = crate::storage::open(storage, data_dir, &keyring).await?;
         let outbound = Arc::new(crate::net::Outbound::new(crate::net::AddressPolicy {
             allow_loopback: network.allow_loopback,
             allow_private: network.allow_private,

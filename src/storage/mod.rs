@@ -120,6 +120,34 @@ pub trait BlobStore: Send + Sync + 'static {
     ) -> Result<String, StorageError>;
 }
 
+/// Opens the configured store; the filesystem store is also returned on its own, because
+/// this server serves its signed links.
+pub async fn open(
+    cfg: &crate::config::Storage,
+    data_dir: &std::path::Path,
+    keyring: &crate::crypto::Keyring,
+) -> Result<
+    (
+        std::sync::Arc<dyn BlobStore>,
+        Option<std::sync::Arc<FsStore>>,
+    ),
+    String,
+> {
+    use std::sync::Arc;
+    let key = *keyring
+        .current()
+        .derive(crate::crypto::Purpose::BlobUrls, Uuid::nil())
+        .bytes();
+    let fs = Arc::new(FsStore::new(
+        cfg.dir.clone().unwrap_or_else(|| data_dir.join("blobs")),
+        key,
+    ));
+    Ok(match cfg.backend {
+        crate::config::Backend::Filesystem => (fs.clone(), Some(fs)),
+        crate::config::Backend::S3 => (Arc::new(S3Store::new(&cfg.s3).await?), None),
+    })
+}
+
 /// A content type safe to send back: `type/subtype` from a conservative alphabet, else
 /// `application/octet-stream`. Parameters are dropped.
 pub fn safe_content_type(raw: Option<&str>) -> String {

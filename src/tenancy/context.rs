@@ -42,6 +42,8 @@ pub struct TenantTx {
     mfa_required: bool,
     /// The workspace accepts only sessions from its own SSO.
     sso_only: bool,
+    /// Deletion was asked for: the request handler performs it last, before COMMIT.
+    delete_requested: bool,
 }
 
 impl std::fmt::Debug for TenantTx {
@@ -103,6 +105,7 @@ pub async fn begin(
         changes: Vec::new(),
         mfa_required,
         sso_only,
+        delete_requested: false,
     }))
 }
 
@@ -145,6 +148,23 @@ impl TenantTx {
     /// of this transaction).
     pub fn mfa_required(&self) -> bool {
         self.mfa_required
+    }
+
+    /// Asks for the workspace's deletion when this transaction commits.
+    pub fn request_delete(&mut self) {
+        self.delete_requested = true;
+    }
+
+    /// Performs a requested deletion (the last statement before COMMIT, so the request's
+    /// audit entries are written while the workspace is still active). True if it did.
+    pub async fn finish_delete(&mut self, keep_days: i32) -> Result<bool, sqlx::Error> {
+        if !std::mem::take(&mut self.delete_requested) {
+            return Ok(false);
+        }
+        sqlx::query_scalar("SELECT public.tessera_delete_workspace($1)")
+            .bind(keep_days)
+            .fetch_one(&mut *self.tx)
+            .await
     }
 
     /// Whether the workspace accepts only sessions created by its own SSO.

@@ -9,6 +9,7 @@ mod context;
 mod provision;
 mod slug;
 
+pub mod purge;
 pub use context::{Access, GlobalTx, TenantRef, TenantTx, begin, begin_global};
 pub use provision::{TenancyError, Tenant, create_tenant, list_tenants};
 pub use slug::{Slug, SlugError};

@@ -262,8 +262,13 @@ async fn every_mutation_of_the_schema_writes_an_audit_entry() {
         .map(|(_, f)| f.clone())
         .collect();
     let mut audited: BTreeSet<String> = actions(&app, s.tenant.id).await.into_iter().collect();
-    // SSO configuration needs a live OpenID provider: `oidc.rs` checks that both are audited.
-    audited.extend(["configureSso".to_owned(), "setSsoOnly".to_owned()]);
+    // SSO configuration needs a live OpenID provider (`oidc.rs` checks both are audited), and
+    // deleting the workspace would end this test (`deletion.rs` checks it).
+    audited.extend([
+        "configureSso".to_owned(),
+        "setSsoOnly".to_owned(),
+        "deleteWorkspace".to_owned(),
+    ]);
     let missing: Vec<&String> = mutations.difference(&audited).collect();
     assert!(
         missing.is_empty(),

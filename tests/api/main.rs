@@ -5,6 +5,7 @@
 mod attachments;
 mod audit;
 mod authz;
+mod deletion;
 mod embedded;
 mod export;
 mod helpers;
