@@ -42,7 +42,7 @@ pub struct UploadParams {
     filename: String,
 }
 
-fn meta(headers: &HeaderMap, ext: &axum::http::Extensions, p: &Principal) -> EntryMeta {
+pub(super) fn meta(headers: &HeaderMap, ext: &axum::http::Extensions, p: &Principal) -> EntryMeta {
     let (_, ip) = super::auth::client(headers, ext);
     let (actor_type, actor_id) = match &p.actor {
         Actor::Token { token_id, .. } => ("token", token_id.to_string()),

@@ -2,6 +2,7 @@
 
 mod attachments;
 mod auth;
+mod exports;
 mod graphql;
 mod oidc;
 
@@ -114,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .route("/w/{slug}/attachments/{id}/content", get(attachments::content))
         .route("/blobs/{tenant}/{object}", get(attachments::blob))
         .route("/w/{slug}/export", get(attachments::export))
+        .route("/w/{slug}/export/{file}", get(exports::csv))
         .route("/auth/oidc/{slug}/start", get(oidc::start))
         .route("/auth/oidc/{slug}/callback", get(oidc::callback))
         .route("/healthz", get(|| async { "ok" }))

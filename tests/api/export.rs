@@ -303,3 +303,99 @@ async fn export_import_export_round_trips_and_a_forged_document_is_refused() {
     .unwrap();
     assert!(!exists);
 }
+
+#[tokio::test]
+async fn csv_exports_stream_one_entity_type_with_formulas_defused() {
+    let app = TestApp::spawn().await;
+    let s = seed(&app, "acme").await;
+    let t = &s.owner_token;
+    app.ok(
+        "acme",
+        t,
+        "mutation($p: ID!) { createRecord(input: {projectId: $p, title: \"=HYPERLINK(\\\"http://x\\\",\\\"y\\\")\", body: \"line1\\nline2, \\\"quoted\\\"\"}) { id } }",
+        json!({ "p": s.project_id }),
+    )
+    .await;
+    let resp = app
+        .http
+        .get(app.url("/w/acme/export/records.csv"))
+        .bearer_auth(t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = resp.text().await.unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "id,project_id,title,body,status,assignee_id,fields,archived_at,created_at,updated_at"
+    );
+    assert!(text.contains("'=HYPERLINK"), "formulas are defused: {text}");
+    assert!(
+        text.contains("\"line1\nline2, \"\"quoted\"\"\""),
+        "CSV quoting: {text}"
+    );
+    for entity in [
+        "teams",
+        "members",
+        "goals",
+        "projects",
+        "ideas",
+        "attachments",
+    ] {
+        let resp = app
+            .http
+            .get(app.url(&format!("/w/acme/export/{entity}.csv")))
+            .bearer_auth(t)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{entity}");
+        let body = resp.text().await.unwrap();
+        assert!(
+            !body.contains("argon2") && body.lines().count() >= 1,
+            "{entity}: {body}"
+        );
+    }
+    let members = app
+        .http
+        .get(app.url("/w/acme/export/members.csv"))
+        .bearer_auth(t)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(members.contains("owner@acme.test"), "{members}");
+    let resp = app
+        .http
+        .get(app.url("/w/acme/export/secrets.csv"))
+        .bearer_auth(t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404, "only the listed entity types");
+    let mo = app
+        .db
+        .add_user(&s.tenant, "mo@acme.test", Role::Member)
+        .await;
+    let member = app.db.token(&s.tenant, mo, &[Scope::Read]).await;
+    let resp = app
+        .http
+        .get(app.url("/w/acme/export/records.csv"))
+        .bearer_auth(&member)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM public.audit_log WHERE tenant_id = $1 AND action = 'workspace.export'",
+    )
+    .bind(s.tenant.id)
+    .fetch_one(&app.db.migrator)
+    .await
+    .unwrap();
+    assert_eq!(audited, 8);
+}

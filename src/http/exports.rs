@@ -1,0 +1,161 @@
+//! `GET /w/{slug}/export/{entity}.csv`: one entity type as CSV (`export:run`), produced by
+//! PostgreSQL's `COPY ... TO STDOUT` inside the workspace's snapshot transaction and streamed
+//! as it comes. Text that a spreadsheet would evaluate as a formula (starting with `=`, `+`,
+//! `-`, `@`, tab or carriage return) is prefixed with `'`. Audited like the JSON export.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use super::AppState;
+use super::graphql::{authenticate, bearer};
+use crate::audit::{self, NewEntry};
+use crate::authz::Permission;
+use crate::graphql::errors::ApiError;
+use crate::tenancy::Access;
+
+/// A text column, defused against spreadsheet formula injection.
+fn text(col: &str) -> String {
+    format!("CASE WHEN {col} ~ '^[=+@\\t\\r-]' THEN '''' || {col} ELSE {col} END AS {col}")
+}
+
+/// The query of one entity type's CSV, or `None` for an unknown type.
+fn query(entity: &str) -> Option<String> {
+    let q = match entity {
+        "teams" => format!(
+            "SELECT id, {}, visibility, archived_at, created_at FROM teams ORDER BY id",
+            text("name")
+        ),
+        "members" => format!(
+            "SELECT u.id AS user_id, {}, {}, m.role, m.created_at AS joined_at
+             FROM public.memberships m JOIN public.users u ON u.id = m.user_id
+             WHERE m.tenant_id = public.tessera_tenant_of(current_user) ORDER BY u.id",
+            text("u.email").replace("AS u.email", "AS email"),
+            text("u.display_name").replace("AS u.display_name", "AS display_name")
+        ),
+        "goals" => format!(
+            "SELECT id, {}, {}, archived_at, created_at FROM goals ORDER BY id",
+            text("title"),
+            text("description")
+        ),
+        "projects" => format!(
+            "SELECT id, team_id, goal_id, {}, {}, archived_at, created_at, updated_at
+             FROM projects ORDER BY id",
+            text("name"),
+            text("description")
+        ),
+        "records" => format!(
+            "SELECT id, project_id, {}, {}, status, assignee_id, fields, archived_at, created_at, updated_at
+             FROM records ORDER BY id",
+            text("title"),
+            text("body")
+        ),
+        "ideas" => format!(
+            "SELECT id, {}, {}, promoted_project_id, archived_at, created_at FROM ideas ORDER BY id",
+            text("title"),
+            text("body")
+        ),
+        "attachments" => format!(
+            "SELECT id, entity_type, entity_id, {}, content_type, size_bytes,
+                    encode(sha256, 'hex') AS sha256, uploaded_by, created_at
+             FROM attachments ORDER BY id",
+            text("filename")
+        ),
+        _ => return None,
+    };
+    Some(format!("COPY ({q}) TO STDOUT WITH (FORMAT csv, HEADER)"))
+}
+
+pub async fn csv(
+    State(state): State<AppState>,
+    Path((slug, file)): Path<(String, String)>,
+    headers: HeaderMap,
+    ext: axum::http::Extensions,
+) -> Response {
+    csv_inner(&state, &slug, &file, &headers, &ext)
+        .await
+        .unwrap_or_else(ApiError::into_http)
+}
+
+async fn csv_inner(
+    state: &AppState,
+    slug: &str,
+    file: &str,
+    headers: &HeaderMap,
+    ext: &axum::http::Extensions,
+) -> Result<Response, ApiError> {
+    let entity = file.strip_suffix(".csv").unwrap_or(file);
+    let copy = query(entity).ok_or_else(ApiError::not_found)?;
+    let token = bearer(headers)?;
+    let (mut tx, auth) = authenticate(
+        state,
+        headers,
+        slug,
+        token.as_ref(),
+        false,
+        Access::ReadWrite,
+    )
+    .await?;
+    if !auth.principal.has(Permission::ExportRun) {
+        return Err(ApiError::forbidden("exports need export:run"));
+    }
+    let tenant_id = tx.tenant_id();
+    audit::append(
+        tx.conn(),
+        &state.inner.keyring,
+        tenant_id,
+        state.inner.clock.now(),
+        &super::attachments::meta(headers, ext, &auth.principal),
+        NewEntry {
+            action: "workspace.export",
+            target_type: "Workspace",
+            target_id: tenant_id.to_string(),
+            payload: serde_json::json!({ "format": "csv", "entity": entity }),
+        },
+    )
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    tx.commit().await.map_err(ApiError::from)?;
+    let (mut snapshot, _) = authenticate(
+        state,
+        headers,
+        slug,
+        token.as_ref(),
+        false,
+        Access::Snapshot,
+    )
+    .await?;
+    let (mut writer, reader) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(async move {
+        let copied = async {
+            let mut rows = snapshot.conn().copy_out_raw(&copy).await?;
+            while let Some(chunk) = rows.next().await {
+                writer.write_all(&chunk?).await?;
+            }
+            drop(rows);
+            writer.shutdown().await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        }
+        .await;
+        if let Err(e) = copied {
+            tracing::error!(error = %e, "CSV export failed");
+        }
+        let _ = snapshot.rollback().await;
+    });
+    let mut resp = Response::new(Body::from_stream(tokio_util::io::ReaderStream::new(reader)));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("attachment; filename=\"{slug}-{entity}.csv\""))
+            .map_err(|_| ApiError::internal(&"bad header"))?,
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
