@@ -1,7 +1,11 @@
-//! `GET /w/{slug}/export/{entity}.csv`: one entity type as CSV (`export:run`), produced by
-//! PostgreSQL's `COPY ... TO STDOUT` inside the workspace's snapshot transaction and streamed
-//! as it comes. Text that a spreadsheet would evaluate as a formula (starting with `=`, `+`,
-//! `-`, `@`, tab or carriage return) is prefixed with `'`. Audited like the JSON export.
+//! Workspace exports (`export:run`), each audited before it starts and streamed from one
+//! snapshot transaction:
+//!
+//! - `GET /w/{slug}/export`: the whole workspace as one JSON document with a manifest
+//!   (`crate::export`).
+//! - `GET /w/{slug}/export/{entity}.csv`: one entity type as CSV, produced by PostgreSQL's
+//!   `COPY ... TO STDOUT`. Text that a spreadsheet would evaluate as a formula (starting with
+//!   `=`, `+`, `-`, `@`, tab or carriage return) is prefixed with `'`.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -15,7 +19,7 @@ use super::graphql::{authenticate, bearer};
 use crate::audit::{self, NewEntry};
 use crate::authz::Permission;
 use crate::graphql::errors::ApiError;
-use crate::tenancy::Access;
+use crate::tenancy::{Access, TenantTx};
 
 /// A text column, defused against spreadsheet formula injection.
 fn text(col: &str) -> String {
@@ -80,15 +84,14 @@ pub async fn csv(
         .unwrap_or_else(ApiError::into_http)
 }
 
-async fn csv_inner(
+/// Authorizes an export, records it in the audit chain, and opens the snapshot it reads.
+async fn begin_export(
     state: &AppState,
     slug: &str,
-    file: &str,
     headers: &HeaderMap,
     ext: &axum::http::Extensions,
-) -> Result<Response, ApiError> {
-    let entity = file.strip_suffix(".csv").unwrap_or(file);
-    let copy = query(entity).ok_or_else(ApiError::not_found)?;
+    what: serde_json::Value,
+) -> Result<TenantTx, ApiError> {
     let token = bearer(headers)?;
     let (mut tx, auth) = authenticate(
         state,
@@ -113,13 +116,13 @@ async fn csv_inner(
             action: "workspace.export",
             target_type: "Workspace",
             target_id: tenant_id.to_string(),
-            payload: serde_json::json!({ "format": "csv", "entity": entity }),
+            payload: what,
         },
     )
     .await
     .map_err(|e| ApiError::internal(&e))?;
     tx.commit().await.map_err(ApiError::from)?;
-    let (mut snapshot, _) = authenticate(
+    let (snapshot, _) = authenticate(
         state,
         headers,
         slug,
@@ -128,6 +131,71 @@ async fn csv_inner(
         Access::Snapshot,
     )
     .await?;
+    Ok(snapshot)
+}
+
+/// A download streamed from what a background task writes into `reader`.
+fn download(
+    reader: tokio::io::DuplexStream,
+    content_type: &'static str,
+    filename: &str,
+) -> Result<Response, ApiError> {
+    let mut resp = Response::new(Body::from_stream(tokio_util::io::ReaderStream::new(reader)));
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+            .map_err(|_| ApiError::internal(&"bad header"))?,
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+pub async fn json(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    ext: axum::http::Extensions,
+) -> Response {
+    json_inner(&state, &slug, &headers, &ext)
+        .await
+        .unwrap_or_else(ApiError::into_http)
+}
+
+async fn json_inner(
+    state: &AppState,
+    slug: &str,
+    headers: &HeaderMap,
+    ext: &axum::http::Extensions,
+) -> Result<Response, ApiError> {
+    let what =
+        serde_json::json!({ "format": crate::export::FORMAT, "version": crate::export::VERSION });
+    let mut snapshot = begin_export(state, slug, headers, ext, what).await?;
+    let (mut writer, reader) = tokio::io::duplex(64 * 1024);
+    let keyring = state.inner.keyring.clone();
+    tokio::spawn(async move {
+        // A failure midway truncates the document: its manifest is then missing, which a
+        // reader detects.
+        if let Err(e) = crate::export::write(&mut snapshot, &keyring, &mut writer).await {
+            tracing::error!(error = %e, "export failed");
+        }
+        let _ = snapshot.rollback().await;
+    });
+    download(reader, "application/json", &format!("{slug}-export.json"))
+}
+
+async fn csv_inner(
+    state: &AppState,
+    slug: &str,
+    file: &str,
+    headers: &HeaderMap,
+    ext: &axum::http::Extensions,
+) -> Result<Response, ApiError> {
+    let entity = file.strip_suffix(".csv").unwrap_or(file);
+    let copy = query(entity).ok_or_else(ApiError::not_found)?;
+    let what = serde_json::json!({ "format": "csv", "entity": entity });
+    let mut snapshot = begin_export(state, slug, headers, ext, what).await?;
     let (mut writer, reader) = tokio::io::duplex(64 * 1024);
     tokio::spawn(async move {
         let copied = async {
@@ -145,17 +213,9 @@ async fn csv_inner(
         }
         let _ = snapshot.rollback().await;
     });
-    let mut resp = Response::new(Body::from_stream(tokio_util::io::ReaderStream::new(reader)));
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&format!("attachment; filename=\"{slug}-{entity}.csv\""))
-            .map_err(|_| ApiError::internal(&"bad header"))?,
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    download(
+        reader,
+        "text/csv; charset=utf-8",
+        &format!("{slug}-{entity}.csv"),
+    )
 }

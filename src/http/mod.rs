@@ -114,7 +114,7 @@ pub fn router(state: AppState) -> Router {
         .route("/w/{slug}/attachments", axum::routing::post(attachments::upload))
         .route("/w/{slug}/attachments/{id}/content", get(attachments::content))
         .route("/blobs/{tenant}/{object}", get(attachments::blob))
-        .route("/w/{slug}/export", get(attachments::export))
+        .route("/w/{slug}/export", get(exports::json))
         .route("/w/{slug}/export/{file}", get(exports::csv))
         .route("/auth/oidc/{slug}/start", get(oidc::start))
         .route("/auth/oidc/{slug}/callback", get(oidc::callback))
