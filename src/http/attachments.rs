@@ -129,8 +129,7 @@ async fn upload_inner(
     };
     // Refused before any byte is read or stored: no right to edit, or a declared size
     // beyond the limit.
-    let (tx, principal) =
-        may_attach(state, &headers, slug, params.entity_type, params.entity_id).await?;
+    let (tx, _) = may_attach(state, &headers, slug, params.entity_type, params.entity_id).await?;
     let tenant_id = tx.tenant_id();
     tx.rollback().await.map_err(ApiError::from)?;
     let declared = headers
@@ -229,7 +228,6 @@ async fn upload_inner(
             return Err(e);
         }
     };
-    let _ = principal;
     Ok((
         StatusCode::CREATED,
         axum::Json(serde_json::json!({

@@ -451,8 +451,11 @@ async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
     };
     gtx.set_user(user_id).await.map_err(ApiError::from)?;
     let gtx = Arc::new(Mutex::new(gtx));
-    // Self-service (sessions, password) is for browser sessions; tokens get nothing here.
-    let permissions = if session.is_some() {
+    // Self-service (sessions, password, factors, restoring workspaces) acts on the whole
+    // account, so it is for browser sessions signed in to the account itself. Tokens get
+    // nothing here, and neither does a session from a workspace's SSO: that workspace's
+    // provider must not be able to add a passkey or factor to an account it does not own.
+    let permissions = if session.is_some_and(|s| s.sso_tenant.is_none()) {
         crate::authz::PermissionSet::of(&[crate::authz::Permission::SelfManage])
     } else {
         crate::authz::PermissionSet::default()

@@ -313,6 +313,17 @@ async fn sso_signs_people_into_their_own_workspace_only() {
     assert_eq!((s, code(&body)), (401, "UNAUTHENTICATED"));
     let (_, body) = alice.global("{ workspaces { slug } }", json!({})).await;
     assert_eq!(body["data"]["workspaces"], json!([{ "slug": "acme" }]));
+    // Nor can it touch the account itself: a workspace's provider must not be able to plant a
+    // passkey or TOTP that would later sign in everywhere.
+    for m in [
+        "mutation { startPasskeyRegistration }",
+        "mutation { beginTotpEnrollment { uri } }",
+        "mutation { revokeOtherSessions }",
+        "mutation { restoreWorkspace(slug: \"other\") }",
+    ] {
+        let (_, body) = alice.global(m, json!({})).await;
+        assert_eq!(code(&body), "FORBIDDEN", "{m}: {body}");
+    }
 
     // `other` is invite-only: an unknown person is refused; an invited one gets in, and
     // the same provider subject linked in acme is a different identity there.
