@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::AppState;
-use super::graphql::{authenticate, bearer};
+use super::graphql::authorize;
 use crate::audit::{self, EntryMeta, NewEntry};
 use crate::authz::{Actor, Permission, Principal};
 use crate::graphql::errors::{ApiError, ErrorCode};
@@ -86,19 +86,15 @@ async fn may_attach(
     to: AttachedTo,
     id: Uuid,
 ) -> Result<(crate::tenancy::TenantTx, Principal), ApiError> {
-    let token = bearer(headers)?;
-    let (mut tx, auth) = authenticate(
+    let (mut tx, auth) = authorize(
         state,
         headers,
         slug,
-        token.as_ref(),
-        true,
         Access::ReadWrite,
+        Permission::WorkWrite,
+        "attaching files needs work:write",
     )
     .await?;
-    if !auth.principal.has(Permission::WorkWrite) {
-        return Err(ApiError::forbidden("attaching files needs work:write"));
-    }
     attachments::ensure_editable(&mut tx, auth.principal.viewer(), to, id)
         .await
         .map_err(ApiError::from)?;
@@ -258,19 +254,15 @@ async fn content_inner(
     id: &str,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let token = bearer(headers)?;
-    let (mut tx, auth) = authenticate(
+    let (mut tx, auth) = authorize(
         state,
         headers,
         slug,
-        token.as_ref(),
-        false,
         Access::ReadOnly,
+        Permission::WorkspaceRead,
+        "reading needs workspace:read",
     )
     .await?;
-    if !auth.principal.has(Permission::WorkspaceRead) {
-        return Err(ApiError::forbidden("reading needs workspace:read"));
-    }
     let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found())?;
     // Every read checks access to the owning entity again.
     let a = attachments::get(&mut tx, auth.principal.viewer(), id)

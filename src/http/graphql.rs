@@ -394,6 +394,25 @@ pub(super) async fn authenticate(
     Ok((ttx, auth))
 }
 
+/// [`authenticate`] for a non-GraphQL route that needs one permission: the bearer token or
+/// the session cookie of `headers`, then `needed` (403 with `refusal` otherwise).
+pub(super) async fn authorize(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    slug: &str,
+    access: Access,
+    needed: crate::authz::Permission,
+    refusal: &str,
+) -> Result<(tenancy::TenantTx, crate::identity::Authenticated), ApiError> {
+    let token = bearer(headers)?;
+    let writes = access == Access::ReadWrite;
+    let (tx, auth) = authenticate(state, headers, slug, token.as_ref(), writes, access).await?;
+    if !auth.principal.has(needed) {
+        return Err(ApiError::forbidden(refusal));
+    }
+    Ok((tx, auth))
+}
+
 /// The bearer token of a request, if it sends one (malformed: unauthenticated).
 pub(super) fn bearer(headers: &axum::http::HeaderMap) -> Result<Option<PresentedToken>, ApiError> {
     headers
