@@ -15,6 +15,7 @@ pub mod export;
 pub mod graphql;
 pub mod http;
 pub mod identity;
+pub mod jobs;
 pub mod net;
 pub mod ratelimit;
 pub mod storage;

@@ -684,6 +684,7 @@ async fn serve(
         tessera::http::AppState::new(app, tenant_schema, global_schema, db.keyring.clone(), cfg)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let worker = tokio::spawn(state.worker(cfg.jobs.clone()).run());
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;
@@ -698,6 +699,7 @@ async fn serve(
     }
     tessera::http::serve(listener, state, shutdown_signal()).await?;
     job.abort();
+    worker.abort();
     Ok(std::process::ExitCode::SUCCESS)
 }
 

@@ -25,6 +25,8 @@ impl From<sqlx::Error> for AuditError {
     }
 }
 
+impl std::error::Error for AuditError {}
+
 impl std::fmt::Display for AuditError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

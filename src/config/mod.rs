@@ -70,6 +70,35 @@ pub struct Config {
     pub network: Network,
     /// Attachment storage.
     pub storage: Storage,
+    /// The background worker (workspace exports).
+    pub jobs: Jobs,
+}
+
+/// The background worker: each server runs one; with several replicas each job is still run
+/// by one worker at a time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Jobs {
+    /// How often an idle worker looks for due jobs, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// How long a claimed job is reserved for its worker, in seconds; a job whose worker
+    /// died is claimed again after this.
+    pub lease_secs: i32,
+    /// Attempts before a job is given up (an export is then marked `failed`).
+    pub max_attempts: i32,
+    /// Days a finished background export stays downloadable before its file is deleted.
+    pub export_keep_days: i32,
+}
+
+impl Default for Jobs {
+    fn default() -> Self {
+        Self {
+            poll_interval_ms: 1000,
+            lease_secs: 3600,
+            max_attempts: 3,
+            export_keep_days: 7,
+        }
+    }
 }
 
 /// Which attachment store to use.
@@ -279,6 +308,7 @@ impl Default for Config {
             limits: Limits::default(),
             network: Network::default(),
             storage: Storage::default(),
+            jobs: Jobs::default(),
         }
     }
 }

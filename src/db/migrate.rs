@@ -58,6 +58,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0008_deletion.sql",
         include_str!("../../migrations/public/0008_deletion.sql"),
     ),
+    (
+        "0009_jobs.sql",
+        include_str!("../../migrations/public/0009_jobs.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (
@@ -71,6 +75,10 @@ const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (
         "0003_attachments.sql",
         include_str!("../../migrations/tenant/0003_attachments.sql"),
+    ),
+    (
+        "0004_exports.sql",
+        include_str!("../../migrations/tenant/0004_exports.sql"),
     ),
 ];
 

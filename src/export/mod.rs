@@ -19,6 +19,7 @@
 use std::collections::BTreeMap;
 
 pub mod import;
+pub mod job;
 
 use futures_util::TryStreamExt;
 use sha2::{Digest, Sha256};

@@ -33,6 +33,8 @@ pub enum ErrorCode {
     SecondFactorRequired,
     /// The workspace accepts only sign-ins through its own SSO.
     SsoRequired,
+    /// The thing existed and was removed for good (an expired export).
+    Gone,
 }
 
 impl ErrorCode {
@@ -56,6 +58,7 @@ impl ErrorCode {
             Self::MfaRequired => "MFA_REQUIRED",
             Self::SecondFactorRequired => "SECOND_FACTOR_REQUIRED",
             Self::SsoRequired => "SSO_REQUIRED",
+            Self::Gone => "GONE",
         }
     }
 
@@ -73,6 +76,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Gone => StatusCode::GONE,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::MfaRequired | Self::SecondFactorRequired | Self::SsoRequired => {
                 StatusCode::FORBIDDEN

@@ -653,6 +653,20 @@ impl Mutation {
         Ok(true)
     }
 
+    /// Queues a background export of the whole workspace. The server's worker writes it to
+    /// the attachment store; follow `exports`/`export(id)` until it is `DONE`, then download it
+    /// through its `contentUrl`. It stays for `jobs.export_keep_days` days.
+    #[graphql(directive = requires::apply(perm(P::ExportRun)))]
+    async fn start_export(&self, ctx: &Context<'_>) -> Result<super::types::ExportObj> {
+        let user = state(ctx)?.principal.user_id;
+        let mut tx = tx(ctx).await?;
+        let slug = tx.tenant().slug.as_str().to_owned();
+        let e = crate::export::job::queue(&mut tx, user)
+            .await
+            .map_err(super::errors::ApiError::from)?;
+        Ok(super::types::ExportObj { e, slug })
+    }
+
     /// Revokes an API token of this workspace; it stops working on the next request.
     #[graphql(directive = requires::apply(perm(P::TokensRevoke)))]
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> Result<ApiTokenObj> {

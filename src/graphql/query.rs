@@ -314,6 +314,39 @@ impl Query {
             .collect())
     }
 
+    /// Background exports of this workspace, newest first (`export:run`).
+    #[graphql(directive = requires::apply(perm(P::ExportRun)))]
+    async fn exports(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20, validator(minimum = 1, maximum = 100))] first: i32,
+    ) -> Result<Vec<super::types::ExportObj>> {
+        let mut tx = tx(ctx).await?;
+        let slug = tx.tenant().slug.as_str().to_owned();
+        let found = crate::export::job::list(&mut tx, i64::from(first))
+            .await
+            .map_err(super::errors::ApiError::from)?;
+        Ok(found
+            .into_iter()
+            .map(|e| super::types::ExportObj {
+                e,
+                slug: slug.clone(),
+            })
+            .collect())
+    }
+
+    /// One background export (`export:run`).
+    #[graphql(directive = requires::apply(perm(P::ExportRun)))]
+    async fn export(&self, ctx: &Context<'_>, id: ID) -> Result<Option<super::types::ExportObj>> {
+        let id = parse_id(&id)?;
+        let mut tx = tx(ctx).await?;
+        let slug = tx.tenant().slug.as_str().to_owned();
+        Ok(crate::export::job::get(&mut tx, id)
+            .await
+            .map_err(super::errors::ApiError::from)?
+            .map(|e| super::types::ExportObj { e, slug }))
+    }
+
     /// Whether this workspace requires a second factor of browser sessions.
     #[graphql(directive = requires::apply(perm(P::WorkspaceRead)))]
     async fn mfa_required(&self, ctx: &Context<'_>) -> Result<bool> {

@@ -453,3 +453,54 @@ impl AttachmentObj {
         &self.content_url
     }
 }
+
+/// A background workspace export.
+pub struct ExportObj {
+    pub e: crate::export::job::Export,
+    pub slug: String,
+}
+
+#[Object(name = "Export")]
+impl ExportObj {
+    async fn id(&self) -> ID {
+        ID(self.e.id.to_string())
+    }
+    async fn status(&self) -> crate::export::job::Status {
+        self.e.status
+    }
+    async fn requested_by(&self) -> ID {
+        ID(self.e.requested_by.to_string())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.e.created_at
+    }
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.e.finished_at
+    }
+    /// When the file is deleted (finished exports).
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.e.expires_at
+    }
+    /// Size of the file in bytes (finished exports).
+    async fn size(&self) -> Option<i64> {
+        self.e.size_bytes
+    }
+    /// SHA-256 of the file, hex (finished exports).
+    async fn sha256(&self) -> Option<String> {
+        self.e.sha256.as_ref().map(hex::encode)
+    }
+    /// The manifest written into the file: schema version, counts and SHA-256 of each part.
+    async fn manifest(&self) -> Option<Json<serde_json::Value>> {
+        self.e.manifest.clone().map(Json)
+    }
+    /// Why the export failed.
+    async fn error(&self) -> Option<&str> {
+        self.e.error.as_deref()
+    }
+    /// While the export is `DONE`: answers a redirect to a short-lived signed link, after
+    /// checking `export:run` again.
+    async fn content_url(&self) -> Option<String> {
+        (self.e.status == crate::export::job::Status::Done)
+            .then(|| format!("/w/{}/exports/{}/content", self.slug, self.e.id))
+    }
+}

@@ -269,8 +269,19 @@ async fn content_inner(
         .await
         .map_err(ApiError::from)?;
     tx.commit().await.map_err(ApiError::from)?;
-    let key = ObjectKey::parse(&a.object_key)
-        .ok_or_else(|| ApiError::internal(&"malformed object key"))?;
+    signed_redirect(state, &a.object_key, a.content_type, a.filename).await
+}
+
+/// `302` to a fresh signed link to the object at `object_key`, valid for
+/// `storage.url_ttl_secs`, that serves it as an attachment with this type and name.
+pub(super) async fn signed_redirect(
+    state: &AppState,
+    object_key: &str,
+    content_type: String,
+    filename: String,
+) -> Result<Response, ApiError> {
+    let key =
+        ObjectKey::parse(object_key).ok_or_else(|| ApiError::internal(&"malformed object key"))?;
     let secs = state.inner.storage.url_ttl_secs.max(1);
     let ttl = chrono::Duration::seconds(secs);
     let url = state
@@ -279,8 +290,8 @@ async fn content_inner(
         .download_url(
             &key,
             &Download {
-                content_type: a.content_type,
-                filename: a.filename,
+                content_type,
+                filename,
                 expires_at: state.inner.clock.now() + ttl,
                 ttl: std::time::Duration::from_secs(secs.unsigned_abs()),
             },

@@ -6,6 +6,9 @@
 //! - `GET /w/{slug}/export/{entity}.csv`: one entity type as CSV, produced by PostgreSQL's
 //!   `COPY ... TO STDOUT`. Text that a spreadsheet would evaluate as a formula (starting with
 //!   `=`, `+`, `-`, `@`, tab or carriage return) is prefixed with `'`.
+//! - `GET /w/{slug}/exports/{id}/content`: the signing proxy of a background export
+//!   (`startExport`): checks `export:run` again, records the download, and answers `302` to a
+//!   fresh short-lived signed link to the file in the attachment store.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -15,10 +18,11 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 use super::AppState;
-use super::graphql::{authenticate, bearer};
+use super::graphql::{authenticate, authorize, bearer};
 use crate::audit::{self, NewEntry};
 use crate::authz::Permission;
-use crate::graphql::errors::ApiError;
+use crate::export::job::Status;
+use crate::graphql::errors::{ApiError, ErrorCode};
 use crate::tenancy::{Access, TenantTx};
 
 /// A text column, defused against spreadsheet formula injection.
@@ -218,4 +222,78 @@ async fn csv_inner(
         "text/csv; charset=utf-8",
         &format!("{slug}-{entity}.csv"),
     )
+}
+
+pub async fn content(
+    State(state): State<AppState>,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    ext: axum::http::Extensions,
+) -> Response {
+    content_inner(&state, &slug, &id, &headers, &ext)
+        .await
+        .unwrap_or_else(ApiError::into_http)
+}
+
+async fn content_inner(
+    state: &AppState,
+    slug: &str,
+    id: &str,
+    headers: &HeaderMap,
+    ext: &axum::http::Extensions,
+) -> Result<Response, ApiError> {
+    let (mut tx, auth) = authorize(
+        state,
+        headers,
+        slug,
+        Access::ReadWrite,
+        Permission::ExportRun,
+        "exports need export:run",
+    )
+    .await?;
+    let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::not_found())?;
+    let export = crate::export::job::get(&mut tx, id)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or_else(ApiError::not_found)?;
+    let expired = export
+        .expires_at
+        .is_some_and(|at| at <= state.inner.clock.now());
+    let object_key = match (export.status, export.object_key) {
+        (Status::Done, Some(k)) if !expired => k,
+        (Status::Done, _) => return Err(ApiError::new(ErrorCode::Gone, "this export has expired")),
+        (Status::Expired, _) => {
+            return Err(ApiError::new(ErrorCode::Gone, "this export has expired"));
+        }
+        (Status::Failed, _) => return Err(ApiError::new(ErrorCode::Gone, "this export failed")),
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                "this export is not finished yet",
+            ));
+        }
+    };
+    let tenant_id = tx.tenant_id();
+    audit::append(
+        tx.conn(),
+        &state.inner.keyring,
+        tenant_id,
+        state.inner.clock.now(),
+        &super::attachments::meta(headers, ext, &auth.principal),
+        NewEntry {
+            action: "workspace.export.download",
+            target_type: "Export",
+            target_id: id.to_string(),
+            payload: serde_json::json!({}),
+        },
+    )
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    tx.commit().await.map_err(ApiError::from)?;
+    let filename = format!(
+        "{slug}-export-{}.json",
+        export.created_at.format("%Y%m%dT%H%M%SZ")
+    );
+    super::attachments::signed_redirect(state, &object_key, "application/json".into(), filename)
+        .await
 }

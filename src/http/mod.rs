@@ -98,6 +98,20 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// The background worker over this server's pool, keys and store (run it with
+    /// [`crate::jobs::Worker::run`]).
+    pub fn worker(&self, cfg: crate::config::Jobs) -> crate::jobs::Worker {
+        crate::jobs::Worker::new(
+            self.inner.pool.clone(),
+            self.inner.keyring.clone(),
+            self.inner.blobs.clone(),
+            self.inner.clock.clone(),
+            cfg,
+        )
+    }
+}
+
 const REQUEST_ID: &str = "x-request-id";
 
 pub fn router(state: AppState) -> Router {
@@ -116,6 +130,7 @@ pub fn router(state: AppState) -> Router {
         .route("/blobs/{tenant}/{object}", get(attachments::blob))
         .route("/w/{slug}/export", get(exports::json))
         .route("/w/{slug}/export/{file}", get(exports::csv))
+        .route("/w/{slug}/exports/{id}/content", get(exports::content))
         .route("/auth/oidc/{slug}/start", get(oidc::start))
         .route("/auth/oidc/{slug}/callback", get(oidc::callback))
         .route("/healthz", get(|| async { "ok" }))

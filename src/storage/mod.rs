@@ -70,6 +70,8 @@ impl std::fmt::Display for StorageError {
     }
 }
 
+impl std::error::Error for StorageError {}
+
 impl From<std::io::Error> for StorageError {
     fn from(e: std::io::Error) -> Self {
         Self::Io(e)

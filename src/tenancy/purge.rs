@@ -4,7 +4,7 @@
 //! run that stops anywhere is finished by the next: stored objects are deleted, sealed secrets
 //! erased, the audit key destroyed (crypto-shredding the payloads; the chain itself stays and
 //! still verifies), the schema dropped (and with it the role's privileges), the role dropped, and the
-//! memberships, tokens and SSO rows removed. A final audit entry records the purge.
+//! memberships, tokens, SSO rows and queued jobs removed. A final audit entry records the purge.
 
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -49,11 +49,22 @@ pub async fn purge_due(
                 .map_err(db)?;
         let mut objects = 0;
         if has_schema {
-            let keys: Vec<String> =
-                sqlx::query_scalar(&format!("SELECT object_key FROM \"{schema}\".attachments"))
-                    .fetch_all(migrator)
-                    .await
-                    .map_err(db)?;
+            // Attachments, and background exports' files (tenant migration 0004 on).
+            let has_exports: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+                .bind(format!("\"{schema}\".exports"))
+                .fetch_one(migrator)
+                .await
+                .map_err(db)?;
+            let mut sql = format!("SELECT object_key FROM \"{schema}\".attachments");
+            if has_exports {
+                sql.push_str(&format!(
+                    " UNION ALL SELECT object_key FROM \"{schema}\".exports WHERE object_key IS NOT NULL"
+                ));
+            }
+            let keys: Vec<String> = sqlx::query_scalar(&sql)
+                .fetch_all(migrator)
+                .await
+                .map_err(db)?;
             for key in keys.iter().filter_map(|k| ObjectKey::parse(k)) {
                 store
                     .delete(&key)
@@ -91,6 +102,7 @@ pub async fn purge_due(
         }
         // 6. Access rows, then the state.
         for table in [
+            "jobs",
             "api_tokens",
             "memberships",
             "tenant_sso",

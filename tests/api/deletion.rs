@@ -77,6 +77,11 @@ async fn a_deleted_workspace_is_gone_at_once_restorable_for_a_while_then_purged(
             .unwrap_or(0)
     };
     assert_eq!(objects(), 1);
+    // A background export's file is stored there too.
+    let export = crate::export_jobs::start(&app, "acme", &s.owner_token).await;
+    let done = crate::export_jobs::settled(&app, "acme", &s.owner_token, &export).await;
+    assert_eq!(done["status"], "DONE");
+    assert_eq!(objects(), 2);
 
     // Only an owner's browser session deletes, and only with the slug repeated.
     let del = "mutation { deleteWorkspace(confirmSlug: \"acme\") }";
@@ -130,7 +135,7 @@ async fn a_deleted_workspace_is_gone_at_once_restorable_for_a_while_then_purged(
     let (_, body) = owner.global(restore, json!({})).await;
     assert_eq!(code(&body), "NOT_FOUND", "the window has passed");
     let out = purge(&app);
-    assert!(out.contains("purged acme (1 objects deleted)"), "{out}");
+    assert!(out.contains("purged acme (2 objects deleted)"), "{out}");
 
     let m = &app.db.migrator;
     let q = |sql: &'static str| {
@@ -148,6 +153,7 @@ async fn a_deleted_workspace_is_gone_at_once_restorable_for_a_while_then_purged(
     assert!(!q("SELECT EXISTS (SELECT 1 FROM public.tenant_secrets WHERE tenant_id = $1)").await);
     assert!(q("SELECT EXISTS (SELECT 1 FROM public.tenant_keys WHERE tenant_id = $1 AND wrapped IS NULL)").await);
     assert!(!q("SELECT EXISTS (SELECT 1 FROM public.memberships WHERE tenant_id = $1)").await);
+    assert!(!q("SELECT EXISTS (SELECT 1 FROM public.jobs WHERE tenant_id = $1)").await);
     assert!(q("SELECT state = 'purged' FROM public.tenants WHERE id = $1").await);
     assert_eq!(objects(), 0, "stored objects are deleted");
     // The chain still verifies; its payloads are unreadable; it records every step.

@@ -177,6 +177,7 @@ pub struct TestApp {
     pub pool: PgPool,
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    worker: tokio::task::JoinHandle<()>,
 }
 
 impl TestApp {
@@ -202,6 +203,10 @@ impl TestApp {
         )
         .await
         .unwrap();
+        // The background worker, polling often so tests see jobs finish quickly.
+        let mut jobs = cfg.jobs.clone();
+        jobs.poll_interval_ms = 50;
+        let worker = tokio::spawn(state.worker(jobs).run());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(tessera::http::serve(listener, state, async move {
             let _ = rx.await;
@@ -212,6 +217,7 @@ impl TestApp {
             pool,
             http: reqwest::Client::new(),
             shutdown: Some(tx),
+            worker,
         }
     }
 
@@ -253,6 +259,7 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        self.worker.abort();
     }
 }
 

@@ -8,6 +8,7 @@ mod authz;
 mod deletion;
 mod embedded;
 mod export;
+mod export_jobs;
 mod helpers;
 mod history;
 mod http_surface;

@@ -28,6 +28,7 @@ async fn creating_a_workspace_makes_row_schema_and_confined_role() {
         tables,
         [
             "attachments",
+            "exports",
             "goals",
             "ideas",
             "projects",
