@@ -8,8 +8,10 @@
 //!  "manifest":{"schema_version":N,"counts":{...},"sha256":{...}}}
 //! ```
 //!
-//! It is written as a stream from one `REPEATABLE READ` snapshot, row by row (PostgreSQL
-//! renders each row with `to_jsonb`), so memory stays bounded whatever the workspace size.
+//! It is written as a stream from one `REPEATABLE READ` snapshot, row by row, so memory stays
+//! bounded whatever the workspace size. Rows arrive as typed columns and are written as JSON
+//! here (timestamps in RFC 3339 UTC, `bytea` as `\x` hex), which is faster than having
+//! PostgreSQL render them (`docs/benchmarks.md`).
 //! Each part's SHA-256 is taken over its rows in order, each row as compact JSON with sorted
 //! keys followed by `\n` — what a verifier gets by re-serialising the parsed rows the same
 //! way. Members carry no secrets (no password hash, no token); the audit part carries each
@@ -37,6 +39,9 @@ pub enum ExportError {
     Io(std::io::Error),
     Db(sqlx::Error),
     Audit(String),
+    /// A column of a type the export cannot render (found before anything is written).
+    Unsupported(String),
+    Encode(serde_json::Error),
 }
 
 impl std::fmt::Display for ExportError {
@@ -45,6 +50,8 @@ impl std::fmt::Display for ExportError {
             Self::Io(e) => write!(f, "writing the export: {e}"),
             Self::Db(e) => write!(f, "reading the workspace: {e}"),
             Self::Audit(e) => write!(f, "reading the audit chain: {e}"),
+            Self::Unsupported(e) => write!(f, "cannot export column {e}"),
+            Self::Encode(e) => write!(f, "encoding a row: {e}"),
         }
     }
 }
@@ -71,33 +78,173 @@ pub struct Manifest {
     pub sha256: BTreeMap<String, String>,
 }
 
-/// The tenant-schema and shared parts, in order: (name, query yielding one JSON row each).
-const PARTS: &[(&str, &str)] = &[
-    ("teams", "SELECT to_jsonb(t) FROM teams t ORDER BY t.id"),
+/// The tenant-schema and shared parts, in order: (name, query, columns left out). Every
+/// column of the query is exported under its own name, so a column added by a migration is
+/// exported without a change here.
+const PARTS: &[(&str, &str, &[&str])] = &[
+    ("teams", "SELECT * FROM teams ORDER BY id", &[]),
     (
         "team_members",
-        "SELECT to_jsonb(t) FROM team_members t ORDER BY t.team_id, t.user_id",
+        "SELECT * FROM team_members ORDER BY team_id, user_id",
+        &[],
     ),
     (
         "members",
-        "SELECT jsonb_build_object('user_id', u.id, 'email', u.email, 'display_name', u.display_name,
-                                   'role', m.role, 'joined_at', m.created_at)
+        "SELECT u.id AS user_id, u.email, u.display_name, m.role, m.created_at AS joined_at
          FROM public.memberships m JOIN public.users u ON u.id = m.user_id
          WHERE m.tenant_id = $1 ORDER BY u.id",
+        &[],
     ),
-    ("goals", "SELECT to_jsonb(t) FROM goals t ORDER BY t.id"),
-    ("projects", "SELECT to_jsonb(t) FROM projects t ORDER BY t.id"),
-    ("records", "SELECT to_jsonb(t) FROM records t ORDER BY t.id"),
-    ("ideas", "SELECT to_jsonb(t) FROM ideas t ORDER BY t.id"),
+    ("goals", "SELECT * FROM goals ORDER BY id", &[]),
+    ("projects", "SELECT * FROM projects ORDER BY id", &[]),
+    ("records", "SELECT * FROM records ORDER BY id", &[]),
+    ("ideas", "SELECT * FROM ideas ORDER BY id", &[]),
     (
         "versions",
-        "SELECT to_jsonb(t) FROM versions t ORDER BY t.entity_type, t.entity_id, t.version",
+        "SELECT * FROM versions ORDER BY entity_type, entity_id, version",
+        &[],
     ),
+    // Where the file lives is internal.
     (
         "attachments",
-        "SELECT to_jsonb(t) - 'object_key' FROM attachments t ORDER BY t.id",
+        "SELECT * FROM attachments ORDER BY id",
+        &["object_key"],
     ),
 ];
+
+/// How a column's value becomes JSON.
+#[derive(Debug, Clone, Copy)]
+enum Render {
+    Uuid,
+    Text,
+    Int2,
+    Int4,
+    Int8,
+    Bool,
+    /// RFC 3339 in UTC.
+    Timestamptz,
+    Json,
+    /// `\x` and hex, as PostgreSQL writes `bytea`.
+    Bytea,
+}
+
+impl Render {
+    fn of(type_name: &str) -> Option<Self> {
+        Some(match type_name {
+            "UUID" => Self::Uuid,
+            "TEXT" | "VARCHAR" | "NAME" => Self::Text,
+            "INT2" => Self::Int2,
+            "INT4" => Self::Int4,
+            "INT8" => Self::Int8,
+            "BOOL" => Self::Bool,
+            "TIMESTAMPTZ" => Self::Timestamptz,
+            "JSONB" | "JSON" => Self::Json,
+            "BYTEA" => Self::Bytea,
+            _ => return None,
+        })
+    }
+}
+
+/// The columns of a part in canonical order (sorted by name, as `serde_json::Value` sorts
+/// object keys), with their JSON key already encoded.
+struct Plan {
+    columns: Vec<(usize, Vec<u8>, Render)>,
+}
+
+impl Plan {
+    /// From the query's description, before any row is read: a column of a type without a
+    /// rendering fails the export before it starts.
+    async fn describe(
+        conn: &mut sqlx::PgConnection,
+        part: &str,
+        sql: &str,
+        skip: &[&str],
+    ) -> Result<Self, ExportError> {
+        use sqlx::{Column, Executor, TypeInfo};
+        let described = conn.describe(sql).await?;
+        let mut columns = Vec::new();
+        for (i, c) in described.columns().iter().enumerate() {
+            if skip.contains(&c.name()) {
+                continue;
+            }
+            let render = Render::of(c.type_info().name()).ok_or_else(|| {
+                ExportError::Unsupported(format!(
+                    "{part}.{} has type {}",
+                    c.name(),
+                    c.type_info().name()
+                ))
+            })?;
+            let key = serde_json::to_vec(c.name()).map_err(ExportError::Encode)?;
+            columns.push((i, c.name().to_owned(), key, render));
+        }
+        columns.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(Self {
+            columns: columns.into_iter().map(|(i, _, k, r)| (i, k, r)).collect(),
+        })
+    }
+
+    /// Writes `row` as compact JSON with sorted keys into `out` (cleared first): the same
+    /// bytes `serde_json` gives for the equivalent `Value`, without building one.
+    fn render(&self, row: &sqlx::postgres::PgRow, out: &mut Vec<u8>) -> Result<(), ExportError> {
+        use sqlx::Row;
+        out.clear();
+        out.push(b'{');
+        for (n, (i, key, render)) in self.columns.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(key);
+            out.push(b':');
+            let i = *i;
+            let json = |out: &mut Vec<u8>, v: &dyn erased::Json| v.write(out);
+            match render {
+                Render::Uuid => match row.try_get::<Option<uuid::Uuid>, _>(i)? {
+                    Some(u) => {
+                        out.push(b'"');
+                        out.extend_from_slice(
+                            u.hyphenated()
+                                .encode_lower(&mut uuid::Uuid::encode_buffer())
+                                .as_bytes(),
+                        );
+                        out.push(b'"');
+                    }
+                    None => out.extend_from_slice(b"null"),
+                },
+                Render::Text => json(out, &row.try_get::<Option<String>, _>(i)?)?,
+                Render::Int2 => json(out, &row.try_get::<Option<i16>, _>(i)?)?,
+                Render::Int4 => json(out, &row.try_get::<Option<i32>, _>(i)?)?,
+                Render::Int8 => json(out, &row.try_get::<Option<i64>, _>(i)?)?,
+                Render::Bool => json(out, &row.try_get::<Option<bool>, _>(i)?)?,
+                Render::Json => json(out, &row.try_get::<Option<serde_json::Value>, _>(i)?)?,
+                Render::Timestamptz => json(
+                    out,
+                    &row.try_get::<Option<chrono::DateTime<chrono::Utc>>, _>(i)?
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+                )?,
+                Render::Bytea => json(
+                    out,
+                    &row.try_get::<Option<Vec<u8>>, _>(i)?
+                        .map(|b| format!("\\x{}", hex::encode(b))),
+                )?,
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+/// Serialising any value through `serde_json` behind one object-safe call.
+mod erased {
+    pub trait Json {
+        fn write(&self, out: &mut Vec<u8>) -> Result<(), super::ExportError>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn write(&self, out: &mut Vec<u8>) -> Result<(), super::ExportError> {
+            serde_json::to_writer(out, self).map_err(super::ExportError::Encode)
+        }
+    }
+}
 
 /// Writes parts as `"name":[row,row,...]`, hashing each row's canonical form.
 struct PartWriter<'w, W> {
@@ -123,13 +270,23 @@ impl<W: AsyncWrite + Unpin + Send> PartWriter<'_, W> {
         row: &serde_json::Value,
     ) -> Result<(), ExportError> {
         // `serde_json::Value` keeps object keys sorted: this is the canonical form.
-        let bytes = serde_json::to_vec(row).map_err(|e| ExportError::Audit(e.to_string()))?;
-        hasher.update(&bytes);
+        let bytes = serde_json::to_vec(row).map_err(ExportError::Encode)?;
+        self.raw(hasher, n, &bytes).await
+    }
+
+    /// A row already in canonical form.
+    async fn raw(
+        &mut self,
+        hasher: &mut Sha256,
+        n: &mut u64,
+        bytes: &[u8],
+    ) -> Result<(), ExportError> {
+        hasher.update(bytes);
         hasher.update(b"\n");
         if *n > 0 {
             self.out.write_all(b",").await?;
         }
-        self.out.write_all(&bytes).await?;
+        self.out.write_all(bytes).await?;
         *n += 1;
         Ok(())
     }
@@ -151,6 +308,9 @@ pub async fn write<W: AsyncWrite + Unpin + Send>(
     keyring: &Keyring,
     out: &mut W,
 ) -> Result<Manifest, ExportError> {
+    // Rows are small: write them in 64 KiB batches.
+    let mut out = tokio::io::BufWriter::with_capacity(64 * 1024, out);
+    let out = &mut out;
     let tenant_id = tx.tenant_id();
     let schema_version = tx.tenant().schema_version;
     let header = serde_json::json!({
@@ -171,16 +331,19 @@ pub async fn write<W: AsyncWrite + Unpin + Send>(
         },
         first_part: true,
     };
-    for (part, sql) in PARTS {
+    let mut buf = Vec::with_capacity(1024);
+    for (part, sql, skip) in PARTS {
+        let plan = Plan::describe(tx.conn(), part, sql, skip).await?;
         w.begin(part).await?;
         let (mut hasher, mut n) = (Sha256::new(), 0u64);
-        let mut q = sqlx::query_scalar::<_, serde_json::Value>(sql);
+        let mut q = sqlx::query(sql);
         if sql.contains("$1") {
             q = q.bind(tenant_id);
         }
         let mut rows = q.fetch(tx.conn());
         while let Some(row) = rows.try_next().await? {
-            w.row(&mut hasher, &mut n, &row).await?;
+            plan.render(&row, &mut buf)?;
+            w.raw(&mut hasher, &mut n, &buf).await?;
         }
         drop(rows);
         w.end(part, hasher, n).await?;
@@ -211,7 +374,7 @@ pub async fn write<W: AsyncWrite + Unpin + Send>(
     }
     w.end("audit", hasher, n).await?;
     let manifest = w.manifest;
-    let m = serde_json::to_string(&manifest).map_err(|e| ExportError::Audit(e.to_string()))?;
+    let m = serde_json::to_string(&manifest).map_err(ExportError::Encode)?;
     out.write_all(format!("}},\"manifest\":{m}}}\n").as_bytes())
         .await?;
     out.flush().await?;

@@ -53,6 +53,15 @@ async fn an_export_holds_every_part_with_a_manifest_that_verifies() {
         json!({}),
     )
     .await;
+    // Text that JSON must escape: the rows are rendered without serde_json's `Value`, and the
+    // manifest check below re-serialises them through it, so both must agree byte for byte.
+    app.ok(
+        "acme",
+        t,
+        "mutation($p: ID!, $t: String!) { createRecord(input: {projectId: $p, title: $t, body: $t, fields: {s: $t, n: -1.5e3, z: null}}) { id } }",
+        json!({ "p": s.project_id, "t": "q\"uote\\ slash/ \n\t\u{1} ü 😀 \u{2028} </script>" }),
+    )
+    .await;
     app.ok(
         "acme",
         t,
@@ -90,13 +99,22 @@ async fn an_export_holds_every_part_with_a_manifest_that_verifies() {
     for (part, n) in [
         ("teams", 1),
         ("projects", 1),
-        ("records", 1),
+        ("records", 2),
         ("ideas", 1),
         ("attachments", 1),
         ("members", 1),
     ] {
         assert_eq!(manifest.counts[part], n, "{part}");
     }
+    let tricky = "q\"uote\\ slash/ \n\t\u{1} ü 😀 \u{2028} </script>";
+    assert!(
+        doc["parts"]["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["title"] == tricky && r["fields"]["s"] == tricky),
+        "text survives exactly"
+    );
     assert!(manifest.counts["versions"] >= 3, "history is exported");
     let audit_rows = doc["parts"]["audit"].as_array().unwrap();
     let chain_len: i64 =
