@@ -172,7 +172,9 @@ enum TokenCommand {
 /// Database URLs, from configuration or the embedded cluster.
 struct Database {
     app_url: String,
-    migrator_url: String,
+    /// Absent when only the runtime URL is configured: enough for `serve` with
+    /// `migrate_on_start = false` (migrations then run from a separate job).
+    migrator_url: Option<String>,
     keyring: Keyring,
     embedded: Option<EmbeddedCluster>,
 }
@@ -225,7 +227,7 @@ fn load_keyring(cfg: &Config, embedded: Option<bool>) -> anyhow::Result<Keyring>
 impl Database {
     async fn open(cfg: &Config) -> anyhow::Result<Self> {
         match (&cfg.database_url, &cfg.migrator_database_url) {
-            (Some(app), Some(mig)) => Ok(Self {
+            (Some(app), mig) => Ok(Self {
                 app_url: app.clone(),
                 migrator_url: mig.clone(),
                 keyring: load_keyring(cfg, None)?,
@@ -235,7 +237,7 @@ impl Database {
                 let cluster = EmbeddedCluster::start(&cfg.data_dir, &cfg.roles()).await?;
                 Ok(Self {
                     app_url: cluster.app_url.clone(),
-                    migrator_url: cluster.migrator_url.clone(),
+                    migrator_url: Some(cluster.migrator_url.clone()),
                     keyring: match load_keyring(cfg, Some(cluster.fresh)) {
                         Ok(k) => k,
                         Err(e) => {
@@ -247,7 +249,7 @@ impl Database {
                 })
             }
             _ => bail!(
-                "set both TESSERA_DATABASE_URL and TESSERA_MIGRATOR_DATABASE_URL, or neither for the embedded cluster"
+                "TESSERA_MIGRATOR_DATABASE_URL needs TESSERA_DATABASE_URL too (set neither for the embedded cluster)"
             ),
         }
     }
@@ -309,9 +311,25 @@ async fn dispatch(
 ) -> anyhow::Result<std::process::ExitCode> {
     let roles = cfg.roles();
     let set = MigrationSet::load(cfg.migrations_dir.as_deref())?;
-    let migrator = connect_migrator_pool(cfg, &db.migrator_url)
-        .await
-        .context("connecting as the migrator")?;
+    let connect_migrator = || async {
+        let url = db
+            .migrator_url
+            .as_deref()
+            .context("this needs the migrator role: set TESSERA_MIGRATOR_DATABASE_URL")?;
+        connect_migrator_pool(cfg, url)
+            .await
+            .context("connecting as the migrator")
+    };
+    if let Command::Serve { demo } = command {
+        // The server holds the migrator role only to migrate at start or seed the demo.
+        let migrator = if cfg.migrate_on_start || demo {
+            Some(connect_migrator().await?)
+        } else {
+            None
+        };
+        return serve(cfg, db, migrator, &set, demo).await;
+    }
+    let migrator = connect_migrator().await?;
     match command {
         Command::Schema { .. } => Ok(std::process::ExitCode::SUCCESS),
         Command::Migrate { status: true } => {
@@ -616,7 +634,7 @@ async fn dispatch(
             }
             Ok(std::process::ExitCode::SUCCESS)
         }
-        Command::Serve { demo } => serve(cfg, db, &migrator, &set, demo).await,
+        Command::Serve { .. } => unreachable!("handled above"),
     }
 }
 
@@ -652,12 +670,12 @@ async fn tenant_id(pool: &sqlx::PgPool, slug: &str) -> anyhow::Result<uuid::Uuid
 async fn serve(
     cfg: &Config,
     db: &Database,
-    migrator: &sqlx::PgPool,
+    migrator: Option<sqlx::PgPool>,
     set: &MigrationSet,
     demo: bool,
 ) -> anyhow::Result<std::process::ExitCode> {
     let roles = cfg.roles();
-    if cfg.migrate_on_start {
+    if let (true, Some(migrator)) = (cfg.migrate_on_start, &migrator) {
         let report = migrate::run(migrator, &roles, set, cfg.migrate_concurrency).await?;
         for f in &report.failures {
             tracing::error!(tenant = %f.slug, error = %f.error, "tenant migration failed");
@@ -666,16 +684,17 @@ async fn serve(
     let app = connect_app_pool(cfg, &db.app_url)
         .await
         .context("connecting as the runtime role")?;
-    let demo_token = if demo {
-        Some(
+    let demo_token = match (&migrator, demo) {
+        (Some(migrator), true) => Some(
             tessera::demo::provision(&app, migrator, &roles, &db.keyring, set.tenant_latest())
                 .await?,
-        )
-    } else {
-        None
+        ),
+        _ => None,
     };
     // The request path never holds the migrator role.
-    migrator.close().await;
+    if let Some(migrator) = migrator {
+        migrator.close().await;
+    }
     let tenant_schema = tessera::graphql::build_tenant_schema(&cfg.limits)?;
     let global_schema = tessera::graphql::build_global_schema(&cfg.limits)?;
     let interval = std::time::Duration::from_secs(cfg.audit_checkpoint_interval_secs.max(1));

@@ -62,6 +62,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0009_jobs.sql",
         include_str!("../../migrations/public/0009_jobs.sql"),
     ),
+    (
+        "0010_readiness.sql",
+        include_str!("../../migrations/public/0010_readiness.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (
@@ -185,6 +189,10 @@ impl MigrationSet {
             Some(d) => Self::from_dir(d),
             None => Self::embedded(),
         }
+    }
+
+    pub fn public_latest(&self) -> i32 {
+        self.public.last().map_or(0, |m| m.version)
     }
 
     pub fn tenant_latest(&self) -> i32 {

@@ -41,6 +41,8 @@ struct Inner {
     /// The filesystem backend, whose signed links this server serves itself.
     fs_blobs: Option<Arc<crate::storage::FsStore>>,
     storage: crate::config::Storage,
+    /// The (public, tenant) migration versions this binary expects (`/readyz`).
+    expected_migrations: (i32, i32),
     started: Instant,
 }
 
@@ -72,6 +74,8 @@ impl AppState {
             &auth.public_origin,
         )?);
         let (blobs, fs_blobs) = crate::storage::open(storage, data_dir, &keyring).await?;
+        let set = crate::db::migrate::MigrationSet::load(cfg.migrations_dir.as_deref())
+            .map_err(|e| format!("migrations: {e}"))?;
         let outbound = Arc::new(crate::net::Outbound::new(crate::net::AddressPolicy {
             allow_loopback: network.allow_loopback,
             allow_private: network.allow_private,
@@ -90,6 +94,7 @@ impl AppState {
                 blobs,
                 fs_blobs,
                 storage: storage.clone(),
+                expected_migrations: (set.public_latest(), set.tenant_latest()),
                 auth,
                 passwords,
                 started: Instant::now(),
@@ -134,6 +139,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/oidc/{slug}/start", get(oidc::start))
         .route("/auth/oidc/{slug}/callback", get(oidc::callback))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .route("/status", get(status))
         .fallback(|| async { crate::graphql::errors::ApiError::not_found().into_http() })
         .with_state(state)
@@ -152,6 +158,36 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(header.clone()))
         .layer(SetRequestIdLayer::new(header, MakeRequestUuid))
+}
+
+/// Ready to serve: the database answers through the pool, and its public and tenant
+/// migrations are the ones this binary expects. The body names no internals.
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let found: Result<(Option<i32>, Option<i32>), sqlx::Error> = sqlx::query_as(
+        "SELECT public_version, tenant_version FROM public.tessera_migration_state()",
+    )
+    .fetch_one(&state.inner.pool)
+    .await;
+    let not_ready = |reason: &str| {
+        (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({ "ready": false, "reason": reason })),
+        )
+            .into_response()
+    };
+    match found {
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: database unavailable");
+            not_ready("database unavailable")
+        }
+        Ok((p, t)) if (p.unwrap_or(0), t.unwrap_or(0)) != state.inner.expected_migrations => {
+            not_ready("migrations pending")
+        }
+        Ok(_) => axum::Json(serde_json::json!({ "ready": true })).into_response(),
+    }
 }
 
 async fn status(

@@ -84,3 +84,58 @@ fn serve_demo_starts_an_embedded_cluster_and_the_printed_curl_returns_demo_data(
     );
     assert_eq!(mode & 0o777, 0o600);
 }
+
+/// The server pods of a deployment get only the runtime role: `serve` with
+/// `migrate_on_start = false` needs no migrator URL, and every command that does says so.
+#[tokio::test]
+async fn the_server_runs_with_only_the_runtime_role() {
+    let db = crate::helpers::TestDb::new().await;
+    let data = tempdir::Dir::new();
+    let base = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tessera"));
+        c.args(args)
+            .env("TESSERA_DATABASE_URL", &db.app_url)
+            .env_remove("TESSERA_MIGRATOR_DATABASE_URL")
+            .env_remove("TESSERA_MIGRATOR_DATABASE_URL_FILE")
+            .env_remove("TESSERA_CONFIG")
+            .env("TESSERA_ROLE_PREFIX", &db.name)
+            .env("TESSERA_MASTER_KEY", &db.master_key_b64)
+            .env("TESSERA_DATA_DIR", data.path())
+            .env("TESSERA_LISTEN", "127.0.0.1:0")
+            .env("TESSERA_LOG", "warn");
+        c
+    };
+    for args in [&["migrate"][..], &["serve"][..], &["tenant", "purge"][..]] {
+        let out = base(args).output().unwrap();
+        assert!(!out.status.success(), "{args:?} ran without the migrator");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("TESSERA_MIGRATOR_DATABASE_URL"),
+            "{args:?}: {err}"
+        );
+    }
+    let mut child = base(&["serve"])
+        .env("TESSERA_MIGRATE_ON_START", "false")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let addr = BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("tessera listening on http://")
+                .map(str::to_owned)
+        });
+    let ready = match &addr {
+        Some(addr) => reqwest::get(format!("http://{addr}/readyz"))
+            .await
+            .map(|r| r.status()),
+        None => Ok(reqwest::StatusCode::IM_A_TEAPOT),
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(addr.is_some(), "the server did not start");
+    assert_eq!(ready.unwrap(), 200);
+}

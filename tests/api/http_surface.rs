@@ -386,3 +386,64 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn readiness_needs_the_database_and_current_migrations() {
+    let app = TestApp::spawn().await;
+    let ready = |app: &TestApp| {
+        let url = app.url("/readyz");
+        let http = app.http.clone();
+        async move {
+            let resp = http.get(url).send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    assert_eq!(ready(&app).await, (200, json!({ "ready": true })));
+    // The ledger one migration behind this binary: not ready, and the body says only that.
+    let (version, name, checksum): (i32, String, String) = sqlx::query_as(
+        "DELETE FROM public.schema_migrations WHERE scope = 'public'
+           AND version = (SELECT max(version) FROM public.schema_migrations WHERE scope = 'public')
+         RETURNING version, name, checksum",
+    )
+    .fetch_one(&app.db.migrator)
+    .await
+    .unwrap();
+    assert_eq!(
+        ready(&app).await,
+        (
+            503,
+            json!({ "ready": false, "reason": "migrations pending" })
+        )
+    );
+    sqlx::query(
+        "INSERT INTO public.schema_migrations (scope, version, name, checksum) VALUES ('public', $1, $2, $3)",
+    )
+    .bind(version)
+    .bind(name)
+    .bind(checksum)
+    .execute(&app.db.migrator)
+    .await
+    .unwrap();
+    assert_eq!(ready(&app).await.0, 200);
+    // The database gone (every runtime connection refused): not ready, no hang.
+    let admin = sqlx::PgPool::connect(&crate::helpers::admin_url())
+        .await
+        .unwrap();
+    sqlx::query(&format!("ALTER ROLE \"{}\" NOLOGIN", app.db.roles.app))
+        .execute(&admin)
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1")
+        .bind(&app.db.roles.app)
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    assert_eq!(
+        ready(&app).await,
+        (
+            503,
+            json!({ "ready": false, "reason": "database unavailable" })
+        )
+    );
+}
