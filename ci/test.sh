@@ -70,6 +70,8 @@ log "cargo fmt --check"
 cargo fmt --check
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
+log "CI gates: advisories, licenses, migration lint, chart"
+bash ci/gates.sh
 ensure_postgres
 ensure_oidc_provider
 log "tests against $TESSERA_TEST_ADMIN_URL"
