@@ -703,7 +703,17 @@ async fn serve(
         tessera::http::AppState::new(app, tenant_schema, global_schema, db.keyring.clone(), cfg)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let worker = tokio::spawn(state.worker(cfg.jobs.clone()).run());
+    // One signal fans out to the server (stop accepting, drain) and the worker (finish the
+    // job under way, take no new one).
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let worker = tokio::spawn(
+        state
+            .worker(cfg.jobs.clone())
+            .run_until(stopped(stop_rx.clone())),
+    );
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;
@@ -716,9 +726,38 @@ async fn serve(
             tok = token.expose()
         );
     }
-    tessera::http::serve(listener, state, shutdown_signal()).await?;
+    let mut server = tokio::spawn(tessera::http::serve(listener, state, stopped(stop_rx)));
+    tokio::select! {
+        () = shutdown_signal() => {}
+        ended = &mut server => {
+            // The server stopped by itself (an accept error): nothing to drain.
+            worker.abort();
+            job.abort();
+            return match ended {
+                Ok(Ok(())) => Ok(std::process::ExitCode::SUCCESS),
+                Ok(Err(e)) => Err(e.into()),
+                Err(e) => Err(anyhow::anyhow!("server task: {e}")),
+            };
+        }
+    }
+    let _ = stop_tx.send(true);
     job.abort();
-    worker.abort();
+    let grace = std::time::Duration::from_secs(cfg.shutdown_grace_secs);
+    let drained = tokio::time::timeout(grace, async {
+        let served = server.await;
+        let _ = worker.await;
+        served
+    })
+    .await;
+    match drained {
+        Ok(Ok(Ok(()))) => tracing::info!("drained; exiting"),
+        Ok(Ok(Err(e))) => return Err(e.into()),
+        Ok(Err(e)) => return Err(anyhow::anyhow!("server task: {e}")),
+        Err(_) => tracing::warn!(
+            grace_secs = cfg.shutdown_grace_secs,
+            "grace period over with work in flight; exiting (a cut-off job is retried after its lease)"
+        ),
+    }
     Ok(std::process::ExitCode::SUCCESS)
 }
 

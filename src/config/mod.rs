@@ -62,6 +62,9 @@ pub struct Config {
     pub previous_master_keys: Option<crate::crypto::Secret<String>>,
     /// Seconds between signed audit checkpoints (and chain verifications) in the server.
     pub audit_checkpoint_interval_secs: u64,
+    /// On SIGTERM or Ctrl-C: seconds to let in-flight requests and a running background job
+    /// finish before the process exits anyway. New connections are refused at once.
+    pub shutdown_grace_secs: u64,
     /// Sign-in, sessions and CSRF.
     pub auth: Auth,
     /// GraphQL and HTTP limits.
@@ -304,6 +307,7 @@ impl Default for Config {
             master_key: None,
             previous_master_keys: None,
             audit_checkpoint_interval_secs: 300,
+            shutdown_grace_secs: 25,
             auth: Auth::default(),
             limits: Limits::default(),
             network: Network::default(),
@@ -385,6 +389,9 @@ impl Config {
         if let Some(v) = env("TESSERA_AUDIT_CHECKPOINT_INTERVAL_SECS") {
             self.audit_checkpoint_interval_secs =
                 parse("TESSERA_AUDIT_CHECKPOINT_INTERVAL_SECS", v)?;
+        }
+        if let Some(v) = env("TESSERA_SHUTDOWN_GRACE_SECS") {
+            self.shutdown_grace_secs = parse("TESSERA_SHUTDOWN_GRACE_SECS", v)?;
         }
         if let Some(v) = env("TESSERA_ROLE_PREFIX") {
             self.role_prefix = v;

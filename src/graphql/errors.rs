@@ -113,6 +113,15 @@ impl ApiError {
         }
     }
 
+    /// 503 `UNAVAILABLE` with `Retry-After: 1`: the server is at capacity.
+    pub fn busy() -> Self {
+        Self {
+            code: ErrorCode::Unavailable,
+            message: "the server is busy; retry shortly".into(),
+            retry_after: Some(1),
+        }
+    }
+
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -186,7 +195,7 @@ impl From<crate::crypto::store::StoreError> for ApiError {
             S::NotFound => Self::not_found(),
             S::Invalid(m) => Self::bad_input(m),
             S::Crypto(e) => Self::internal(&e),
-            S::Db(e) => Self::internal(&e),
+            S::Db(e) => Self::from(e),
         }
     }
 }
@@ -211,7 +220,15 @@ impl From<crate::identity::TokenError> for async_graphql::Error {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        Self::internal(&e)
+        match e {
+            // Every pooled connection stayed busy for `pool_acquire_timeout_secs`: a clear 503
+            // the client can retry, never a hang or a 500.
+            sqlx::Error::PoolTimedOut => {
+                tracing::warn!("database pool exhausted");
+                Self::busy()
+            }
+            other => Self::internal(&other),
+        }
     }
 }
 
@@ -223,7 +240,7 @@ impl From<crate::work::WorkError> for ApiError {
             W::Forbidden(m) => Self::forbidden(m),
             W::Invalid(m) => Self::bad_input(m),
             W::Conflict(m) => Self::new(ErrorCode::Conflict, m),
-            W::Db(e) => Self::internal(&e),
+            W::Db(e) => Self::from(e),
         }
     }
 }
@@ -234,7 +251,7 @@ impl From<crate::identity::TokenError> for ApiError {
         match e {
             T::NotFound => Self::not_found(),
             T::Invalid(m) => Self::bad_input(m),
-            T::Db(e) => Self::internal(&e),
+            T::Db(e) => Self::from(e),
         }
     }
 }
@@ -281,7 +298,7 @@ impl From<crate::identity::factors::FactorError> for ApiError {
                 "no TOTP enrollment is waiting for confirmation",
             ),
             F::Crypto(e) => Self::internal(&e),
-            F::Db(e) => Self::internal(&e),
+            F::Db(e) => Self::from(e),
         }
     }
 }
@@ -306,7 +323,7 @@ impl From<crate::identity::passkeys::PasskeyError> for ApiError {
             }
             K::Duplicate => Self::new(ErrorCode::Conflict, "this passkey is registered already"),
             K::Invalid(m) => Self::bad_input(m),
-            K::Db(e) => Self::internal(&e),
+            K::Db(e) => Self::from(e),
         }
     }
 }
@@ -336,7 +353,7 @@ impl From<crate::identity::sso::SsoError> for ApiError {
             }
             S::NotInvited(m) => Self::forbidden(m),
             S::Store(e) => Self::from(e),
-            S::Db(e) => Self::internal(&e),
+            S::Db(e) => Self::from(e),
         }
     }
 }

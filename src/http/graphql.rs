@@ -347,7 +347,7 @@ pub(super) async fn authenticate(
     // workspace slugs cannot be enumerated.
     let mut ttx = tenancy::begin(pool, &slug, access)
         .await
-        .map_err(unavailable)?
+        .map_err(ApiError::from)?
         .ok_or_else(ApiError::unauthenticated)?;
     let auth = match (token, session) {
         (Some(token), _) => authenticate_in_tenant(&mut ttx, token)
@@ -422,16 +422,6 @@ pub(super) fn bearer(headers: &axum::http::HeaderMap) -> Result<Option<Presented
         .transpose()
 }
 
-fn unavailable(e: sqlx::Error) -> ApiError {
-    match e {
-        sqlx::Error::PoolTimedOut => {
-            tracing::warn!("database pool exhausted");
-            ApiError::new(ErrorCode::Unavailable, "the server is busy; retry shortly")
-        }
-        other => ApiError::from(other),
-    }
-}
-
 /// `POST|GET /graphql`: non-tenant operations.
 pub async fn global(State(state): State<AppState>, req: Request<Body>) -> Response {
     match global_inner(&state, req).await {
@@ -454,7 +444,7 @@ async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
     }
     let mut gtx = tenancy::begin_global(&state.inner.pool, checked.access)
         .await
-        .map_err(unavailable)?;
+        .map_err(ApiError::from)?;
     // A token sees only its own workspace; a browser session sees all of its user's.
     let (tenant_id, user_id) = match (&token, session) {
         (Some(token), _) => {

@@ -129,15 +129,32 @@ impl Worker {
     /// Runs due jobs until the task is dropped, looking again every `poll_interval_ms`
     /// when idle.
     pub async fn run(self) {
+        self.run_until(std::future::pending()).await;
+    }
+
+    /// Runs due jobs until `stop` resolves. A job under way when it does is finished first
+    /// (a shutdown should wait for this within its grace period; a job cut off anyway is
+    /// claimed again when its lease passes).
+    pub async fn run_until(self, stop: impl std::future::Future<Output = ()>) {
+        use futures_util::FutureExt;
         let idle = Duration::from_millis(self.cfg.poll_interval_ms.max(10));
+        tokio::pin!(stop);
         loop {
-            match self.run_once().await {
-                Ok(Ran::Idle) => tokio::time::sleep(idle).await,
-                Ok(_) => {}
+            let wait = match self.run_once().await {
+                Ok(Ran::Idle) => true,
+                Ok(_) => false,
                 Err(e) => {
                     tracing::warn!(error = %e, "job queue unavailable");
-                    tokio::time::sleep(idle).await;
+                    true
                 }
+            };
+            if wait {
+                tokio::select! {
+                    () = &mut stop => return,
+                    () = tokio::time::sleep(idle) => {}
+                }
+            } else if stop.as_mut().now_or_never().is_some() {
+                return;
             }
         }
     }

@@ -139,3 +139,155 @@ async fn the_server_runs_with_only_the_runtime_role() {
     assert!(addr.is_some(), "the server did not start");
     assert_eq!(ready.unwrap(), 200);
 }
+
+/// A server process with only the runtime role; returns it and its address.
+fn spawn_server(
+    db: &crate::helpers::TestDb,
+    data: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .arg("serve")
+        .env("TESSERA_DATABASE_URL", &db.app_url)
+        .env_remove("TESSERA_MIGRATOR_DATABASE_URL")
+        .env_remove("TESSERA_CONFIG")
+        .env("TESSERA_MIGRATE_ON_START", "false")
+        .env("TESSERA_ROLE_PREFIX", &db.name)
+        .env("TESSERA_MASTER_KEY", &db.master_key_b64)
+        .env("TESSERA_DATA_DIR", data)
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
+        .env("TESSERA_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("tessera listening on http://")
+                .map(str::to_owned)
+        })
+        .expect("the server did not start");
+    // Keep draining its log so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
+    (child, addr)
+}
+
+/// Waits up to `secs` for the process to exit; its status, or `None` if it is still running.
+fn exited(child: &mut std::process::Child, secs: u64) -> Option<std::process::ExitStatus> {
+    for _ in 0..secs * 10 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    None
+}
+
+/// Feeds an upload's body, chunk by chunk.
+type BodySender = tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>;
+
+/// An upload whose body arrives only when the returned sender says so; the task yields the
+/// response status.
+fn slow_upload(
+    addr: &str,
+    project: uuid::Uuid,
+    token: &str,
+) -> (BodySender, tokio::task::JoinHandle<Result<u16, String>>) {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let body = reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    }));
+    let req = reqwest::Client::new()
+        .post(format!(
+            "http://{addr}/w/acme/attachments?entityType=project&entityId={project}&filename=slow.txt"
+        ))
+        .bearer_auth(token)
+        .body(body);
+    let task = tokio::spawn(async move {
+        req.send()
+            .await
+            .map(|r| r.status().as_u16())
+            .map_err(|e| e.to_string())
+    });
+    (tx, task)
+}
+
+fn sigterm(child: &std::process::Child) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+#[tokio::test]
+async fn sigterm_drains_in_flight_requests_and_exits_within_the_grace_period() {
+    let db = crate::helpers::TestDb::new().await;
+    let tenant = db.create_tenant("acme").await;
+    let owner = db
+        .add_user(&tenant, "o@acme.test", tessera::authz::Role::Owner)
+        .await;
+    let token = db
+        .token(&tenant, owner, &[tessera::authz::Scope::Write])
+        .await;
+    let (team, project) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    sqlx::query("INSERT INTO tenant_acme.teams (id, name, visibility) VALUES ($1, 'Core', 'open')")
+        .bind(team)
+        .execute(&db.migrator)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO tenant_acme.projects (id, team_id, name) VALUES ($1, $2, 'P')")
+        .bind(project)
+        .bind(team)
+        .execute(&db.migrator)
+        .await
+        .unwrap();
+    let data = tempdir::Dir::new();
+    let pause = || tokio::time::sleep(std::time::Duration::from_millis(500));
+
+    // Drained: an upload under way when SIGTERM arrives completes; new connections are refused.
+    let (mut child, addr) =
+        spawn_server(&db, data.path(), &[("TESSERA_SHUTDOWN_GRACE_SECS", "30")]);
+    let (tx, upload) = slow_upload(&addr, project, &token);
+    tx.send(Ok(b"first half, ".to_vec())).await.unwrap();
+    pause().await;
+    sigterm(&child);
+    pause().await;
+    let fresh = reqwest::get(format!("http://{addr}/healthz")).await;
+    assert!(fresh.is_err(), "a new connection is refused while draining");
+    assert!(child.try_wait().unwrap().is_none(), "still draining");
+    tx.send(Ok(b"second half".to_vec())).await.unwrap();
+    drop(tx);
+    assert_eq!(
+        upload.await.unwrap(),
+        Ok(201),
+        "the in-flight upload completed"
+    );
+    let status = exited(&mut child, 20).expect("the server exits once drained");
+    assert!(status.success(), "{status:?}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM tenant_acme.attachments")
+        .fetch_one(&db.migrator)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+
+    // Not drained in time: the process exits when the grace period ends anyway.
+    let (mut child, addr) = spawn_server(&db, data.path(), &[("TESSERA_SHUTDOWN_GRACE_SECS", "1")]);
+    let (tx, upload) = slow_upload(&addr, project, &token);
+    tx.send(Ok(b"never finished".to_vec())).await.unwrap();
+    pause().await;
+    sigterm(&child);
+    let status = exited(&mut child, 15);
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    let status = status.expect("the grace period bounds the shutdown");
+    assert!(status.success(), "{status:?}");
+    assert!(upload.await.unwrap().is_err(), "the cut-off upload fails");
+    drop(tx);
+}
