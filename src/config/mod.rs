@@ -257,6 +257,10 @@ pub struct Limits {
     pub max_nesting: usize,
     /// Maximum selection depth.
     pub max_depth: usize,
+    /// Maximum aliased fields in one operation (fragment spreads counted each time).
+    pub max_aliases: usize,
+    /// Automatic persisted queries remembered per server (oldest out first); 0 turns them off.
+    pub apq_entries: usize,
     /// Maximum complexity, with list fields counted as `first × child`.
     pub max_complexity: usize,
     /// Largest page size a list field accepts.
@@ -279,6 +283,8 @@ impl Default for Limits {
             max_query_bytes: 32 * 1024,
             max_nesting: 48,
             max_depth: 12,
+            max_aliases: 30,
+            apq_entries: 1000,
             max_complexity: 20_000,
             max_page_size: 100,
             default_page_size: 20,

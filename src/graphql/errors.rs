@@ -35,6 +35,12 @@ pub enum ErrorCode {
     SsoRequired,
     /// The thing existed and was removed for good (an expired export).
     Gone,
+    /// The operation uses more aliases than `limits.max_aliases`.
+    TooManyAliases,
+    /// A persisted-query hash this server does not know: send the query with it once.
+    PersistedQueryNotFound,
+    /// Persisted queries are off (`limits.apq_entries = 0`).
+    PersistedQueryNotSupported,
 }
 
 impl ErrorCode {
@@ -59,6 +65,9 @@ impl ErrorCode {
             Self::SecondFactorRequired => "SECOND_FACTOR_REQUIRED",
             Self::SsoRequired => "SSO_REQUIRED",
             Self::Gone => "GONE",
+            Self::TooManyAliases => "TOO_MANY_ALIASES",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Self::PersistedQueryNotSupported => "PERSISTED_QUERY_NOT_SUPPORTED",
         }
     }
 
@@ -68,7 +77,9 @@ impl ErrorCode {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::BadUserInput | Self::BadRequest | Self::QueryTooDeep => StatusCode::BAD_REQUEST,
+            Self::BadUserInput | Self::BadRequest | Self::QueryTooDeep | Self::TooManyAliases => {
+                StatusCode::BAD_REQUEST
+            }
             Self::Conflict => StatusCode::CONFLICT,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::QueryTooLarge | Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -77,6 +88,8 @@ impl ErrorCode {
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Gone => StatusCode::GONE,
+            // As the protocol's clients expect: a GraphQL error they retry with the query.
+            Self::PersistedQueryNotFound | Self::PersistedQueryNotSupported => StatusCode::OK,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::MfaRequired | Self::SecondFactorRequired | Self::SsoRequired => {
                 StatusCode::FORBIDDEN

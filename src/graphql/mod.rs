@@ -5,6 +5,7 @@
 //! Both are built with the `@requires` guard installed from their own SDL; building fails
 //! if the walker finds an unguarded mutation.
 
+pub mod apq;
 pub mod audit;
 mod context;
 pub mod errors;

@@ -62,9 +62,99 @@ pub fn check(query: &str, max_bytes: usize, max_nesting: usize) -> Result<(), Ap
     Ok(())
 }
 
+/// Refuses an operation that selects more than `max` aliased fields, counting each fragment
+/// spread as often as it is spread (a fragment of aliases spread many times is many aliases).
+/// Aliases are how one request asks for the same expensive or rate-limited field many times.
+pub fn check_aliases(
+    doc: &async_graphql::parser::types::ExecutableDocument,
+    operation: &async_graphql::parser::types::OperationDefinition,
+    max: usize,
+) -> Result<(), ApiError> {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+
+    fn walk(
+        doc: &async_graphql::parser::types::ExecutableDocument,
+        set: &SelectionSet,
+        spreads: &mut Vec<String>,
+        n: &mut usize,
+        max: usize,
+    ) -> bool {
+        for sel in &set.items {
+            let more = match &sel.node {
+                Selection::Field(f) => {
+                    *n += usize::from(f.node.alias.is_some());
+                    walk(doc, &f.node.selection_set.node, spreads, n, max)
+                }
+                Selection::InlineFragment(i) => {
+                    walk(doc, &i.node.selection_set.node, spreads, n, max)
+                }
+                Selection::FragmentSpread(s) => {
+                    let name = s.node.fragment_name.node.as_str();
+                    // A cycle is refused by validation later; here it just stops the walk.
+                    match doc.fragments.get(&s.node.fragment_name.node) {
+                        Some(f) if !spreads.iter().any(|x| x == name) => {
+                            spreads.push(name.to_owned());
+                            let ok = walk(doc, &f.node.selection_set.node, spreads, n, max);
+                            spreads.pop();
+                            ok
+                        }
+                        _ => true,
+                    }
+                }
+            };
+            if !more || *n > max {
+                return false;
+            }
+        }
+        true
+    }
+
+    let mut n = 0;
+    if walk(
+        doc,
+        &operation.selection_set.node,
+        &mut Vec::new(),
+        &mut n,
+        max,
+    ) && n <= max
+    {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::TooManyAliases,
+            format!("the operation uses more than {max} aliases"),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn aliases(query: &str, max: usize) -> Result<(), ApiError> {
+        let doc = async_graphql::parser::parse_query(query).unwrap();
+        let op = match &doc.operations {
+            async_graphql::parser::types::DocumentOperations::Single(op) => op.node.clone(),
+            async_graphql::parser::types::DocumentOperations::Multiple(ops) => {
+                ops.values().next().unwrap().node.clone()
+            }
+        };
+        check_aliases(&doc, &op, max)
+    }
+
+    #[test]
+    fn aliases_are_counted_through_fragments_and_cycles_end() {
+        assert!(aliases("{ a: viewer { id } b: viewer { id } }", 2).is_ok());
+        assert!(aliases("{ a: viewer { id } b: viewer { id } c: viewer { id } }", 2).is_err());
+        // One alias in a fragment spread three times is three aliases.
+        let spread = "{ ...F ...F ...F } fragment F on Query { x: viewer { id } }";
+        assert!(aliases(spread, 3).is_ok());
+        assert!(aliases(spread, 2).is_err());
+        // Nested spreads multiply; a cycle does not loop forever.
+        let nested = "{ ...G ...G } fragment G on Query { ...F ...F } fragment F on Query { x: viewer { id } }";
+        assert!(aliases(nested, 3).is_err());
+        assert!(aliases("{ ...F } fragment F on Query { a: viewer { id } ...F }", 5).is_ok());
+    }
 
     #[test]
     fn deep_brackets_are_refused_before_parsing() {

@@ -41,9 +41,10 @@ struct Checked {
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GetParams {
-    query: String,
+    query: Option<String>,
     operation_name: Option<String>,
     variables: Option<String>,
+    extensions: Option<String>,
 }
 
 fn is_json(req: &Request<Body>) -> bool {
@@ -66,8 +67,17 @@ async fn check_transport(
     let mut request = if method == Method::GET {
         let raw = req.uri().query().unwrap_or("");
         let params: GetParams = serde_urlencoded_from(raw)?;
-        preflight::check(&params.query, limits.max_query_bytes, limits.max_nesting)?;
-        let mut r = async_graphql::Request::new(params.query);
+        let extensions = params
+            .extensions
+            .as_deref()
+            .map(serde_json::from_str::<serde_json::Value>)
+            .transpose()
+            .map_err(|_| ApiError::new(ErrorCode::BadRequest, "extensions must be JSON"))?;
+        if let Some(q) = &params.query {
+            preflight::check(q, limits.max_query_bytes, limits.max_nesting)?;
+        }
+        let query = state.inner.apq.resolve(params.query, extensions.as_ref())?;
+        let mut r = async_graphql::Request::new(query);
         if let Some(op) = params.operation_name {
             r = r.operation_name(op);
         }
@@ -100,8 +110,14 @@ async fn check_transport(
                 "the body must be one JSON GraphQL request object",
             )
         })?;
-        preflight::check(&raw.query, limits.max_query_bytes, limits.max_nesting)?;
-        let mut r = async_graphql::Request::new(raw.query);
+        if let Some(q) = &raw.query {
+            preflight::check(q, limits.max_query_bytes, limits.max_nesting)?;
+        }
+        let query = state
+            .inner
+            .apq
+            .resolve(raw.query, raw.extensions.as_ref())?;
+        let mut r = async_graphql::Request::new(query);
         if let Some(op) = raw.operation_name {
             r = r.operation_name(op);
         }
@@ -134,6 +150,9 @@ async fn check_transport(
             }
             (DocumentOperations::Multiple(_), None) => None,
         };
+        if let Some(op) = op {
+            preflight::check_aliases(doc, op, limits.max_aliases)?;
+        }
         match op.map(|o| o.ty) {
             Some(OperationType::Query) => Access::ReadOnly,
             Some(OperationType::Mutation) => Access::ReadWrite,
@@ -163,9 +182,10 @@ async fn check_transport(
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawBody {
-    query: String,
+    query: Option<String>,
     operation_name: Option<String>,
     variables: Option<serde_json::Value>,
+    extensions: Option<serde_json::Value>,
 }
 
 fn serde_urlencoded_from(raw: &str) -> Result<GetParams, ApiError> {

@@ -41,6 +41,8 @@ struct Inner {
     /// The filesystem backend, whose signed links this server serves itself.
     fs_blobs: Option<Arc<crate::storage::FsStore>>,
     storage: crate::config::Storage,
+    /// Automatic persisted queries.
+    apq: Arc<crate::graphql::apq::PersistedQueries>,
     /// The (public, tenant) migration versions this binary expects (`/readyz`).
     expected_migrations: (i32, i32),
     started: Instant,
@@ -74,6 +76,9 @@ impl AppState {
             &auth.public_origin,
         )?);
         let (blobs, fs_blobs) = crate::storage::open(storage, data_dir, &keyring).await?;
+        let apq = Arc::new(crate::graphql::apq::PersistedQueries::new(
+            limits.apq_entries,
+        ));
         let set = crate::db::migrate::MigrationSet::load(cfg.migrations_dir.as_deref())
             .map_err(|e| format!("migrations: {e}"))?;
         let outbound = Arc::new(crate::net::Outbound::new(crate::net::AddressPolicy {
@@ -95,6 +100,7 @@ impl AppState {
                 fs_blobs,
                 storage: storage.clone(),
                 expected_migrations: (set.public_latest(), set.tenant_latest()),
+                apq,
                 auth,
                 passwords,
                 started: Instant::now(),

@@ -489,3 +489,112 @@ async fn an_exhausted_pool_answers_503_with_retry_after_and_recovers() {
     }
     assert!(ok, "requests succeed again once a connection is free");
 }
+
+#[tokio::test]
+async fn aliases_beyond_the_limit_are_refused_before_anything_runs() {
+    let app = TestApp::spawn().await;
+    let s = seed(&app, "acme").await;
+    let t = &s.owner_token;
+    // Thirty is the default limit: thirty aliased mutations run...
+    let many = |n: usize| {
+        let fields: String = (0..n)
+            .map(|i| format!("a{i}: createIdea(input: {{title: \"idea {i}\"}}) {{ id }} "))
+            .collect();
+        format!("mutation {{ {fields}}}")
+    };
+    let data = app.ok("acme", t, &many(30), json!({})).await;
+    assert_eq!(data.as_object().unwrap().len(), 30);
+    // ...thirty-one are refused as a whole, and nothing of them is written.
+    let (status, body) = app.gql("acme", t, &many(31), json!({})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(code(&body), "TOO_MANY_ALIASES");
+    let ideas: i64 = sqlx::query_scalar("SELECT count(*) FROM tenant_acme.ideas")
+        .fetch_one(&app.db.migrator)
+        .await
+        .unwrap();
+    assert_eq!(ideas, 30);
+    // A fragment spread many times counts every time.
+    let spread = format!(
+        "query {{ {} }} fragment F on Query {{ x: viewer {{ role }} y: viewer {{ role }} }}",
+        "...F ".repeat(16)
+    );
+    let (status, body) = app.gql("acme", t, &spread, json!({})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(code(&body), "TOO_MANY_ALIASES");
+}
+
+#[tokio::test]
+async fn persisted_queries_follow_the_apollo_protocol_and_a_hash_runs_only_its_query() {
+    use sha2::{Digest, Sha256};
+    let app = TestApp::spawn().await;
+    let s = seed(&app, "acme").await;
+    let query = "{ viewer { role } }";
+    let ext = |q: &str| json!({ "persistedQuery": { "version": 1, "sha256Hash": hex::encode(Sha256::digest(q)) } });
+    let post = |body: Value| {
+        app.http
+            .post(app.url("/w/acme/graphql"))
+            .bearer_auth(&s.owner_token)
+            .json(&body)
+            .send()
+    };
+    // Unknown hash: the protocol's error, then the client sends the query once.
+    let resp = post(json!({ "extensions": ext(query) })).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(code(&body), "PERSISTED_QUERY_NOT_FOUND");
+    assert_eq!(body["errors"][0]["message"], "PersistedQueryNotFound");
+    let body: Value = post(json!({ "query": query, "extensions": ext(query) }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"]["viewer"]["role"], "OWNER", "{body}");
+    // From now on the hash alone is enough, over POST and over GET.
+    let body: Value = post(json!({ "extensions": ext(query) }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"]["viewer"]["role"], "OWNER", "{body}");
+    let resp = app
+        .http
+        .get(app.url("/w/acme/graphql"))
+        .query(&[("extensions", ext(query).to_string())])
+        .bearer_auth(&s.owner_token)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["data"]["viewer"]["role"], "OWNER", "{body}");
+    // A query sent under another query's hash is refused, and cannot replace it.
+    let other = "mutation { createIdea(input: {title: \"swapped\"}) { id } }";
+    let (status, body) = {
+        let resp = post(json!({ "query": other, "extensions": ext(query) }))
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+    };
+    assert_eq!((status, code(&body)), (400, "BAD_REQUEST"), "{body}");
+    let body: Value = post(json!({ "extensions": ext(query) }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"]["viewer"]["role"], "OWNER");
+    // A persisted mutation still needs POST.
+    post(json!({ "query": other, "extensions": ext(other) }))
+        .await
+        .unwrap();
+    let resp = app
+        .http
+        .get(app.url("/w/acme/graphql"))
+        .query(&[("extensions", ext(other).to_string())])
+        .bearer_auth(&s.owner_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+}
