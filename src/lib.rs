@@ -20,6 +20,7 @@ pub mod net;
 pub mod ratelimit;
 pub mod storage;
 pub mod tenancy;
+pub mod webhooks;
 pub mod work;
 
 /// A clock is a parameter, so that expiry and "last used" logic can be tested.
