@@ -61,6 +61,29 @@ pub(super) fn meta(headers: &HeaderMap, ext: &axum::http::Extensions, p: &Princi
     }
 }
 
+/// Appends the audit entry of a request made by `principal`, in the request's transaction.
+pub(super) async fn audit_request(
+    state: &AppState,
+    tx: &mut crate::tenancy::TenantTx,
+    headers: &HeaderMap,
+    ext: &axum::http::Extensions,
+    principal: &Principal,
+    entry: NewEntry<'_>,
+) -> Result<(), ApiError> {
+    let tenant_id = tx.tenant_id();
+    audit::append(
+        tx.conn(),
+        &state.inner.keyring,
+        tenant_id,
+        state.inner.clock.now(),
+        &meta(headers, ext, principal),
+        entry,
+    )
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    Ok(())
+}
+
 pub async fn upload(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -194,12 +217,12 @@ async fn upload_inner(
         )
         .await
         .map_err(ApiError::from)?;
-        audit::append(
-            tx.conn(),
-            &state.inner.keyring,
-            tenant_id,
-            state.inner.clock.now(),
-            &meta(&headers, &parts.extensions, &principal),
+        audit_request(
+            state,
+            &mut tx,
+            &headers,
+            &parts.extensions,
+            &principal,
             NewEntry {
                 action: "attachment.upload",
                 target_type: "Attachment",
@@ -211,8 +234,7 @@ async fn upload_inner(
                 }),
             },
         )
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .await?;
         tx.commit().await.map_err(ApiError::from)?;
         Ok::<_, ApiError>(a)
     }

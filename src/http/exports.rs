@@ -18,8 +18,9 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 use super::AppState;
+use super::attachments::audit_request;
 use super::graphql::{authenticate, authorize, bearer};
-use crate::audit::{self, NewEntry};
+use crate::audit::NewEntry;
 use crate::authz::Permission;
 use crate::export::job::Status;
 use crate::graphql::errors::{ApiError, ErrorCode};
@@ -110,12 +111,12 @@ async fn begin_export(
         return Err(ApiError::forbidden("exports need export:run"));
     }
     let tenant_id = tx.tenant_id();
-    audit::append(
-        tx.conn(),
-        &state.inner.keyring,
-        tenant_id,
-        state.inner.clock.now(),
-        &super::attachments::meta(headers, ext, &auth.principal),
+    audit_request(
+        state,
+        &mut tx,
+        headers,
+        ext,
+        &auth.principal,
         NewEntry {
             action: "workspace.export",
             target_type: "Workspace",
@@ -123,8 +124,7 @@ async fn begin_export(
             payload: what,
         },
     )
-    .await
-    .map_err(|e| ApiError::internal(&e))?;
+    .await?;
     tx.commit().await.map_err(ApiError::from)?;
     let (snapshot, _) = authenticate(
         state,
@@ -273,13 +273,12 @@ async fn content_inner(
             ));
         }
     };
-    let tenant_id = tx.tenant_id();
-    audit::append(
-        tx.conn(),
-        &state.inner.keyring,
-        tenant_id,
-        state.inner.clock.now(),
-        &super::attachments::meta(headers, ext, &auth.principal),
+    audit_request(
+        state,
+        &mut tx,
+        headers,
+        ext,
+        &auth.principal,
         NewEntry {
             action: "workspace.export.download",
             target_type: "Export",
@@ -287,8 +286,7 @@ async fn content_inner(
             payload: serde_json::json!({}),
         },
     )
-    .await
-    .map_err(|e| ApiError::internal(&e))?;
+    .await?;
     tx.commit().await.map_err(ApiError::from)?;
     let filename = format!(
         "{slug}-export-{}.json",
