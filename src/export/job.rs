@@ -90,8 +90,24 @@ fn from_row(r: Row) -> Export {
     }
 }
 
-/// Queues an export of the workspace of `tx` (in its transaction).
-pub async fn queue(tx: &mut TenantTx, requested_by: Uuid) -> Result<Export, sqlx::Error> {
+/// Queues an export of the workspace of `tx` (in its transaction). `Ok(None)`: one is already
+/// queued or running — a workspace gets one at a time, so nobody with `export:run` can pile up
+/// full dumps for the worker.
+pub async fn queue(tx: &mut TenantTx, requested_by: Uuid) -> Result<Option<Export>, sqlx::Error> {
+    // Serialises concurrent requests of one workspace until this transaction ends.
+    let tenant_id = tx.tenant_id();
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('tessera.export:' || $1::text, 0))")
+        .bind(tenant_id)
+        .execute(tx.conn())
+        .await?;
+    let busy: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM exports WHERE status IN ('queued', 'running'))",
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    if busy {
+        return Ok(None);
+    }
     let id = Uuid::new_v4();
     let row: Row = sqlx::query_as(&format!(
         "INSERT INTO exports (id, requested_by) VALUES ($1, $2) RETURNING {COLUMNS}"
@@ -101,7 +117,7 @@ pub async fn queue(tx: &mut TenantTx, requested_by: Uuid) -> Result<Export, sqlx
     .fetch_one(tx.conn())
     .await?;
     jobs::enqueue(tx, Kind::Export, id, None).await?;
-    Ok(from_row(row))
+    Ok(Some(from_row(row)))
 }
 
 /// The workspace's exports, newest first.

@@ -655,7 +655,8 @@ impl Mutation {
 
     /// Queues a background export of the whole workspace. The server's worker writes it to
     /// the attachment store; follow `exports`/`export(id)` until it is `DONE`, then download it
-    /// through its `contentUrl`. It stays for `jobs.export_keep_days` days.
+    /// through its `contentUrl`. It stays for `jobs.export_keep_days` days. One at a time per
+    /// workspace: `CONFLICT` while another is queued or running.
     #[graphql(directive = requires::apply(perm(P::ExportRun)))]
     async fn start_export(&self, ctx: &Context<'_>) -> Result<super::types::ExportObj> {
         let user = state(ctx)?.principal.user_id;
@@ -663,7 +664,13 @@ impl Mutation {
         let slug = tx.tenant().slug.as_str().to_owned();
         let e = crate::export::job::queue(&mut tx, user)
             .await
-            .map_err(super::errors::ApiError::from)?;
+            .map_err(super::errors::ApiError::from)?
+            .ok_or_else(|| {
+                super::errors::ApiError::new(
+                    super::errors::ErrorCode::Conflict,
+                    "an export of this workspace is already queued or running",
+                )
+            })?;
         Ok(super::types::ExportObj { e, slug })
     }
 
