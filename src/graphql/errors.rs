@@ -190,6 +190,13 @@ impl ApiError {
     }
 }
 
+/// Handlers may return `Result<_, ApiError>`: the error becomes its HTTP answer.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.into_http()
+    }
+}
+
 impl From<ApiError> for async_graphql::Error {
     fn from(e: ApiError) -> Self {
         let extensions = Some(e.extensions());

@@ -78,17 +78,6 @@ fn query(entity: &str) -> Option<String> {
     Some(format!("COPY ({q}) TO STDOUT WITH (FORMAT csv, HEADER)"))
 }
 
-pub async fn csv(
-    State(state): State<AppState>,
-    Path((slug, file)): Path<(String, String)>,
-    headers: HeaderMap,
-    ext: axum::http::Extensions,
-) -> Response {
-    csv_inner(&state, &slug, &file, &headers, &ext)
-        .await
-        .unwrap_or_else(ApiError::into_http)
-}
-
 /// Authorizes an export, records it in the audit chain, and opens the snapshot it reads.
 async fn begin_export(
     state: &AppState,
@@ -161,18 +150,8 @@ pub async fn json(
     Path(slug): Path<String>,
     headers: HeaderMap,
     ext: axum::http::Extensions,
-) -> Response {
-    json_inner(&state, &slug, &headers, &ext)
-        .await
-        .unwrap_or_else(ApiError::into_http)
-}
-
-async fn json_inner(
-    state: &AppState,
-    slug: &str,
-    headers: &HeaderMap,
-    ext: &axum::http::Extensions,
 ) -> Result<Response, ApiError> {
+    let (state, slug, headers, ext) = (&state, slug.as_str(), &headers, &ext);
     let what =
         serde_json::json!({ "format": crate::export::FORMAT, "version": crate::export::VERSION });
     let mut snapshot = begin_export(state, slug, headers, ext, what).await?;
@@ -189,13 +168,13 @@ async fn json_inner(
     download(reader, "application/json", &format!("{slug}-export.json"))
 }
 
-async fn csv_inner(
-    state: &AppState,
-    slug: &str,
-    file: &str,
-    headers: &HeaderMap,
-    ext: &axum::http::Extensions,
+pub async fn csv(
+    State(state): State<AppState>,
+    Path((slug, file)): Path<(String, String)>,
+    headers: HeaderMap,
+    ext: axum::http::Extensions,
 ) -> Result<Response, ApiError> {
+    let (state, slug, file, headers, ext) = (&state, slug.as_str(), file.as_str(), &headers, &ext);
     let entity = file.strip_suffix(".csv").unwrap_or(file);
     let copy = query(entity).ok_or_else(ApiError::not_found)?;
     let what = serde_json::json!({ "format": "csv", "entity": entity });
@@ -229,19 +208,8 @@ pub async fn content(
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
     ext: axum::http::Extensions,
-) -> Response {
-    content_inner(&state, &slug, &id, &headers, &ext)
-        .await
-        .unwrap_or_else(ApiError::into_http)
-}
-
-async fn content_inner(
-    state: &AppState,
-    slug: &str,
-    id: &str,
-    headers: &HeaderMap,
-    ext: &axum::http::Extensions,
 ) -> Result<Response, ApiError> {
+    let (state, slug, id, headers, ext) = (&state, slug.as_str(), id.as_str(), &headers, &ext);
     let (mut tx, auth) = authorize(
         state,
         headers,
