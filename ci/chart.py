@@ -7,6 +7,7 @@ and with every optional part on, then policy checks on the rendered manifests:
 - the server Deployment has liveness (/healthz) and readiness (/readyz) probes and never
   receives the migrator's credentials; the migration Job is a pre-install/pre-upgrade hook;
 - no secret value is inlined: credentials come from mounted Secrets only.
+- an Ingress cannot be rendered without a `/metrics` token (it routes every path).
 
 `--self-check` feeds the checks a manifest with each violation and fails unless all are caught.
 Usage: chart.py <helm binary> [--self-check]
@@ -23,7 +24,8 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHART = ROOT / "charts" / "tessera"
 ALL_ON = ["--set", "ingress.enabled=true", "--set", "serviceMonitor.enabled=true",
-          "--set", "secrets.s3=tessera-s3"]
+          "--set", "secrets.s3=tessera-s3", "--set", "secrets.redis=tessera-redis",
+          "--set", "secrets.metricsToken=tessera-metrics"]
 SECRETISH = re.compile(r"(KEY|SECRET|PASSWORD|TOKEN|DATABASE_URL)$")
 
 
@@ -116,6 +118,11 @@ def main():
     for k in ["Ingress", "ServiceMonitor"]:
         if k not in {d["kind"] for d in full}:
             found.append(f"no {k} rendered with it enabled")
+    # The Ingress routes every path: without a metrics token it would publish /metrics.
+    open_metrics = subprocess.run([helm, "template", "t", str(CHART), "--set", "ingress.enabled=true"],
+                                  capture_output=True, text=True)
+    if open_metrics.returncode == 0 or "metricsToken" not in open_metrics.stderr:
+        found.append("an Ingress without secrets.metricsToken rendered (it would expose /metrics)")
     for p in sorted(set(found)):
         print(p, file=sys.stderr)
     if found:

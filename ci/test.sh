@@ -3,7 +3,8 @@
 # TESSERA_TEST_ADMIN_URL or DATABASE_URL when given, else the local PostgreSQL on
 # 127.0.0.1:5432 (starting the machine's cluster if it is stopped), else a throwaway
 # cluster in a temporary directory that is removed afterwards. It installs the npm packages of
-# the test OpenID provider (tests/oidc) when they are missing.
+# the test OpenID provider (tests/oidc) when they are missing, and starts a throwaway Redis
+# when none answers on 127.0.0.1:6379 (TESSERA_TEST_REDIS_URL overrides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,10 +20,15 @@ pg_bin() {
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 throwaway=""
+redis_dir=""
 cleanup() {
   if [ -n "$throwaway" ]; then
     as_pg "$(pg_bin)/pg_ctl" stop -D "$throwaway/data" -m immediate >/dev/null 2>&1 || true
     rm -rf "$throwaway"
+  fi
+  if [ -n "$redis_dir" ]; then
+    [ -f "$redis_dir/pid" ] && kill "$(cat "$redis_dir/pid")" 2>/dev/null || true
+    rm -rf "$redis_dir"
   fi
 }
 trap cleanup EXIT
@@ -57,6 +63,25 @@ ensure_postgres() {
   export TESSERA_TEST_ADMIN_URL="postgres://postgres@127.0.0.1:$port/postgres"
 }
 
+redis_up() { (exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'PING\r\n' >&3 && head -c 5 <&3 | grep -q PONG) 2>/dev/null; }
+
+ensure_redis() {
+  # The shared rate-limit buckets are tested against a real Redis: TESSERA_TEST_REDIS_URL when
+  # given, else one on 127.0.0.1:6379, else a throwaway redis-server on a free port.
+  if [ -n "${TESSERA_TEST_REDIS_URL:-}" ]; then return; fi
+  if redis_up 6379; then export TESSERA_TEST_REDIS_URL="redis://127.0.0.1:6379"; return; fi
+  command -v redis-server >/dev/null 2>&1 || { echo "redis-server is required: apt-get install redis-server" >&2; exit 1; }
+  redis_dir=$(mktemp -d)
+  local port=56379
+  while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+  log "starting a throwaway Redis on port $port"
+  redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize yes \
+    --pidfile "$redis_dir/pid" --dir "$redis_dir" --logfile "$redis_dir/log" >/dev/null
+  for _ in $(seq 1 50); do redis_up "$port" && break; sleep 0.1; done
+  redis_up "$port" || { echo "redis-server did not start" >&2; cat "$redis_dir/log" >&2; exit 1; }
+  export TESSERA_TEST_REDIS_URL="redis://127.0.0.1:$port"
+}
+
 ensure_oidc_provider() {
   # The OIDC tests run a real OpenID provider (npm oidc-provider, pinned by the lock file).
   command -v node >/dev/null 2>&1 || { echo "node (20+) and npm are required: apt-get install nodejs npm" >&2; exit 1; }
@@ -73,6 +98,7 @@ cargo clippy --all-targets --locked -- -D warnings
 log "CI gates: advisories, licenses, migration lint, chart"
 bash ci/gates.sh
 ensure_postgres
+ensure_redis
 ensure_oidc_provider
 log "tests against $TESSERA_TEST_ADMIN_URL"
 cargo test --locked

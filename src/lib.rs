@@ -17,6 +17,7 @@ pub mod http;
 pub mod identity;
 pub mod jobs;
 pub mod net;
+pub mod observability;
 pub mod ratelimit;
 pub mod storage;
 pub mod tenancy;

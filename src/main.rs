@@ -261,28 +261,61 @@ impl Database {
     }
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+/// JSON logs on stderr (filtered by `TESSERA_LOG`), and OpenTelemetry traces when
+/// `TESSERA_OTLP_ENDPOINT` is set (filtered on their own by `TESSERA_TRACE`, so quieter logs
+/// do not thin the traces). The provider is returned to be flushed on exit.
+fn init_tracing() -> Option<opentelemetry_sdk::trace::SdkTracerProvider> {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = |var: &str| {
+        tracing_subscriber::EnvFilter::try_from_env(var)
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
+    };
+    let (provider, failed) = match std::env::var("TESSERA_OTLP_ENDPOINT") {
+        Ok(url) if !url.trim().is_empty() => {
+            match tessera::observability::traces::provider(url.trim()) {
+                Ok(p) => (Some(p), None),
+                Err(e) => (None, Some(e)),
+            }
+        }
+        _ => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(std::io::stderr)
+                .with_filter(filter("TESSERA_LOG")),
+        )
+        .with(
+            provider.as_ref().map(|p| {
+                tessera::observability::traces::layer(p).with_filter(filter("TESSERA_TRACE"))
+            }),
+        )
         .init();
+    if let Some(e) = failed {
+        tracing::error!(error = %e, "OpenTelemetry traces are off");
+    }
+    provider
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tessera::install_crypto_provider();
     let cli = Cli::parse();
-    init_tracing();
-    match run(cli).await {
+    let traces = init_tracing();
+    let code = match run(cli).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    };
+    if let Some(provider) = traces {
+        tessera::observability::traces::shutdown(provider).await;
     }
+    code
 }
 
 async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {

@@ -202,6 +202,12 @@ impl Outbound {
             .map_err(|e| format!("HTTP client: {e}"))?;
         Ok(Self { client, policy })
     }
+
+    /// The client: no redirects, guarded resolution. Check literal-address URLs with
+    /// [`AddressPolicy::check_url`] before using it.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
 }
 
 type OidcFuture<'c> = std::pin::Pin<

@@ -190,6 +190,7 @@ pub async fn append(
     .bind(&hash[..])
     .execute(&mut *conn)
     .await?;
+    crate::observability::metrics::audit_append();
     Ok(seq)
 }
 

@@ -65,6 +65,9 @@ pub struct Config {
     /// On SIGTERM or Ctrl-C: seconds to let in-flight requests and a running background job
     /// finish before the process exits anyway. New connections are refused at once.
     pub shutdown_grace_secs: u64,
+    /// Bearer token `/metrics` requires (`TESSERA_METRICS_TOKEN[_FILE]`). Unset: `/metrics`
+    /// is open, for deployments that keep it off the public ingress.
+    pub metrics_token: Option<crate::crypto::Secret<String>>,
     /// Sign-in, sessions and CSRF.
     pub auth: Auth,
     /// GraphQL and HTTP limits.
@@ -75,6 +78,111 @@ pub struct Config {
     pub storage: Storage,
     /// The background worker (workspace exports).
     pub jobs: Jobs,
+    /// Request rate limits (token buckets), in-process or shared through Redis.
+    pub rate_limits: RateLimits,
+    /// Outbound webhook delivery.
+    pub webhooks: Webhooks,
+}
+
+/// How webhook messages are delivered. Destinations are also bound by `network`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Webhooks {
+    /// Attempts per message before it is marked failed.
+    pub max_attempts: i32,
+    /// Delay before the first retry, in milliseconds; doubled per attempt (with jitter), at
+    /// most one hour.
+    pub retry_base_ms: u64,
+    /// An endpoint is disabled after this many messages in a row failed every attempt.
+    pub disable_after_failures: i32,
+    /// Seconds a delivery may take (connect, send, response).
+    pub timeout_secs: u64,
+    /// Hours the previous secret keeps signing (second signature) after a rotation.
+    pub rotation_overlap_hours: i32,
+}
+
+impl Default for Webhooks {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            retry_base_ms: 10_000,
+            disable_after_failures: 5,
+            timeout_secs: 10,
+            rotation_overlap_hours: 24,
+        }
+    }
+}
+
+/// Token buckets per workspace, per actor (token or user) and per route. A tier is a set of
+/// quotas; workspaces get `default_tier` unless `workspaces` names another for their slug.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimits {
+    /// Off: no request limits (sign-in and sign-up limits stay on).
+    pub enabled: bool,
+    /// `redis://host:port[/db]`: buckets shared by every replica. Unset: in-process buckets,
+    /// which each replica enforces on its own. Secret-like (may carry a password), so it can
+    /// be given as `TESSERA_REDIS_URL_FILE`.
+    pub redis_url: Option<crate::crypto::Secret<String>>,
+    /// Prefix of every Redis key, so deployments can share one Redis.
+    pub redis_prefix: String,
+    /// The tier of workspaces not named in `workspaces`.
+    pub default_tier: String,
+    /// Quotas by tier name.
+    pub tiers: std::collections::BTreeMap<String, Tier>,
+    /// Workspace slug → tier name.
+    pub workspaces: std::collections::BTreeMap<String, String>,
+}
+
+/// One tier's quotas, in operations per minute; each is also the burst a bucket allows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tier {
+    /// All requests of a workspace, from every token and user.
+    pub workspace_per_minute: u32,
+    /// One token's or one user's requests, on every route. A GraphQL request counts once per
+    /// root field (aliases included) and once per operation of a batch.
+    pub actor_per_minute: u32,
+    /// Attachment uploads by one actor.
+    pub upload_per_minute: u32,
+    /// Attachment and export downloads by one actor.
+    pub download_per_minute: u32,
+    /// Exports (streamed, CSV, background) by one actor.
+    pub export_per_minute: u32,
+}
+
+impl Default for Tier {
+    fn default() -> Self {
+        Self {
+            workspace_per_minute: 6_000,
+            actor_per_minute: 1_200,
+            upload_per_minute: 120,
+            download_per_minute: 600,
+            export_per_minute: 20,
+        }
+    }
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            redis_url: None,
+            redis_prefix: "tessera".into(),
+            default_tier: "standard".into(),
+            tiers: [("standard".to_owned(), Tier::default())].into(),
+            workspaces: Default::default(),
+        }
+    }
+}
+
+impl RateLimits {
+    /// The quotas of a workspace.
+    pub fn tier_of(&self, slug: &str) -> &Tier {
+        static FALLBACK: std::sync::LazyLock<Tier> = std::sync::LazyLock::new(Tier::default);
+        let name = self.workspaces.get(slug).unwrap_or(&self.default_tier);
+        self.tiers.get(name).unwrap_or(&FALLBACK)
+    }
 }
 
 /// The background worker: each server runs one; with several replicas each job is still run
@@ -259,6 +367,8 @@ pub struct Limits {
     pub max_depth: usize,
     /// Maximum aliased fields in one operation (fragment spreads counted each time).
     pub max_aliases: usize,
+    /// Most operations in one batched request (a JSON array); 0 refuses batches.
+    pub max_batch: usize,
     /// Automatic persisted queries remembered per server (oldest out first); 0 turns them off.
     pub apq_entries: usize,
     /// Maximum complexity, with list fields counted as `first × child`.
@@ -284,6 +394,7 @@ impl Default for Limits {
             max_nesting: 48,
             max_depth: 12,
             max_aliases: 30,
+            max_batch: 10,
             apq_entries: 1000,
             max_complexity: 20_000,
             max_page_size: 100,
@@ -314,11 +425,14 @@ impl Default for Config {
             previous_master_keys: None,
             audit_checkpoint_interval_secs: 300,
             shutdown_grace_secs: 25,
+            metrics_token: None,
             auth: Auth::default(),
             limits: Limits::default(),
             network: Network::default(),
             storage: Storage::default(),
             jobs: Jobs::default(),
+            rate_limits: RateLimits::default(),
+            webhooks: Webhooks::default(),
         }
     }
 }
@@ -395,6 +509,15 @@ impl Config {
         if let Some(v) = env("TESSERA_AUDIT_CHECKPOINT_INTERVAL_SECS") {
             self.audit_checkpoint_interval_secs =
                 parse("TESSERA_AUDIT_CHECKPOINT_INTERVAL_SECS", v)?;
+        }
+        if let Some(v) = secret("TESSERA_METRICS_TOKEN")? {
+            self.metrics_token = Some(crate::crypto::Secret::new(v));
+        }
+        if let Some(v) = secret("TESSERA_REDIS_URL")? {
+            self.rate_limits.redis_url = Some(crate::crypto::Secret::new(v));
+        }
+        if let Some(v) = env("TESSERA_RATE_LIMITS_ENABLED") {
+            self.rate_limits.enabled = parse("TESSERA_RATE_LIMITS_ENABLED", v)?;
         }
         if let Some(v) = env("TESSERA_SHUTDOWN_GRACE_SECS") {
             self.shutdown_grace_secs = parse("TESSERA_SHUTDOWN_GRACE_SECS", v)?;
@@ -507,6 +630,31 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "migrate_concurrency",
                 reason: "must be at least 1".into(),
+            });
+        }
+        let r = &self.rate_limits;
+        for tier in std::iter::once(&r.default_tier).chain(r.workspaces.values()) {
+            if !r.tiers.contains_key(tier) {
+                return Err(ConfigError::Invalid {
+                    key: "rate_limits.tiers",
+                    reason: format!("tier {tier:?} is used but not defined"),
+                });
+            }
+        }
+        if r.tiers.values().any(|t| {
+            [
+                t.workspace_per_minute,
+                t.actor_per_minute,
+                t.upload_per_minute,
+                t.download_per_minute,
+                t.export_per_minute,
+            ]
+            .contains(&0)
+        }) {
+            return Err(ConfigError::Invalid {
+                key: "rate_limits.tiers",
+                reason: "every quota must be at least 1 (turn limits off with enabled = false)"
+                    .into(),
             });
         }
         let l = &self.limits;

@@ -23,6 +23,8 @@ pub enum Purpose {
     UserFactors,
     /// Signs the server's own short-lived download URLs (not tenant-specific).
     BlobUrls,
+    /// Seals stored responses (idempotency keys) and keys their request fingerprints.
+    StoredResponses,
 }
 
 impl Purpose {
@@ -33,6 +35,7 @@ impl Purpose {
             Self::CheckpointSigning => b"tessera/v1/checkpoint-signing",
             Self::UserFactors => b"tessera/v1/user-factors",
             Self::BlobUrls => b"tessera/v1/blob-urls",
+            Self::StoredResponses => b"tessera/v1/stored-responses",
         }
     }
 }

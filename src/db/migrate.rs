@@ -66,6 +66,14 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0010_readiness.sql",
         include_str!("../../migrations/public/0010_readiness.sql"),
     ),
+    (
+        "0011_webhook_jobs.sql",
+        include_str!("../../migrations/public/0011_webhook_jobs.sql"),
+    ),
+    (
+        "0012_clone_through_indexes.sql",
+        include_str!("../../migrations/public/0012_clone_through_indexes.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (
@@ -83,6 +91,14 @@ const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (
         "0004_exports.sql",
         include_str!("../../migrations/tenant/0004_exports.sql"),
+    ),
+    (
+        "0005_idempotency.sql",
+        include_str!("../../migrations/tenant/0005_idempotency.sql"),
+    ),
+    (
+        "0006_webhooks.sql",
+        include_str!("../../migrations/tenant/0006_webhooks.sql"),
     ),
 ];
 

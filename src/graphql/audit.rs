@@ -125,16 +125,33 @@ impl Extension for AuditTrail {
             payload,
         };
         let tenant_id = tx.tenant_id();
-        audit::append(
+        let target_id = entry.target_id.clone();
+        let at = state.clock.now();
+        let seq = audit::append(
             tx.conn(),
             &state.keyring,
             tenant_id,
-            state.clock.now(),
+            at,
             &state.audit_meta,
             entry,
         )
         .await
         .map_err(|e| ApiError::internal(&e).into_server_error(pos))?;
+        // Webhook events go into the outbox in the same transaction as the change.
+        crate::webhooks::emit(
+            &mut tx,
+            &crate::webhooks::Event {
+                event_type: &action,
+                target_type: &return_type,
+                target_id: &target_id,
+                actor_type: state.audit_meta.actor_type,
+                actor_id: &state.audit_meta.actor_id,
+                audit_seq: seq,
+                at,
+            },
+        )
+        .await
+        .map_err(|e| ApiError::from(e).into_server_error(pos))?;
         Ok(result)
     }
 }

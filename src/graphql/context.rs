@@ -45,6 +45,8 @@ pub struct RequestState {
     pub outbound: Arc<crate::net::Outbound>,
     /// The origin browsers use (OIDC redirect URIs).
     pub public_origin: String,
+    /// Webhook settings (the secret rotation overlap).
+    pub webhooks: crate::config::Webhooks,
 }
 
 pub(crate) fn state<'a>(ctx: &Context<'a>) -> Result<&'a RequestState, ApiError> {

@@ -41,6 +41,12 @@ pub enum ErrorCode {
     PersistedQueryNotFound,
     /// Persisted queries are off (`limits.apq_entries = 0`).
     PersistedQueryNotSupported,
+    /// A request with this `Idempotency-Key` is still running: retry shortly.
+    IdempotencyInProgress,
+    /// This `Idempotency-Key` was used with a different request body.
+    IdempotencyKeyReused,
+    /// A batch holds more operations than `limits.max_batch`.
+    BatchTooLarge,
 }
 
 impl ErrorCode {
@@ -68,6 +74,9 @@ impl ErrorCode {
             Self::TooManyAliases => "TOO_MANY_ALIASES",
             Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::PersistedQueryNotSupported => "PERSISTED_QUERY_NOT_SUPPORTED",
+            Self::IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
+            Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            Self::BatchTooLarge => "BATCH_TOO_LARGE",
         }
     }
 
@@ -80,7 +89,9 @@ impl ErrorCode {
             Self::BadUserInput | Self::BadRequest | Self::QueryTooDeep | Self::TooManyAliases => {
                 StatusCode::BAD_REQUEST
             }
-            Self::Conflict => StatusCode::CONFLICT,
+            Self::Conflict | Self::IdempotencyInProgress => StatusCode::CONFLICT,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BatchTooLarge => StatusCode::BAD_REQUEST,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::QueryTooLarge | Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -123,6 +134,21 @@ impl ApiError {
             code: ErrorCode::RateLimited,
             message: "too many attempts; retry later".into(),
             retry_after: Some(secs.max(1)),
+        }
+    }
+
+    /// The same error with another client-facing message.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// 409 `IDEMPOTENCY_IN_PROGRESS` with `Retry-After: 1`.
+    pub fn idempotency_in_progress() -> Self {
+        Self {
+            code: ErrorCode::IdempotencyInProgress,
+            message: "a request with this Idempotency-Key is still running; retry shortly".into(),
+            retry_after: Some(1),
         }
     }
 
@@ -245,6 +271,7 @@ impl From<sqlx::Error> for ApiError {
             // the client can retry, never a hang or a 500.
             sqlx::Error::PoolTimedOut => {
                 tracing::warn!("database pool exhausted");
+                crate::observability::metrics::pool_timeout();
                 Self::busy()
             }
             other => Self::internal(&other),
@@ -380,6 +407,24 @@ impl From<crate::identity::sso::SsoError> for ApiError {
 
 impl From<crate::identity::sso::SsoError> for async_graphql::Error {
     fn from(e: crate::identity::sso::SsoError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl From<crate::webhooks::WebhookError> for ApiError {
+    fn from(e: crate::webhooks::WebhookError) -> Self {
+        use crate::webhooks::WebhookError as W;
+        match e {
+            W::Invalid(m) => Self::bad_input(m),
+            W::NotFound => Self::not_found(),
+            W::Store(e) => e.into(),
+            W::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::webhooks::WebhookError> for async_graphql::Error {
+    fn from(e: crate::webhooks::WebhookError) -> Self {
         ApiError::from(e).into()
     }
 }

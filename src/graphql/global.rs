@@ -79,6 +79,7 @@ impl GlobalState {
         if let Some(code) = code {
             self.auth_limits
                 .factor_attempt(self.user_id, &self.client_ip)
+                .await
                 .map_err(ApiError::rate_limited)?;
             let now = self.now_secs();
             if let Some(method) =
@@ -422,6 +423,7 @@ impl GlobalMutation {
         let st = state(ctx)?;
         st.auth_limits
             .factor_attempt(st.user_id, &st.client_ip)
+            .await
             .map_err(ApiError::rate_limited)?;
         let now = st.now_secs();
         let mut tx = st.tx.lock().await;

@@ -10,6 +10,7 @@ pub mod audit;
 mod context;
 pub mod errors;
 pub mod global;
+pub mod idempotency;
 pub(crate) mod loaders;
 mod mutation;
 pub mod preflight;

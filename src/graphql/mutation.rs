@@ -49,6 +49,14 @@ fn viewer(ctx: &Context<'_>) -> Result<crate::authz::Viewer, super::errors::ApiE
 }
 
 #[derive(InputObject)]
+pub struct CreateWebhookEndpointInput {
+    /// `https://…` (or `http://…`); no credentials in it.
+    pub url: String,
+    /// Mutation names (`createProject`), or `*` for every event.
+    pub events: Vec<String>,
+}
+
+#[derive(InputObject)]
 pub struct CreateTeamInput {
     pub name: String,
     pub visibility: Visibility,
@@ -672,6 +680,80 @@ impl Mutation {
                 )
             })?;
         Ok(super::types::ExportObj { e, slug })
+    }
+
+    /// Registers a webhook endpoint for some event types (mutation names such as
+    /// `createProject`, or `*`). The URL must reach a public address (loopback and private
+    /// ranges only where the server's `network` settings allow them). Returns the signing
+    /// secret, shown this once.
+    #[graphql(directive = requires::apply(perm(P::SettingsManage)))]
+    async fn create_webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateWebhookEndpointInput,
+    ) -> Result<super::types::WebhookEndpointSecretObj> {
+        let st = state(ctx)?;
+        let (keyring, outbound, user) = (
+            st.keyring.clone(),
+            st.outbound.clone(),
+            st.principal.user_id,
+        );
+        let (endpoint, secret) = crate::webhooks::create(
+            &mut *tx(ctx).await?,
+            &keyring,
+            &outbound,
+            user,
+            &input.url,
+            &input.events,
+        )
+        .await?;
+        Ok(super::types::WebhookEndpointSecretObj {
+            endpoint,
+            secret: secret.expose(),
+        })
+    }
+
+    /// A new signing secret for an endpoint (shown this once). The previous secret keeps
+    /// signing, as a second signature, for `webhooks.rotation_overlap_hours`.
+    #[graphql(directive = requires::apply(perm(P::SettingsManage)))]
+    async fn rotate_webhook_secret(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<super::types::WebhookEndpointSecretObj> {
+        let id = parse_id(&id)?;
+        let st = state(ctx)?;
+        let (keyring, overlap) = (st.keyring.clone(), st.webhooks.rotation_overlap_hours);
+        let (endpoint, secret) =
+            crate::webhooks::rotate(&mut *tx(ctx).await?, &keyring, id, overlap).await?;
+        Ok(super::types::WebhookEndpointSecretObj {
+            endpoint,
+            secret: secret.expose(),
+        })
+    }
+
+    /// Turns an endpoint disabled by repeated failures back on.
+    #[graphql(directive = requires::apply(perm(P::SettingsManage)))]
+    async fn enable_webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<super::types::WebhookEndpointObj> {
+        let id = parse_id(&id)?;
+        Ok(super::types::WebhookEndpointObj(
+            crate::webhooks::enable(&mut *tx(ctx).await?, id).await?,
+        ))
+    }
+
+    /// Removes an endpoint with its messages and secrets.
+    #[graphql(directive = requires::apply(perm(P::SettingsManage)))]
+    async fn delete_webhook_endpoint(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id(&id)?;
+        if crate::webhooks::delete(&mut *tx(ctx).await?, id).await? {
+            Ok(true)
+        } else {
+            Err(super::errors::ApiError::not_found().into())
+        }
     }
 
     /// Revokes an API token of this workspace; it stops working on the next request.

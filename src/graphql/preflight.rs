@@ -127,6 +127,43 @@ pub fn check_aliases(
     }
 }
 
+/// The root fields an operation selects, through fragments: what rate limits count, so ten
+/// aliased mutations in one request count as ten operations.
+pub fn root_fields(
+    doc: &async_graphql::parser::types::ExecutableDocument,
+    operation: &async_graphql::parser::types::OperationDefinition,
+) -> usize {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+
+    fn count(
+        doc: &async_graphql::parser::types::ExecutableDocument,
+        set: &SelectionSet,
+        spreads: &mut Vec<String>,
+    ) -> usize {
+        let mut n = 0usize;
+        for sel in &set.items {
+            n = n.saturating_add(match &sel.node {
+                Selection::Field(_) => 1,
+                Selection::InlineFragment(i) => count(doc, &i.node.selection_set.node, spreads),
+                Selection::FragmentSpread(s) => {
+                    let name = s.node.fragment_name.node.as_str();
+                    match doc.fragments.get(&s.node.fragment_name.node) {
+                        Some(f) if !spreads.iter().any(|x| x == name) => {
+                            spreads.push(name.to_owned());
+                            let k = count(doc, &f.node.selection_set.node, spreads);
+                            spreads.pop();
+                            k
+                        }
+                        _ => 0,
+                    }
+                }
+            });
+        }
+        n
+    }
+    count(doc, &operation.selection_set.node, &mut Vec::new()).max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +177,27 @@ mod tests {
             }
         };
         check_aliases(&doc, &op, max)
+    }
+
+    #[test]
+    fn root_fields_count_aliases_and_fragments() {
+        let count = |q: &str| {
+            let doc = async_graphql::parser::parse_query(q).unwrap();
+            let op = match &doc.operations {
+                async_graphql::parser::types::DocumentOperations::Single(op) => op.node.clone(),
+                async_graphql::parser::types::DocumentOperations::Multiple(ops) => {
+                    ops.values().next().unwrap().node.clone()
+                }
+            };
+            root_fields(&doc, &op)
+        };
+        assert_eq!(count("{ viewer { id } }"), 1);
+        assert_eq!(count("mutation { a: x b: x c: x }"), 3);
+        assert_eq!(
+            count("{ ...F ... on Query { z } } fragment F on Query { a b }"),
+            3
+        );
+        assert_eq!(count("{ ...F } fragment F on Query { ...F a }"), 1);
     }
 
     #[test]

@@ -314,6 +314,37 @@ impl Query {
             .collect())
     }
 
+    /// The workspace's webhook endpoints.
+    #[graphql(directive = requires::apply(perm(P::SettingsManage)))]
+    async fn webhook_endpoints(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::types::WebhookEndpointObj>> {
+        Ok(crate::webhooks::list(&mut *tx(ctx).await?)
+            .await?
+            .into_iter()
+            .map(super::types::WebhookEndpointObj)
+            .collect())
+    }
+
+    /// Messages to one endpoint, newest first, with their latest attempt.
+    #[graphql(directive = requires::apply(perm(P::SettingsManage)))]
+    async fn webhook_messages(
+        &self,
+        ctx: &Context<'_>,
+        endpoint_id: ID,
+        #[graphql(default = 20, validator(minimum = 1, maximum = 100))] first: i32,
+    ) -> Result<Vec<super::types::WebhookMessageObj>> {
+        let id = parse_id(&endpoint_id)?;
+        Ok(
+            crate::webhooks::messages(&mut *tx(ctx).await?, id, i64::from(first))
+                .await?
+                .into_iter()
+                .map(super::types::WebhookMessageObj)
+                .collect(),
+        )
+    }
+
     /// Background exports of this workspace, newest first (`export:run`).
     #[graphql(directive = requires::apply(perm(P::ExportRun)))]
     async fn exports(

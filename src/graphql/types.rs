@@ -504,3 +504,89 @@ impl ExportObj {
             .then(|| format!("/w/{}/exports/{}/content", self.slug, self.e.id))
     }
 }
+
+/// A webhook endpoint of the workspace. Its secret is never returned after registration.
+pub struct WebhookEndpointObj(pub crate::webhooks::Endpoint);
+
+#[Object(name = "WebhookEndpoint")]
+impl WebhookEndpointObj {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+    /// Event types (mutation names, or `*` for all).
+    async fn events(&self) -> &[String] {
+        &self.0.events
+    }
+    /// False after repeated failures (see `disabledReason`) until `enableWebhookEndpoint`.
+    async fn enabled(&self) -> bool {
+        self.0.enabled
+    }
+    async fn disabled_reason(&self) -> Option<&str> {
+        self.0.disabled_reason.as_deref()
+    }
+    /// Messages in a row that failed every attempt.
+    async fn consecutive_failures(&self) -> i32 {
+        self.0.consecutive_failures
+    }
+    /// While set and in the future, messages carry a second signature with the previous secret.
+    async fn previous_secret_until(&self) -> Option<DateTime<Utc>> {
+        self.0.previous_secret_until
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A registered endpoint and its signing secret, shown this once.
+pub struct WebhookEndpointSecretObj {
+    pub endpoint: crate::webhooks::Endpoint,
+    pub secret: String,
+}
+
+#[Object(name = "WebhookEndpointWithSecret")]
+impl WebhookEndpointSecretObj {
+    async fn endpoint(&self) -> WebhookEndpointObj {
+        WebhookEndpointObj(self.endpoint.clone())
+    }
+    /// `whsec_<base64>`: store it now; it is never shown again.
+    async fn secret(&self) -> &str {
+        &self.secret
+    }
+}
+
+/// One outbox message to an endpoint and its latest attempt.
+pub struct WebhookMessageObj(pub crate::webhooks::Message);
+
+#[Object(name = "WebhookMessage")]
+impl WebhookMessageObj {
+    /// The `webhook-id` header receivers see (and deduplicate by).
+    async fn id(&self) -> String {
+        crate::webhooks::message_id(self.0.id)
+    }
+    async fn event_type(&self) -> &str {
+        &self.0.event_type
+    }
+    /// `pending`, `delivered` or `failed` (every attempt failed).
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        self.0.delivered_at
+    }
+    /// The HTTP status of the latest attempt, if the endpoint answered.
+    async fn last_status_code(&self) -> Option<i32> {
+        self.0.last_status_code
+    }
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+}

@@ -108,6 +108,7 @@ async fn may_attach(
     slug: &str,
     to: AttachedTo,
     id: Uuid,
+    count: Option<crate::ratelimit::Route>,
 ) -> Result<(crate::tenancy::TenantTx, Principal), ApiError> {
     let (mut tx, auth) = authorize(
         state,
@@ -116,6 +117,7 @@ async fn may_attach(
         Access::ReadWrite,
         Permission::WorkWrite,
         "attaching files needs work:write",
+        count,
     )
     .await?;
     attachments::ensure_editable(&mut tx, auth.principal.viewer(), to, id)
@@ -148,7 +150,15 @@ async fn upload_inner(
     };
     // Refused before any byte is read or stored: no right to edit, or a declared size
     // beyond the limit.
-    let (tx, _) = may_attach(state, &headers, slug, params.entity_type, params.entity_id).await?;
+    let (tx, _) = may_attach(
+        state,
+        &headers,
+        slug,
+        params.entity_type,
+        params.entity_id,
+        Some(crate::ratelimit::Route::Upload),
+    )
+    .await?;
     let tenant_id = tx.tenant_id();
     tx.rollback().await.map_err(ApiError::from)?;
     let declared = headers
@@ -198,8 +208,15 @@ async fn upload_inner(
     // Record it, after checking the right to edit again (it may have changed meanwhile). On
     // any failure the stored object goes.
     let recorded = async {
-        let (mut tx, principal) =
-            may_attach(state, &headers, slug, params.entity_type, params.entity_id).await?;
+        let (mut tx, principal) = may_attach(
+            state,
+            &headers,
+            slug,
+            params.entity_type,
+            params.entity_id,
+            None,
+        )
+        .await?;
         let id = Uuid::now_v7();
         let a = attachments::insert(
             &mut tx,
@@ -283,6 +300,7 @@ async fn content_inner(
         Access::ReadOnly,
         Permission::WorkspaceRead,
         "reading needs workspace:read",
+        Some(crate::ratelimit::Route::Download),
     )
     .await?;
     let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found())?;

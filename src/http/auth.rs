@@ -190,8 +190,8 @@ async fn signup_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
     state
         .inner
         .auth_limits
-        .signup_per_ip
-        .check(&ip)
+        .signup_ip(&ip)
+        .await
         .map_err(ApiError::rate_limited)?;
     let (headers, body): (_, SignUp) = json_body(state, req).await?;
     let email = body.email.trim().to_owned();
@@ -246,13 +246,13 @@ async fn signin_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
     let limits = &state.inner.auth_limits;
     // Every attempt counts, per address and per account, before any hashing work.
     limits
-        .signin_per_ip
-        .check(&ip)
+        .signin_ip(&ip)
+        .await
         .map_err(ApiError::rate_limited)?;
     let (headers, body): (_, SignIn) = json_body(state, req).await?;
     limits
-        .signin_per_account
-        .check(&body.email.trim().to_lowercase())
+        .signin_account(&body.email.trim().to_lowercase())
+        .await
         .map_err(ApiError::rate_limited)?;
     let pool = &state.inner.pool;
     let found = session::password_of(pool, body.email.trim())
@@ -369,6 +369,7 @@ async fn second_factor_inner(state: &AppState, req: Request<Body>) -> Result<Res
         .inner
         .auth_limits
         .factor_attempt(info.user_id, &ip)
+        .await
         .map_err(ApiError::rate_limited)?;
     let pool = &state.inner.pool;
     let mut gtx = tenancy::begin_global(pool, Access::ReadWrite)
@@ -474,8 +475,8 @@ async fn passkey_options_inner(state: &AppState, req: Request<Body>) -> Result<R
     state
         .inner
         .auth_limits
-        .signin_per_ip
-        .check(&ip)
+        .signin_ip(&ip)
+        .await
         .map_err(ApiError::rate_limited)?;
     let headers = req.headers().clone();
     // A stale or malformed cookie must not block a fresh sign-in: it is simply ignored.
@@ -523,8 +524,8 @@ async fn passkey_signin_inner(state: &AppState, req: Request<Body>) -> Result<Re
     state
         .inner
         .auth_limits
-        .signin_per_ip
-        .check(&ip)
+        .signin_ip(&ip)
+        .await
         .map_err(ApiError::rate_limited)?;
     let headers = req.headers().clone();
     let prior = session_any(state, &headers).await.ok().flatten();

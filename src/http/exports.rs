@@ -99,6 +99,8 @@ async fn begin_export(
     if !auth.principal.has(Permission::ExportRun) {
         return Err(ApiError::forbidden("exports need export:run"));
     }
+    super::graphql::count_request(state, &tx, &auth.principal, crate::ratelimit::Route::Export)
+        .await?;
     let tenant_id = tx.tenant_id();
     audit_request(
         state,
@@ -217,6 +219,7 @@ pub async fn content(
         Access::ReadWrite,
         Permission::ExportRun,
         "exports need export:run",
+        Some(crate::ratelimit::Route::Download),
     )
     .await?;
     let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::not_found())?;

@@ -32,10 +32,23 @@ use crate::tenancy::{self, Access, Slug};
 /// How long a deleted workspace stays restorable.
 pub const DELETED_KEPT_DAYS: i32 = 7;
 
-/// A parsed, checked GraphQL request and whether it mutates.
+/// A parsed, checked GraphQL operation: whether it mutates, what it counts for rate limits,
+/// and its metric label.
 struct Checked {
     request: async_graphql::Request,
     access: Access,
+    cost: u32,
+    label: String,
+}
+
+/// One HTTP request's operations (one, or a batch) and its credentials.
+struct Transport {
+    items: Vec<Checked>,
+    /// A JSON array was sent (answered with an array).
+    batch: bool,
+    token: Option<PresentedToken>,
+    /// The body as sent (POST): what an `Idempotency-Key` is bound to.
+    body: axum::body::Bytes,
 }
 
 #[derive(serde::Deserialize)]
@@ -56,15 +69,12 @@ fn is_json(req: &Request<Body>) -> bool {
         .is_some_and(|v| v == "application/json" || v == "application/graphql-response+json")
 }
 
-/// Everything before authentication: method, media type, size, nesting, parse.
-async fn check_transport(
-    state: &AppState,
-    req: Request<Body>,
-) -> Result<(Checked, Option<PresentedToken>), ApiError> {
+/// Everything before authentication: method, media type, size, batch size, nesting, parse.
+async fn check_transport(state: &AppState, req: Request<Body>) -> Result<Transport, ApiError> {
     let limits = &state.inner.limits;
     let method = req.method().clone();
     let token = bearer(req.headers())?;
-    let mut request = if method == Method::GET {
+    if method == Method::GET {
         let raw = req.uri().query().unwrap_or("");
         let params: GetParams = serde_urlencoded_from(raw)?;
         let extensions = params
@@ -73,110 +83,158 @@ async fn check_transport(
             .map(serde_json::from_str::<serde_json::Value>)
             .transpose()
             .map_err(|_| ApiError::new(ErrorCode::BadRequest, "extensions must be JSON"))?;
-        if let Some(q) = &params.query {
-            preflight::check(q, limits.max_query_bytes, limits.max_nesting)?;
-        }
-        let query = state.inner.apq.resolve(params.query, extensions.as_ref())?;
-        let mut r = async_graphql::Request::new(query);
-        if let Some(op) = params.operation_name {
-            r = r.operation_name(op);
-        }
-        if let Some(vars) = params.variables {
-            let value: serde_json::Value = serde_json::from_str(&vars).map_err(|_| {
-                ApiError::new(ErrorCode::BadRequest, "variables must be a JSON object")
-            })?;
-            r = r.variables(async_graphql::Variables::from_json(value));
-        }
-        r
-    } else if method == Method::POST {
-        if !is_json(&req) {
+        let variables = params
+            .variables
+            .as_deref()
+            .map(serde_json::from_str::<serde_json::Value>)
+            .transpose()
+            .map_err(|_| ApiError::new(ErrorCode::BadRequest, "variables must be a JSON object"))?;
+        let checked = check_operation(
+            state,
+            RawBody {
+                query: params.query,
+                operation_name: params.operation_name,
+                variables,
+                extensions,
+            },
+        )?;
+        if checked.access == Access::ReadWrite {
             return Err(ApiError::new(
-                ErrorCode::UnsupportedMediaType,
-                "send GraphQL requests as application/json",
+                ErrorCode::MethodNotAllowed,
+                "mutations must be sent with POST",
             ));
         }
-        let body = axum::body::to_bytes(req.into_body(), limits.max_body_bytes)
-            .await
-            .map_err(|_| {
-                ApiError::new(
-                    ErrorCode::PayloadTooLarge,
-                    format!("the body is larger than {} bytes", limits.max_body_bytes),
-                )
-            })?;
-        // Check the query text before serde builds anything from it.
-        let raw: RawBody = serde_json::from_slice(&body).map_err(|_| {
-            ApiError::new(
-                ErrorCode::BadRequest,
-                "the body must be one JSON GraphQL request object",
-            )
-        })?;
-        if let Some(q) = &raw.query {
-            preflight::check(q, limits.max_query_bytes, limits.max_nesting)?;
-        }
-        let query = state
-            .inner
-            .apq
-            .resolve(raw.query, raw.extensions.as_ref())?;
-        let mut r = async_graphql::Request::new(query);
-        if let Some(op) = raw.operation_name {
-            r = r.operation_name(op);
-        }
-        if let Some(vars) = raw.variables {
-            if !vars.is_object() && !vars.is_null() {
-                return Err(ApiError::new(
-                    ErrorCode::BadRequest,
-                    "variables must be a JSON object",
-                ));
-            }
-            r = r.variables(async_graphql::Variables::from_json(vars));
-        }
-        r
-    } else {
+        return Ok(Transport {
+            items: vec![checked],
+            batch: false,
+            token,
+            body: Default::default(),
+        });
+    }
+    if method != Method::POST {
         return Err(ApiError::new(
             ErrorCode::MethodNotAllowed,
             "use GET or POST",
         ));
-    };
-    let access = {
-        let op_name = request.operation_name.clone();
-        let doc = request
-            .parsed_query()
-            .map_err(|e| ApiError::new(ErrorCode::BadRequest, e.message))?;
-        let op = match (&doc.operations, op_name.as_deref()) {
-            (DocumentOperations::Single(op), _) => Some(&op.node),
-            (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|o| &o.node),
-            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-                ops.values().next().map(|o| &o.node)
-            }
-            (DocumentOperations::Multiple(_), None) => None,
-        };
-        if let Some(op) = op {
-            preflight::check_aliases(doc, op, limits.max_aliases)?;
-        }
-        match op.map(|o| o.ty) {
-            Some(OperationType::Query) => Access::ReadOnly,
-            Some(OperationType::Mutation) => Access::ReadWrite,
-            Some(OperationType::Subscription) => {
-                return Err(ApiError::new(
-                    ErrorCode::BadRequest,
-                    "subscriptions are not served over HTTP",
-                ));
-            }
-            None => {
-                return Err(ApiError::new(
-                    ErrorCode::BadRequest,
-                    "operationName does not select an operation",
-                ));
-            }
-        }
-    };
-    if method == Method::GET && access == Access::ReadWrite {
+    }
+    if !is_json(&req) {
         return Err(ApiError::new(
-            ErrorCode::MethodNotAllowed,
-            "mutations must be sent with POST",
+            ErrorCode::UnsupportedMediaType,
+            "send GraphQL requests as application/json",
         ));
     }
-    Ok((Checked { request, access }, token))
+    let body = axum::body::to_bytes(req.into_body(), limits.max_body_bytes)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the body is larger than {} bytes", limits.max_body_bytes),
+            )
+        })?;
+    let batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    // Query texts are checked before serde builds anything from them.
+    let raws: Vec<RawBody> = if batch {
+        let raws: Vec<RawBody> = serde_json::from_slice(&body).map_err(|_| {
+            ApiError::new(
+                ErrorCode::BadRequest,
+                "a batch must be a JSON array of GraphQL request objects",
+            )
+        })?;
+        if raws.is_empty() || raws.len() > limits.max_batch {
+            return Err(ApiError::new(
+                ErrorCode::BatchTooLarge,
+                format!(
+                    "a batch holds 1 to {} operations (limits.max_batch)",
+                    limits.max_batch
+                ),
+            ));
+        }
+        raws
+    } else {
+        vec![serde_json::from_slice(&body).map_err(|_| {
+            ApiError::new(
+                ErrorCode::BadRequest,
+                "the body must be one JSON GraphQL request object",
+            )
+        })?]
+    };
+    let items = raws
+        .into_iter()
+        .map(|raw| check_operation(state, raw))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Transport {
+        items,
+        batch,
+        token,
+        body,
+    })
+}
+
+/// One operation of a request: size and nesting of its text, persisted query, parse,
+/// aliases; then which operation it selects, and what that counts.
+fn check_operation(state: &AppState, raw: RawBody) -> Result<Checked, ApiError> {
+    let limits = &state.inner.limits;
+    if let Some(q) = &raw.query {
+        preflight::check(q, limits.max_query_bytes, limits.max_nesting)?;
+    }
+    let query = state
+        .inner
+        .apq
+        .resolve(raw.query, raw.extensions.as_ref())?;
+    let mut request = async_graphql::Request::new(query);
+    if let Some(op) = raw.operation_name {
+        request = request.operation_name(op);
+    }
+    if let Some(vars) = raw.variables {
+        if !vars.is_object() && !vars.is_null() {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "variables must be a JSON object",
+            ));
+        }
+        request = request.variables(async_graphql::Variables::from_json(vars));
+    }
+    let op_name = request.operation_name.clone();
+    let doc = request
+        .parsed_query()
+        .map_err(|e| ApiError::new(ErrorCode::BadRequest, e.message))?;
+    let (name, op) = match (&doc.operations, op_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => (None, Some(&op.node)),
+        (DocumentOperations::Multiple(ops), Some(name)) => {
+            (Some(name), ops.get(name).map(|o| &o.node))
+        }
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops
+            .iter()
+            .next()
+            .map(|(n, o)| (Some(n.as_str()), Some(&o.node)))
+            .unwrap_or((None, None)),
+        (DocumentOperations::Multiple(_), None) => (None, None),
+    };
+    let Some(op) = op else {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "operationName does not select an operation",
+        ));
+    };
+    preflight::check_aliases(doc, op, limits.max_aliases)?;
+    let cost = u32::try_from(preflight::root_fields(doc, op)).unwrap_or(u32::MAX);
+    let label = crate::observability::metrics::operation_label(name);
+    let access = match op.ty {
+        OperationType::Query => Access::ReadOnly,
+        OperationType::Mutation => Access::ReadWrite,
+        OperationType::Subscription => {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "subscriptions are not served over HTTP",
+            ));
+        }
+    };
+    Ok(Checked {
+        request,
+        access,
+        cost,
+        label,
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -208,23 +266,57 @@ fn respond(mut resp: async_graphql::Response) -> Response {
     axum::Json(resp).into_response()
 }
 
+/// A response body that is JSON already.
+fn json_bytes(body: Vec<u8>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// The request's caller, for logs, limits and idempotency keys.
+fn actor_label(principal: &crate::authz::Principal) -> String {
+    match &principal.actor {
+        Actor::Token { token_id, .. } => format!("token:{token_id}"),
+        Actor::Session { .. } => format!("user:{}", principal.user_id),
+    }
+}
+
+/// Counts one request of an authenticated caller on a non-GraphQL route against the rate
+/// limits, and names the tenant and actor in the request's log line.
+pub(super) async fn count_request(
+    state: &AppState,
+    tx: &tenancy::TenantTx,
+    principal: &crate::authz::Principal,
+    route: crate::ratelimit::Route,
+) -> Result<(), ApiError> {
+    let actor = actor_label(principal);
+    let log = crate::observability::RequestLog::current();
+    log.tenant(tx.tenant().slug.as_str());
+    log.actor(actor.clone());
+    state
+        .inner
+        .request_limits
+        .take(tx.tenant_id(), tx.tenant().slug.as_str(), &actor, route, 1)
+        .await?;
+    Ok(())
+}
+
 /// `POST|GET /w/{slug}/graphql`.
+///
+/// A batch (a JSON array) runs its operations one after another, each in its own
+/// transaction, and answers an array in the same order. The whole batch is counted against
+/// the rate limits before the first operation runs.
 pub async fn tenant(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     req: Request<Body>,
-) -> Response {
-    match tenant_inner(&state, &slug, req).await {
-        Ok(resp) => resp,
-        Err(e) => e.into_http(),
-    }
-}
-
-async fn tenant_inner(
-    state: &AppState,
-    slug: &str,
-    req: Request<Body>,
 ) -> Result<Response, ApiError> {
+    let log = crate::observability::RequestLog::current();
     let request_id = req
         .headers()
         .get(super::REQUEST_ID)
@@ -238,16 +330,115 @@ async fn tenant_inner(
         .unwrap_or_default();
     let headers = req.headers().clone();
     let is_post = req.method() == Method::POST;
-    let (checked, token) = check_transport(state, req).await?;
-    let (ttx, auth) = authenticate(
-        state,
-        &headers,
-        slug,
-        token.as_ref(),
-        is_post,
-        checked.access,
-    )
-    .await?;
+    let key = crate::graphql::idempotency::key_of(&headers)?;
+    let transport = check_transport(&state, req).await?;
+    if transport.batch && key.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "Idempotency-Key applies to one operation: send keyed mutations one per request",
+        ));
+    }
+    let cost = transport
+        .items
+        .iter()
+        .fold(0u32, |n, c| n.saturating_add(c.cost));
+    let labels: Vec<String> = transport.items.iter().map(|c| c.label.clone()).collect();
+    log.operation(labels.join(","));
+    let mut bodies = Vec::with_capacity(transport.items.len());
+    let mut replayed = false;
+    for (i, checked) in transport.items.into_iter().enumerate() {
+        let (ttx, auth) = authenticate(
+            &state,
+            &headers,
+            &slug,
+            transport.token.as_ref(),
+            is_post,
+            checked.access,
+        )
+        .await?;
+        let actor = actor_label(&auth.principal);
+        if i == 0 {
+            log.tenant(ttx.tenant().slug.as_str());
+            log.actor(actor.clone());
+            state
+                .inner
+                .request_limits
+                .take(
+                    ttx.tenant_id(),
+                    ttx.tenant().slug.as_str(),
+                    &actor,
+                    crate::ratelimit::Route::GraphQl,
+                    cost,
+                )
+                .await?;
+        }
+        let keyed = key
+            .clone()
+            .filter(|_| checked.access == Access::ReadWrite)
+            .map(|k| crate::graphql::idempotency::Keyed::new(actor, k, &transport.body));
+        let meta = EntryMeta {
+            actor_type: match &auth.principal.actor {
+                Actor::Token { .. } => "token",
+                Actor::Session { .. } => "user",
+            },
+            actor_id: match &auth.principal.actor {
+                Actor::Token { token_id, .. } => token_id.to_string(),
+                Actor::Session { session_id, .. } => session_id.to_string(),
+            },
+            actor_user: auth.principal.user_id.to_string(),
+            request_id: request_id.clone(),
+            client_ip: client_ip.clone(),
+        };
+        let (body, was_replayed) = execute(&state, ttx, auth, checked, meta, keyed).await?;
+        replayed |= was_replayed;
+        bodies.push(body);
+    }
+    let mut resp = if transport.batch {
+        let mut out = Vec::with_capacity(bodies.iter().map(|b| b.len() + 1).sum::<usize>() + 2);
+        out.push(b'[');
+        for (i, b) in bodies.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b);
+        }
+        out.push(b']');
+        json_bytes(out)
+    } else {
+        json_bytes(bodies.pop().unwrap_or_default())
+    };
+    if replayed {
+        crate::observability::metrics::idempotent_replay();
+        resp.headers_mut().insert(
+            crate::graphql::idempotency::REPLAYED,
+            HeaderValue::from_static("true"),
+        );
+    }
+    Ok(resp)
+}
+
+/// Runs one operation in its transaction: committed when every field succeeded (with its
+/// idempotency record, if keyed), rolled back otherwise. Returns the response body and
+/// whether it was replayed from an earlier request with the same key.
+async fn execute(
+    state: &AppState,
+    mut ttx: tenancy::TenantTx,
+    auth: crate::identity::Authenticated,
+    checked: Checked,
+    audit_meta: EntryMeta,
+    keyed: Option<crate::graphql::idempotency::Keyed>,
+) -> Result<(Vec<u8>, bool), ApiError> {
+    let started = std::time::Instant::now();
+    if let Some(keyed) = &keyed {
+        let tenant = ttx.tenant_id();
+        if let Some(stored) = keyed
+            .claim(ttx.conn(), &state.inner.keyring, tenant)
+            .await?
+        {
+            ttx.rollback().await.map_err(ApiError::from)?;
+            return Ok((stored, true));
+        }
+    }
     let pool = &state.inner.pool;
     let slug = ttx.tenant().slug.clone();
     let viewer = auth.principal.viewer();
@@ -259,18 +450,11 @@ async fn tenant_inner(
         },
         tokio::spawn,
     );
-    let (actor_type, actor_id) = match &auth.principal.actor {
-        Actor::Token { token_id, .. } => ("token", token_id.to_string()),
-        Actor::Session { session_id, .. } => ("user", session_id.to_string()),
-    };
-    let audit_meta = EntryMeta {
-        actor_type,
-        actor_id,
-        actor_user: auth.principal.user_id.to_string(),
-        request_id,
-        client_ip,
-    };
     let variables = AuditVariables(checked.request.variables.clone());
+    let kind = match checked.access {
+        Access::ReadWrite => "mutation",
+        _ => "query",
+    };
     let request = checked
         .request
         .data(auth.principal.permissions())
@@ -284,12 +468,13 @@ async fn tenant_inner(
             clock: state.inner.clock.clone(),
             outbound: state.inner.outbound.clone(),
             public_origin: state.inner.auth.public_origin.clone(),
+            webhooks: state.inner.webhooks.clone(),
         })
         .data(loaders);
     let timeout = Duration::from_secs(state.inner.limits.request_timeout_secs);
     let response = tokio::time::timeout(timeout, state.inner.tenant_schema.execute(request)).await;
     let tx = cell.take().await;
-    let response = match response {
+    let mut response = match response {
         Ok(r) => r,
         Err(_) => {
             if let Some(tx) = tx {
@@ -301,7 +486,14 @@ async fn tenant_inner(
             ));
         }
     };
-    let mut response = response;
+    ensure_codes(&mut response.errors);
+    crate::observability::metrics::graphql_operation(
+        &checked.label,
+        kind,
+        response.is_ok(),
+        started.elapsed(),
+    );
+    let mut body = Vec::new();
     if let Some(tx) = tx {
         if state.inner.limits.report_statement_count {
             response.extensions.insert(
@@ -312,8 +504,15 @@ async fn tenant_inner(
                 .unwrap_or_default(),
             );
         }
+        body = serde_json::to_vec(&response).map_err(|e| ApiError::internal(&e))?;
         if response.is_ok() {
             let mut tx = tx;
+            if let Some(keyed) = &keyed {
+                let tenant = tx.tenant_id();
+                keyed
+                    .store(tx.conn(), &state.inner.keyring, tenant, &body)
+                    .await?;
+            }
             tx.finish_delete(DELETED_KEPT_DAYS)
                 .await
                 .map_err(ApiError::from)?;
@@ -321,6 +520,9 @@ async fn tenant_inner(
         } else {
             tx.rollback().await.map_err(ApiError::from)?;
         }
+    }
+    if body.is_empty() {
+        body = serde_json::to_vec(&response).map_err(|e| ApiError::internal(&e))?;
     }
     if let Some(token_id) = auth.touch_pending {
         // Read-only requests cannot write `last_used_at`; record it beside the request.
@@ -333,7 +535,7 @@ async fn tenant_inner(
             }
         });
     }
-    Ok(respond(response))
+    Ok((body, false))
 }
 
 /// Authenticates a tenant request (a bearer token, else a session cookie, with the CSRF rule
@@ -415,7 +617,8 @@ pub(super) async fn authenticate(
 }
 
 /// [`authenticate`] for a non-GraphQL route that needs one permission: the bearer token or
-/// the session cookie of `headers`, then `needed` (403 with `refusal` otherwise).
+/// the session cookie of `headers`, then `needed` (403 with `refusal` otherwise); the request
+/// is counted on `route` (once per request: later checks of the same request pass `None`).
 pub(super) async fn authorize(
     state: &AppState,
     headers: &axum::http::HeaderMap,
@@ -423,12 +626,16 @@ pub(super) async fn authorize(
     access: Access,
     needed: crate::authz::Permission,
     refusal: &str,
+    route: Option<crate::ratelimit::Route>,
 ) -> Result<(tenancy::TenantTx, crate::identity::Authenticated), ApiError> {
     let token = bearer(headers)?;
     let writes = access == Access::ReadWrite;
     let (tx, auth) = authenticate(state, headers, slug, token.as_ref(), writes, access).await?;
     if !auth.principal.has(needed) {
         return Err(ApiError::forbidden(refusal));
+    }
+    if let Some(route) = route {
+        count_request(state, &tx, &auth.principal, route).await?;
     }
     Ok((tx, auth))
 }
@@ -451,10 +658,22 @@ pub async fn global(State(state): State<AppState>, req: Request<Body>) -> Respon
 }
 
 async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, ApiError> {
+    let log = crate::observability::RequestLog::current();
     let headers = req.headers().clone();
     let (_, client_ip) = super::auth::client(&headers, req.extensions());
     let is_post = req.method() == Method::POST;
-    let (checked, token) = check_transport(state, req).await?;
+    let transport = check_transport(state, req).await?;
+    if transport.batch {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "batches are served on /w/{slug}/graphql only",
+        ));
+    }
+    let token = transport.token;
+    let Some(checked) = transport.items.into_iter().next() else {
+        return Err(ApiError::new(ErrorCode::BadRequest, "no operation"));
+    };
+    log.operation(checked.label.clone());
     let session = match &token {
         Some(_) => None,
         None => super::auth::session_of(state, &headers).await?,
@@ -479,6 +698,12 @@ async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
         (None, None) => return Err(ApiError::unauthenticated()),
     };
     gtx.set_user(user_id).await.map_err(ApiError::from)?;
+    log.actor(format!("user:{user_id}"));
+    state
+        .inner
+        .request_limits
+        .take_account(user_id, checked.cost)
+        .await?;
     let gtx = Arc::new(Mutex::new(gtx));
     // Self-service (sessions, password, factors, restoring workspaces) acts on the whole
     // account, so it is for browser sessions signed in to the account itself. Tokens get

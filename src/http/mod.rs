@@ -13,8 +13,7 @@ use axum::Router;
 use axum::routing::get;
 use sqlx::PgPool;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tower_http::trace::TraceLayer;
 
 use crate::config::Limits;
 use crate::graphql::{GlobalSchema, TenantSchema};
@@ -35,6 +34,11 @@ struct Inner {
     auth: crate::config::Auth,
     passwords: crate::identity::Passwords,
     auth_limits: Arc<crate::ratelimit::AuthLimits>,
+    /// Request limits per workspace, actor and route.
+    request_limits: Arc<crate::ratelimit::RequestLimits>,
+    webhooks: crate::config::Webhooks,
+    /// Bearer token `/metrics` requires, if any.
+    metrics_token: Option<crate::crypto::Secret<String>>,
     webauthn: Arc<webauthn_rs::prelude::Webauthn>,
     outbound: Arc<crate::net::Outbound>,
     blobs: Arc<dyn crate::storage::BlobStore>,
@@ -81,6 +85,13 @@ impl AppState {
         ));
         let set = crate::db::migrate::MigrationSet::load(cfg.migrations_dir.as_deref())
             .map_err(|e| format!("migrations: {e}"))?;
+        let buckets = Arc::new(match &cfg.rate_limits.redis_url {
+            Some(url) => {
+                crate::ratelimit::Buckets::shared(url.expose(), &cfg.rate_limits.redis_prefix)?
+            }
+            None => crate::ratelimit::Buckets::in_process(),
+        });
+        crate::observability::metrics::install();
         let outbound = Arc::new(crate::net::Outbound::new(crate::net::AddressPolicy {
             allow_loopback: network.allow_loopback,
             allow_private: network.allow_private,
@@ -93,7 +104,13 @@ impl AppState {
                 limits,
                 keyring: Arc::new(keyring),
                 clock: Arc::new(crate::SystemClock),
-                auth_limits: Arc::new(crate::ratelimit::AuthLimits::new(&auth)),
+                auth_limits: Arc::new(crate::ratelimit::AuthLimits::new(&auth, buckets.clone())),
+                request_limits: Arc::new(crate::ratelimit::RequestLimits::new(
+                    cfg.rate_limits.clone(),
+                    buckets,
+                )),
+                metrics_token: cfg.metrics_token.clone(),
+                webhooks: cfg.webhooks.clone(),
                 webauthn,
                 outbound,
                 blobs,
@@ -119,11 +136,13 @@ impl AppState {
             self.inner.blobs.clone(),
             self.inner.clock.clone(),
             cfg,
+            self.inner.outbound.clone(),
+            self.inner.webhooks.clone(),
         )
     }
 }
 
-const REQUEST_ID: &str = "x-request-id";
+pub(crate) const REQUEST_ID: &str = "x-request-id";
 
 pub fn router(state: AppState) -> Router {
     let header = axum::http::HeaderName::from_static(REQUEST_ID);
@@ -147,8 +166,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/status", get(status))
+        .route("/metrics", get(metrics))
         .fallback(|| async { crate::graphql::errors::ApiError::not_found().into_http() })
         .with_state(state)
+        .layer(axum::middleware::from_fn(crate::observability::log_requests))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
                 let id = req
@@ -159,8 +180,9 @@ pub fn router(state: AppState) -> Router {
                 // The path only: query strings are not logged.
                 tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
             })
-            // One line per request, with status and latency.
-            .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            // The request's own line is written by `observability::log_requests`.
+            .on_request(())
+            .on_response(()),
         )
         .layer(PropagateRequestIdLayer::new(header.clone()))
         .layer(SetRequestIdLayer::new(header, MakeRequestUuid))
@@ -204,6 +226,40 @@ async fn status(
         "build": option_env!("TESSERA_BUILD_SHA").unwrap_or("dev"),
         "uptime_seconds": state.inner.started.elapsed().as_secs(),
     }))
+}
+
+/// Prometheus metrics. With `metrics_token` set, only for `Authorization: Bearer <token>`.
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let Some(token) = &state.inner.metrics_token {
+        let presented = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        let ok: bool =
+            subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), token.expose().as_bytes()).into();
+        if !ok {
+            return crate::graphql::errors::ApiError::unauthenticated().into_http();
+        }
+    }
+    let pool = &state.inner.pool;
+    crate::observability::metrics::pool_usage(
+        pool.size(),
+        pool.num_idle(),
+        pool.options().get_max_connections(),
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::observability::metrics::render(),
+    )
+        .into_response()
 }
 
 /// Serves until `shutdown` resolves.

@@ -79,8 +79,8 @@ async fn start_inner(
     state
         .inner
         .auth_limits
-        .signin_per_ip
-        .check(&ip)
+        .signin_ip(&ip)
+        .await
         .map_err(ApiError::rate_limited)?;
     let mut tx = workspace(state, slug).await?;
     let cfg = sso::config(&mut tx)
@@ -140,8 +140,8 @@ async fn callback_inner(
     state
         .inner
         .auth_limits
-        .signin_per_ip
-        .check(&ip)
+        .signin_ip(&ip)
+        .await
         .map_err(ApiError::rate_limited)?;
     let refused = || ApiError::new(ErrorCode::Unauthenticated, "the sign-in was refused");
     if let Some(error) = params.error {

@@ -34,6 +34,8 @@ pub enum Kind {
     Export,
     /// Delete a finished export's file when it expires.
     ExportExpire,
+    /// Send one webhook message (and record the attempt).
+    Webhook,
 }
 
 impl Kind {
@@ -41,6 +43,7 @@ impl Kind {
         match self {
             Self::Export => "export",
             Self::ExportExpire => "export_expire",
+            Self::Webhook => "webhook",
         }
     }
 
@@ -48,6 +51,7 @@ impl Kind {
         match s {
             "export" => Some(Self::Export),
             "export_expire" => Some(Self::ExportExpire),
+            "webhook" => Some(Self::Webhook),
             _ => None,
         }
     }
@@ -107,6 +111,8 @@ pub struct Worker {
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) cfg: Jobs,
+    pub(crate) outbound: Arc<crate::net::Outbound>,
+    pub(crate) webhooks: crate::config::Webhooks,
 }
 
 impl Worker {
@@ -116,6 +122,8 @@ impl Worker {
         blobs: Arc<dyn BlobStore>,
         clock: Arc<dyn Clock>,
         cfg: Jobs,
+        outbound: Arc<crate::net::Outbound>,
+        webhooks: crate::config::Webhooks,
     ) -> Self {
         Self {
             pool,
@@ -123,6 +131,8 @@ impl Worker {
             blobs,
             clock,
             cfg,
+            outbound,
+            webhooks,
         }
     }
 
@@ -183,6 +193,9 @@ impl Worker {
         let outcome = match kind {
             Kind::Export => crate::export::job::write(self, &slug, job.ref_id).await,
             Kind::ExportExpire => crate::export::job::expire(self, &slug, job.ref_id).await,
+            // Retries are scheduled by the delivery itself (with the webhook backoff), so a
+            // delivery job that returns is done.
+            Kind::Webhook => crate::webhooks::deliver(self, &slug, job.ref_id).await,
         };
         match outcome {
             Ok(()) => {

@@ -64,6 +64,7 @@ pub async fn begin(
     slug: &Slug,
     access: Access,
 ) -> Result<Option<TenantTx>, sqlx::Error> {
+    let waited = std::time::Instant::now();
     let mut tx = match access {
         Access::ReadOnly => pool.begin_with("BEGIN READ ONLY").await?,
         Access::ReadWrite => pool.begin().await?,
@@ -72,6 +73,7 @@ pub async fn begin(
                 .await?
         }
     };
+    crate::observability::metrics::pool_wait(waited.elapsed());
     type Row = (Uuid, i32, i32, bool, bool, String);
     let row: Option<Row> = sqlx::query_as(
         "SELECT t.id, t.schema_version, pg_backend_pid(), t.mfa_required, t.sso_only, t.name

@@ -42,7 +42,10 @@ async fn superuser(app: &TestApp) -> sqlx::PgConnection {
 
 #[tokio::test]
 async fn every_mutation_of_the_schema_writes_an_audit_entry() {
-    let app = TestApp::spawn().await;
+    // Loopback allowed: the webhook endpoint below points at this machine.
+    let mut db = crate::helpers::TestDb::new().await;
+    db.cfg.network.allow_loopback = true;
+    let app = TestApp::spawn_on(db, 8).await;
     let s = seed(&app, "acme").await;
     let t = &s.owner_token;
     let m = app
@@ -252,6 +255,22 @@ async fn every_mutation_of_the_schema_writes_an_audit_entry() {
         json!({ "id": goal }),
     )
     .await;
+    let hook = app
+        .ok(
+            "acme",
+            t,
+            "mutation { createWebhookEndpoint(input: {url: \"http://127.0.0.1:9/hook\", events: [\"createIdea\"]}) { endpoint { id } } }",
+            json!({}),
+        )
+        .await["createWebhookEndpoint"]["endpoint"]["id"]
+        .clone();
+    for m in [
+        "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }",
+        "mutation($id: ID!) { enableWebhookEndpoint(id: $id) { id } }",
+        "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }",
+    ] {
+        app.ok("acme", t, m, json!({ "id": hook })).await;
+    }
     // The worker's own entries land before the counts below are taken.
     let export = crate::export_jobs::start(&app, "acme", t).await;
     crate::export_jobs::settled(&app, "acme", t, &export).await;

@@ -141,11 +141,25 @@ async fn the_server_runs_with_only_the_runtime_role() {
 }
 
 /// A server process with only the runtime role; returns it and its address.
-fn spawn_server(
+pub(crate) fn spawn_server(
     db: &crate::helpers::TestDb,
     data: &std::path::Path,
     env: &[(&str, &str)],
 ) -> (std::process::Child, String) {
+    let (child, addr, _) = spawn_server_logged(db, data, env);
+    (child, addr)
+}
+
+/// [`spawn_server`], keeping the lines the server logs after it started.
+pub(crate) fn spawn_server_logged(
+    db: &crate::helpers::TestDb,
+    data: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (
+    std::process::Child,
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
         .arg("serve")
         .env("TESSERA_DATABASE_URL", &db.app_url)
@@ -173,8 +187,14 @@ fn spawn_server(
         })
         .expect("the server did not start");
     // Keep draining its log so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-    (child, addr)
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            keep.lock().unwrap().push(line);
+        }
+    });
+    (child, addr, log)
 }
 
 /// Waits up to `secs` for the process to exit; its status, or `None` if it is still running.

@@ -300,6 +300,8 @@ async fn worker(db: &TestDb, store: Arc<dyn BlobStore>, max_attempts: i32) -> Wo
         store,
         Arc::new(tessera::SystemClock),
         jobs,
+        Arc::new(tessera::net::Outbound::new(tessera::net::AddressPolicy::default()).unwrap()),
+        db.cfg.webhooks.clone(),
     )
 }
 

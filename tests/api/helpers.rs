@@ -187,36 +187,25 @@ impl TestApp {
 
     pub async fn spawn_on(db: TestDb, pool_size: u32) -> Self {
         let pool = db.app_pool(pool_size).await;
-        let limits = db.cfg.limits.clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        // Browsers reach the server as https://localhost:<port> (TLS ends before it).
-        let mut cfg = db.cfg.clone();
-        cfg.auth.public_origin = format!("https://localhost:{}", addr.port());
-        cfg.data_dir = db.blob_dir.clone();
-        let state = tessera::http::AppState::new(
-            pool.clone(),
-            tessera::graphql::build_tenant_schema(&limits).unwrap(),
-            tessera::graphql::build_global_schema(&limits).unwrap(),
-            db.keyring.clone(),
-            &cfg,
-        )
-        .await
-        .unwrap();
-        // The background worker, polling often so tests see jobs finish quickly.
-        let mut jobs = cfg.jobs.clone();
-        jobs.poll_interval_ms = 50;
-        let worker = tokio::spawn(state.worker(jobs).run());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(tessera::http::serve(listener, state, async move {
-            let _ = rx.await;
-        }));
+        let (addr, tx, worker) = serve(&db, pool.clone(), db.cfg.clone()).await;
         Self {
             db,
             addr,
             pool,
             http: reqwest::Client::new(),
             shutdown: Some(tx),
+            worker,
+        }
+    }
+
+    /// A second server over the same database, with `cfg` (a replica behind the same load
+    /// balancer). It stops when the returned guard drops.
+    pub async fn replica(&self, cfg: Config) -> Replica {
+        let pool = self.db.app_pool(4).await;
+        let (addr, tx, worker) = serve(&self.db, pool, cfg).await;
+        Replica {
+            addr,
+            _shutdown: tx,
             worker,
         }
     }
@@ -252,6 +241,55 @@ impl TestApp {
         assert!(body.get("errors").is_none(), "unexpected errors: {body}");
         body["data"].clone()
     }
+}
+
+/// A running replica (see [`TestApp::replica`]).
+pub struct Replica {
+    pub addr: SocketAddr,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+    worker: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.worker.abort();
+    }
+}
+
+/// Serves `pool` with `cfg` on a random loopback port, with a background worker.
+async fn serve(
+    db: &TestDb,
+    pool: PgPool,
+    mut cfg: Config,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let limits = cfg.limits.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Browsers reach the server as https://localhost:<port> (TLS ends before it).
+    cfg.auth.public_origin = format!("https://localhost:{}", addr.port());
+    cfg.data_dir = db.blob_dir.clone();
+    let state = tessera::http::AppState::new(
+        pool,
+        tessera::graphql::build_tenant_schema(&limits).unwrap(),
+        tessera::graphql::build_global_schema(&limits).unwrap(),
+        db.keyring.clone(),
+        &cfg,
+    )
+    .await
+    .unwrap();
+    // The background worker, polling often so tests see jobs finish quickly.
+    let mut jobs = cfg.jobs.clone();
+    jobs.poll_interval_ms = 50;
+    let worker = tokio::spawn(state.worker(jobs).run());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(tessera::http::serve(listener, state, async move {
+        let _ = rx.await;
+    }));
+    (addr, tx, worker)
 }
 
 impl Drop for TestApp {

@@ -101,8 +101,14 @@ async fn malformed_and_oversized_requests_get_clear_4xx() {
             "BAD_REQUEST",
         ),
         (
-            "batch",
-            br#"[{"query":"{viewer{role}}"},{"query":"{viewer{role}}"}]"#.to_vec(),
+            "a batch larger than limits.max_batch",
+            format!("[{}]", [r#"{"query":"{viewer{role}}"}"#; 11].join(",")).into_bytes(),
+            400,
+            "BATCH_TOO_LARGE",
+        ),
+        (
+            "a batch of something else",
+            br#"[1, 2]"#.to_vec(),
             400,
             "BAD_REQUEST",
         ),

@@ -31,11 +31,15 @@ async fn creating_a_workspace_makes_row_schema_and_confined_role() {
             "exports",
             "goals",
             "ideas",
+            "idempotency_keys",
             "projects",
             "records",
             "team_members",
             "teams",
-            "versions"
+            "versions",
+            "webhook_attempts",
+            "webhook_endpoints",
+            "webhook_messages"
         ]
     );
     // The tenant role may use its own schema and no other.
@@ -200,6 +204,46 @@ async fn a_cloned_schema_matches_the_migrated_template() {
         template.len()
     );
     assert_eq!(template, cloned);
+}
+
+#[tokio::test]
+async fn a_template_holding_what_the_clone_cannot_copy_fails_loudly() {
+    let db = TestDb::new().await;
+    for (create, drop) in [
+        (
+            "CREATE VIEW tessera_template.v AS SELECT 1 AS one",
+            "DROP VIEW tessera_template.v",
+        ),
+        (
+            "CREATE FUNCTION tessera_template.f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+            "DROP FUNCTION tessera_template.f()",
+        ),
+        (
+            "CREATE SEQUENCE tessera_template.s",
+            "DROP SEQUENCE tessera_template.s",
+        ),
+        (
+            "CREATE FUNCTION public.tt_trg() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+             CREATE TRIGGER t BEFORE INSERT ON tessera_template.teams FOR EACH ROW EXECUTE FUNCTION public.tt_trg()",
+            "DROP TRIGGER t ON tessera_template.teams; DROP FUNCTION public.tt_trg()",
+        ),
+    ] {
+        sqlx::raw_sql(create).execute(&db.migrator).await.unwrap();
+        let err = tenancy::create_tenant(
+            &db.migrator,
+            &db.roles,
+            &db.keyring,
+            &Slug::parse("refused").unwrap(),
+            "Refused",
+            db.set.tenant_latest(),
+        )
+        .await
+        .expect_err(create);
+        assert!(format!("{err:?}").contains("cannot copy"), "{create}: {err:?}");
+        sqlx::raw_sql(drop).execute(&db.migrator).await.unwrap();
+    }
+    // With the template clean again, provisioning works.
+    db.create_tenant("accepted").await;
 }
 
 #[tokio::test]

@@ -53,6 +53,14 @@ capabilities:
 - name: {{ $name }}
   value: {{ $value | quote }}
 {{- end }}
+{{- if .Values.secrets.redis }}
+- name: TESSERA_REDIS_URL_FILE
+  value: /run/secrets/tessera/redis/url
+{{- end }}
+{{- if .Values.secrets.metricsToken }}
+- name: TESSERA_METRICS_TOKEN_FILE
+  value: /run/secrets/tessera/metrics/token
+{{- end }}
 {{- if .Values.secrets.s3 }}
 - name: AWS_ACCESS_KEY_ID
   valueFrom:
@@ -74,6 +82,16 @@ capabilities:
 - name: database
   mountPath: /run/secrets/tessera/database
   readOnly: true
+{{- if .Values.secrets.redis }}
+- name: redis
+  mountPath: /run/secrets/tessera/redis
+  readOnly: true
+{{- end }}
+{{- if .Values.secrets.metricsToken }}
+- name: metrics-token
+  mountPath: /run/secrets/tessera/metrics
+  readOnly: true
+{{- end }}
 - name: data
   mountPath: /var/lib/tessera
 - name: tmp
@@ -89,6 +107,18 @@ capabilities:
   secret:
     secretName: {{ .Values.secrets.database }}
     defaultMode: 0400
+{{- if .Values.secrets.redis }}
+- name: redis
+  secret:
+    secretName: {{ .Values.secrets.redis }}
+    defaultMode: 0400
+{{- end }}
+{{- if .Values.secrets.metricsToken }}
+- name: metrics-token
+  secret:
+    secretName: {{ .Values.secrets.metricsToken }}
+    defaultMode: 0400
+{{- end }}
 - name: data
   emptyDir: {}
 - name: tmp
