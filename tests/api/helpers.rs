@@ -19,6 +19,20 @@ pub fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// Sends the servers' logs (errors only, unless `TESSERA_TEST_LOG` holds another filter) to
+/// the test harness, which prints them beside a failing test: an `INTERNAL` answer then shows
+/// its cause.
+fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let filter = std::env::var("TESSERA_TEST_LOG").unwrap_or_else(|_| "error".to_owned());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    });
+}
+
 /// A fresh database with its own roles, migrated. Dropped (database and roles) on drop.
 pub struct TestDb {
     pub keyring: tessera::crypto::Keyring,
@@ -54,6 +68,7 @@ impl TestDb {
     /// A database migrated with the migrations in `dir` (public/ and tenant/).
     pub async fn with_migrations(dir: Option<&Path>) -> Self {
         tessera::install_crypto_provider();
+        capture_logs();
         let name = format!("tt_{}", &Uuid::new_v4().simple().to_string()[..10]);
         let roles = RoleNames::new(&name);
         let mut admin = db::admin_connect_url(&admin_url())
