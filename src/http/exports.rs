@@ -14,8 +14,6 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
-use futures_util::StreamExt;
-use tokio::io::AsyncWriteExt;
 
 use super::AppState;
 use super::attachments::audit_request;
@@ -24,7 +22,7 @@ use crate::audit::NewEntry;
 use crate::authz::Permission;
 use crate::export::job::Status;
 use crate::graphql::errors::{ApiError, ErrorCode};
-use crate::tenancy::{Access, TenantTx};
+use crate::tenancy::{Access, CopyError, TenantTx};
 
 /// A text column, defused against spreadsheet formula injection.
 fn text(col: &str) -> String {
@@ -183,18 +181,11 @@ pub async fn csv(
     let mut snapshot = begin_export(state, slug, headers, ext, what).await?;
     let (mut writer, reader) = tokio::io::duplex(64 * 1024);
     tokio::spawn(async move {
-        let copied = async {
-            let mut rows = snapshot.conn().copy_out_raw(&copy).await?;
-            while let Some(chunk) = rows.next().await {
-                writer.write_all(&chunk?).await?;
-            }
-            drop(rows);
-            writer.shutdown().await?;
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-        }
-        .await;
-        if let Err(e) = copied {
-            tracing::error!(error = %e, "CSV export failed");
+        match snapshot.copy_out(&copy, &mut writer).await {
+            Ok(_) => {}
+            // The client went away; the COPY was drained, the connection is clean.
+            Err(CopyError::Write(e)) => tracing::info!(error = %e, "CSV export abandoned"),
+            Err(CopyError::Db(e)) => tracing::error!(error = %e, "CSV export failed"),
         }
         let _ = snapshot.rollback().await;
     });

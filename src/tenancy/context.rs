@@ -180,6 +180,44 @@ impl TenantTx {
         &mut self.tx
     }
 
+    /// Runs `copy` (a `COPY ... TO STDOUT`) and writes what PostgreSQL sends to `out`;
+    /// answers the bytes written.
+    ///
+    /// The COPY is read to its end even after `out` fails (a client that went away): the
+    /// driver does not track a COPY left unread, so the connection would return to the pool
+    /// with the rest of it still queued and answer later statements with stale data. The
+    /// cost of draining is bounded by the export the caller was allowed to run.
+    pub async fn copy_out(
+        &mut self,
+        copy: &str,
+        out: &mut (impl tokio::io::AsyncWrite + Unpin),
+    ) -> Result<u64, CopyError> {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+
+        #[allow(clippy::disallowed_methods)] // the one caller that reads a COPY to its end
+        let mut chunks = self.conn().copy_out_raw(copy).await?;
+        let mut written = 0u64;
+        let mut failed = None;
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk?;
+            if failed.is_none() {
+                match out.write_all(&chunk).await {
+                    Ok(()) => written += chunk.len() as u64,
+                    Err(e) => failed = Some(e),
+                }
+            }
+        }
+        drop(chunks);
+        match failed {
+            Some(e) => Err(CopyError::Write(e)),
+            None => {
+                out.shutdown().await.map_err(CopyError::Write)?;
+                Ok(written)
+            }
+        }
+    }
+
     /// Notes a field-level change, for the audit entry of the current mutation.
     pub fn note_change(&mut self, change: serde_json::Value) {
         self.changes.push(change);
@@ -202,6 +240,16 @@ impl TenantTx {
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         self.tx.rollback().await
     }
+}
+
+/// Why [`TenantTx::copy_out`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// The destination failed; the COPY was still read to its end.
+    #[error("destination: {0}")]
+    Write(std::io::Error),
 }
 
 /// A read-only transaction for the global endpoint, scoped to one user through

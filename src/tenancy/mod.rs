@@ -10,7 +10,7 @@ mod provision;
 mod slug;
 
 pub mod purge;
-pub use context::{Access, GlobalTx, TenantRef, TenantTx, begin, begin_global};
+pub use context::{Access, CopyError, GlobalTx, TenantRef, TenantTx, begin, begin_global};
 pub use provision::{TenancyError, Tenant, create_tenant, list_tenants};
 pub use slug::{Slug, SlugError};
 

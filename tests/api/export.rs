@@ -417,3 +417,49 @@ async fn csv_exports_stream_one_entity_type_with_formulas_defused() {
     .unwrap();
     assert_eq!(audited, 8);
 }
+
+/// A client that leaves in the middle of a CSV export must not leave the connection mid-COPY:
+/// with a pool of one connection, every later request reuses it.
+#[tokio::test]
+async fn a_client_leaving_mid_csv_leaves_the_connection_clean() {
+    let app = TestApp::spawn_on(crate::helpers::TestDb::new().await, 1).await;
+    let s = seed(&app, "acme").await;
+    let t = &s.owner_token;
+    // About 13 MB of CSV: far more than the socket and stream buffers hold.
+    sqlx::query(
+        "INSERT INTO tenant_acme.records (id, project_id, title, body)
+         SELECT gen_random_uuid(), $1, 'record ' || i, repeat('x', 250)
+         FROM generate_series(1, 50000) AS i",
+    )
+    .bind(uuid::Uuid::parse_str(&s.project_id).unwrap())
+    .execute(&app.db.migrator)
+    .await
+    .unwrap();
+    for _ in 0..3 {
+        let mut resp = app
+            .http
+            .get(app.url("/w/acme/export/records.csv"))
+            .bearer_auth(t)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(!resp.chunk().await.unwrap().unwrap().is_empty());
+        drop(resp);
+        for _ in 0..3 {
+            let data = app.ok("acme", t, "{ viewer { role } }", json!({})).await;
+            assert_eq!(data["viewer"]["role"], "OWNER");
+        }
+    }
+    let full = app
+        .http
+        .get(app.url("/w/acme/export/records.csv"))
+        .bearer_auth(t)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(full.lines().count(), 50_001, "the header and every record");
+}
