@@ -6,7 +6,7 @@
 //! failure at any step leaves nothing behind.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{Connection, PgPool};
 use uuid::Uuid;
 
 use super::slug::{Slug, SlugError};
@@ -60,7 +60,14 @@ pub async fn create_tenant(
     if name.is_empty() || name.chars().count() > 200 {
         return Err(TenancyError::InvalidName);
     }
-    let mut tx = migrator.begin().await?;
+    let mut conn = migrator.acquire().await?;
+    // The backend that clones the template ends with a cache entry for every relation it
+    // created, and its commit sends more invalidations than PostgreSQL's queue holds, so it
+    // has a cache reset to process before its next statement. Kept in the pool, it would
+    // carry both into the next workspace, growing with every one; closing it costs one
+    // connection per workspace created.
+    conn.close_on_drop();
+    let mut tx = conn.begin().await?;
     // FOR SHARE: a concurrent template migration waits for us, and we for it.
     let found: Option<i32> =
         sqlx::query_scalar("SELECT version FROM public.template_state FOR SHARE")
