@@ -925,19 +925,35 @@ async fn provision(
     let t0 = Instant::now();
     let n = range.len();
     let mut lap = Instant::now();
+    // Time per phase in the current block of 250: create (row, role, schema, clone, first
+    // audit entry), membership, token, data.
+    let mut phases = [std::time::Duration::ZERO; 4];
     for i in range {
         if i > 0 && i % 250 == 0 {
+            let ms = phases.map(|d| d.as_secs_f64() * 1000.0 / 250.0);
             println!(
-                "  tenants {}..{i}: {:.1} tenants/s",
+                "  tenants {}..{i}: {:.1} tenants/s; ms per tenant: create {:.1}, member {:.1}, token {:.1}, data {:.1}",
                 i - 250,
-                250.0 / lap.elapsed().as_secs_f64()
+                250.0 / lap.elapsed().as_secs_f64(),
+                ms[0],
+                ms[1],
+                ms[2],
+                ms[3],
             );
             lap = Instant::now();
+            phases = [std::time::Duration::ZERO; 4];
         }
         let slug = format!("t{i:05}");
+        let mut phase = Instant::now();
+        let mut tick = |k: usize| {
+            phases[k] += phase.elapsed();
+            phase = Instant::now();
+        };
         let tenant = b.tenant(&slug).await?;
+        tick(0);
         let mut conn = b.migrator.acquire().await?;
         tessera::identity::add_member(&mut conn, tenant, user, tessera::authz::Role::Owner).await?;
+        tick(1);
         let (_, token) = tessera::identity::mint_token(
             &mut conn,
             tenant,
@@ -947,6 +963,7 @@ async fn provision(
         )
         .await
         .map_err(|e| anyhow::anyhow!("minting a bench token: {e:?}"))?;
+        tick(2);
         sqlx::raw_sql(&format!(
             "INSERT INTO tenant_{slug}.teams (id, name, visibility) VALUES ('00000000-0000-0000-0000-000000000001', 'Core', 'open');
              INSERT INTO tenant_{slug}.projects (id, team_id, name, description) VALUES
@@ -954,6 +971,7 @@ async fn provision(
         ))
         .execute(&mut *conn)
         .await?;
+        tick(3);
         let body = json!({ "query": "query($id: ID!) { project(id: $id) { id name description } }", "variables": { "id": "00000000-0000-0000-0001-000000000001" } });
         targets.push_str(&format!(
             "http://{addr}/w/{slug}/graphql\t{}\t{body}\n",
