@@ -5,6 +5,8 @@
 //! created in one transaction (PostgreSQL DDL and role creation are transactional), so a
 //! failure at any step leaves nothing behind.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgPool};
 use uuid::Uuid;
@@ -46,6 +48,11 @@ pub struct Tenant {
     pub created_at: DateTime<Utc>,
 }
 
+/// Workspaces created by this process, and how many a migrator connection may create
+/// before it is closed (see [`create_tenant`]).
+static CREATED: AtomicU32 = AtomicU32::new(0);
+const RECYCLE_AFTER: u32 = 25;
+
 /// Creates a workspace atomically. `expected_version` is the tenant schema version this
 /// binary was built for; the template must be exactly there.
 pub async fn create_tenant(
@@ -61,12 +68,15 @@ pub async fn create_tenant(
         return Err(TenancyError::InvalidName);
     }
     let mut conn = migrator.acquire().await?;
-    // The backend that clones the template ends with a cache entry for every relation it
-    // created, and its commit sends more invalidations than PostgreSQL's queue holds, so it
-    // has a cache reset to process before its next statement. Kept in the pool, it would
-    // carry both into the next workspace, growing with every one; closing it costs one
-    // connection per workspace created.
-    conn.close_on_drop();
+    // A backend that clones the template keeps a cache entry for every relation it created,
+    // and its commit sends more invalidations than PostgreSQL's queue holds, so it has a
+    // cache reset to process before its next statement; the reset costs more the more
+    // workspaces that backend has created. Connections are therefore retired after every
+    // `RECYCLE_AFTER` workspaces created (counted per process, close enough with a small
+    // migrator pool), which keeps their caches warm but bounded.
+    if CREATED.fetch_add(1, Ordering::Relaxed) % RECYCLE_AFTER == RECYCLE_AFTER - 1 {
+        conn.close_on_drop();
+    }
     let mut tx = conn.begin().await?;
     // FOR SHARE: a concurrent template migration waits for us, and we for it.
     let found: Option<i32> =
