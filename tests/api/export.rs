@@ -11,13 +11,7 @@ async fn export(
     slug: &str,
     token: &str,
 ) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
-    let resp = app
-        .http
-        .get(app.url(&format!("/w/{slug}/export")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get(&format!("/w/{slug}/export"), token).await;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     (status, headers, resp.bytes().await.unwrap().to_vec())
@@ -334,13 +328,7 @@ async fn csv_exports_stream_one_entity_type_with_formulas_defused() {
         json!({ "p": s.project_id }),
     )
     .await;
-    let resp = app
-        .http
-        .get(app.url("/w/acme/export/records.csv"))
-        .bearer_auth(t)
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get("/w/acme/export/records.csv", t).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
     let text = resp.text().await.unwrap();
@@ -362,13 +350,7 @@ async fn csv_exports_stream_one_entity_type_with_formulas_defused() {
         "ideas",
         "attachments",
     ] {
-        let resp = app
-            .http
-            .get(app.url(&format!("/w/acme/export/{entity}.csv")))
-            .bearer_auth(t)
-            .send()
-            .await
-            .unwrap();
+        let resp = app.get(&format!("/w/acme/export/{entity}.csv"), t).await;
         assert_eq!(resp.status(), 200, "{entity}");
         let body = resp.text().await.unwrap();
         assert!(
@@ -377,36 +359,20 @@ async fn csv_exports_stream_one_entity_type_with_formulas_defused() {
         );
     }
     let members = app
-        .http
-        .get(app.url("/w/acme/export/members.csv"))
-        .bearer_auth(t)
-        .send()
+        .get("/w/acme/export/members.csv", t)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
     assert!(members.contains("owner@acme.test"), "{members}");
-    let resp = app
-        .http
-        .get(app.url("/w/acme/export/secrets.csv"))
-        .bearer_auth(t)
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get("/w/acme/export/secrets.csv", t).await;
     assert_eq!(resp.status(), 404, "only the listed entity types");
     let mo = app
         .db
         .add_user(&s.tenant, "mo@acme.test", Role::Member)
         .await;
     let member = app.db.token(&s.tenant, mo, &[Scope::Read]).await;
-    let resp = app
-        .http
-        .get(app.url("/w/acme/export/records.csv"))
-        .bearer_auth(&member)
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get("/w/acme/export/records.csv", &member).await;
     assert_eq!(resp.status(), 403);
     let audited: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM public.audit_log WHERE tenant_id = $1 AND action = 'workspace.export'",
@@ -436,13 +402,7 @@ async fn a_client_leaving_mid_csv_leaves_the_connection_clean() {
     .await
     .unwrap();
     for _ in 0..3 {
-        let mut resp = app
-            .http
-            .get(app.url("/w/acme/export/records.csv"))
-            .bearer_auth(t)
-            .send()
-            .await
-            .unwrap();
+        let mut resp = app.get("/w/acme/export/records.csv", t).await;
         assert_eq!(resp.status(), 200);
         assert!(!resp.chunk().await.unwrap().unwrap().is_empty());
         drop(resp);
@@ -452,12 +412,8 @@ async fn a_client_leaving_mid_csv_leaves_the_connection_clean() {
         }
     }
     let full = app
-        .http
-        .get(app.url("/w/acme/export/records.csv"))
-        .bearer_auth(t)
-        .send()
+        .get("/w/acme/export/records.csv", t)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

@@ -229,6 +229,16 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
+    /// GETs `path` with a bearer token.
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// POSTs a GraphQL request to `/w/{slug}/graphql`; returns (status, body).
     pub async fn gql(
         &self,
