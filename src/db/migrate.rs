@@ -74,6 +74,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0012_clone_through_indexes.sql",
         include_str!("../../migrations/public/0012_clone_through_indexes.sql"),
     ),
+    (
+        "0013_enter.sql",
+        include_str!("../../migrations/public/0013_enter.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (

@@ -574,20 +574,24 @@ pub(super) async fn authenticate(
         }
     };
     // An unknown workspace gets the same answer as credentials that are not valid for it, so
-    // workspace slugs cannot be enumerated.
-    let mut ttx = tenancy::begin(pool, &slug, access)
+    // workspace slugs cannot be enumerated. The credential is looked up in the same round trip
+    // that begins the transaction and scopes it to the workspace.
+    let entrant = match (token, &session) {
+        (Some(token), _) => token.entrant(),
+        (None, Some(info)) => tenancy::Entrant::Member(info.user_id),
+        (None, None) => return Err(ApiError::unauthenticated()),
+    };
+    let (mut ttx, standing) = tenancy::enter(pool, &slug, access, entrant)
         .await
         .map_err(ApiError::from)?
         .ok_or_else(ApiError::unauthenticated)?;
     let auth = match (token, session) {
-        (Some(token), _) => authenticate_in_tenant(&mut ttx, token)
+        (Some(_), _) => authenticate_in_tenant(&mut ttx, standing)
             .await
             .map_err(ApiError::from)?
             .ok_or_else(ApiError::unauthenticated)?,
         (None, Some(info)) => {
-            let role = crate::identity::member_role(&mut ttx, info.user_id)
-                .await
-                .map_err(ApiError::from)?
+            let role = crate::identity::member_role(standing.as_ref())
                 .ok_or_else(ApiError::unauthenticated)?;
             // Checked on every request, after membership (so a workspace's policies are not
             // revealed to outsiders). A session from another workspace's SSO is not valid

@@ -12,13 +12,13 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::authz::{Principal, Role, Scope};
-use crate::tenancy::TenantTx;
+use crate::tenancy::{Entrant, Standing, TenantTx};
 
 /// Fixed prefix so leaked tokens are recognisable by secret scanners. NEVER CHANGE IT.
 pub const TOKEN_PREFIX: &str = "tsr_";
 const TOKEN_BODY_LEN: usize = 43;
 /// Granularity of `last_used_at`: a token used continuously is written once a minute.
-const LAST_USED_GRANULARITY_SECS: i64 = 60;
+const LAST_USED_GRANULARITY_SECS: u32 = 60;
 
 /// Token errors. Not `Display`, like every domain error the API maps (see `graphql::errors`).
 #[derive(Debug)]
@@ -140,15 +140,6 @@ pub async fn mint_token(
     Ok((id, secret))
 }
 
-#[derive(sqlx::FromRow)]
-struct TokenRow {
-    id: Uuid,
-    user_id: Uuid,
-    scopes: Vec<String>,
-    role: String,
-    stale: bool,
-}
-
 /// A successful token authentication.
 #[derive(Debug)]
 pub struct Authenticated {
@@ -157,42 +148,51 @@ pub struct Authenticated {
     pub touch_pending: Option<Uuid>,
 }
 
-/// Authenticates inside a tenant transaction and records the user id transaction-locally.
-/// `None` for unknown, revoked, expired, other-workspace or ex-member tokens alike.
+impl PresentedToken {
+    /// How the tenant entry looks this token up ([`crate::tenancy::enter`]): by hash, with
+    /// `last_used_at` stale after a minute.
+    pub fn entrant(&self) -> Entrant<'_> {
+        Entrant::Token {
+            hash: &self.hash,
+            stale_after_secs: LAST_USED_GRANULARITY_SECS,
+        }
+    }
+}
+
+/// The principal of a token the tenant entry found (`standing`), looked up inside the tenant
+/// transaction where RLS limits `api_tokens` to the workspace in the URL. `None` for
+/// unknown, revoked, expired, other-workspace or ex-member tokens alike. A stale
+/// `last_used_at` is written now in a read-write transaction, else left to the caller.
 pub async fn authenticate_in_tenant(
     tx: &mut TenantTx,
-    token: &PresentedToken,
+    standing: Option<Standing>,
 ) -> Result<Option<Authenticated>, sqlx::Error> {
-    let tenant_id = tx.tenant_id();
-    let row: Option<TokenRow> = sqlx::query_as(
-        "SELECT k.id, k.user_id, k.scopes, m.role,
-                (k.last_used_at IS NULL OR k.last_used_at < now() - make_interval(secs => $3)) AS stale,
-                set_config('tessera.user_id', k.user_id::text, true) AS _uid
-         FROM public.api_tokens k
-         JOIN public.memberships m ON m.tenant_id = k.tenant_id AND m.user_id = k.user_id
-         WHERE k.token_hash = $1 AND k.tenant_id = $2
-           AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())",
-    )
-    .bind(&token.hash[..])
-    .bind(tenant_id)
-    .bind(LAST_USED_GRANULARITY_SECS as f64)
-    .fetch_optional(tx.conn())
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let Some(role) = Role::parse(&row.role) else {
+    let Some(Standing {
+        user_id,
+        role,
+        token: Some(token),
+    }) = standing
+    else {
         return Ok(None);
     };
-    let scopes: Vec<Scope> = row.scopes.iter().filter_map(|s| Scope::parse(s)).collect();
+    let Some(role) = Role::parse(&role) else {
+        return Ok(None);
+    };
+    let scopes: Vec<Scope> = token
+        .scopes
+        .iter()
+        .filter_map(|s| Scope::parse(s))
+        .collect();
     let mut touch_pending = None;
-    if row.stale {
+    if token.stale {
         if tx.access() == crate::tenancy::Access::ReadWrite {
-            touch_last_used(tx, row.id).await?;
+            touch_last_used(tx, token.id).await?;
         } else {
-            touch_pending = Some(row.id);
+            touch_pending = Some(token.id);
         }
     }
     Ok(Some(Authenticated {
-        principal: Principal::for_token(row.user_id, tenant_id, role, row.id, scopes),
+        principal: Principal::for_token(user_id, tx.tenant_id(), role, token.id, scopes),
         touch_pending,
     }))
 }

@@ -5,7 +5,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::authz::Role;
-use crate::tenancy::TenantTx;
+use crate::tenancy::{Standing, TenantTx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
@@ -126,18 +126,11 @@ pub async fn get_user(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<U
         .await
 }
 
-/// The role of `user_id` in the transaction's workspace (RLS limits `memberships` to it), and
-/// records the user transaction-locally. `None`: not a member.
-pub async fn member_role(tx: &mut TenantTx, user_id: Uuid) -> Result<Option<Role>, sqlx::Error> {
-    let tenant_id = tx.tenant_id();
-    let role: Option<String> = sqlx::query_scalar(
-        "SELECT m.role FROM public.memberships m,
-                LATERAL (SELECT set_config('tessera.user_id', $2::text, true)) s
-         WHERE m.tenant_id = $1 AND m.user_id = $2",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
-    .fetch_optional(tx.conn())
-    .await?;
-    Ok(role.as_deref().and_then(Role::parse))
+/// The role the tenant entry found for a signed-in user (`standing` of
+/// [`crate::tenancy::Entrant::Member`]; the entry also recorded the user
+/// transaction-locally). `None`: not a member.
+pub fn member_role(standing: Option<&Standing>) -> Option<Role> {
+    standing
+        .filter(|s| s.token.is_none())
+        .and_then(|s| Role::parse(&s.role))
 }

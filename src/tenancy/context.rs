@@ -1,9 +1,19 @@
 //! The request transaction. The only way to reach tenant tables.
+//!
+//! A tenant request enters its workspace in one round trip: `BEGIN`, then
+//! `public.tessera_enter(..)`, which resolves the slug, sets `search_path`, `role` and
+//! `tessera.tenant_id` transaction-locally and, already as the workspace's role, looks up the
+//! caller's token or membership. The two statements travel as one simple-query message, so
+//! the transaction is begun outside the driver's own transaction type and [`TenantTx`]
+//! tracks it: a connection is only ever returned to the pool after its COMMIT or ROLLBACK
+//! completed, or closed.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::PgRow;
+use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use super::Slug;
@@ -29,9 +39,20 @@ pub struct TenantRef {
 
 /// A transaction whose first statement scoped it to one tenant: `search_path`,
 /// `role` and `tessera.tenant_id` are set with `set_config(.., true)`, so they vanish at
-/// COMMIT or ROLLBACK. Constructed only by [`begin`].
+/// COMMIT or ROLLBACK. Constructed only by [`begin`] and [`enter`].
+///
+/// The transaction is begun in the same message as the scoping (see [`enter`]), so it is
+/// tracked here rather than by the driver. A `TenantTx` dropped before [`TenantTx::commit`]
+/// or [`TenantTx::rollback`] completed (an early error, a refused request, a cancelled
+/// one) hands its connection to a task that rolls back and only then returns it to the
+/// pool; if the rollback fails, or the task never finishes, the connection is closed and the
+/// server ends the transaction with the session. A pooled connection is therefore never
+/// handed out inside a transaction, let alone one scoped to another workspace.
 pub struct TenantTx {
-    tx: Transaction<'static, Postgres>,
+    /// Always `Some`: taken only by `Drop`.
+    conn: Option<PoolConnection<Postgres>>,
+    /// BEGIN was sent and neither COMMIT nor ROLLBACK has completed.
+    open: bool,
     tenant: TenantRef,
     access: Access,
     /// Statements issued through [`TenantTx::conn`] (the scoping statement included).
@@ -55,60 +76,226 @@ impl std::fmt::Debug for TenantTx {
     }
 }
 
-/// Opens a tenant transaction for `slug`. `Ok(None)`: no active workspace has this slug.
-///
-/// One statement resolves the slug and sets all three settings; when the slug is unknown
-/// it returns no row and sets nothing.
+impl Drop for TenantTx {
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        // `Closing` owns the connection from here and closes it unless the rollback completes.
+        let mut closing = Closing(self.conn.take());
+        tokio::spawn(async move {
+            let rolled_back = match closing.0.as_mut() {
+                Some(conn) => conn.execute("ROLLBACK").await.is_ok(),
+                None => false,
+            };
+            if rolled_back {
+                // Back to the pool, outside any transaction.
+                drop(closing.0.take());
+            }
+        });
+    }
+}
+
+/// A connection whose transaction may still be open: closed when dropped, unless taken out.
+struct Closing(Option<PoolConnection<Postgres>>);
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.as_mut() {
+            conn.close_on_drop();
+        }
+    }
+}
+
+/// Who enters a workspace, looked up in the same round trip as the scoping.
+#[derive(Debug, Clone, Copy)]
+pub enum Entrant<'a> {
+    /// Server work on the workspace's behalf (jobs, audit appends): no caller to look up.
+    System,
+    /// An API token, by its SHA-256. Its `last_used_at` counts as stale when older than
+    /// `stale_after_secs`.
+    Token {
+        hash: &'a [u8; 32],
+        stale_after_secs: u32,
+    },
+    /// A signed-in user, by id: their membership of the workspace.
+    Member(Uuid),
+}
+
+/// What the entry found for its [`Entrant`]. `None` from [`enter`]'s caller columns means
+/// the credential is not valid in this workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub user_id: Uuid,
+    /// The membership role, as stored (`owner`, `admin`, `member`).
+    pub role: String,
+    /// For a token: its id, scopes as stored, and whether `last_used_at` is stale.
+    pub token: Option<TokenStanding>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenStanding {
+    pub id: Uuid,
+    pub scopes: Vec<String>,
+    pub stale: bool,
+}
+
+/// Opens a tenant transaction for `slug` for server work. `Ok(None)`: no active workspace
+/// has this slug.
 pub async fn begin(
     pool: &PgPool,
     slug: &Slug,
     access: Access,
 ) -> Result<Option<TenantTx>, sqlx::Error> {
-    let waited = std::time::Instant::now();
-    let mut tx = match access {
-        Access::ReadOnly => pool.begin_with("BEGIN READ ONLY").await?,
-        Access::ReadWrite => pool.begin().await?,
-        Access::Snapshot => {
-            pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                .await?
+    Ok(enter(pool, slug, access, Entrant::System)
+        .await?
+        .map(|(tx, _)| tx))
+}
+
+/// Opens a tenant transaction for `slug` and looks up `entrant` in it, all in one round trip:
+/// `BEGIN` and `public.tessera_enter(..)` travel as one simple-query message. `Ok(None)`: no
+/// active workspace has this slug. The [`Standing`] is `None` when the entrant is
+/// [`Entrant::System`] or its credential is not valid in this workspace.
+///
+/// The message carries its values as SQL literals (the simple protocol has no parameters).
+/// Each comes from a type that admits only safe characters: a [`Slug`] (`[a-z0-9_]`), a hash
+/// (hex digits), a UUID, an integer.
+pub async fn enter(
+    pool: &PgPool,
+    slug: &Slug,
+    access: Access,
+    entrant: Entrant<'_>,
+) -> Result<Option<(TenantTx, Option<Standing>)>, sqlx::Error> {
+    let message = entry_message(access, slug, entrant);
+    let (conn, rows) = {
+        let mut attempt = 0u32;
+        loop {
+            let waited = std::time::Instant::now();
+            let mut conn = pool.acquire().await?;
+            crate::observability::metrics::pool_wait(waited.elapsed());
+            match conn.fetch_all(message.as_str()).await {
+                Ok(rows) => break (conn, rows),
+                Err(e) => {
+                    // Its state is unknown (perhaps inside a failed transaction): never reuse it.
+                    conn.close_on_drop();
+                    // Pooled connections are not pinged before use (`db::pool`). One that died
+                    // while idle (a database restart, a terminated backend) fails here, before
+                    // anything ran, so the entry is tried again on another connection; after a
+                    // restart every pooled connection may be dead, hence up to the pool's size.
+                    attempt += 1;
+                    if attempt > pool.options().get_max_connections() || !is_dead_connection(&e) {
+                        return Err(e);
+                    }
+                }
+            }
         }
     };
-    crate::observability::metrics::pool_wait(waited.elapsed());
-    type Row = (Uuid, i32, i32, bool, bool, String);
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT t.id, t.schema_version, pg_backend_pid(), t.mfa_required, t.sso_only, t.name
-         FROM public.tenants t,
-              LATERAL (SELECT set_config('search_path', format('%I, public', 'tenant_' || t.slug), true),
-                              set_config('role', t.db_role, true),
-                              set_config('tessera.tenant_id', t.id::text, true)) s
-         WHERE t.slug = $1 AND t.state = 'active'",
-    )
-    .bind(slug.as_str())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((id, version, backend, mfa_required, sso_only, name)) = row else {
-        return Ok(None);
-    };
-    if switches_version(backend, version) {
-        // Prepared statements were planned against another schema version: drop them
-        // before the first tenant statement (see `switches_version`).
-        tx.clear_cached_statements().await?;
-    }
-    Ok(Some(TenantTx {
-        tx,
+    let mut tx = TenantTx {
+        conn: Some(conn),
+        open: true,
         tenant: TenantRef {
-            id,
+            id: Uuid::nil(),
             slug: slug.clone(),
-            name,
-            schema_version: version,
+            name: String::new(),
+            schema_version: 0,
         },
         access,
         statements: 1,
         changes: Vec::new(),
-        mfa_required,
-        sso_only,
+        mfa_required: false,
+        sso_only: false,
         delete_requested: false,
+    };
+    let Some(row) = rows.first() else {
+        // Nothing was set; end the empty transaction and keep the connection.
+        tx.end_with("ROLLBACK").await?;
+        return Ok(None);
+    };
+    let backend: i32 = row.try_get("backend_pid")?;
+    tx.tenant.id = row.try_get("tenant_id")?;
+    tx.tenant.schema_version = row.try_get("schema_version")?;
+    tx.tenant.name = row.try_get("name")?;
+    tx.mfa_required = row.try_get("mfa_required")?;
+    tx.sso_only = row.try_get("sso_only")?;
+    let standing = standing_of(row)?;
+    if switches_version(backend, tx.tenant.schema_version) {
+        // Prepared statements were planned against another schema version: drop them
+        // before the first tenant statement (see `switches_version`).
+        tx.live().clear_cached_statements().await?;
+    }
+    Ok(Some((tx, standing)))
+}
+
+/// An error that says the connection itself is gone: I/O, or the server ending the session
+/// (SQLSTATE classes 08, connection exception, and 57, operator intervention).
+fn is_dead_connection(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
+fn standing_of(row: &PgRow) -> Result<Option<Standing>, sqlx::Error> {
+    let (Some(user_id), Some(role)) = (
+        row.try_get::<Option<Uuid>, _>("user_id")?,
+        row.try_get::<Option<String>, _>("role")?,
+    ) else {
+        return Ok(None);
+    };
+    let token = match row.try_get::<Option<Uuid>, _>("token_id")? {
+        Some(id) => Some(TokenStanding {
+            id,
+            scopes: row
+                .try_get::<Option<String>, _>("scopes")?
+                .unwrap_or_default()
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            stale: row.try_get::<Option<bool>, _>("stale")?.unwrap_or(true),
+        }),
+        None => None,
+    };
+    Ok(Some(Standing {
+        user_id,
+        role,
+        token,
     }))
+}
+
+/// The first message of a tenant transaction: `BEGIN` with the access mode, then the entry.
+fn entry_message(access: Access, slug: &Slug, entrant: Entrant<'_>) -> String {
+    let begin = match access {
+        Access::ReadOnly => "BEGIN READ ONLY",
+        Access::ReadWrite => "BEGIN",
+        Access::Snapshot => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    };
+    let (token, member, stale) = match entrant {
+        Entrant::System => ("NULL".to_owned(), "NULL".to_owned(), 0),
+        Entrant::Token {
+            hash,
+            stale_after_secs,
+        } => (
+            format!("decode('{}', 'hex')", hex::encode(hash)),
+            "NULL".to_owned(),
+            stale_after_secs,
+        ),
+        Entrant::Member(id) => ("NULL".to_owned(), format!("'{id}'"), 0),
+    };
+    format!(
+        "{begin}; SELECT * FROM public.tessera_enter({}, {token}, {member}, {stale})",
+        text_literal(slug.as_str())
+    )
+}
+
+/// A SQL string literal of a slug. Slugs are `[a-z0-9_]`, so nothing needs escaping (no
+/// quote, no backslash, whatever `standard_conforming_strings` says); quotes are doubled
+/// all the same, so the literal stays closed even if the slug rules ever widen.
+fn text_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
 }
 
 /// Records that backend `pid` now serves a tenant at schema `version` and tells whether it
@@ -165,7 +352,7 @@ impl TenantTx {
         }
         sqlx::query_scalar("SELECT public.tessera_delete_workspace($1)")
             .bind(keep_days)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.live())
             .await
     }
 
@@ -177,7 +364,14 @@ impl TenantTx {
     /// The connection, for repository functions. Each call counts as one statement.
     pub fn conn(&mut self) -> &mut PgConnection {
         self.statements += 1;
-        &mut self.tx
+        self.live()
+    }
+
+    fn live(&mut self) -> &mut PgConnection {
+        let Some(conn) = self.conn.as_deref_mut() else {
+            unreachable!("a TenantTx's connection is taken only when it is dropped");
+        };
+        conn
     }
 
     /// Runs `copy` (a `COPY ... TO STDOUT`) and writes what PostgreSQL sends to `out`;
@@ -233,12 +427,20 @@ impl TenantTx {
         self.statements
     }
 
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        self.end_with("COMMIT").await
     }
 
-    pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.tx.rollback().await
+    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        self.end_with("ROLLBACK").await
+    }
+
+    /// Ends the transaction. On any error the transaction's state is unknown, so it stays
+    /// `open` and dropping closes the connection.
+    async fn end_with(&mut self, statement: &'static str) -> Result<(), sqlx::Error> {
+        self.live().execute(statement).await?;
+        self.open = false;
+        Ok(())
     }
 }
 

@@ -10,7 +10,10 @@ mod provision;
 mod slug;
 
 pub mod purge;
-pub use context::{Access, CopyError, GlobalTx, TenantRef, TenantTx, begin, begin_global};
+pub use context::{
+    Access, CopyError, Entrant, GlobalTx, Standing, TenantRef, TenantTx, TokenStanding, begin,
+    begin_global, enter,
+};
 pub use provision::{TenancyError, Tenant, create_tenant, list_tenants};
 pub use slug::{Slug, SlugError};
 

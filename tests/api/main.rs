@@ -8,6 +8,7 @@ mod authz;
 mod crash;
 mod deletion;
 mod embedded;
+mod entry;
 mod export;
 mod export_jobs;
 mod helpers;

@@ -1,0 +1,226 @@
+//! The one-round-trip tenant entry: `BEGIN` and `public.tessera_enter(..)` in one message, the
+//! transaction tracked by `TenantTx` itself. Refused and abandoned requests must hand their
+//! connection back outside any transaction, and the entry must resolve nothing for anyone but
+//! the workspace's own members.
+
+use serde_json::json;
+use tessera::authz::{Role, Scope};
+use tessera::tenancy::{self, Access, Entrant, Slug};
+
+use crate::helpers::{TestApp, TestDb, code, seed};
+
+/// The one connection of a pool of one: no transaction open, runtime role, no tenant context.
+async fn assert_clean(app: &TestApp) {
+    let mut conn = app.pool.acquire().await.unwrap();
+    let (user, path, tenant, uid): (String, String, String, String) = sqlx::query_as(
+        "SELECT current_user::text, current_setting('search_path'),
+                coalesce(current_setting('tessera.tenant_id', true), ''),
+                coalesce(current_setting('tessera.user_id', true), '')",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(user, app.db.roles.app);
+    assert_eq!(path, "\"$user\", public");
+    assert_eq!((tenant.as_str(), uid.as_str()), ("", ""));
+    // A savepoint exists only inside a transaction block.
+    let outside = sqlx::Executor::execute(&mut *conn, "SAVEPOINT tessera_probe").await;
+    let message = outside.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message.contains("can only be used in transaction blocks"),
+        "the connection came back inside a transaction: {message:?}"
+    );
+}
+
+#[tokio::test]
+async fn refused_requests_give_their_connection_back_outside_any_transaction() {
+    let app = TestApp::spawn_on(TestDb::new().await, 1).await;
+    let a = seed(&app, "alpha").await;
+    let member = app
+        .db
+        .add_user(&a.tenant, "m@alpha.test", Role::Member)
+        .await;
+    let read = app.db.token(&a.tenant, member, &[Scope::Read]).await;
+    let other = "tsr_".to_owned() + &"x".repeat(43);
+
+    // Each of these fails after the entry began the transaction: an unknown token, a
+    // missing permission (read and write), an unknown workspace, an unparsable variable.
+    let cases = [
+        (
+            other.as_str(),
+            "{ viewer { role } }",
+            json!({}),
+            "UNAUTHENTICATED",
+        ),
+        (
+            read.as_str(),
+            "{ apiTokens { id } }",
+            json!({}),
+            "FORBIDDEN",
+        ),
+        (
+            read.as_str(),
+            "mutation { createIdea(input: {title: \"x\"}) { id } }",
+            json!({}),
+            "FORBIDDEN",
+        ),
+        (
+            read.as_str(),
+            "query($id: ID!) { project(id: $id) { name } }",
+            json!({ "id": "not-a-uuid" }),
+            "BAD_USER_INPUT",
+        ),
+    ];
+    for (token, query, vars, expected) in cases {
+        for slug in ["alpha", "nowhere"] {
+            let (_, body) = app.gql(slug, token, query, vars.clone()).await;
+            let expected = if slug == "nowhere" {
+                "UNAUTHENTICATED"
+            } else {
+                expected
+            };
+            assert_eq!(code(&body), expected, "{slug} {query}: {body}");
+            assert_clean(&app).await;
+        }
+    }
+    // The single connection still serves: nothing was closed or left behind.
+    let data = app
+        .ok("alpha", &read, "{ viewer { role } }", json!({}))
+        .await;
+    assert_eq!(data["viewer"]["role"], "MEMBER");
+    assert_eq!(app.pool.size(), 1);
+}
+
+#[tokio::test]
+async fn a_request_abandoned_by_its_client_rolls_back_and_frees_the_connection() {
+    let app = TestApp::spawn_on(TestDb::new().await, 1).await;
+    let a = seed(&app, "alpha").await;
+    // A dropped TenantTx, exactly as a cancelled handler drops it: mid-transaction, with a
+    // write done and tenant settings set.
+    let slug = Slug::parse("alpha").unwrap();
+    {
+        let mut tx = tenancy::begin(&app.pool, &slug, Access::ReadWrite)
+            .await
+            .unwrap()
+            .unwrap();
+        sqlx::query("INSERT INTO ideas (id, title) VALUES (gen_random_uuid(), 'never')")
+            .execute(tx.conn())
+            .await
+            .unwrap();
+    }
+    assert_clean(&app).await;
+    let ideas: i64 = sqlx::query_scalar("SELECT count(*) FROM tenant_alpha.ideas")
+        .fetch_one(&app.db.migrator)
+        .await
+        .unwrap();
+    assert_eq!(ideas, 0, "the abandoned write must not commit");
+    app.ok("alpha", &a.owner_token, "{ viewer { role } }", json!({}))
+        .await;
+}
+
+#[tokio::test]
+async fn the_entry_finds_a_credential_only_in_its_own_workspace() {
+    let app = TestApp::spawn().await;
+    let a = seed(&app, "alpha").await;
+    let b = seed(&app, "bravo").await;
+    let alpha = Slug::parse("alpha").unwrap();
+    let bravo = Slug::parse("bravo").unwrap();
+    let token =
+        tessera::identity::PresentedToken::from_authorization(&format!("Bearer {}", a.owner_token))
+            .unwrap();
+
+    let (tx, standing) = tenancy::enter(&app.pool, &alpha, Access::ReadOnly, token.entrant())
+        .await
+        .unwrap()
+        .unwrap();
+    let standing = standing.expect("a's token in a");
+    assert_eq!(standing.user_id, a.owner);
+    assert_eq!(standing.role, "owner");
+    assert!(standing.token.is_some());
+    assert_eq!(tx.tenant_id(), a.tenant.id);
+    tx.rollback().await.unwrap();
+
+    // The same token entering b: b is entered, the token is not found (RLS and the
+    // workspace check both say no).
+    let (tx, standing) = tenancy::enter(&app.pool, &bravo, Access::ReadOnly, token.entrant())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(standing, None);
+    assert_eq!(tx.tenant_id(), b.tenant.id);
+    tx.rollback().await.unwrap();
+
+    // A member of a is not a member of b; a member of b is.
+    for (slug, user, expected) in [
+        (&bravo, a.owner, None),
+        (&bravo, b.owner, Some("owner")),
+        (&alpha, b.owner, None),
+    ] {
+        let (tx, standing) =
+            tenancy::enter(&app.pool, slug, Access::ReadOnly, Entrant::Member(user))
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(standing.as_ref().map(|s| s.role.as_str()), expected);
+        assert!(standing.is_none_or(|s| s.token.is_none()));
+        tx.rollback().await.unwrap();
+    }
+
+    // An unknown or deleted workspace is not entered at all, and sets nothing.
+    assert!(
+        tenancy::enter(
+            &app.pool,
+            &Slug::parse("nowhere").unwrap(),
+            Access::ReadOnly,
+            token.entrant()
+        )
+        .await
+        .unwrap()
+        .is_none()
+    );
+    sqlx::query("UPDATE public.tenants SET state = 'deleted' WHERE slug = 'bravo'")
+        .execute(&app.db.migrator)
+        .await
+        .unwrap();
+    assert!(
+        tenancy::enter(
+            &app.pool,
+            &bravo,
+            Access::ReadOnly,
+            Entrant::Member(b.owner)
+        )
+        .await
+        .unwrap()
+        .is_none()
+    );
+}
+
+#[tokio::test]
+async fn requests_survive_the_database_ending_every_pooled_session() {
+    let app = TestApp::spawn_on(TestDb::new().await, 2).await;
+    let a = seed(&app, "alpha").await;
+    for _ in 0..3 {
+        // Warm both connections, then have the server end them while they sit in the pool.
+        let (x, y) = tokio::join!(
+            app.gql("alpha", &a.owner_token, "{ viewer { role } }", json!({})),
+            app.gql("alpha", &a.owner_token, "{ viewer { role } }", json!({}))
+        );
+        assert_eq!((x.0, y.0), (200, 200));
+        let mut admin = tessera::db::admin_connect_url(&crate::helpers::admin_url())
+            .await
+            .unwrap();
+        let ended: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE usename = $1) t",
+        )
+        .bind(&app.db.roles.app)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        assert!(ended >= 1);
+        let data = app
+            .ok("alpha", &a.owner_token, "{ viewer { role } }", json!({}))
+            .await;
+        assert_eq!(data["viewer"]["role"], "OWNER");
+    }
+}
