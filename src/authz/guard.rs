@@ -1,5 +1,23 @@
+//! The guard: `@requires` in the SDL, enforced from the SDL.
+//!
+//! Two checks read the same table (built by [`super::walker::guard_map`] from the schema's
+//! own SDL, so the directive *is* the guard):
+//!
+//! - [`RequiresGuard::required`] runs on every operation before it executes: the
+//!   permissions of every guarded root field the operation selects, through fragments and
+//!   including fields under `@skip`/`@include` (a superset of what execution resolves), must
+//!   all be held, or nothing runs. A root mutation field without a guard refuses the whole
+//!   operation. The walker refuses `@requires` anywhere but on root fields, so this check
+//!   sees every guarded field there is.
+//! - The same guard as an extension re-checks each field as it resolves, on the schemas
+//!   that run mutations (defence in depth where state changes). Queries run on a schema
+//!   without extensions: an extension costs every resolved field a boxed future and a type
+//!   name lookup, which for a page of 500 nested objects is most of the request.
+
 use std::collections::HashMap;
 use std::sync::Arc;
+
+use async_graphql::parser::types::{ExecutableDocument, OperationDefinition, OperationType};
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
@@ -22,17 +40,73 @@ pub struct RequiresGuard {
 }
 
 struct GuardTable {
-    fields: HashMap<(String, String), Permission>,
+    /// Parent type, then field name: looked up by `&str` for every resolved field,
+    /// without allocating.
+    fields: HashMap<String, HashMap<String, Permission>>,
+    query_type: Option<String>,
     mutation_type: Option<String>,
 }
 
 impl RequiresGuard {
     pub fn new(map: super::walker::GuardMap) -> Self {
+        let mut fields: HashMap<String, HashMap<String, Permission>> = HashMap::new();
+        for ((parent, field), permission) in map.fields {
+            fields.entry(parent).or_default().insert(field, permission);
+        }
         Self {
             inner: Arc::new(GuardTable {
-                fields: map.fields,
+                fields,
+                query_type: map.query_type,
                 mutation_type: map.mutation_type,
             }),
+        }
+    }
+
+    /// The permissions `operation` of `doc` needs before it may run (see the module docs).
+    /// Refuses a mutation that selects a root field without a guard, and subscriptions.
+    pub fn required(
+        &self,
+        doc: &ExecutableDocument,
+        operation: &OperationDefinition,
+    ) -> Result<PermissionSet, ApiError> {
+        let root = match operation.ty {
+            OperationType::Query => self.inner.query_type.as_deref(),
+            OperationType::Mutation => self.inner.mutation_type.as_deref(),
+            OperationType::Subscription => None,
+        };
+        let is_mutation = operation.ty == OperationType::Mutation;
+        let guarded = root.and_then(|r| self.inner.fields.get(r));
+        let mut needed = PermissionSet::default();
+        let mut unguarded = false;
+        crate::graphql::preflight::visit_root_fields(doc, operation, &mut |field| {
+            let name = field.name.node.as_str();
+            if name.starts_with("__") {
+                // Meta fields: `__typename` anywhere, introspection on queries (which
+                // validation confines to query roots).
+                return;
+            }
+            match guarded.and_then(|g| g.get(name)) {
+                Some(p) => needed = needed.union(PermissionSet::of(&[*p])),
+                None => unguarded |= is_mutation || root.is_none(),
+            }
+        });
+        if unguarded {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "this operation has no permission guard",
+            ));
+        }
+        Ok(needed)
+    }
+
+    /// Refuses unless `held` includes every permission of `needed`, naming the first missing.
+    pub fn check(needed: PermissionSet, held: PermissionSet) -> Result<(), ApiError> {
+        match needed.iter().find(|p| !held.contains(*p)) {
+            None => Ok(()),
+            Some(missing) => Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("this operation requires the {missing} permission"),
+            )),
         }
     }
 }
@@ -51,8 +125,12 @@ impl Extension for RequiresGuard {
         info: ResolveInfo<'_>,
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
-        let key = (info.parent_type.to_owned(), info.name.to_owned());
-        match self.inner.fields.get(&key) {
+        let guarded = self
+            .inner
+            .fields
+            .get(info.parent_type)
+            .and_then(|fields| fields.get(info.name));
+        match guarded {
             Some(permission) => {
                 // The caller's effective permissions, put in the request by the HTTP layer
                 // (a tenant principal's, or a global caller's). None: nothing is allowed.

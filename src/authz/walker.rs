@@ -1,6 +1,8 @@
 //! The schema walker: reads the exported SDL and lists which fields carry `@requires`.
-//! Every mutation field must; a permission name must be one the code knows. The server
-//! refuses to start, and the test suite fails, when either rule is broken.
+//! Every mutation field must; a permission name must be one the code knows; and only fields
+//! of the root operation types may carry it, because that is where the guard checks (before
+//! execution, over the root fields an operation selects). The server refuses to start, and
+//! the test suite fails, when any rule is broken.
 
 use std::collections::HashMap;
 
@@ -12,6 +14,7 @@ use super::Permission;
 #[derive(Debug, Clone, Default)]
 pub struct GuardMap {
     pub fields: HashMap<(String, String), Permission>,
+    pub query_type: Option<String>,
     pub mutation_type: Option<String>,
 }
 
@@ -23,18 +26,19 @@ pub enum WalkError {
     Unguarded(Vec<String>),
     #[error("@requires names unknown permissions: {0:?}")]
     UnknownPermission(Vec<String>),
+    #[error("@requires on fields of non-root types (the guard checks root fields only): {0:?}")]
+    NotOnRoot(Vec<String>),
 }
 
 /// Walks `sdl` and returns the guard map, or every violation found.
 pub fn guard_map(sdl: &str) -> Result<GuardMap, WalkError> {
     let doc =
         async_graphql::parser::parse_schema(sdl).map_err(|e| WalkError::Parse(e.to_string()))?;
-    let mut mutation_type = None;
+    let (mut query_type, mut mutation_type) = (None, None);
     for def in &doc.definitions {
-        if let TypeSystemDefinition::Schema(s) = def
-            && let Some(m) = &s.node.mutation
-        {
-            mutation_type = Some(m.node.to_string());
+        if let TypeSystemDefinition::Schema(s) = def {
+            query_type = s.node.query.as_ref().map(|q| q.node.to_string());
+            mutation_type = s.node.mutation.as_ref().map(|m| m.node.to_string());
         }
     }
     let has_type = |name: &str| {
@@ -42,24 +46,31 @@ pub fn guard_map(sdl: &str) -> Result<GuardMap, WalkError> {
             |d| matches!(d, TypeSystemDefinition::Type(t) if t.node.name.node.as_str() == name),
         )
     };
+    if query_type.is_none() && has_type("Query") {
+        query_type = Some("Query".to_owned());
+    }
     if mutation_type.is_none() && has_type("Mutation") {
         mutation_type = Some("Mutation".to_owned());
     }
     let mut map = GuardMap {
+        query_type: query_type.clone(),
         mutation_type: mutation_type.clone(),
         ..GuardMap::default()
     };
-    let (mut unguarded, mut unknown) = (Vec::new(), Vec::new());
+    let (mut unguarded, mut unknown, mut off_root) = (Vec::new(), Vec::new(), Vec::new());
     for def in &doc.definitions {
         let TypeSystemDefinition::Type(t) = def else {
             continue;
         };
-        let TypeKind::Object(obj) = &t.node.kind else {
-            continue;
+        let fields = match &t.node.kind {
+            TypeKind::Object(obj) => &obj.fields,
+            TypeKind::Interface(i) => &i.fields,
+            _ => continue,
         };
         let type_name = t.node.name.node.to_string();
         let is_mutation = mutation_type.as_deref() == Some(type_name.as_str());
-        for field in &obj.fields {
+        let is_root = is_mutation || query_type.as_deref() == Some(type_name.as_str());
+        for field in fields {
             let field_name = field.node.name.node.to_string();
             let required = field
                 .node
@@ -72,6 +83,7 @@ pub fn guard_map(sdl: &str) -> Result<GuardMap, WalkError> {
                     other => other.to_string(),
                 });
             match required {
+                Some(_) if !is_root => off_root.push(format!("{type_name}.{field_name}")),
                 Some(name) => match Permission::parse(&name) {
                     Some(p) => {
                         map.fields.insert((type_name.clone(), field_name), p);
@@ -88,6 +100,9 @@ pub fn guard_map(sdl: &str) -> Result<GuardMap, WalkError> {
     }
     if !unknown.is_empty() {
         return Err(WalkError::UnknownPermission(unknown));
+    }
+    if !off_root.is_empty() {
+        return Err(WalkError::NotOnRoot(off_root));
     }
     Ok(map)
 }

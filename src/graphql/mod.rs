@@ -28,8 +28,23 @@ pub use global::{GlobalMutation, GlobalQuery, GlobalState};
 pub use mutation::Mutation;
 pub use query::Query;
 
-pub type TenantSchema = Schema<Query, Mutation, EmptySubscription>;
-pub type GlobalSchema = Schema<GlobalQuery, GlobalMutation, EmptySubscription>;
+/// The tenant endpoint's schema, built twice over the same types: once with the guard and
+/// audit extensions, for mutations; once without any extension, for queries (see
+/// `authz::guard`: the guard's pre-execution check covers both). Introspection through
+/// either describes the same schema.
+#[derive(Clone)]
+pub struct TenantSchema {
+    pub(crate) mutations: Schema<Query, Mutation, EmptySubscription>,
+    pub(crate) queries: Schema<Query, Mutation, EmptySubscription>,
+    pub(crate) guard: RequiresGuard,
+}
+
+/// The global endpoint's schema, with the guard extension, and its guard table.
+#[derive(Clone)]
+pub struct GlobalSchema {
+    pub(crate) schema: Schema<GlobalQuery, GlobalMutation, EmptySubscription>,
+    pub(crate) guard: RequiresGuard,
+}
 
 fn with_limits<Q, M>(
     builder: SchemaBuilder<Q, M, EmptySubscription>,
@@ -69,21 +84,27 @@ pub fn global_sdl() -> String {
 /// Builds the tenant schema with limits and the `@requires` guard.
 pub fn build_tenant_schema(limits: &Limits) -> Result<TenantSchema, WalkError> {
     let guard = RequiresGuard::new(guard_map(&tenant_sdl())?);
-    Ok(
-        with_limits(Schema::build(Query, Mutation, EmptySubscription), limits)
-            .extension(guard)
+    let build = || with_limits(Schema::build(Query, Mutation, EmptySubscription), limits);
+    Ok(TenantSchema {
+        mutations: build()
+            .extension(guard.clone())
             .extension(audit::AuditTrail)
             .finish(),
-    )
+        queries: build().finish(),
+        guard,
+    })
 }
 
 /// Builds the global schema with limits and the `@requires` guard.
 pub fn build_global_schema(limits: &Limits) -> Result<GlobalSchema, WalkError> {
     let guard = RequiresGuard::new(guard_map(&global_sdl())?);
-    Ok(with_limits(
-        Schema::build(GlobalQuery, GlobalMutation, EmptySubscription),
-        limits,
-    )
-    .extension(guard)
-    .finish())
+    Ok(GlobalSchema {
+        schema: with_limits(
+            Schema::build(GlobalQuery, GlobalMutation, EmptySubscription),
+            limits,
+        )
+        .extension(guard.clone())
+        .finish(),
+        guard,
+    })
 }

@@ -127,41 +127,54 @@ pub fn check_aliases(
     }
 }
 
+/// Calls `visit` for every root field an operation selects, through fragment spreads and
+/// inline fragments (whatever their type condition) and whatever `@skip`/`@include` say: a
+/// superset of the fields execution resolves. A fragment spread inside itself is followed
+/// once (validation refuses the cycle later).
+pub fn visit_root_fields<'d>(
+    doc: &'d async_graphql::parser::types::ExecutableDocument,
+    operation: &'d async_graphql::parser::types::OperationDefinition,
+    visit: &mut impl FnMut(&'d async_graphql::parser::types::Field),
+) {
+    use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
+
+    fn walk<'d>(
+        doc: &'d ExecutableDocument,
+        set: &'d SelectionSet,
+        spreads: &mut Vec<&'d str>,
+        visit: &mut impl FnMut(&'d Field),
+    ) {
+        for sel in &set.items {
+            match &sel.node {
+                Selection::Field(f) => visit(&f.node),
+                Selection::InlineFragment(i) => {
+                    walk(doc, &i.node.selection_set.node, spreads, visit)
+                }
+                Selection::FragmentSpread(s) => {
+                    let name = s.node.fragment_name.node.as_str();
+                    if let Some(f) = doc.fragments.get(&s.node.fragment_name.node)
+                        && !spreads.contains(&name)
+                    {
+                        spreads.push(name);
+                        walk(doc, &f.node.selection_set.node, spreads, visit);
+                        spreads.pop();
+                    }
+                }
+            }
+        }
+    }
+    walk(doc, &operation.selection_set.node, &mut Vec::new(), visit);
+}
+
 /// The root fields an operation selects, through fragments: what rate limits count, so ten
 /// aliased mutations in one request count as ten operations.
 pub fn root_fields(
     doc: &async_graphql::parser::types::ExecutableDocument,
     operation: &async_graphql::parser::types::OperationDefinition,
 ) -> usize {
-    use async_graphql::parser::types::{Selection, SelectionSet};
-
-    fn count(
-        doc: &async_graphql::parser::types::ExecutableDocument,
-        set: &SelectionSet,
-        spreads: &mut Vec<String>,
-    ) -> usize {
-        let mut n = 0usize;
-        for sel in &set.items {
-            n = n.saturating_add(match &sel.node {
-                Selection::Field(_) => 1,
-                Selection::InlineFragment(i) => count(doc, &i.node.selection_set.node, spreads),
-                Selection::FragmentSpread(s) => {
-                    let name = s.node.fragment_name.node.as_str();
-                    match doc.fragments.get(&s.node.fragment_name.node) {
-                        Some(f) if !spreads.iter().any(|x| x == name) => {
-                            spreads.push(name.to_owned());
-                            let k = count(doc, &f.node.selection_set.node, spreads);
-                            spreads.pop();
-                            k
-                        }
-                        _ => 0,
-                    }
-                }
-            });
-        }
-        n
-    }
-    count(doc, &operation.selection_set.node, &mut Vec::new()).max(1)
+    let mut n = 0usize;
+    visit_root_fields(doc, operation, &mut |_| n = n.saturating_add(1));
+    n.max(1)
 }
 
 #[cfg(test)]

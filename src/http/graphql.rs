@@ -19,7 +19,7 @@ use tokio::sync::Mutex;
 
 use super::AppState;
 use crate::audit::EntryMeta;
-use crate::authz::Actor;
+use crate::authz::{Actor, RequiresGuard};
 use crate::graphql::audit::AuditVariables;
 use crate::graphql::errors::{ApiError, ErrorCode, ensure_codes};
 use crate::graphql::global::Effects;
@@ -39,6 +39,8 @@ struct Checked {
     access: Access,
     cost: u32,
     label: String,
+    /// What the guard requires of the caller before the operation may run.
+    needs: crate::authz::PermissionSet,
 }
 
 /// One HTTP request's operations (one, or a batch) and its credentials.
@@ -70,7 +72,11 @@ fn is_json(req: &Request<Body>) -> bool {
 }
 
 /// Everything before authentication: method, media type, size, batch size, nesting, parse.
-async fn check_transport(state: &AppState, req: Request<Body>) -> Result<Transport, ApiError> {
+async fn check_transport(
+    state: &AppState,
+    guard: &RequiresGuard,
+    req: Request<Body>,
+) -> Result<Transport, ApiError> {
     let limits = &state.inner.limits;
     let method = req.method().clone();
     let token = bearer(req.headers())?;
@@ -91,6 +97,7 @@ async fn check_transport(state: &AppState, req: Request<Body>) -> Result<Transpo
             .map_err(|_| ApiError::new(ErrorCode::BadRequest, "variables must be a JSON object"))?;
         let checked = check_operation(
             state,
+            guard,
             RawBody {
                 query: params.query,
                 operation_name: params.operation_name,
@@ -160,7 +167,7 @@ async fn check_transport(state: &AppState, req: Request<Body>) -> Result<Transpo
     };
     let items = raws
         .into_iter()
-        .map(|raw| check_operation(state, raw))
+        .map(|raw| check_operation(state, guard, raw))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Transport {
         items,
@@ -172,7 +179,11 @@ async fn check_transport(state: &AppState, req: Request<Body>) -> Result<Transpo
 
 /// One operation of a request: size and nesting of its text, persisted query, parse,
 /// aliases; then which operation it selects, and what that counts.
-fn check_operation(state: &AppState, raw: RawBody) -> Result<Checked, ApiError> {
+fn check_operation(
+    state: &AppState,
+    guard: &RequiresGuard,
+    raw: RawBody,
+) -> Result<Checked, ApiError> {
     let limits = &state.inner.limits;
     if let Some(q) = &raw.query {
         preflight::check(q, limits.max_query_bytes, limits.max_nesting)?;
@@ -217,6 +228,7 @@ fn check_operation(state: &AppState, raw: RawBody) -> Result<Checked, ApiError> 
         ));
     };
     preflight::check_aliases(doc, op, limits.max_aliases)?;
+    let needs = guard.required(doc, op)?;
     let cost = u32::try_from(preflight::root_fields(doc, op)).unwrap_or(u32::MAX);
     let label = crate::observability::metrics::operation_label(name);
     let access = match op.ty {
@@ -234,6 +246,7 @@ fn check_operation(state: &AppState, raw: RawBody) -> Result<Checked, ApiError> 
         access,
         cost,
         label,
+        needs,
     })
 }
 
@@ -331,7 +344,7 @@ pub async fn tenant(
     let headers = req.headers().clone();
     let is_post = req.method() == Method::POST;
     let key = crate::graphql::idempotency::key_of(&headers)?;
-    let transport = check_transport(&state, req).await?;
+    let transport = check_transport(&state, &state.inner.tenant_schema.guard, req).await?;
     if transport.batch && key.is_some() {
         return Err(ApiError::new(
             ErrorCode::BadRequest,
@@ -372,6 +385,7 @@ pub async fn tenant(
                 )
                 .await?;
         }
+        RequiresGuard::check(checked.needs, auth.principal.permissions())?;
         let keyed = key
             .clone()
             .filter(|_| checked.access == Access::ReadWrite)
@@ -472,7 +486,11 @@ async fn execute(
         })
         .data(loaders);
     let timeout = Duration::from_secs(state.inner.limits.request_timeout_secs);
-    let response = tokio::time::timeout(timeout, state.inner.tenant_schema.execute(request)).await;
+    let schema = match checked.access {
+        Access::ReadWrite => &state.inner.tenant_schema.mutations,
+        Access::ReadOnly | Access::Snapshot => &state.inner.tenant_schema.queries,
+    };
+    let response = tokio::time::timeout(timeout, schema.execute(request)).await;
     let tx = cell.take().await;
     let mut response = match response {
         Ok(r) => r,
@@ -674,7 +692,7 @@ async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
     let headers = req.headers().clone();
     let (_, client_ip) = super::auth::client(&headers, req.extensions());
     let is_post = req.method() == Method::POST;
-    let transport = check_transport(state, req).await?;
+    let transport = check_transport(state, &state.inner.global_schema.guard, req).await?;
     if transport.batch {
         return Err(ApiError::new(
             ErrorCode::BadRequest,
@@ -726,6 +744,8 @@ async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
     } else {
         crate::authz::PermissionSet::default()
     };
+    // Nothing has run yet: dropping the transaction rolls it back.
+    RequiresGuard::check(checked.needs, permissions)?;
     let effects = Arc::new(std::sync::Mutex::new(Effects::default()));
     let request = checked.request.data(permissions).data(GlobalState {
         user_id,
@@ -743,7 +763,7 @@ async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
         webauthn: state.inner.webauthn.clone(),
         effects: effects.clone(),
     });
-    let response = state.inner.global_schema.execute(request).await;
+    let response = state.inner.global_schema.schema.execute(request).await;
     let mut committed = false;
     if let Ok(tx) = Arc::try_unwrap(gtx) {
         let tx = tx.into_inner();

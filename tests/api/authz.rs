@@ -490,3 +490,58 @@ async fn the_domain_round_trip_works_for_every_entity() {
     assert_eq!(list["projects"]["edges"].as_array().map(Vec::len), Some(1)); // the promoted one
     assert_eq!(list["all"]["edges"].as_array().map(Vec::len), Some(2));
 }
+
+#[tokio::test]
+async fn the_guard_sees_through_fragments_aliases_and_skipped_fields() {
+    let app = TestApp::spawn().await;
+    let s = seed(&app, "acme").await;
+    let member = app
+        .db
+        .add_user(&s.tenant, "m@acme.test", Role::Member)
+        .await;
+    let read = app.db.token(&s.tenant, member, &[Scope::Read]).await;
+    // `apiTokens` needs tokens:read (admins); `createTeam` needs teams:manage; this member's
+    // read-only token holds neither. Every disguise of those fields is refused before anything
+    // runs, including a field its own directives skip (the check is over the document).
+    let refused = [
+        "{ t: apiTokens { id } }",
+        "{ ... on Query { apiTokens { id } } }",
+        "{ ... { apiTokens { id } } }",
+        "{ ...F } fragment F on Query { apiTokens { id } }",
+        "{ ...F } fragment F on Query { ...G } fragment G on Query { apiTokens { id } }",
+        "{ viewer { role } apiTokens @skip(if: true) { id } }",
+        "query($no: Boolean! = false) { viewer { role } apiTokens @include(if: $no) { id } }",
+        "mutation { ...M } fragment M on Mutation { createTeam(input: {name: \"T\", visibility: OPEN}) { id } }",
+        "mutation { a: createIdea(input: {title: \"ok\"}) { id } b: createTeam(input: {name: \"T\", visibility: OPEN}) { id } }",
+    ];
+    for q in refused {
+        let (status, body) = app.gql("acme", &read, q, json!({})).await;
+        assert_eq!((status, code(&body)), (403, "FORBIDDEN"), "{q}: {body}");
+        assert!(
+            body.get("data").is_none_or(serde_json::Value::is_null),
+            "{q}: {body}"
+        );
+    }
+    // Nothing of the refused mutations ran, not even the permitted field before the refused one.
+    let teams: i64 = sqlx::query_scalar("SELECT count(*) FROM tenant_acme.teams")
+        .fetch_one(&app.db.migrator)
+        .await
+        .unwrap();
+    let ideas: i64 = sqlx::query_scalar("SELECT count(*) FROM tenant_acme.ideas")
+        .fetch_one(&app.db.migrator)
+        .await
+        .unwrap();
+    assert_eq!((teams, ideas), (1, 0));
+    // Meta fields need nothing, and permitted fields through the same disguises still work.
+    let data = app
+        .ok(
+            "acme",
+            &read,
+            "{ __typename ...F v: viewer { role } } fragment F on Query { projects(first: 1) { nodes { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["__typename"], "Query");
+    assert_eq!(data["v"]["role"], "MEMBER");
+    assert_eq!(data["projects"]["nodes"][0]["name"], "acme project");
+}

@@ -59,6 +59,48 @@ impl TypoMutation {
     }
 }
 
+/// A fixture with `@requires` on a field of a non-root type, which the guard would not see.
+struct Nested;
+
+#[Object]
+impl Nested {
+    #[graphql(directive = requires::apply("audit:read".to_owned()))]
+    async fn hidden(&self) -> bool {
+        true
+    }
+}
+
+struct NestingQuery;
+
+#[Object(name = "Query")]
+impl NestingQuery {
+    async fn nested(&self) -> Nested {
+        Nested
+    }
+}
+
+#[test]
+fn the_walker_refuses_a_guard_off_the_root_types() {
+    let sdl = Schema::build(NestingQuery, LeakyMutation, EmptySubscription)
+        .finish()
+        .sdl();
+    assert!(
+        matches!(guard_map(&sdl), Err(WalkError::Unguarded(_))),
+        "the unguarded mutation is reported first"
+    );
+    let sdl = Schema::build(
+        NestingQuery,
+        async_graphql::EmptyMutation,
+        EmptySubscription,
+    )
+    .finish()
+    .sdl();
+    assert_eq!(
+        guard_map(&sdl).err(),
+        Some(WalkError::NotOnRoot(vec!["Nested.hidden".to_owned()]))
+    );
+}
+
 #[test]
 fn the_walker_catches_an_unguarded_mutation_and_an_unknown_permission() {
     let leaky = Schema::build(Q, LeakyMutation, EmptySubscription)
