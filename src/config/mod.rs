@@ -371,6 +371,8 @@ pub struct Limits {
     pub max_batch: usize,
     /// Automatic persisted queries remembered per server (oldest out first); 0 turns them off.
     pub apq_entries: usize,
+    /// Parsed query documents remembered per server (oldest out first); 0 turns it off.
+    pub document_cache_entries: usize,
     /// Maximum complexity, with list fields counted as `first × child`.
     pub max_complexity: usize,
     /// Largest page size a list field accepts.
@@ -396,6 +398,7 @@ impl Default for Limits {
             max_aliases: 30,
             max_batch: 10,
             apq_entries: 1000,
+            document_cache_entries: 512,
             max_complexity: 20_000,
             max_page_size: 100,
             default_page_size: 20,

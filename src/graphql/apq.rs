@@ -9,23 +9,17 @@
 //! query texts that already passed the size check. With several replicas each keeps its own:
 //! a miss costs one round trip.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
+use super::cache::Fifo;
 use super::errors::{ApiError, ErrorCode};
 
 /// The bounded query cache.
 pub struct PersistedQueries {
     capacity: usize,
-    inner: Mutex<Cache>,
-}
-
-#[derive(Default)]
-struct Cache {
-    by_hash: HashMap<[u8; 32], Arc<str>>,
-    order: VecDeque<[u8; 32]>,
+    inner: Mutex<Fifo<[u8; 32], Arc<str>>>,
 }
 
 impl PersistedQueries {
@@ -33,7 +27,7 @@ impl PersistedQueries {
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
-            inner: Mutex::new(Cache::default()),
+            inner: Mutex::new(Fifo::new(capacity)),
         }
     }
 
@@ -80,24 +74,12 @@ impl PersistedQueries {
                         "persistedQuery.sha256Hash is not the SHA-256 of the query",
                     ));
                 }
-                if !cache.by_hash.contains_key(&hash) {
-                    if cache.order.len() >= self.capacity
-                        && let Some(old) = cache.order.pop_front()
-                    {
-                        cache.by_hash.remove(&old);
-                    }
-                    cache.by_hash.insert(hash, Arc::from(q.as_str()));
-                    cache.order.push_back(hash);
-                }
+                cache.insert(hash, Arc::from(q.as_str()));
                 Ok(q)
             }
-            None => cache
-                .by_hash
-                .get(&hash)
-                .map(|q| q.to_string())
-                .ok_or_else(|| {
-                    ApiError::new(ErrorCode::PersistedQueryNotFound, "PersistedQueryNotFound")
-                }),
+            None => cache.get(&hash).map(|q| q.to_string()).ok_or_else(|| {
+                ApiError::new(ErrorCode::PersistedQueryNotFound, "PersistedQueryNotFound")
+            }),
         }
     }
 }

@@ -7,7 +7,9 @@
 
 pub mod apq;
 pub mod audit;
+mod cache;
 mod context;
+pub mod documents;
 pub mod errors;
 pub mod global;
 pub mod idempotency;

@@ -206,6 +206,12 @@ fn check_operation(
         request = request.variables(async_graphql::Variables::from_json(vars));
     }
     let op_name = request.operation_name.clone();
+    let parsed = state
+        .inner
+        .documents
+        .parse(&request.query)
+        .map_err(|e| ApiError::new(ErrorCode::BadRequest, e.to_string()))?;
+    request.set_parsed_query(parsed);
     let doc = request
         .parsed_query()
         .map_err(|e| ApiError::new(ErrorCode::BadRequest, e.message))?;

@@ -47,6 +47,8 @@ struct Inner {
     storage: crate::config::Storage,
     /// Automatic persisted queries.
     apq: Arc<crate::graphql::apq::PersistedQueries>,
+    /// Parsed query documents.
+    documents: Arc<crate::graphql::documents::Documents>,
     /// The (public, tenant) migration versions this binary expects (`/readyz`).
     expected_migrations: (i32, i32),
     started: Instant,
@@ -83,6 +85,9 @@ impl AppState {
         let apq = Arc::new(crate::graphql::apq::PersistedQueries::new(
             limits.apq_entries,
         ));
+        let documents = Arc::new(crate::graphql::documents::Documents::new(
+            limits.document_cache_entries,
+        ));
         let set = crate::db::migrate::MigrationSet::load(cfg.migrations_dir.as_deref())
             .map_err(|e| format!("migrations: {e}"))?;
         let buckets = Arc::new(match &cfg.rate_limits.redis_url {
@@ -118,6 +123,7 @@ impl AppState {
                 storage: storage.clone(),
                 expected_migrations: (set.public_latest(), set.tenant_latest()),
                 apq,
+                documents,
                 auth,
                 passwords,
                 started: Instant::now(),
