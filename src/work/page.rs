@@ -41,7 +41,7 @@ pub fn encode_cursor(id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(format!("c1:{id}"))
 }
 
-fn decode_cursor(cursor: &str) -> Result<Uuid, WorkError> {
+pub fn decode_cursor(cursor: &str) -> Result<Uuid, WorkError> {
     let bad = || WorkError::Invalid("invalid cursor".into());
     let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let text = std::str::from_utf8(&raw).map_err(|_| bad())?;
