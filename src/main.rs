@@ -13,6 +13,11 @@ use tessera::db::migrate::{self, MigrationSet};
 use tessera::db::{connect_app_pool, connect_migrator_pool};
 use tessera::tenancy::{self, Slug};
 
+/// mimalloc: GraphQL execution allocates per field, and glibc malloc spent a quarter of a
+/// nested list request's time (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "tessera",

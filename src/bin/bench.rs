@@ -25,6 +25,11 @@ use tessera::crypto::{Aad, DataKey, Keyring, MasterKey};
 use tessera::db::{self, RoleNames, migrate};
 use tessera::tenancy::{self, Access, Slug};
 
+/// mimalloc: GraphQL execution allocates per field, and glibc malloc spent a quarter of a
+/// nested list request's time (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Bench {
     name: String,
     roles: RoleNames,
