@@ -83,7 +83,11 @@ impl Drop for TenantTx {
         }
         // `Closing` owns the connection from here and closes it unless the rollback completes.
         let mut closing = Closing(self.conn.take());
-        tokio::spawn(async move {
+        // Outside a runtime (a process shutting down) `closing` simply closes the connection.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
             let rolled_back = match closing.0.as_mut() {
                 Some(conn) => conn.execute("ROLLBACK").await.is_ok(),
                 None => false,
@@ -167,44 +171,45 @@ pub async fn enter(
     entrant: Entrant<'_>,
 ) -> Result<Option<(TenantTx, Option<Standing>)>, sqlx::Error> {
     let message = entry_message(access, slug, entrant);
-    let (conn, rows) = {
-        let mut attempt = 0u32;
-        loop {
-            let waited = std::time::Instant::now();
-            let mut conn = pool.acquire().await?;
-            crate::observability::metrics::pool_wait(waited.elapsed());
-            match conn.fetch_all(message.as_str()).await {
-                Ok(rows) => break (conn, rows),
-                Err(e) => {
-                    // Its state is unknown (perhaps inside a failed transaction): never reuse it.
-                    conn.close_on_drop();
-                    // Pooled connections are not pinged before use (`db::pool`). One that died
-                    // while idle (a database restart, a terminated backend) fails here, before
-                    // anything ran, so the entry is tried again on another connection; after a
-                    // restart every pooled connection may be dead, hence up to the pool's size.
-                    attempt += 1;
-                    if attempt > pool.options().get_max_connections() || !is_dead_connection(&e) {
-                        return Err(e);
-                    }
+    let mut attempt = 0u32;
+    let (mut tx, rows) = loop {
+        let waited = std::time::Instant::now();
+        let conn = pool.acquire().await?;
+        crate::observability::metrics::pool_wait(waited.elapsed());
+        // The transaction is open from the moment the message may have been sent: if this
+        // future is dropped while waiting for the answer (the client went away), dropping `tx`
+        // rolls back before the connection returns to the pool, as after any other error.
+        let mut tx = TenantTx {
+            conn: Some(conn),
+            open: true,
+            tenant: TenantRef {
+                id: Uuid::nil(),
+                slug: slug.clone(),
+                name: String::new(),
+                schema_version: 0,
+            },
+            access,
+            statements: 1,
+            changes: Vec::new(),
+            mfa_required: false,
+            sso_only: false,
+            delete_requested: false,
+        };
+        match tx.live().fetch_all(message.as_str()).await {
+            Ok(rows) => break (tx, rows),
+            Err(e) => {
+                // Pooled connections are not pinged before use (`db::pool`). One that died
+                // while idle (a database restart, a terminated backend) fails here, before
+                // anything ran, so the entry is tried again on another connection; after a
+                // restart every pooled connection may be dead, hence up to the pool's size.
+                // (Dropping `tx` tries a rollback, which fails on a dead connection and
+                // closes it.)
+                attempt += 1;
+                if attempt > pool.options().get_max_connections() || !is_dead_connection(&e) {
+                    return Err(e);
                 }
             }
         }
-    };
-    let mut tx = TenantTx {
-        conn: Some(conn),
-        open: true,
-        tenant: TenantRef {
-            id: Uuid::nil(),
-            slug: slug.clone(),
-            name: String::new(),
-            schema_version: 0,
-        },
-        access,
-        statements: 1,
-        changes: Vec::new(),
-        mfa_required: false,
-        sso_only: false,
-        delete_requested: false,
     };
     let Some(row) = rows.first() else {
         // Nothing was set; end the empty transaction and keep the connection.

@@ -224,3 +224,63 @@ async fn requests_survive_the_database_ending_every_pooled_session() {
         assert_eq!(data["viewer"]["role"], "OWNER");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_hang_up_mid_request_leave_no_transaction_behind() {
+    let app = TestApp::spawn_on(TestDb::new().await, 1).await;
+    let a = seed(&app, "alpha").await;
+    let b = seed(&app, "bravo").await;
+    // Requests cut off by the client after 0.05 to 3 ms: some before the entry is answered,
+    // some mid-resolver, some during COMMIT. hyper drops a handler whose client is gone.
+    let url_a = app.url("/w/alpha/graphql");
+    let url_b = app.url("/w/bravo/graphql");
+    let mut cut = 0;
+    for i in 0u64..240 {
+        let (url, token) = if i % 2 == 0 {
+            (&url_a, &a.owner_token)
+        } else {
+            (&url_b, &b.owner_token)
+        };
+        let query = if i % 3 == 0 {
+            "mutation { createIdea(input: {title: \"cut\"}) { id } }"
+        } else {
+            "{ viewer { workspace } projects(first: 5) { nodes { name } } }"
+        };
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_micros(50 + (i * 37) % 3000))
+            .build()
+            .unwrap();
+        let sent = client
+            .post(url)
+            .bearer_auth(token)
+            .json(&json!({ "query": query }))
+            .send()
+            .await;
+        cut += usize::from(sent.is_err());
+    }
+    assert!(cut > 0, "no request was cut off: the test proves nothing");
+    assert_clean(&app).await;
+    for (slug, s) in [("alpha", &a), ("bravo", &b)] {
+        let data = app
+            .ok(
+                slug,
+                &s.owner_token,
+                "{ viewer { workspace } projects(first: 5) { nodes { name } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(data["viewer"]["workspace"], slug);
+        assert_eq!(
+            data["projects"]["nodes"][0]["name"],
+            format!("{slug} project")
+        );
+    }
+    // Ideas exist only where their own token created them.
+    let (in_a, in_b): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM tenant_alpha.ideas), (SELECT count(*) FROM tenant_bravo.ideas)",
+    )
+    .fetch_one(&app.db.migrator)
+    .await
+    .unwrap();
+    assert!(in_a <= 40 && in_b <= 40, "{in_a} {in_b}");
+}
