@@ -2,15 +2,17 @@
 //!
 //! `cargo run --release --bin bench -- audit [--entries N] [--seconds S]`
 //! `cargo run --release --bin bench -- export [--records N]`
-//! `cargo run --release --bin bench -- api [--concurrency C] [--seconds S]`
-//! `cargo run --release --bin bench -- tenants [--tenants N] [--concurrency C] [--seconds S]`
+//! `cargo run --release --bin bench -- api [--concurrency C] [--seconds S] [--rounds R]`
+//! `cargo run --release --bin bench -- tenants [--tenants N] [--creators P] [--concurrency C] [--seconds S] [--rounds R]`
 //!
 //! `api` serves Tessera in this process and drives it from a second process (this binary's
 //! `load` mode) over loopback, then runs `pgbench` over the same SQL at the same concurrency.
 //!
 //! Sets up its own database on the PostgreSQL at `TESSERA_BENCH_ADMIN_URL` (or
 //! `TESSERA_TEST_ADMIN_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`), prints a
-//! table, writes `target/bench/<scenario>.json`, and drops the database.
+//! table, writes `target/bench/<scenario>.json`, and drops the database. Every client of the
+//! bench database (Tessera, pgbench, PostGraphile) connects over loopback without TLS, so none
+//! pays for encryption the others skip.
 
 use std::time::{Duration, Instant};
 
@@ -57,7 +59,7 @@ impl Bench {
         let opts: PgConnectOptions = admin_url.parse()?;
         let url = |user: &str| {
             format!(
-                "postgres://{user}@{}:{}/{name}",
+                "postgres://{user}@{}:{}/{name}?sslmode=disable",
                 opts.get_host(),
                 opts.get_port()
             )
@@ -85,7 +87,7 @@ impl Bench {
     fn url(&self, user: &str) -> anyhow::Result<String> {
         let opts: PgConnectOptions = self.admin_url.parse()?;
         Ok(format!(
-            "postgres://{user}@{}:{}/{}",
+            "postgres://{user}@{}:{}/{}?sslmode=disable",
             opts.get_host(),
             opts.get_port(),
             self.name
@@ -507,7 +509,7 @@ async fn serve(
 }
 
 /// What a load run measured.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Load {
     requests: u64,
     errors: u64,
@@ -517,8 +519,42 @@ struct Load {
     p99_ms: f64,
 }
 
-/// Runs this binary's `load` mode in a separate process against `url`.
+/// Which load generator drives the HTTP scenarios: wrk when installed (a C client, far
+/// lighter per request than any Rust HTTP client, so less of the two cores goes to the
+/// load), else this binary's own `load` mode. `TESSERA_BENCH_LOAD=builtin` forces the latter.
+fn load_generator() -> &'static str {
+    let forced = std::env::var("TESSERA_BENCH_LOAD").ok();
+    let has_wrk = || {
+        std::process::Command::new("wrk")
+            .arg("--version")
+            .output()
+            .is_ok()
+    };
+    if forced.as_deref() != Some("builtin") && has_wrk() {
+        "wrk"
+    } else {
+        "builtin"
+    }
+}
+
+/// Drives `url` (or, for `@file`, the `url<TAB>token<TAB>body` lines of the file, round-robin)
+/// from another process: `concurrency` keep-alive connections, 2 s of warm-up excluded, then
+/// `secs` measured seconds.
 fn load_from_another_process(
+    url: &str,
+    token: &str,
+    body: &serde_json::Value,
+    concurrency: usize,
+    secs: u64,
+) -> anyhow::Result<Load> {
+    if load_generator() == "wrk" {
+        return wrk(url, token, body, concurrency, secs);
+    }
+    builtin(url, token, body, concurrency, secs)
+}
+
+/// This binary's `load` mode in a separate process.
+fn builtin(
     url: &str,
     token: &str,
     body: &serde_json::Value,
@@ -543,8 +579,83 @@ fn load_from_another_process(
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
-/// The `load` mode: `concurrency` clients POST `body` for 2 s of warm-up, then `secs`
-/// measured seconds; prints one JSON line.
+/// [`load_from_another_process`] with wrk and `bench/wrk.lua`.
+fn wrk(
+    url: &str,
+    token: &str,
+    body: &serde_json::Value,
+    concurrency: usize,
+    secs: u64,
+) -> anyhow::Result<Load> {
+    let lines = match url.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)?,
+        None => format!("{url}\t{token}\t{}\n", serde_json::to_string(body)?),
+    };
+    // wrk takes one base URL; each target keeps its path.
+    let mut base = None;
+    let mut targets = String::with_capacity(lines.len());
+    for line in lines.lines() {
+        let mut f = line.splitn(3, '\t');
+        let (Some(u), Some(tok), Some(b)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        let u: url::Url = u.parse()?;
+        base.get_or_insert_with(|| u.origin().ascii_serialization());
+        targets.push_str(&format!("{}\t{tok}\t{b}\n", u.path()));
+    }
+    let base = base.context("no targets")?;
+    let file = std::env::temp_dir().join(format!("tessera-wrk-{}.tsv", uuid::Uuid::new_v4()));
+    std::fs::write(&file, targets)?;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/wrk.lua");
+    let threads = concurrency.clamp(1, 2);
+    let run = |secs: u64| -> anyhow::Result<Load> {
+        let out = std::process::Command::new("wrk")
+            .args(["-t", &threads.to_string(), "-c", &concurrency.to_string()])
+            .args(["-d", &format!("{secs}s"), "--timeout", "10s", "-s"])
+            .arg(&script)
+            .arg(&base)
+            .env("TARGETS", &file)
+            .env("THREADS", threads.to_string())
+            .output()
+            .context("wrk (apt-get install wrk)")?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        anyhow::ensure!(
+            out.status.success(),
+            "wrk failed: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = text
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .context("wrk printed no result")?;
+        let load: Load = serde_json::from_str(line)?;
+        if load.errors > 0 {
+            // wrk's own error counts and the script's samples of error responses.
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let details = text
+                .lines()
+                .filter(|l| l.contains("errors:") || l.contains("Non-2xx"));
+            for l in details.chain(stderr.lines().take(6)) {
+                println!("  wrk: {}", l.trim());
+            }
+        }
+        Ok(load)
+    };
+    // Warm-up: with many targets, one full cycle over them first (by the built-in generator,
+    // which can stop after a cycle; wrk runs for a fixed time), so the measured run sees every
+    // workspace after its first visit (steady state, not first-touch cost); then 2 s of wrk.
+    let cycle = if lines.lines().count() > 1 {
+        builtin(url, token, body, concurrency, 0).map(|_| ())
+    } else {
+        Ok(())
+    };
+    let measured = cycle.and_then(|_| run(2)).and_then(|_| run(secs));
+    let _ = std::fs::remove_file(&file);
+    measured
+}
+
+/// The `load` mode: `concurrency` clients POST `body` (or the targets of an `@file`) for a
+/// warm-up, then `secs` measured seconds; prints one JSON line.
 async fn load(args: &[String]) -> anyhow::Result<()> {
     let [url, body, concurrency, secs] = args else {
         anyhow::bail!("load URL BODY CONCURRENCY SECONDS");
@@ -575,21 +686,60 @@ async fn load(args: &[String]) -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;
+    // Warm-up: 2 s and, with many targets, one full cycle over them (steady state, not
+    // first-touch cost); then `secs` measured.
     let start = Instant::now();
-    let from = start + Duration::from_secs(2);
-    let until = from + Duration::from_secs(secs);
+    let len = targets.len();
+    drive(&client, &targets, &next, concurrency, move |now, issued| {
+        now >= start + Duration::from_secs(2) && (len == 1 || issued >= len)
+    })
+    .await?;
+    let until = Instant::now() + Duration::from_secs(secs);
+    let (mut lat, errors) = drive(&client, &targets, &next, concurrency, move |now, _| {
+        now >= until
+    })
+    .await?;
+    lat.sort_unstable();
+    let seconds = secs as f64;
+    let out = Load {
+        requests: lat.len() as u64,
+        errors,
+        seconds,
+        rps: if seconds > 0.0 {
+            lat.len() as f64 / seconds
+        } else {
+            0.0
+        },
+        p50_ms: percentile(&lat, 0.5),
+        p99_ms: percentile(&lat, 0.99),
+    };
+    println!("{}", serde_json::to_string(&out)?);
+    Ok(())
+}
+
+/// `concurrency` clients sending `targets` round-robin (the shared `next` counter) until
+/// `done(now, requests issued so far)`: the latencies of successful requests and the errors.
+async fn drive(
+    client: &reqwest::Client,
+    targets: &std::sync::Arc<Vec<(String, String, String)>>,
+    next: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    concurrency: usize,
+    done: impl Fn(Instant, usize) -> bool + Clone + Send + 'static,
+) -> anyhow::Result<(Vec<Duration>, u64)> {
+    let issued_from = next.load(std::sync::atomic::Ordering::Relaxed);
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, targets, next) = (client.clone(), targets.clone(), next.clone());
+        let (client, targets, next, done) =
+            (client.clone(), targets.clone(), next.clone(), done.clone());
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut errors) = (Vec::new(), 0u64);
             loop {
                 let t0 = Instant::now();
-                if t0 >= until {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if done(t0, n - issued_from) {
                     break;
                 }
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % targets.len();
-                let (url, token, body) = &targets[i];
+                let (url, token, body) = &targets[n % targets.len()];
                 let mut req = client
                     .post(url)
                     .header("content-type", "application/json")
@@ -597,8 +747,7 @@ async fn load(args: &[String]) -> anyhow::Result<()> {
                 if !token.is_empty() {
                     req = req.bearer_auth(token);
                 }
-                let resp = req.send().await;
-                let ok = match resp {
+                let ok = match req.send().await {
                     Ok(r) if r.status() == 200 => r
                         .bytes()
                         .await
@@ -606,12 +755,10 @@ async fn load(args: &[String]) -> anyhow::Result<()> {
                         .unwrap_or(false),
                     _ => false,
                 };
-                if t0 >= from {
-                    if ok {
-                        lat.push(t0.elapsed());
-                    } else {
-                        errors += 1;
-                    }
+                if ok {
+                    lat.push(t0.elapsed());
+                } else {
+                    errors += 1;
                 }
             }
             (lat, errors)
@@ -623,18 +770,7 @@ async fn load(args: &[String]) -> anyhow::Result<()> {
         lat.extend(l);
         errors += e;
     }
-    lat.sort_unstable();
-    let seconds = secs as f64;
-    let out = Load {
-        requests: lat.len() as u64,
-        errors,
-        seconds,
-        rps: lat.len() as f64 / seconds,
-        p50_ms: percentile(&lat, 0.5),
-        p99_ms: percentile(&lat, 0.99),
-    };
-    println!("{}", serde_json::to_string(&out)?);
-    Ok(())
+    Ok((lat, errors))
 }
 
 /// `pgbench` over `script` at `clients` connections for `secs` seconds (after a 2 s warm-up
@@ -675,10 +811,35 @@ fn pgbench(url: &str, script: &str, clients: usize, secs: u64) -> anyhow::Result
     Ok((number("tps = ")?, number("latency average = ")?))
 }
 
+/// How PostGraphile is set up against the bench workspace.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PeerMode {
+    /// PostGraphile's own default: connected as the schema's owner, no transaction and no
+    /// settings per request (no tenant isolation at all).
+    Owner,
+    /// Like for like with Tessera: connected as the runtime login role, every request in a
+    /// transaction that sets the tenant's role, search path and `tessera.tenant_id`
+    /// (`bench/peer/tenant.config.mjs`).
+    Tenant,
+}
+
+impl PeerMode {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Owner => "as schema owner",
+            Self::Tenant => "with tenant settings",
+        }
+    }
+}
+
 /// PostGraphile v5 (`bench/peer`, installed with `npm ci` when missing, with the Node.js 22 it
-/// needs from the npm registry) serving the bench workspace's schema, when `npm` is
+/// needs from the npm registry) serving the bench workspace's schema in `mode`, when `npm` is
 /// available: its GraphQL URL and process.
-async fn start_peer(b: &Bench) -> anyhow::Result<Option<(String, std::process::Child)>> {
+async fn start_peer(
+    b: &Bench,
+    tenant: uuid::Uuid,
+    mode: PeerMode,
+) -> anyhow::Result<Option<(String, std::process::Child)>> {
     use std::process::{Command, Stdio};
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/peer");
     if Command::new("npm").arg("--version").output().is_err() {
@@ -699,20 +860,33 @@ async fn start_peer(b: &Bench) -> anyhow::Result<Option<(String, std::process::C
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let child = Command::new(node)
-        .arg(cli)
-        .args([
-            "-P",
-            "postgraphile/presets/amber",
-            "-c",
-            &b.migrator_url(),
-            "-s",
-            "tenant_bench_api",
-            "-n",
-            "127.0.0.1",
-            "-p",
-        ])
-        .arg(port.to_string())
+    let mut cmd = Command::new(node);
+    cmd.arg(cli).current_dir(&dir);
+    match mode {
+        PeerMode::Owner => {
+            cmd.args([
+                "-P",
+                "postgraphile/presets/amber",
+                "-c",
+                &b.migrator_url(),
+                "-s",
+                "tenant_bench_api",
+                "-n",
+                "127.0.0.1",
+                "-p",
+            ])
+            .arg(port.to_string());
+        }
+        PeerMode::Tenant => {
+            cmd.args(["-C", "tenant.config.mjs"])
+                .env("PEER_DATABASE_URL", b.app_url())
+                .env("PEER_SCHEMA", "tenant_bench_api")
+                .env("PEER_ROLE", b.roles.tenant_role(tenant))
+                .env("PEER_TENANT_ID", tenant.to_string())
+                .env("PEER_PORT", port.to_string());
+        }
+    }
+    let child = cmd
         .env("GRAPHILE_ENV", "production")
         .env("NODE_ENV", "production")
         .stdout(Stdio::null())
@@ -753,8 +927,29 @@ async fn probe(
     Ok(v)
 }
 
-/// Read by id and a nested list through the HTTP API, against pgbench over the same SQL.
-async fn api_scenario(concurrency: usize, secs: u64) -> anyhow::Result<serde_json::Value> {
+/// The median of `values` (upper median for an even count); 0 when empty.
+fn median(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.into_iter().collect();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// A ratio measured in each round: its median, lowest and highest.
+fn ratio_summary(per_round: &[f64]) -> serde_json::Value {
+    let lo = per_round.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = per_round.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    json!({ "median": median(per_round.iter().copied()), "min": lo, "max": hi, "rounds": per_round })
+}
+
+/// Read by id and a nested list through the HTTP API, against pgbench over the same SQL and
+/// against PostGraphile, in `rounds` rounds: each round measures every configuration once,
+/// back to back, so each ratio is taken between runs minutes apart at most, and the median
+/// over rounds damps the machine's noise.
+async fn api_scenario(
+    concurrency: usize,
+    secs: u64,
+    rounds: usize,
+) -> anyhow::Result<serde_json::Value> {
     let b = Bench::setup(4).await?;
     let result = async {
         let tenant = b.tenant("bench_api").await?;
@@ -795,7 +990,7 @@ async fn api_scenario(concurrency: usize, secs: u64) -> anyhow::Result<serde_jso
         let token = token.expose().to_owned();
 
         // Statements per request of the nested list, for two page sizes.
-        let nested = |n: usize| json!({ "query": format!("{{ projects(first: {n}) {{ edges {{ node {{ id name records(first: 10) {{ edges {{ node {{ id title }} }} }} }} }} }} }}") });
+        let nested = |n: usize| json!({ "query": format!("{{ projects(first: {n}) {{ nodes {{ id name records(first: 10) {{ nodes {{ id title }} }} }} }} }}") });
         let client = reqwest::Client::new();
         let mut statements = Vec::new();
         for n in [5, 50] {
@@ -803,42 +998,35 @@ async fn api_scenario(concurrency: usize, secs: u64) -> anyhow::Result<serde_jso
             anyhow::ensure!(v.get("errors").is_none(), "nested query failed: {v}");
             statements.push(v["extensions"]["tessera"]["statements"].as_u64().unwrap_or(0));
         }
-
         let read = json!({ "query": "query($id: ID!) { project(id: $id) { id name description } }", "variables": { "id": project } });
         probe(&url, &token, &read).await?;
-        let ours = load_from_another_process(&url, &token, &read, concurrency, secs)?;
-        let list = load_from_another_process(&url, &token, &nested(50), concurrency, secs)?;
-        let _ = stop.send(());
 
-        // The same two queries served by PostGraphile over the same schema and data.
-        let peer = match start_peer(&b).await {
-            Err(e) => {
-                println!("PostGraphile comparison skipped: {e:#}");
-                None
-            }
-            Ok(None) => None,
-            Ok(Some((peer_url, mut child))) => {
-                let read = json!({ "query": "query($id: UUID!) { projectByRowId(rowId: $id) { rowId name description } }", "variables": { "id": project } });
-                let nested = json!({ "query": "{ allProjects(first: 50) { nodes { rowId name recordsByProjectId(first: 10) { nodes { rowId title } } } } }" });
-                let measured = async {
-                    probe(&peer_url, "", &read).await?;
-                    probe(&peer_url, "", &nested).await?;
-                    let r = load_from_another_process(&peer_url, "", &read, concurrency, secs)?;
-                    let n = load_from_another_process(&peer_url, "", &nested, concurrency, secs)?;
-                    Ok::<_, anyhow::Error>((r, n))
-                }
-                .await;
-                let _ = child.kill();
-                let _ = child.wait();
-                match measured {
-                    Ok(m) => Some(m),
-                    Err(e) => {
-                        println!("PostGraphile comparison failed: {e:#}");
-                        None
+        // The same two queries served by PostGraphile over the same schema and data, both ways.
+        let peer_read = json!({ "query": "query($id: UUID!) { projectByRowId(rowId: $id) { rowId name description } }", "variables": { "id": project } });
+        let peer_nested = json!({ "query": "{ allProjects(first: 50) { nodes { rowId name recordsByProjectId(first: 10) { nodes { rowId title } } } } }" });
+        let mut peers = Vec::new();
+        for mode in [PeerMode::Owner, PeerMode::Tenant] {
+            match start_peer(&b, tenant, mode).await {
+                Ok(Some((peer_url, child))) => {
+                    let probed = async {
+                        probe(&peer_url, "", &peer_read).await?;
+                        probe(&peer_url, "", &peer_nested).await
+                    }
+                    .await;
+                    match probed {
+                        Ok(_) => peers.push((mode, peer_url, child)),
+                        Err(e) => {
+                            println!("PostGraphile ({}) skipped: {e:#}", mode.label());
+                            let mut child = child;
+                            let _ = child.kill();
+                            let _ = child.wait();
+                        }
                     }
                 }
+                Ok(None) => {}
+                Err(e) => println!("PostGraphile ({}) skipped: {e:#}", mode.label()),
             }
-        };
+        }
 
         let select = format!(
             "SELECT p.id, p.team_id, p.goal_id, p.name, p.description, p.archived_at, p.created_at, p.updated_at
@@ -847,9 +1035,14 @@ async fn api_scenario(concurrency: usize, secs: u64) -> anyhow::Result<serde_jso
                  (SELECT 1 FROM team_members x WHERE x.team_id = tm.id AND x.user_id = '{}'));",
             user.id
         );
+        // Tessera's own first message, as pgbench can send it: BEGIN and the entry pipelined
+        // into one round trip (pgbench cannot send a multi-statement query with -M prepared).
+        // Without a credential: the token lookup is Tessera's work, not the tenant settings'.
         let scoped = format!(
-            "BEGIN READ ONLY;
-SELECT t.id, t.schema_version, pg_backend_pid(), t.mfa_required, t.sso_only, t.name FROM public.tenants t, LATERAL (SELECT set_config('search_path', format('%I, public', 'tenant_' || t.slug), true), set_config('role', t.db_role, true), set_config('tessera.tenant_id', t.id::text, true)) s WHERE t.slug = 'bench_api' AND t.state = 'active';
+            "\\startpipeline
+BEGIN READ ONLY;
+SELECT * FROM public.tessera_enter('bench_api', NULL, NULL, 0);
+\\endpipeline
 {}
 COMMIT;
 ",
@@ -866,29 +1059,74 @@ COMMIT;
                 .replace("JOIN teams", "JOIN tenant_bench_api.teams")
                 .replace("FROM team_members", "FROM tenant_bench_api.team_members")
         );
-        let (pg_scoped, pg_scoped_ms) = pgbench(&b.app_url(), &scoped, concurrency, secs)?;
-        let (pg_plain, pg_plain_ms) = pgbench(&b.migrator_url(), &plain, concurrency, secs)?;
-        let share = ours.rps / pg_scoped;
-        let settings_cost = 1.0 - pg_scoped / pg_plain;
-        println!("concurrency {concurrency}, {secs} s measured after 2 s of warm-up, loopback");
-        println!("{:<44} {:>10} {:>9} {:>9} {:>7}", "", "req/s", "p50 ms", "p99 ms", "errors");
-        println!("{:<44} {:>10.0} {:>9.2} {:>9.2} {:>7}", "read by id: Tessera (GraphQL, API token)", ours.rps, ours.p50_ms, ours.p99_ms, ours.errors);
-        println!("{:<44} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, tenant settings", pg_scoped, pg_scoped_ms, "-", 0);
-        println!("{:<44} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, no settings", pg_plain, pg_plain_ms, "-", 0);
-        println!("{:<44} {:>10.0} {:>9.2} {:>9.2} {:>7}", "50 projects x 10 records: Tessera", list.rps, list.p50_ms, list.p99_ms, list.errors);
-        if let Some((r, n)) = &peer {
-            println!("{:<44} {:>10.0} {:>9.2} {:>9.2} {:>7}", "read by id: PostGraphile 5.1.5", r.rps, r.p50_ms, r.p99_ms, r.errors);
-            println!("{:<44} {:>10.0} {:>9.2} {:>9.2} {:>7}", "50 projects x 10 records: PostGraphile 5.1.5", n.rps, n.p50_ms, n.p99_ms, n.errors);
-            println!("Tessera / PostGraphile: read by id {:.2}x, nested {:.2}x", ours.rps / r.rps, list.rps / n.rps);
+
+        // Rounds: every configuration once per round, back to back.
+        let mut ours_read = Vec::new();
+        let mut ours_nested = Vec::new();
+        let mut pg_scoped = Vec::new();
+        let mut pg_plain = Vec::new();
+        let mut peer_runs: Vec<(Vec<Load>, Vec<Load>)> = peers.iter().map(|_| (Vec::new(), Vec::new())).collect();
+        for round in 1..=rounds.max(1) {
+            println!("round {round} of {}", rounds.max(1));
+            ours_read.push(load_from_another_process(&url, &token, &read, concurrency, secs)?);
+            ours_nested.push(load_from_another_process(&url, &token, &nested(50), concurrency, secs)?);
+            pg_scoped.push(pgbench(&b.app_url(), &scoped, concurrency, secs)?);
+            pg_plain.push(pgbench(&b.migrator_url(), &plain, concurrency, secs)?);
+            for ((_, peer_url, _), (r, n)) in peers.iter().zip(peer_runs.iter_mut()) {
+                r.push(load_from_another_process(peer_url, "", &peer_read, concurrency, secs)?);
+                n.push(load_from_another_process(peer_url, "", &peer_nested, concurrency, secs)?);
+            }
         }
-        println!("Tessera / pgbench with tenant settings: {share:.2}x");
-        println!("tenant settings cost {:.1}% of pgbench's throughput", settings_cost * 100.0);
+        let _ = stop.send(());
+        for (_, _, child) in &mut peers {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+
+        let per_round = |f: &dyn Fn(usize) -> f64| -> Vec<f64> { (0..ours_read.len()).map(f).collect() };
+        let share = per_round(&|i| ours_read[i].rps / pg_scoped[i].0);
+        let settings_cost = per_round(&|i| 1.0 - pg_scoped[i].0 / pg_plain[i].0);
+        // What the settings add to one transaction, in machine time (both pgbench runs
+        // saturate the same two cores), as a share of one Tessera request's machine time.
+        let settings_share = per_round(&|i| ours_read[i].rps * (1.0 / pg_scoped[i].0 - 1.0 / pg_plain[i].0));
+        let mid = |runs: &[Load], f: fn(&Load) -> f64| median(runs.iter().map(f));
+        let errors = |runs: &[Load]| runs.iter().map(|l| l.errors).sum::<u64>();
+        println!("concurrency {concurrency}, {secs} s measured after 2 s of warm-up, {} rounds, loopback, load from {}; medians over rounds", ours_read.len(), load_generator());
+        println!("{:<48} {:>10} {:>9} {:>9} {:>7}", "", "req/s", "p50 ms", "p99 ms", "errors");
+        let row = |label: &str, runs: &[Load]| {
+            println!("{:<48} {:>10.0} {:>9.2} {:>9.2} {:>7}", label, mid(runs, |l| l.rps), mid(runs, |l| l.p50_ms), mid(runs, |l| l.p99_ms), errors(runs));
+        };
+        row("read by id: Tessera (GraphQL, API token)", &ours_read);
+        println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, tenant settings", median(pg_scoped.iter().map(|p| p.0)), median(pg_scoped.iter().map(|p| p.1)), "-", 0);
+        println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, no settings", median(pg_plain.iter().map(|p| p.0)), median(pg_plain.iter().map(|p| p.1)), "-", 0);
+        row("nested (50 projects x 10 records): Tessera", &ours_nested);
+        let mut peer_json = serde_json::Map::new();
+        for ((mode, _, _), (r, n)) in peers.iter().zip(&peer_runs) {
+            let label = mode.label();
+            row(&format!("read by id: PostGraphile, {label}"), r);
+            row(&format!("nested: PostGraphile, {label}"), n);
+            let read_ratio = per_round(&|i| ours_read[i].rps / r[i].rps);
+            let nested_ratio = per_round(&|i| ours_nested[i].rps / n[i].rps);
+            println!("Tessera / PostGraphile {label}: read by id {:.2}x ({:.2}-{:.2}), nested {:.2}x ({:.2}-{:.2})",
+                median(read_ratio.iter().copied()), read_ratio.iter().copied().fold(f64::INFINITY, f64::min), read_ratio.iter().copied().fold(0.0, f64::max),
+                median(nested_ratio.iter().copied()), nested_ratio.iter().copied().fold(f64::INFINITY, f64::min), nested_ratio.iter().copied().fold(0.0, f64::max));
+            peer_json.insert(match mode { PeerMode::Owner => "owner".into(), PeerMode::Tenant => "tenant".into() }, json!({
+                "read_by_id": r, "nested": n, "ratio_read": ratio_summary(&read_ratio), "ratio_nested": ratio_summary(&nested_ratio),
+            }));
+        }
+        println!("Tessera / pgbench with tenant settings: {:.2}x ({:.2}-{:.2})", median(share.iter().copied()), share.iter().copied().fold(f64::INFINITY, f64::min), share.iter().copied().fold(0.0, f64::max));
+        println!("tenant settings cost {:.1}% of pgbench's throughput, {:.1}% of a Tessera request", median(settings_cost.iter().copied()) * 100.0, median(settings_share.iter().copied()) * 100.0);
         println!("statements per nested request: {} (page of 5), {} (page of 50)", statements[0], statements[1]);
+        let pg = |runs: &[(f64, f64)]| runs.iter().map(|(tps, ms)| json!({ "tps": tps, "latency_avg_ms": ms })).collect::<Vec<_>>();
         Ok::<_, anyhow::Error>(json!({
-            "concurrency": concurrency, "seconds": secs,
-            "read_by_id": { "tessera": ours, "pgbench_tenant_settings": { "tps": pg_scoped, "latency_avg_ms": pg_scoped_ms }, "pgbench_plain": { "tps": pg_plain, "latency_avg_ms": pg_plain_ms }, "share_of_pgbench": share, "settings_cost_share": settings_cost },
-            "nested": { "tessera": list, "statements_page_5": statements[0], "statements_page_50": statements[1] },
-            "postgraphile": peer.as_ref().map(|(r, n)| json!({ "read_by_id": r, "nested": n, "ratio_read": ours.rps / r.rps, "ratio_nested": list.rps / n.rps })),
+            "concurrency": concurrency, "seconds": secs, "rounds": ours_read.len(), "load_generator": load_generator(),
+            "read_by_id": {
+                "tessera": ours_read, "pgbench_tenant_settings": pg(&pg_scoped), "pgbench_plain": pg(&pg_plain),
+                "share_of_pgbench": ratio_summary(&share), "settings_cost_share": ratio_summary(&settings_cost),
+                "settings_share_of_request": ratio_summary(&settings_share),
+            },
+            "nested": { "tessera": ours_nested, "statements_page_5": statements[0], "statements_page_50": statements[1] },
+            "postgraphile": peer_json,
         }))
     }
     .await;
@@ -918,80 +1156,121 @@ async fn backend_rss_mib(b: &Bench) -> anyhow::Result<(usize, f64)> {
     Ok((pids.len(), kib / 1024.0))
 }
 
-/// Provisions `from..to` tenants, each with a member's API token and one project; returns
-/// tenants per second and appends `url<TAB>token<TAB>body` lines for the load generator.
+/// Provisions `from..to` tenants, each with a member's API token and one project, by
+/// `creators` concurrent callers (as a burst of sign-ups would); returns tenants per second
+/// and appends `url<TAB>token<TAB>body` lines for the load generator.
 async fn provision(
     b: &Bench,
     user: uuid::Uuid,
     range: std::ops::Range<usize>,
+    creators: usize,
     addr: std::net::SocketAddr,
     targets: &mut String,
 ) -> anyhow::Result<f64> {
+    /// Progress shared by the creators: blocks of 250 completed tenants, with the mean time
+    /// per tenant of each phase in the block: create (row, role, schema, clone, first audit
+    /// entry), membership, token, data.
+    struct Progress {
+        done: usize,
+        lap: Instant,
+        phases: [std::time::Duration; 4],
+        targets: String,
+    }
+    const BLOCK: usize = 250;
     let t0 = Instant::now();
     let n = range.len();
-    let mut lap = Instant::now();
-    // Time per phase in the current block of 250: create (row, role, schema, clone, first
-    // audit entry), membership, token, data.
-    let mut phases = [std::time::Duration::ZERO; 4];
-    for i in range {
-        if i > 0 && i % 250 == 0 {
-            let ms = phases.map(|d| d.as_secs_f64() * 1000.0 / 250.0);
-            println!(
-                "  tenants {}..{i}: {:.1} tenants/s; ms per tenant: create {:.1}, member {:.1}, token {:.1}, data {:.1}",
-                i - 250,
-                250.0 / lap.elapsed().as_secs_f64(),
-                ms[0],
-                ms[1],
-                ms[2],
-                ms[3],
+    let next = std::sync::atomic::AtomicUsize::new(range.start);
+    let progress = std::sync::Mutex::new(Progress {
+        done: 0,
+        lap: Instant::now(),
+        phases: [std::time::Duration::ZERO; 4],
+        targets: String::new(),
+    });
+    let creator = || async {
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if i >= range.end {
+                return Ok::<_, anyhow::Error>(());
+            }
+            let slug = format!("t{i:05}");
+            let mut took = [std::time::Duration::ZERO; 4];
+            let mut phase = Instant::now();
+            let mut tick = |k: usize| {
+                took[k] = phase.elapsed();
+                phase = Instant::now();
+            };
+            let tenant = b.tenant(&slug).await?;
+            tick(0);
+            let mut conn = b.migrator.acquire().await?;
+            tessera::identity::add_member(&mut conn, tenant, user, tessera::authz::Role::Owner)
+                .await?;
+            tick(1);
+            let (_, token) = tessera::identity::mint_token(
+                &mut conn,
+                tenant,
+                user,
+                "bench",
+                &[tessera::authz::Scope::Read],
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("minting a bench token: {e:?}"))?;
+            tick(2);
+            sqlx::raw_sql(&format!(
+                "INSERT INTO tenant_{slug}.teams (id, name, visibility) VALUES ('00000000-0000-0000-0000-000000000001', 'Core', 'open');
+                 INSERT INTO tenant_{slug}.projects (id, team_id, name, description) VALUES
+                     ('00000000-0000-0000-0001-000000000001', '00000000-0000-0000-0000-000000000001', 'P', 'About P');"
+            ))
+            .execute(&mut *conn)
+            .await?;
+            tick(3);
+            drop(conn);
+            let body = json!({ "query": "query($id: ID!) { project(id: $id) { id name description } }", "variables": { "id": "00000000-0000-0000-0001-000000000001" } });
+            let line = format!(
+                "http://{addr}/w/{slug}/graphql\t{}\t{body}\n",
+                token.expose()
             );
-            lap = Instant::now();
-            phases = [std::time::Duration::ZERO; 4];
+            let Ok(mut p) = progress.lock() else {
+                anyhow::bail!("a creator panicked");
+            };
+            p.targets.push_str(&line);
+            for (sum, t) in p.phases.iter_mut().zip(took) {
+                *sum += t;
+            }
+            p.done += 1;
+            if p.done % BLOCK == 0 {
+                let ms = p.phases.map(|d| d.as_secs_f64() * 1000.0 / BLOCK as f64);
+                println!(
+                    "  tenants {}..{}: {:.1} tenants/s; ms per tenant: create {:.1}, member {:.1}, token {:.1}, data {:.1}",
+                    p.done - BLOCK,
+                    p.done,
+                    BLOCK as f64 / p.lap.elapsed().as_secs_f64(),
+                    ms[0],
+                    ms[1],
+                    ms[2],
+                    ms[3],
+                );
+                p.lap = Instant::now();
+                p.phases = [std::time::Duration::ZERO; 4];
+            }
         }
-        let slug = format!("t{i:05}");
-        let mut phase = Instant::now();
-        let mut tick = |k: usize| {
-            phases[k] += phase.elapsed();
-            phase = Instant::now();
-        };
-        let tenant = b.tenant(&slug).await?;
-        tick(0);
-        let mut conn = b.migrator.acquire().await?;
-        tessera::identity::add_member(&mut conn, tenant, user, tessera::authz::Role::Owner).await?;
-        tick(1);
-        let (_, token) = tessera::identity::mint_token(
-            &mut conn,
-            tenant,
-            user,
-            "bench",
-            &[tessera::authz::Scope::Read],
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("minting a bench token: {e:?}"))?;
-        tick(2);
-        sqlx::raw_sql(&format!(
-            "INSERT INTO tenant_{slug}.teams (id, name, visibility) VALUES ('00000000-0000-0000-0000-000000000001', 'Core', 'open');
-             INSERT INTO tenant_{slug}.projects (id, team_id, name, description) VALUES
-                 ('00000000-0000-0000-0001-000000000001', '00000000-0000-0000-0000-000000000001', 'P', 'About P');"
-        ))
-        .execute(&mut *conn)
-        .await?;
-        tick(3);
-        let body = json!({ "query": "query($id: ID!) { project(id: $id) { id name description } }", "variables": { "id": "00000000-0000-0000-0001-000000000001" } });
-        targets.push_str(&format!(
-            "http://{addr}/w/{slug}/graphql\t{}\t{body}\n",
-            token.expose()
-        ));
-    }
-    Ok(n as f64 / t0.elapsed().as_secs_f64())
+    };
+    futures_util::future::try_join_all((0..creators.max(1)).map(|_| creator())).await?;
+    let rate = n as f64 / t0.elapsed().as_secs_f64();
+    let p = progress
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("a creator panicked"))?;
+    targets.push_str(&p.targets);
+    Ok(rate)
 }
 
 /// Tenant scale: provisioning rate, read latency round-robin over 10 and over `tenants`
 /// workspaces, backend memory, and a one-column migration across every tenant schema.
 async fn tenants_scenario(
     tenants: usize,
+    creators: usize,
     concurrency: usize,
     secs: u64,
+    rounds: usize,
 ) -> anyhow::Result<serde_json::Value> {
     let b = Bench::setup(8).await?;
     let result = async {
@@ -1001,19 +1280,39 @@ async fn tenants_scenario(
         let (addr, stop) = serve(&b, 16).await?;
         let file = std::env::temp_dir().join(format!("{}-targets.tsv", b.name));
         let mut targets = String::new();
-        let rate_10 = provision(&b, user.id, 0..10, addr, &mut targets).await?;
+        let rate_10 = provision(&b, user.id, 0..10, 1, addr, &mut targets).await?;
         std::fs::write(&file, &targets)?;
         let at_10 = load_from_another_process(&format!("@{}", file.display()), "", &json!(null), concurrency, secs)?;
         println!("provisioned 10 tenants at {rate_10:.1} tenants/s; round-robin over 10: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors", at_10.rps, at_10.p50_ms, at_10.p99_ms, at_10.errors);
-        let rate_n = provision(&b, user.id, 10..tenants, addr, &mut targets).await?;
-        std::fs::write(&file, &targets)?;
-        println!("provisioned {} more tenants at {rate_n:.1} tenants/s", tenants - 10);
-        let at_n = load_from_another_process(&format!("@{}", file.display()), "", &json!(null), concurrency, secs)?;
+        let first_10 = targets.clone();
+        let rate_n = provision(&b, user.id, 10..tenants, creators, addr, &mut targets).await?;
+        println!("provisioned {} more tenants at {rate_n:.1} tenants/s ({creators} concurrent creators)", tenants - 10);
+        // Rounds, each a run over all tenants and one over the first ten again (the same
+        // cluster, now holding all of them), back to back: the ratio within a round is the
+        // cost of spreading the load over every workspace, with the machine's drift damped.
+        // Each run's warm-up visits every target once (steady state, not first touch).
+        let file_n = std::env::temp_dir().join(format!("{}-targets-all.tsv", b.name));
+        std::fs::write(&file, &first_10)?;
+        std::fs::write(&file_n, &targets)?;
+        let (mut over_n, mut over_10) = (Vec::new(), Vec::new());
+        for round in 1..=rounds.max(1) {
+            over_n.push(load_from_another_process(&format!("@{}", file_n.display()), "", &json!(null), concurrency, secs)?);
+            over_10.push(load_from_another_process(&format!("@{}", file.display()), "", &json!(null), concurrency, secs)?);
+            let (n, t) = (&over_n[round - 1], &over_10[round - 1]);
+            println!("round {round}: over {tenants}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors; over the first 10: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
+                n.rps, n.p50_ms, n.p99_ms, n.errors, t.rps, t.p50_ms, t.p99_ms, t.errors);
+        }
         let (backends, rss) = backend_rss_mib(&b).await?;
         let _ = stop.send(());
         let _ = std::fs::remove_file(&file);
-        println!("round-robin over {tenants}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors", at_n.rps, at_n.p50_ms, at_n.p99_ms, at_n.errors);
-        println!("p50 at {tenants} / p50 at 10: {:.2}; p99: {:.2}", at_n.p50_ms / at_10.p50_ms, at_n.p99_ms / at_10.p99_ms);
+        let _ = std::fs::remove_file(&file_n);
+        let p50_ratio: Vec<f64> = over_n.iter().zip(&over_10).map(|(n, t)| n.p50_ms / t.p50_ms).collect();
+        let p99_ratio: Vec<f64> = over_n.iter().zip(&over_10).map(|(n, t)| n.p99_ms / t.p99_ms).collect();
+        let rps_ratio: Vec<f64> = over_n.iter().zip(&over_10).map(|(n, t)| n.rps / t.rps).collect();
+        println!(
+            "over {tenants} vs over 10, medians of {} rounds: p50 {:.2}x, p99 {:.2}x, req/s {:.2}x (before the rest existed, over 10: p50 {:.2} ms)",
+            over_n.len(), median(p50_ratio.iter().copied()), median(p99_ratio.iter().copied()), median(rps_ratio.iter().copied()), at_10.p50_ms
+        );
         println!("PostgreSQL backends of the server after the run: {backends}, RSS {rss:.1} MiB in all");
 
         // A one-column migration across every tenant schema.
@@ -1039,10 +1338,11 @@ async fn tenants_scenario(
         let _ = std::fs::remove_dir_all(&dir);
         println!("one-column migration across {tenants} tenant schemas: {migrate_secs:.1} s ({report:?})");
         Ok::<_, anyhow::Error>(json!({
-            "tenants": tenants, "concurrency": concurrency, "seconds": secs,
+            "tenants": tenants, "creators": creators, "concurrency": concurrency, "seconds": secs,
+            "load_generator": load_generator(),
             "provision_tenants_per_s": { "first_10": rate_10, "rest": rate_n },
-            "round_robin_10": at_10, "round_robin_all": at_n,
-            "p50_ratio": at_n.p50_ms / at_10.p50_ms, "p99_ratio": at_n.p99_ms / at_10.p99_ms,
+            "round_robin_10_before": at_10, "round_robin_all": over_n, "round_robin_10_after": over_10,
+            "p50_ratio": ratio_summary(&p50_ratio), "p99_ratio": ratio_summary(&p99_ratio), "rps_ratio": ratio_summary(&rps_ratio),
             "backends": backends, "backend_rss_mib": rss,
             "migration_seconds": migrate_secs,
         }))
@@ -1055,6 +1355,14 @@ async fn tenants_scenario(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tessera::install_crypto_provider();
+    // The server under test logs its errors (the cause of any INTERNAL answer) to stderr;
+    // TESSERA_BENCH_LOG changes the filter.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            std::env::var("TESSERA_BENCH_LOG").unwrap_or_else(|_| "error".to_owned()),
+        ))
+        .with_writer(std::io::stderr)
+        .try_init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str, default: i64| -> anyhow::Result<i64> {
         match args.iter().position(|a| a == name) {
@@ -1079,14 +1387,17 @@ async fn main() -> anyhow::Result<()> {
             api_scenario(
                 usize::try_from(flag("--concurrency", 16)?)?,
                 u64::try_from(flag("--seconds", 10)?)?,
+                usize::try_from(flag("--rounds", 3)?)?,
             )
             .await?
         }
         "tenants" => {
             tenants_scenario(
                 usize::try_from(flag("--tenants", 10_000)?)?.max(11),
+                usize::try_from(flag("--creators", 1)?)?,
                 usize::try_from(flag("--concurrency", 16)?)?,
                 u64::try_from(flag("--seconds", 10)?)?,
+                usize::try_from(flag("--rounds", 3)?)?,
             )
             .await?
         }
