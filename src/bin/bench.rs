@@ -1294,13 +1294,42 @@ async fn tenants_scenario(
         let file_n = std::env::temp_dir().join(format!("{}-targets-all.tsv", b.name));
         std::fs::write(&file, &first_10)?;
         std::fs::write(&file_n, &targets)?;
-        let (mut over_n, mut over_10) = (Vec::new(), Vec::new());
+        // The database's own behaviour, for reference: pgbench sending Tessera's statements
+        // (entry pipelined with BEGIN, the read, COMMIT) for a random workspace of the N, or
+        // of the first 10, per transaction.
+        // `homed`: each pgbench client keeps to its own share of the workspaces (client k takes
+        // the ones ≡ k modulo the client count), as if every workspace had a home connection.
+        let pg_script = |n: usize, homed: bool| format!(
+            "{}
+\\startpipeline
+BEGIN READ ONLY;
+SELECT * FROM public.tessera_enter('t' || lpad(:t::text, 5, '0'), NULL, NULL, 0);
+\\endpipeline
+SELECT p.id, p.team_id, p.goal_id, p.name, p.description, p.archived_at, p.created_at, p.updated_at FROM projects p JOIN teams tm ON tm.id = p.team_id WHERE p.id = '00000000-0000-0000-0001-000000000001' AND (true OR tm.visibility <> 'restricted');
+COMMIT;
+",
+            if homed {
+                format!(
+                    "\\set r random(0, {})\n\\set t :r * {concurrency} + :client_id % {concurrency}",
+                    n / concurrency - 1
+                )
+            } else {
+                format!("\\set t random(0, {})", n - 1)
+            }
+        );
+        let (mut over_n, mut over_10, mut pg_n, mut pg_10, mut pg_homed) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for round in 1..=rounds.max(1) {
             over_n.push(load_from_another_process(&format!("@{}", file_n.display()), "", &json!(null), concurrency, secs)?);
             over_10.push(load_from_another_process(&format!("@{}", file.display()), "", &json!(null), concurrency, secs)?);
+            pg_n.push(pgbench(&b.app_url(), &pg_script(tenants, false), concurrency, secs)?);
+            pg_homed.push(pgbench(&b.app_url(), &pg_script(tenants, true), concurrency, secs)?);
+            pg_10.push(pgbench(&b.app_url(), &pg_script(10, false), concurrency, secs)?);
             let (n, t) = (&over_n[round - 1], &over_10[round - 1]);
             println!("round {round}: over {tenants}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors; over the first 10: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
                 n.rps, n.p50_ms, n.p99_ms, n.errors, t.rps, t.p50_ms, t.p99_ms, t.errors);
+            println!("round {round}: pgbench over {tenants}: {:.0} tps, {:.2} ms average; homed: {:.0} tps, {:.2} ms; over 10: {:.0} tps, {:.2} ms average",
+                pg_n[round - 1].0, pg_n[round - 1].1, pg_homed[round - 1].0, pg_homed[round - 1].1, pg_10[round - 1].0, pg_10[round - 1].1);
         }
         let (backends, rss) = backend_rss_mib(&b).await?;
         let _ = stop.send(());
@@ -1313,6 +1342,9 @@ async fn tenants_scenario(
             "over {tenants} vs over 10, medians of {} rounds: p50 {:.2}x, p99 {:.2}x, req/s {:.2}x (before the rest existed, over 10: p50 {:.2} ms)",
             over_n.len(), median(p50_ratio.iter().copied()), median(p99_ratio.iter().copied()), median(rps_ratio.iter().copied()), at_10.p50_ms
         );
+        let pg_ratio: Vec<f64> = pg_n.iter().zip(&pg_10).map(|(n, t)| n.1 / t.1).collect();
+        let pg_homed_ratio: Vec<f64> = pg_homed.iter().zip(&pg_10).map(|(n, t)| n.1 / t.1).collect();
+        println!("pgbench over {tenants} vs over 10: average latency {:.2}x, homed {:.2}x (medians of rounds)", median(pg_ratio.iter().copied()), median(pg_homed_ratio.iter().copied()));
         println!("PostgreSQL backends of the server after the run: {backends}, RSS {rss:.1} MiB in all");
 
         // A one-column migration across every tenant schema.
@@ -1343,6 +1375,11 @@ async fn tenants_scenario(
             "provision_tenants_per_s": { "first_10": rate_10, "rest": rate_n },
             "round_robin_10_before": at_10, "round_robin_all": over_n, "round_robin_10_after": over_10,
             "p50_ratio": ratio_summary(&p50_ratio), "p99_ratio": ratio_summary(&p99_ratio), "rps_ratio": ratio_summary(&rps_ratio),
+            "pgbench_all": pg_n.iter().map(|(tps, ms)| json!({ "tps": tps, "latency_avg_ms": ms })).collect::<Vec<_>>(),
+            "pgbench_10": pg_10.iter().map(|(tps, ms)| json!({ "tps": tps, "latency_avg_ms": ms })).collect::<Vec<_>>(),
+            "pgbench_latency_ratio": ratio_summary(&pg_ratio),
+            "pgbench_homed": pg_homed.iter().map(|(tps, ms)| json!({ "tps": tps, "latency_avg_ms": ms })).collect::<Vec<_>>(),
+            "pgbench_homed_latency_ratio": ratio_summary(&pg_homed_ratio),
             "backends": backends, "backend_rss_mib": rss,
             "migration_seconds": migrate_secs,
         }))
