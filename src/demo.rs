@@ -3,6 +3,8 @@
 
 use sqlx::PgPool;
 
+use crate::db::AppPool;
+
 use crate::authz::{Principal, Role, Scope};
 use crate::db::RoleNames;
 use crate::identity::{TokenSecret, add_member, ensure_user, mint_token};
@@ -14,7 +16,7 @@ pub const DEMO_EMAIL: &str = "demo@tessera.invalid";
 
 /// Creates the demo workspace if missing and returns a fresh read/write token for it.
 pub async fn provision(
-    app: &PgPool,
+    app: &AppPool,
     migrator: &PgPool,
     roles: &RoleNames,
     keyring: &crate::crypto::Keyring,
@@ -55,7 +57,7 @@ pub async fn provision(
 }
 
 async fn seed(
-    app: &PgPool,
+    app: &AppPool,
     slug: &Slug,
     user_id: uuid::Uuid,
     tenant_id: uuid::Uuid,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sqlx::PgPool;
+use crate::db::AppPool;
 
 use super::{checkpoint, verify};
 use crate::crypto::Keyring;
@@ -11,12 +11,12 @@ use crate::tenancy::{self, Access, Slug};
 
 /// One pass over all active workspaces. Returns (checkpoints signed, broken chains).
 pub async fn checkpoint_all(
-    pool: &PgPool,
+    pool: &AppPool,
     keyring: &Keyring,
 ) -> Result<(usize, usize), sqlx::Error> {
     let slugs: Vec<String> =
         sqlx::query_scalar("SELECT slug FROM public.tenants WHERE state = 'active' ORDER BY slug")
-            .fetch_all(pool)
+            .fetch_all(&mut *pool.acquire().await?)
             .await?;
     let (mut signed, mut broken) = (0, 0);
     for slug in slugs {
@@ -43,7 +43,7 @@ pub async fn checkpoint_all(
 }
 
 /// Runs [`checkpoint_all`] every `interval` until the task is dropped.
-pub async fn run(pool: PgPool, keyring: Keyring, interval: Duration) {
+pub async fn run(pool: AppPool, keyring: Keyring, interval: Duration) {
     let mut tick = tokio::time::interval(interval);
     tick.tick().await;
     loop {

@@ -37,7 +37,7 @@ struct Bench {
     roles: RoleNames,
     admin_url: String,
     migrator: PgPool,
-    app: PgPool,
+    app: tessera::db::AppPool,
     keyring: Keyring,
 }
 

@@ -5,11 +5,13 @@
 //! (`<prefix>_app`, serves requests) and a small migrator pool that only migration and
 //! provisioning code receives. Request handlers never see the migrator pool.
 
+mod app_pool;
 mod bootstrap;
 pub mod embedded;
 pub mod migrate;
 mod pool;
 
+pub use app_pool::{AppPool, HOME_WAIT, PooledConn, TxConn};
 pub use bootstrap::{
     BootstrapError, admin_connect as admin_connect_url, bootstrap_database, drop_database,
 };

@@ -9,9 +9,9 @@ mod oidc;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::db::AppPool;
 use axum::Router;
 use axum::routing::get;
-use sqlx::PgPool;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -25,7 +25,7 @@ pub struct AppState {
 }
 
 struct Inner {
-    pool: PgPool,
+    pool: AppPool,
     tenant_schema: TenantSchema,
     global_schema: GlobalSchema,
     limits: Limits,
@@ -57,7 +57,7 @@ struct Inner {
 impl AppState {
     /// The server's state from its configuration (limits, auth, network, storage).
     pub async fn new(
-        pool: PgPool,
+        pool: AppPool,
         tenant_schema: TenantSchema,
         global_schema: GlobalSchema,
         keyring: crate::crypto::Keyring,
@@ -200,10 +200,14 @@ async fn readyz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let found: Result<(Option<i32>, Option<i32>), sqlx::Error> = sqlx::query_as(
-        "SELECT public_version, tenant_version FROM public.tessera_migration_state()",
-    )
-    .fetch_one(&state.inner.pool)
+    let found: Result<(Option<i32>, Option<i32>), sqlx::Error> = async {
+        let mut conn = state.inner.pool.acquire().await?;
+        sqlx::query_as(
+            "SELECT public_version, tenant_version FROM public.tessera_migration_state()",
+        )
+        .fetch_one(&mut *conn)
+        .await
+    }
     .await;
     let not_ready = |reason: &str| {
         (
@@ -253,11 +257,7 @@ async fn metrics(
         }
     }
     let pool = &state.inner.pool;
-    crate::observability::metrics::pool_usage(
-        pool.size(),
-        pool.num_idle(),
-        pool.options().get_max_connections(),
-    );
+    crate::observability::metrics::pool_usage(pool.size(), pool.num_idle(), pool.max_connections());
     (
         [(
             axum::http::header::CONTENT_TYPE,

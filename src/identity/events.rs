@@ -8,7 +8,7 @@
 //! Each workspace's append is its own transaction, after the event took effect; a failed
 //! append is logged as an error and does not undo the event.
 
-use sqlx::PgPool;
+use crate::db::AppPool;
 use uuid::Uuid;
 
 use crate::audit::{self, EntryMeta, NewEntry};
@@ -30,7 +30,7 @@ impl Event {
 
 /// Appends `events` of `user_id` to the chains of the user's workspaces.
 pub async fn record(
-    pool: &PgPool,
+    pool: &AppPool,
     keyring: &Keyring,
     clock: &dyn crate::Clock,
     user_id: Uuid,
@@ -54,7 +54,7 @@ pub async fn record(
     }
 }
 
-async fn workspaces(pool: &PgPool, user_id: Uuid) -> Result<Vec<Slug>, sqlx::Error> {
+async fn workspaces(pool: &AppPool, user_id: Uuid) -> Result<Vec<Slug>, sqlx::Error> {
     let mut gtx = tenancy::begin_global(pool, Access::ReadOnly).await?;
     gtx.set_user(user_id).await?;
     let rows = super::workspaces_of(gtx.conn(), user_id, None).await?;
@@ -66,7 +66,7 @@ async fn workspaces(pool: &PgPool, user_id: Uuid) -> Result<Vec<Slug>, sqlx::Err
 }
 
 async fn append_all(
-    pool: &PgPool,
+    pool: &AppPool,
     keyring: &Keyring,
     clock: &dyn crate::Clock,
     slug: &Slug,

@@ -3,11 +3,11 @@
 //! closed. A new session (new token) is issued at every sign-in, so a planted token never
 //! becomes an authenticated one.
 
+use crate::db::AppPool;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::crypto::Secret;
@@ -84,7 +84,7 @@ pub fn parse(token: &str) -> Option<[u8; 32]> {
 
 /// Creates a session and returns its token (to set as the cookie, once).
 pub async fn create(
-    pool: &PgPool,
+    pool: &AppPool,
     user_id: Uuid,
     aal: Aal,
     life: Lifetimes,
@@ -102,14 +102,14 @@ pub async fn create(
         .bind(life.absolute_secs)
         .bind(user_agent)
         .bind(ip)
-        .execute(pool)
+        .execute(&mut *pool.acquire().await?)
         .await?;
     Ok((id, token))
 }
 
 /// Resolves a token hash to a live session, sliding its idle expiry.
 pub async fn validate(
-    pool: &PgPool,
+    pool: &AppPool,
     token_hash: &[u8; 32],
     life: Lifetimes,
 ) -> Result<Option<SessionInfo>, sqlx::Error> {
@@ -126,7 +126,7 @@ pub async fn validate(
     )
     .bind(&token_hash[..])
     .bind(life.idle_secs)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *pool.acquire().await?)
     .await?;
     Ok(row.map(
         |(session_id, user_id, aal, factor_verified_at, sso_tenant)| SessionInfo {
@@ -149,7 +149,7 @@ fn new_token() -> (Secret<String>, [u8; 32]) {
 
 /// Creates an `aal1` session bound to workspace `tenant` (an SSO sign-in there).
 pub async fn create_sso(
-    pool: &PgPool,
+    pool: &AppPool,
     user_id: Uuid,
     tenant: Uuid,
     life: Lifetimes,
@@ -167,7 +167,7 @@ pub async fn create_sso(
         .bind(user_agent)
         .bind(ip)
         .bind(tenant)
-        .execute(pool)
+        .execute(&mut *pool.acquire().await?)
         .await?;
     Ok((id, token))
 }
@@ -203,10 +203,10 @@ pub async fn factor_checked(
     Ok(())
 }
 
-pub async fn revoke(pool: &PgPool, session_id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn revoke(pool: &AppPool, session_id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT public.tessera_session_revoke($1)")
         .bind(session_id)
-        .execute(pool)
+        .execute(&mut *pool.acquire().await?)
         .await?;
     Ok(())
 }
@@ -214,7 +214,7 @@ pub async fn revoke(pool: &PgPool, session_id: Uuid) -> Result<(), sqlx::Error> 
 /// Signs a user up. `Ok(None)`: the email is taken (callers answer as for success, to not
 /// reveal accounts).
 pub async fn signup(
-    pool: &PgPool,
+    pool: &AppPool,
     email: &str,
     display_name: &str,
     password_hash: &str,
@@ -225,19 +225,19 @@ pub async fn signup(
         .bind(email)
         .bind(display_name)
         .bind(password_hash)
-        .fetch_one(pool)
+        .fetch_one(&mut *pool.acquire().await?)
         .await?;
     Ok(created.then_some(id))
 }
 
 /// (user id, password hash) for an email, if such a user exists.
 pub async fn password_of(
-    pool: &PgPool,
+    pool: &AppPool,
     email: &str,
 ) -> Result<Option<(Uuid, Option<String>)>, sqlx::Error> {
     sqlx::query_as("SELECT user_id, password_hash FROM public.tessera_password_of($1)")
         .bind(email)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *pool.acquire().await?)
         .await
 }
 

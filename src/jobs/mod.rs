@@ -14,8 +14,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::db::AppPool;
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::Clock;
@@ -106,7 +106,7 @@ pub enum Ran {
 /// The background worker. Cheap to clone; run one per server with [`Worker::run`].
 #[derive(Clone)]
 pub struct Worker {
-    pub(crate) pool: PgPool,
+    pub(crate) pool: AppPool,
     pub(crate) keyring: Arc<Keyring>,
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -117,7 +117,7 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(
-        pool: PgPool,
+        pool: AppPool,
         keyring: Arc<Keyring>,
         blobs: Arc<dyn BlobStore>,
         clock: Arc<dyn Clock>,
@@ -175,7 +175,7 @@ impl Worker {
             "SELECT id, slug, kind, ref_id, attempts FROM public.tessera_job_claim($1)",
         )
         .bind(self.cfg.lease_secs.max(1))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.pool.acquire().await?)
         .await?;
         let Some(job) = claimed else {
             return Ok(Ran::Idle);
@@ -224,7 +224,7 @@ impl Worker {
     async fn done(&self, job: Uuid) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT public.tessera_job_done($1)")
             .bind(job)
-            .execute(&self.pool)
+            .execute(&mut *self.pool.acquire().await?)
             .await?;
         Ok(())
     }
@@ -233,7 +233,7 @@ impl Worker {
         sqlx::query("SELECT public.tessera_job_defer($1, $2)")
             .bind(job)
             .bind(secs)
-            .execute(&self.pool)
+            .execute(&mut *self.pool.acquire().await?)
             .await?;
         Ok(())
     }

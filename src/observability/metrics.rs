@@ -99,10 +99,10 @@ pub fn pool_wait(elapsed: Duration) {
 }
 
 /// Connections of the pool: open and idle.
-pub fn pool_usage(size: u32, idle: usize, max: u32) {
-    metrics::gauge!("tessera_db_pool_connections").set(f64::from(size));
+pub fn pool_usage(size: usize, idle: usize, max: usize) {
+    metrics::gauge!("tessera_db_pool_connections").set(size as f64);
     metrics::gauge!("tessera_db_pool_idle_connections").set(idle as f64);
-    metrics::gauge!("tessera_db_pool_max_connections").set(f64::from(max));
+    metrics::gauge!("tessera_db_pool_max_connections").set(max as f64);
 }
 
 pub fn pool_timeout() {

@@ -11,12 +11,12 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
-use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres, Row, Transaction};
+use sqlx::{Connection, Executor, PgConnection, Row};
 use uuid::Uuid;
 
 use super::Slug;
+use crate::db::{AppPool, TxConn};
 
 /// Whether the request may write. Queries run in a `READ ONLY` transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,18 +41,13 @@ pub struct TenantRef {
 /// `role` and `tessera.tenant_id` are set with `set_config(.., true)`, so they vanish at
 /// COMMIT or ROLLBACK. Constructed only by [`begin`] and [`enter`].
 ///
-/// The transaction is begun in the same message as the scoping (see [`enter`]), so it is
-/// tracked here rather than by the driver. A `TenantTx` dropped before [`TenantTx::commit`]
-/// or [`TenantTx::rollback`] completed (an early error, a refused request, a cancelled
-/// one) hands its connection to a task that rolls back and only then returns it to the
-/// pool; if the rollback fails, or the task never finishes, the connection is closed and the
-/// server ends the transaction with the session. A pooled connection is therefore never
-/// handed out inside a transaction, let alone one scoped to another workspace.
+/// The transaction is begun in the same message as the scoping (see [`enter`]), so it is a
+/// [`TxConn`]: dropped before [`TenantTx::commit`] or [`TenantTx::rollback`] completed (an
+/// early error, a refused request, a cancelled one), it rolls back before its connection
+/// returns to the pool, or closes it. A pooled connection is therefore never handed out
+/// inside a transaction, let alone one scoped to another workspace.
 pub struct TenantTx {
-    /// Always `Some`: taken only by `Drop`.
-    conn: Option<PoolConnection<Postgres>>,
-    /// BEGIN was sent and neither COMMIT nor ROLLBACK has completed.
-    open: bool,
+    tx: TxConn,
     tenant: TenantRef,
     access: Access,
     /// Statements issued through [`TenantTx::conn`] (the scoping statement included).
@@ -73,41 +68,6 @@ impl std::fmt::Debug for TenantTx {
             .field("tenant", &self.tenant)
             .field("access", &self.access)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for TenantTx {
-    fn drop(&mut self) {
-        if !self.open {
-            return;
-        }
-        // `Closing` owns the connection from here and closes it unless the rollback completes.
-        let mut closing = Closing(self.conn.take());
-        // Outside a runtime (a process shutting down) `closing` simply closes the connection.
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        runtime.spawn(async move {
-            let rolled_back = match closing.0.as_mut() {
-                Some(conn) => conn.execute("ROLLBACK").await.is_ok(),
-                None => false,
-            };
-            if rolled_back {
-                // Back to the pool, outside any transaction.
-                drop(closing.0.take());
-            }
-        });
-    }
-}
-
-/// A connection whose transaction may still be open: closed when dropped, unless taken out.
-struct Closing(Option<PoolConnection<Postgres>>);
-
-impl Drop for Closing {
-    fn drop(&mut self) {
-        if let Some(conn) = self.0.as_mut() {
-            conn.close_on_drop();
-        }
     }
 }
 
@@ -147,7 +107,7 @@ pub struct TokenStanding {
 /// Opens a tenant transaction for `slug` for server work. `Ok(None)`: no active workspace
 /// has this slug.
 pub async fn begin(
-    pool: &PgPool,
+    pool: &AppPool,
     slug: &Slug,
     access: Access,
 ) -> Result<Option<TenantTx>, sqlx::Error> {
@@ -165,7 +125,7 @@ pub async fn begin(
 /// Each comes from a type that admits only safe characters: a [`Slug`] (`[a-z0-9_]`), a hash
 /// (hex digits), a UUID, an integer.
 pub async fn enter(
-    pool: &PgPool,
+    pool: &AppPool,
     slug: &Slug,
     access: Access,
     entrant: Entrant<'_>,
@@ -174,14 +134,13 @@ pub async fn enter(
     let mut attempt = 0u32;
     let (mut tx, rows) = loop {
         let waited = std::time::Instant::now();
-        let conn = pool.acquire().await?;
+        let conn = pool.acquire_for(slug.as_str()).await?;
         crate::observability::metrics::pool_wait(waited.elapsed());
         // The transaction is open from the moment the message may have been sent: if this
         // future is dropped while waiting for the answer (the client went away), dropping `tx`
         // rolls back before the connection returns to the pool, as after any other error.
         let mut tx = TenantTx {
-            conn: Some(conn),
-            open: true,
+            tx: TxConn::begin(conn),
             tenant: TenantRef {
                 id: Uuid::nil(),
                 slug: slug.clone(),
@@ -195,7 +154,7 @@ pub async fn enter(
             sso_only: false,
             delete_requested: false,
         };
-        match tx.live().fetch_all(message.as_str()).await {
+        match tx.tx.conn().fetch_all(message.as_str()).await {
             Ok(rows) => break (tx, rows),
             Err(e) => {
                 // Pooled connections are not pinged before use (`db::pool`). One that died
@@ -205,7 +164,7 @@ pub async fn enter(
                 // (Dropping `tx` tries a rollback, which fails on a dead connection and
                 // closes it.)
                 attempt += 1;
-                if attempt > pool.options().get_max_connections() || !is_dead_connection(&e) {
+                if attempt as usize > pool.max_connections() || !is_dead_connection(&e) {
                     return Err(e);
                 }
             }
@@ -213,7 +172,7 @@ pub async fn enter(
     };
     let Some(row) = rows.first() else {
         // Nothing was set; end the empty transaction and keep the connection.
-        tx.end_with("ROLLBACK").await?;
+        tx.tx.end("ROLLBACK").await?;
         return Ok(None);
     };
     let backend: i32 = row.try_get("backend_pid")?;
@@ -226,7 +185,7 @@ pub async fn enter(
     if switches_version(backend, tx.tenant.schema_version) {
         // Prepared statements were planned against another schema version: drop them
         // before the first tenant statement (see `switches_version`).
-        tx.live().clear_cached_statements().await?;
+        tx.tx.conn().clear_cached_statements().await?;
     }
     Ok(Some((tx, standing)))
 }
@@ -357,7 +316,7 @@ impl TenantTx {
         }
         sqlx::query_scalar("SELECT public.tessera_delete_workspace($1)")
             .bind(keep_days)
-            .fetch_one(self.live())
+            .fetch_one(self.tx.conn())
             .await
     }
 
@@ -369,14 +328,7 @@ impl TenantTx {
     /// The connection, for repository functions. Each call counts as one statement.
     pub fn conn(&mut self) -> &mut PgConnection {
         self.statements += 1;
-        self.live()
-    }
-
-    fn live(&mut self) -> &mut PgConnection {
-        let Some(conn) = self.conn.as_deref_mut() else {
-            unreachable!("a TenantTx's connection is taken only when it is dropped");
-        };
-        conn
+        self.tx.conn()
     }
 
     /// Runs `copy` (a `COPY ... TO STDOUT`) and writes what PostgreSQL sends to `out`;
@@ -433,19 +385,11 @@ impl TenantTx {
     }
 
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
-        self.end_with("COMMIT").await
+        self.tx.end("COMMIT").await
     }
 
     pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
-        self.end_with("ROLLBACK").await
-    }
-
-    /// Ends the transaction. On any error the transaction's state is unknown, so it stays
-    /// `open` and dropping closes the connection.
-    async fn end_with(&mut self, statement: &'static str) -> Result<(), sqlx::Error> {
-        self.live().execute(statement).await?;
-        self.open = false;
-        Ok(())
+        self.tx.end("ROLLBACK").await
     }
 }
 
@@ -462,37 +406,39 @@ pub enum CopyError {
 /// A read-only transaction for the global endpoint, scoped to one user through
 /// `tessera.user_id` (RLS lets the runtime role see only that user's rows).
 pub struct GlobalTx {
-    tx: Transaction<'static, Postgres>,
+    tx: TxConn,
 }
 
 /// Opens the global transaction (read-only for queries); [`GlobalTx::set_user`] scopes it once the
 /// caller is authenticated.
-pub async fn begin_global(pool: &PgPool, access: Access) -> Result<GlobalTx, sqlx::Error> {
-    let tx = match access {
-        Access::ReadOnly | Access::Snapshot => pool.begin_with("BEGIN READ ONLY").await?,
-        Access::ReadWrite => pool.begin().await?,
+pub async fn begin_global(pool: &AppPool, access: Access) -> Result<GlobalTx, sqlx::Error> {
+    let mut tx = TxConn::begin(pool.acquire().await?);
+    let begin = match access {
+        Access::ReadOnly | Access::Snapshot => "BEGIN READ ONLY",
+        Access::ReadWrite => "BEGIN",
     };
+    tx.conn().execute(begin).await?;
     Ok(GlobalTx { tx })
 }
 
 impl GlobalTx {
-    pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.tx.rollback().await
+    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        self.tx.end("ROLLBACK").await
     }
 
     pub async fn set_user(&mut self, user_id: Uuid) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT set_config('tessera.user_id', $1, true)")
             .bind(user_id.to_string())
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn())
             .await?;
         Ok(())
     }
 
     pub fn conn(&mut self) -> &mut PgConnection {
-        &mut self.tx
+        self.tx.conn()
     }
 
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        self.tx.end("COMMIT").await
     }
 }

@@ -116,7 +116,7 @@ impl TestDb {
         }
     }
 
-    pub async fn app_pool(&self, max: u32) -> PgPool {
+    pub async fn app_pool(&self, max: u32) -> tessera::db::AppPool {
         let mut cfg = self.cfg.clone();
         cfg.pool_max_connections = max;
         db::connect_app_pool(&cfg, &self.app_url)
@@ -189,7 +189,7 @@ impl Drop for Cleanup {
 pub struct TestApp {
     pub db: TestDb,
     pub addr: SocketAddr,
-    pub pool: PgPool,
+    pub pool: tessera::db::AppPool,
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     worker: tokio::task::JoinHandle<()>,
@@ -284,7 +284,7 @@ impl Drop for Replica {
 /// Serves `pool` with `cfg` on a random loopback port, with a background worker.
 async fn serve(
     db: &TestDb,
-    pool: PgPool,
+    pool: tessera::db::AppPool,
     mut cfg: Config,
 ) -> (
     SocketAddr,

@@ -21,6 +21,7 @@ mod migrations;
 mod mixed_versions;
 mod oidc;
 mod passkeys;
+mod pool;
 mod pool_leak;
 mod provisioning;
 mod rate_limits;

@@ -1,0 +1,477 @@
+//! The runtime role's connection pool.
+//!
+//! Two things set it apart from sqlx's pool, both measured (`docs/benchmarks.md`):
+//!
+//! - **A connection comes back without a round trip.** sqlx pings every connection it takes
+//!   back, to flush a rollback it may have queued; that was one of every four round trips of a
+//!   read. Here a connection is returned as it is: the transactions this server begins itself
+//!   ([`TxConn`]) end, or are rolled back, before their connection is released, and whatever a
+//!   cancelled statement left unread is drained by the driver before its next statement.
+//! - **Workspaces have home connections.** Each workspace hashes to two of the pool's slots; a
+//!   request for it takes the connection of the first, else of the second, when one is idle,
+//!   waits up to [`HOME_WAIT`] for one to come back, and only then takes any idle connection. A
+//!   PostgreSQL backend caches the catalog entries of every schema it touches and re-plans
+//!   for every schema switch; with ten thousand workspaces spread over every backend, each
+//!   backend keeps (and keeps missing) all of them. pgbench over 3,000 workspaces: 2.8× the
+//!   latency of 10 workspaces with every client on every workspace, 1.4× with each client on
+//!   its own share. Two homes rather than one keep a hot workspace from queueing on one
+//!   connection while another idles.
+//!
+//! Connections are opened lazily up to `pool_max_connections`, retired after
+//! `pool_max_lifetime_secs` (which also bounds those caches), closed after five idle
+//! minutes, and checked with a round trip only after ten idle seconds.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, Executor, PgConnection};
+use tokio::sync::Notify;
+
+use crate::config::Config;
+
+/// How long a connection may sit idle before it is checked with a round trip before use.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
+/// Idle connections beyond this age are closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long a workspace's request waits for one of its home connections before taking any.
+pub const HOME_WAIT: Duration = Duration::from_millis(2);
+
+/// The runtime pool. Cheap to clone.
+#[derive(Clone)]
+pub struct AppPool {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for AppPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppPool")
+            .field("max", &self.shared.max)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    options: PgConnectOptions,
+    max: usize,
+    acquire_timeout: Duration,
+    max_lifetime: Duration,
+    state: std::sync::Mutex<State>,
+    /// Signalled when any connection is released or a slot frees up.
+    released: Notify,
+    /// One per slot: signalled when that slot's connection is released or the slot frees up.
+    slot_released: Vec<Notify>,
+    closed: AtomicBool,
+}
+
+struct State {
+    /// Idle connections, most recently released last.
+    idle: Vec<Idle>,
+    /// Whether each slot holds an open connection (idle, handed out, or being opened).
+    slots: Vec<bool>,
+}
+
+struct Idle {
+    conn: PgConnection,
+    slot: usize,
+    created: Instant,
+    since: Instant,
+}
+
+enum Found {
+    Idle(Idle),
+    Open(usize),
+    Wait,
+}
+
+impl State {
+    /// The first home's idle connection, or a new one in its slot if that slot is free; else
+    /// the same for the second home; else (when `any`) the most recently released idle
+    /// connection, or a new one in any free slot; else nothing. The first home comes first so
+    /// that a workspace's traffic goes to one backend unless that one is busy.
+    fn take(&mut self, homes: &[usize], any: bool) -> Found {
+        for &h in homes {
+            if let Some(i) = self.idle.iter().position(|i| i.slot == h) {
+                return Found::Idle(self.idle.remove(i));
+            }
+            if self.slots.get(h) == Some(&false) {
+                self.slots[h] = true;
+                return Found::Open(h);
+            }
+        }
+        if !any {
+            return Found::Wait;
+        }
+        if let Some(idle) = self.idle.pop() {
+            return Found::Idle(idle);
+        }
+        match self.slots.iter().position(|s| !*s) {
+            Some(slot) => {
+                self.slots[slot] = true;
+                Found::Open(slot)
+            }
+            None => Found::Wait,
+        }
+    }
+}
+
+impl AppPool {
+    /// A pool for `url` sized and timed by `cfg`. Opens one connection to check the URL.
+    pub async fn connect(cfg: &Config, url: &str) -> Result<Self, sqlx::Error> {
+        let options: PgConnectOptions = url
+            .parse::<PgConnectOptions>()?
+            .application_name("tessera")
+            .statement_cache_capacity(cfg.statement_cache_capacity);
+        let max = usize::try_from(cfg.pool_max_connections)
+            .unwrap_or(usize::MAX)
+            .max(1);
+        let pool = Self {
+            shared: Arc::new(Shared {
+                options,
+                max,
+                acquire_timeout: Duration::from_secs(cfg.pool_acquire_timeout_secs),
+                max_lifetime: cfg.pool_max_lifetime(),
+                state: std::sync::Mutex::new(State {
+                    idle: Vec::new(),
+                    slots: vec![false; max],
+                }),
+                released: Notify::new(),
+                slot_released: (0..max).map(|_| Notify::new()).collect(),
+                closed: AtomicBool::new(false),
+            }),
+        };
+        drop(pool.acquire().await?);
+        tokio::spawn(reap(Arc::downgrade(&pool.shared)));
+        Ok(pool)
+    }
+
+    /// Any connection.
+    pub async fn acquire(&self) -> Result<PooledConn, sqlx::Error> {
+        self.acquire_inner(&[]).await
+    }
+
+    /// A connection for work on the workspace `key` names (its slug): one of its home
+    /// connections, unless neither comes back within [`HOME_WAIT`].
+    pub async fn acquire_for(&self, key: &str) -> Result<PooledConn, sqlx::Error> {
+        let homes = self.homes(key);
+        self.acquire_inner(&homes).await
+    }
+
+    /// The two home slots of `key` (one when the pool has one slot).
+    fn homes(&self, key: &str) -> Vec<usize> {
+        use std::hash::{Hash, Hasher};
+        let max = self.shared.max as u64;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        let n = h.finish();
+        let first = n % max;
+        // The second home: another slot, derived from the other half of the hash.
+        let second = (first + 1 + (n >> 32) % max.saturating_sub(1).max(1)) % max;
+        let mut homes = vec![usize::try_from(first).unwrap_or(0)];
+        if second != first {
+            homes.push(usize::try_from(second).unwrap_or(0));
+        }
+        homes
+    }
+
+    async fn acquire_inner(&self, homes: &[usize]) -> Result<PooledConn, sqlx::Error> {
+        let shared = &self.shared;
+        let start = Instant::now();
+        let deadline = start + shared.acquire_timeout;
+        let home_deadline = start + HOME_WAIT;
+        loop {
+            if shared.closed.load(Ordering::Acquire) {
+                return Err(sqlx::Error::PoolClosed);
+            }
+            let homes_only = !homes.is_empty() && Instant::now() < home_deadline;
+            // Interest is registered before looking, so a release between the look and the
+            // wait is not missed.
+            let any_released = shared.released.notified();
+            let home_released: Vec<_> = homes
+                .iter()
+                .filter_map(|h| shared.slot_released.get(*h))
+                .map(Notify::notified)
+                .collect();
+            let found = shared.lock().take(homes, !homes_only);
+            match found {
+                Found::Idle(idle) => {
+                    if let Some(conn) = self.check(idle).await {
+                        return Ok(conn);
+                    }
+                }
+                Found::Open(slot) => {
+                    let opened = tokio::time::timeout(
+                        deadline.saturating_duration_since(Instant::now()),
+                        PgConnection::connect_with(&shared.options),
+                    )
+                    .await;
+                    return match opened {
+                        Ok(Ok(conn)) => Ok(PooledConn::new(conn, slot, Instant::now(), self)),
+                        Ok(Err(e)) => {
+                            shared.free(slot);
+                            Err(e)
+                        }
+                        Err(_) => {
+                            shared.free(slot);
+                            Err(sqlx::Error::PoolTimedOut)
+                        }
+                    };
+                }
+                Found::Wait if homes_only => {
+                    let any_home =
+                        futures_util::future::select_all(home_released.into_iter().map(Box::pin));
+                    let _ = tokio::time::timeout_at(home_deadline.into(), any_home).await;
+                }
+                Found::Wait => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() || tokio::time::timeout(left, any_released).await.is_err() {
+                        return Err(sqlx::Error::PoolTimedOut);
+                    }
+                }
+            }
+        }
+    }
+
+    /// An idle connection made ready for use, or `None` (then closed) when it is too old or
+    /// fails its check.
+    async fn check(&self, idle: Idle) -> Option<PooledConn> {
+        let Idle {
+            mut conn,
+            slot,
+            created,
+            since,
+        } = idle;
+        let expired =
+            created.elapsed() >= self.shared.max_lifetime || since.elapsed() >= IDLE_TIMEOUT;
+        if !expired && (since.elapsed() < PING_AFTER_IDLE || conn.ping().await.is_ok()) {
+            return Some(PooledConn::new(conn, slot, created, self));
+        }
+        self.shared.free(slot);
+        close(conn);
+        None
+    }
+
+    /// Open connections (idle and in use).
+    pub fn size(&self) -> usize {
+        self.shared.lock().slots.iter().filter(|s| **s).count()
+    }
+
+    pub fn num_idle(&self) -> usize {
+        self.shared.lock().idle.len()
+    }
+
+    pub fn max_connections(&self) -> usize {
+        self.shared.max
+    }
+
+    /// Closes idle connections now and the others as they are released; acquiring fails.
+    pub async fn close(&self) {
+        self.shared.closed.store(true, Ordering::Release);
+        let idle = std::mem::take(&mut self.shared.lock().idle);
+        for i in idle {
+            self.shared.free(i.slot);
+            let _ = i.conn.close().await;
+        }
+        self.shared.released.notify_waiters();
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // Every critical section leaves the state consistent, so a poisoned lock is usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn free(&self, slot: usize) {
+        if let Some(s) = self.lock().slots.get_mut(slot) {
+            *s = false;
+        }
+        self.signal(slot);
+    }
+
+    fn signal(&self, slot: usize) {
+        if let Some(n) = self.slot_released.get(slot) {
+            n.notify_one();
+        }
+        self.released.notify_one();
+    }
+}
+
+/// Closes connections idle too long or too old, once a minute, while the pool lives.
+async fn reap(shared: Weak<Shared>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let stale: Vec<Idle> = {
+            let mut state = shared.lock();
+            let (stale, keep): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut state.idle).into_iter().partition(|i| {
+                    i.since.elapsed() >= IDLE_TIMEOUT || i.created.elapsed() >= shared.max_lifetime
+                });
+            state.idle = keep;
+            stale
+        };
+        for i in stale {
+            shared.free(i.slot);
+            let _ = i.conn.close().await;
+        }
+    }
+}
+
+/// Closes a connection politely when a runtime is at hand, else drops its socket.
+fn close(conn: PgConnection) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            let _ = conn.close().await;
+        });
+    }
+}
+
+/// A connection of the [`AppPool`]; derefs to the driver's connection. Dropping it returns
+/// it to the pool as it is (see the module docs for why that is safe), unless
+/// [`PooledConn::close_on_drop`] was called.
+pub struct PooledConn {
+    /// Always `Some`: taken only by `Drop`.
+    conn: Option<PgConnection>,
+    slot: usize,
+    created: Instant,
+    close: bool,
+    pool: AppPool,
+}
+
+impl PooledConn {
+    fn new(conn: PgConnection, slot: usize, created: Instant, pool: &AppPool) -> Self {
+        Self {
+            conn: Some(conn),
+            slot,
+            created,
+            close: false,
+            pool: pool.clone(),
+        }
+    }
+
+    /// Close this connection when it is dropped instead of returning it: its state is not
+    /// known to be clean.
+    pub fn close_on_drop(&mut self) {
+        self.close = true;
+    }
+}
+
+impl std::ops::Deref for PooledConn {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        let Some(conn) = self.conn.as_ref() else {
+            unreachable!("a pooled connection is taken only when it is dropped");
+        };
+        conn
+    }
+}
+
+impl std::ops::DerefMut for PooledConn {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        let Some(conn) = self.conn.as_mut() else {
+            unreachable!("a pooled connection is taken only when it is dropped");
+        };
+        conn
+    }
+}
+
+impl Drop for PooledConn {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        let shared = &self.pool.shared;
+        if self.close || shared.closed.load(Ordering::Acquire) {
+            shared.free(self.slot);
+            close(conn);
+            return;
+        }
+        shared.lock().idle.push(Idle {
+            conn,
+            slot: self.slot,
+            created: self.created,
+            since: Instant::now(),
+        });
+        shared.signal(self.slot);
+    }
+}
+
+/// A pooled connection inside a transaction this server began itself (in the same message as
+/// its first statement, which the driver's own transaction type cannot do).
+///
+/// [`TxConn::end`] with COMMIT or ROLLBACK ends it. Dropped before that completed (an early
+/// error, a refused or cancelled request), it hands its connection to a task that rolls back
+/// and only then returns it to the pool; if the rollback fails, or the task never finishes,
+/// the connection is closed and the server ends the transaction with the session. A pooled
+/// connection is therefore never handed out inside a transaction.
+pub struct TxConn {
+    /// Always `Some`: taken only by `Drop`.
+    conn: Option<PooledConn>,
+    /// The transaction may be open: BEGIN may have been sent, and neither COMMIT nor ROLLBACK
+    /// has completed.
+    open: bool,
+}
+
+impl TxConn {
+    /// `conn`, about to be sent (or already sent) its BEGIN.
+    pub fn begin(conn: PooledConn) -> Self {
+        Self {
+            conn: Some(conn),
+            open: true,
+        }
+    }
+
+    pub fn conn(&mut self) -> &mut PgConnection {
+        let Some(conn) = self.conn.as_deref_mut() else {
+            unreachable!("a transaction's connection is taken only when it is dropped");
+        };
+        conn
+    }
+
+    /// Ends the transaction with `statement` (COMMIT or ROLLBACK). On any error its state is
+    /// unknown, so it stays open and dropping rolls back or closes.
+    pub async fn end(&mut self, statement: &'static str) -> Result<(), sqlx::Error> {
+        self.conn().execute(statement).await?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for TxConn {
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        // `closing` owns the connection from here and closes it unless the rollback completes.
+        let mut closing = Closing(self.conn.take());
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            let rolled_back = match closing.0.as_mut() {
+                Some(conn) => conn.execute("ROLLBACK").await.is_ok(),
+                None => false,
+            };
+            if rolled_back {
+                // Back to the pool, outside any transaction.
+                drop(closing.0.take());
+            }
+        });
+    }
+}
+
+/// A connection whose transaction may still be open: closed when dropped, unless taken out.
+struct Closing(Option<PooledConn>);
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.as_mut() {
+            conn.close_on_drop();
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The runtime pool: home connections per workspace, fallback when a home is busy, bounded
+//! size, lifetime, close.
+
+use tessera::db::AppPool;
+use tessera::tenancy::{self, Access, Slug};
+
+use crate::helpers::TestDb;
+
+async fn backend_of(pool: &AppPool, slug: &str) -> i32 {
+    let slug = Slug::parse(slug).unwrap();
+    let mut tx = tenancy::begin(pool, &slug, Access::ReadOnly)
+        .await
+        .unwrap()
+        .unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(tx.conn())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    pid
+}
+
+#[tokio::test]
+async fn each_workspace_keeps_to_its_home_connection() {
+    let db = TestDb::new().await;
+    let slugs: Vec<String> = (0..8).map(|i| format!("home{i}")).collect();
+    for s in &slugs {
+        db.create_tenant(s).await;
+    }
+    let pool = db.app_pool(4).await;
+    // Sequential requests never find a home busy: a workspace is always served by the same
+    // backend, and the workspaces are spread over more than one.
+    let mut seen = std::collections::HashMap::new();
+    for round in 0..3 {
+        for s in &slugs {
+            let pid = backend_of(&pool, s).await;
+            let first = *seen.entry(s.clone()).or_insert(pid);
+            assert_eq!(pid, first, "{s} moved to another backend in round {round}");
+        }
+    }
+    let backends: std::collections::HashSet<_> = seen.values().collect();
+    assert!(
+        backends.len() > 1,
+        "every workspace on one backend: {seen:?}"
+    );
+    assert!(pool.size() <= 4);
+}
+
+#[tokio::test]
+async fn a_busy_home_gives_way_to_another_connection() {
+    let db = TestDb::new().await;
+    db.create_tenant("busy").await;
+    let pool = db.app_pool(4).await;
+    // Hold both home connections of the workspace (sequential acquisitions fill its homes
+    // first), then ask once more: the request takes another connection instead of waiting
+    // for the pool's acquire timeout.
+    let a = pool.acquire_for("busy").await.unwrap();
+    let b = pool.acquire_for("busy").await.unwrap();
+    let mut c = pool.acquire_for("busy").await.unwrap();
+    let held: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+    assert_eq!(pool.size(), 3);
+    drop((a, b, c));
+    assert!(held > 0);
+    assert_eq!(pool.num_idle(), 3);
+}
+
+#[tokio::test]
+async fn the_pool_stays_within_its_size_and_times_out() {
+    let db = TestDb::new().await;
+    let mut cfg = db.cfg.clone();
+    cfg.pool_max_connections = 2;
+    cfg.pool_acquire_timeout_secs = 1;
+    let pool = AppPool::connect(&cfg, &db.app_url).await.unwrap();
+    let a = pool.acquire().await.unwrap();
+    let b = pool.acquire_for("anyone").await.unwrap();
+    assert!(matches!(
+        pool.acquire().await.err(),
+        Some(sqlx::Error::PoolTimedOut)
+    ));
+    assert_eq!(pool.size(), 2);
+    // A waiter gets the connection released while it waits.
+    let waiter = {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.acquire_for("someone").await.map(|_| ()) })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    drop(a);
+    waiter.await.unwrap().unwrap();
+    drop(b);
+    pool.close().await;
+    assert!(matches!(
+        pool.acquire().await.err(),
+        Some(sqlx::Error::PoolClosed)
+    ));
+}
+
+#[tokio::test]
+async fn connections_past_their_lifetime_are_replaced() {
+    let db = TestDb::new().await;
+    db.create_tenant("aging").await;
+    let mut cfg = db.cfg.clone();
+    cfg.pool_max_connections = 1;
+    cfg.pool_max_lifetime_secs = 1;
+    let pool = AppPool::connect(&cfg, &db.app_url).await.unwrap();
+    let first = backend_of(&pool, "aging").await;
+    assert_eq!(backend_of(&pool, "aging").await, first);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_ne!(backend_of(&pool, "aging").await, first);
+    assert_eq!(pool.size(), 1);
+}
