@@ -9,7 +9,10 @@
 //!   cancelled statement left unread is drained by the driver before its next statement.
 //! - **Workspaces have home connections.** Each workspace hashes to two of the pool's slots; a
 //!   request for it takes the connection of the first, else of the second, when one is idle,
-//!   waits up to [`HOME_WAIT`] for one to come back, and only then takes any idle connection. A
+//!   waits up to [`HOME_WAIT`] for one to come back, and only then takes any idle connection;
+//!   it does not wait when its own workspace's requests hold both homes, so affinity never
+//!   caps a busy workspace at two connections (a version that always waited cost a
+//!   one-workspace read a tenth of its throughput against sqlx's pool). A
 //!   PostgreSQL backend caches the catalog entries of every schema it touches and re-plans
 //!   for every schema switch; with ten thousand workspaces spread over every backend, each
 //!   backend keeps (and keeps missing) all of them. pgbench over 3,000 workspaces: 2.8× the
@@ -70,6 +73,8 @@ struct State {
     idle: Vec<Idle>,
     /// Whether each slot holds an open connection (idle, handed out, or being opened).
     slots: Vec<bool>,
+    /// For each slot handed out, the workspace key it was taken for (0: none, or idle).
+    holders: Vec<u64>,
 }
 
 struct Idle {
@@ -90,7 +95,20 @@ impl State {
     /// the same for the second home; else (when `any`) the most recently released idle
     /// connection, or a new one in any free slot; else nothing. The first home comes first so
     /// that a workspace's traffic goes to one backend unless that one is busy.
-    fn take(&mut self, homes: &[usize], any: bool) -> Found {
+    /// `key` is the workspace's: when both homes are held for that same workspace, this
+    /// takes any connection even when not `any`, so a busy workspace spreads instead of
+    /// queueing on its homes.
+    fn take(&mut self, homes: &[usize], key: u64, any: bool) -> Found {
+        let found = self.find(homes, key, any);
+        if let Found::Idle(Idle { slot, .. }) | Found::Open(slot) = &found
+            && let Some(holder) = self.holders.get_mut(*slot)
+        {
+            *holder = key;
+        }
+        found
+    }
+
+    fn find(&mut self, homes: &[usize], key: u64, any: bool) -> Found {
         for &h in homes {
             if let Some(i) = self.idle.iter().position(|i| i.slot == h) {
                 return Found::Idle(self.idle.remove(i));
@@ -100,7 +118,8 @@ impl State {
                 return Found::Open(h);
             }
         }
-        if !any {
+        let own_homes = homes.iter().all(|h| self.holders.get(*h) == Some(&key));
+        if !any && !own_homes {
             return Found::Wait;
         }
         if let Some(idle) = self.idle.pop() {
@@ -135,6 +154,7 @@ impl AppPool {
                 state: std::sync::Mutex::new(State {
                     idle: Vec::new(),
                     slots: vec![false; max],
+                    holders: vec![0; max],
                 }),
                 released: Notify::new(),
                 slot_released: (0..max).map(|_| Notify::new()).collect(),
@@ -148,18 +168,19 @@ impl AppPool {
 
     /// Any connection.
     pub async fn acquire(&self) -> Result<PooledConn, sqlx::Error> {
-        self.acquire_inner(&[]).await
+        self.acquire_inner(&[], 0).await
     }
 
     /// A connection for work on the workspace `key` names (its slug): one of its home
     /// connections, unless neither comes back within [`HOME_WAIT`].
     pub async fn acquire_for(&self, key: &str) -> Result<PooledConn, sqlx::Error> {
-        let homes = self.homes(key);
-        self.acquire_inner(&homes).await
+        let (homes, key) = self.homes(key);
+        self.acquire_inner(&homes, key).await
     }
 
-    /// The two home slots of `key` (one when the pool has one slot).
-    fn homes(&self, key: &str) -> Vec<usize> {
+    /// The two home slots of `key` (one when the pool has one slot), and the key's hash
+    /// (never 0).
+    fn homes(&self, key: &str) -> (Vec<usize>, u64) {
         use std::hash::{Hash, Hasher};
         let max = self.shared.max as u64;
         let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -172,10 +193,10 @@ impl AppPool {
         if second != first {
             homes.push(usize::try_from(second).unwrap_or(0));
         }
-        homes
+        (homes, n.max(1))
     }
 
-    async fn acquire_inner(&self, homes: &[usize]) -> Result<PooledConn, sqlx::Error> {
+    async fn acquire_inner(&self, homes: &[usize], key: u64) -> Result<PooledConn, sqlx::Error> {
         let shared = &self.shared;
         let start = Instant::now();
         let deadline = start + shared.acquire_timeout;
@@ -193,7 +214,7 @@ impl AppPool {
                 .filter_map(|h| shared.slot_released.get(*h))
                 .map(Notify::notified)
                 .collect();
-            let found = shared.lock().take(homes, !homes_only);
+            let found = shared.lock().take(homes, key, !homes_only);
             match found {
                 Found::Idle(idle) => {
                     if let Some(conn) = self.check(idle).await {
@@ -284,8 +305,14 @@ impl Shared {
     }
 
     fn free(&self, slot: usize) {
-        if let Some(s) = self.lock().slots.get_mut(slot) {
-            *s = false;
+        {
+            let mut state = self.lock();
+            if let Some(s) = state.slots.get_mut(slot) {
+                *s = false;
+            }
+            if let Some(h) = state.holders.get_mut(slot) {
+                *h = 0;
+            }
         }
         self.signal(slot);
     }
@@ -391,12 +418,18 @@ impl Drop for PooledConn {
             close(conn);
             return;
         }
-        shared.lock().idle.push(Idle {
-            conn,
-            slot: self.slot,
-            created: self.created,
-            since: Instant::now(),
-        });
+        {
+            let mut state = shared.lock();
+            if let Some(h) = state.holders.get_mut(self.slot) {
+                *h = 0;
+            }
+            state.idle.push(Idle {
+                conn,
+                slot: self.slot,
+                created: self.created,
+                since: Instant::now(),
+            });
+        }
         shared.signal(self.slot);
     }
 }
