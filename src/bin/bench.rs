@@ -774,13 +774,24 @@ async fn drive(
 }
 
 /// `pgbench` over `script` at `clients` connections for `secs` seconds (after a 2 s warm-up
-/// run): transactions per second and average latency in ms.
+/// run), every statement prepared: transactions per second and average latency in ms.
 fn pgbench(url: &str, script: &str, clients: usize, secs: u64) -> anyhow::Result<(f64, f64)> {
+    pgbench_in(url, script, clients, secs, "prepared")
+}
+
+/// [`pgbench`] with the query protocol `mode` (`prepared` or `simple`).
+fn pgbench_in(
+    url: &str,
+    script: &str,
+    clients: usize,
+    secs: u64,
+    mode: &str,
+) -> anyhow::Result<(f64, f64)> {
     let path = std::env::temp_dir().join(format!("tessera-bench-{}.sql", uuid::Uuid::new_v4()));
     std::fs::write(&path, script)?;
     let run = |secs: u64| -> anyhow::Result<String> {
         let out = std::process::Command::new("pgbench")
-            .args(["-n", "-M", "prepared", "-j", "2", "-c"])
+            .args(["-n", "-M", mode, "-j", "2", "-c"])
             .arg(clients.to_string())
             .arg("-T")
             .arg(secs.to_string())
@@ -1058,6 +1069,16 @@ COMMIT;
             "'bench_api', NULL, NULL, 0",
             &format!("'bench_api', decode('{token_hash}', 'hex'), NULL, 60"),
         );
+        // The same unprepared: the entry as one simple-query message with BEGIN, as Tessera
+        // sends it, and the read and COMMIT parsed every time too (Tessera prepares the read):
+        // an upper bound on what the simple protocol costs the database.
+        let unprepared = format!(
+            "BEGIN READ ONLY \\; SELECT * FROM public.tessera_enter('bench_api', decode('{token_hash}', 'hex'), NULL, 60);
+{}
+COMMIT;
+",
+            select.replace('\n', " ")
+        );
         let plain = format!(
             "BEGIN READ ONLY;
 {}
@@ -1076,6 +1097,7 @@ COMMIT;
         let mut pg_scoped = Vec::new();
         let mut pg_plain = Vec::new();
         let mut pg_token = Vec::new();
+        let mut pg_unprepared = Vec::new();
         let mut peer_runs: Vec<(Vec<Load>, Vec<Load>)> = peers.iter().map(|_| (Vec::new(), Vec::new())).collect();
         for round in 1..=rounds.max(1) {
             println!("round {round} of {}", rounds.max(1));
@@ -1084,6 +1106,7 @@ COMMIT;
             pg_scoped.push(pgbench(&b.app_url(), &scoped, concurrency, secs)?);
             pg_plain.push(pgbench(&b.migrator_url(), &plain, concurrency, secs)?);
             pg_token.push(pgbench(&b.app_url(), &with_token, concurrency, secs)?);
+            pg_unprepared.push(pgbench_in(&b.app_url(), &unprepared, concurrency, secs, "simple")?);
             for ((_, peer_url, _), (r, n)) in peers.iter().zip(peer_runs.iter_mut()) {
                 r.push(load_from_another_process(peer_url, "", &peer_read, concurrency, secs)?);
                 n.push(load_from_another_process(peer_url, "", &peer_nested, concurrency, secs)?);
@@ -1113,6 +1136,7 @@ COMMIT;
         println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, tenant settings", median(pg_scoped.iter().map(|p| p.0)), median(pg_scoped.iter().map(|p| p.1)), "-", 0);
         println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, no settings", median(pg_plain.iter().map(|p| p.0)), median(pg_plain.iter().map(|p| p.1)), "-", 0);
         println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, Tessera's SQL (token lookup)", median(pg_token.iter().map(|p| p.0)), median(pg_token.iter().map(|p| p.1)), "-", 0);
+        println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, Tessera's SQL, unprepared", median(pg_unprepared.iter().map(|p| p.0)), median(pg_unprepared.iter().map(|p| p.1)), "-", 0);
         row("nested (50 projects x 10 records): Tessera", &ours_nested);
         let mut peer_json = serde_json::Map::new();
         for ((mode, _, _), (r, n)) in peers.iter().zip(&peer_runs) {
@@ -1136,7 +1160,7 @@ COMMIT;
         Ok::<_, anyhow::Error>(json!({
             "concurrency": concurrency, "seconds": secs, "rounds": ours_read.len(), "load_generator": load_generator(),
             "read_by_id": {
-                "tessera": ours_read, "pgbench_tenant_settings": pg(&pg_scoped), "pgbench_plain": pg(&pg_plain), "pgbench_tessera_sql": pg(&pg_token),
+                "tessera": ours_read, "pgbench_tenant_settings": pg(&pg_scoped), "pgbench_plain": pg(&pg_plain), "pgbench_tessera_sql": pg(&pg_token), "pgbench_tessera_sql_unprepared": pg(&pg_unprepared),
                 "share_of_pgbench_tessera_sql": ratio_summary(&share_of_same_sql),
                 "share_of_pgbench": ratio_summary(&share), "settings_cost_share": ratio_summary(&settings_cost),
                 "settings_share_of_request": ratio_summary(&settings_share),
