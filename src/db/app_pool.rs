@@ -508,3 +508,41 @@ impl Drop for Closing {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(slots: &[bool], holders: &[u64]) -> State {
+        State {
+            idle: Vec::new(),
+            slots: slots.to_vec(),
+            holders: holders.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_workspace_waits_for_homes_others_hold_but_not_for_its_own() {
+        // Workspace 5's homes are slots 0 and 1, both handed out; slots 2 and 3 are free.
+        let mut others = state(&[true, true, false, false], &[7, 8, 0, 0]);
+        assert!(matches!(others.take(&[0, 1], 5, false), Found::Wait));
+        assert!(matches!(others.take(&[0, 1], 5, true), Found::Open(2)));
+        assert_eq!(others.holders, vec![7, 8, 5, 0]);
+
+        let mut own = state(&[true, true, false, false], &[5, 5, 0, 0]);
+        assert!(matches!(own.take(&[0, 1], 5, false), Found::Open(2)));
+        assert_eq!(own.holders, vec![5, 5, 5, 0]);
+
+        let mut mixed = state(&[true, true, false, false], &[5, 7, 0, 0]);
+        assert!(matches!(mixed.take(&[0, 1], 5, false), Found::Wait));
+    }
+
+    #[test]
+    fn a_free_home_comes_before_any_other_slot() {
+        let mut s = state(&[true, false, false, false], &[7, 0, 0, 0]);
+        assert!(matches!(s.take(&[0, 1], 5, false), Found::Open(1)));
+        assert_eq!(s.holders, vec![7, 5, 0, 0]);
+        let mut full = state(&[true, true, true, true], &[5, 5, 7, 7]);
+        assert!(matches!(full.take(&[0, 1], 5, true), Found::Wait));
+    }
+}
