@@ -2,11 +2,15 @@
 //!
 //! Two things set it apart from sqlx's pool, both measured (`docs/benchmarks.md`):
 //!
-//! - **A connection comes back without a round trip.** sqlx pings every connection it takes
-//!   back, to flush a rollback it may have queued; that was one of every four round trips of a
-//!   read. Here a connection is returned as it is: the transactions this server begins itself
-//!   ([`TxConn`]) end, or are rolled back, before their connection is released, and whatever a
-//!   cancelled statement left unread is drained by the driver before its next statement.
+//! - **A connection comes back without a round trip when it is known to be sound.** sqlx
+//!   pings every connection it takes back, to flush a rollback it may have queued and to find
+//!   dead ones; that was one of every four round trips of a read. Here a connection whose
+//!   transaction ([`TxConn`]) ended with a completed COMMIT or ROLLBACK is returned as it is:
+//!   that statement proved it alive and outside any transaction. Any other connection (used
+//!   directly, whose last statement may have failed on a dead socket) is pinged by a task
+//!   before it goes back, and closed if the ping fails, so a dead connection is not handed
+//!   out again. Whatever a cancelled statement left unread is drained by the driver before
+//!   its next statement.
 //! - **Workspaces have home connections.** Each workspace hashes to two of the pool's slots; a
 //!   request for it takes the connection of the first, else of the second, when one is idle,
 //!   waits up to [`HOME_WAIT`] for one to come back, and only then takes any idle connection;
@@ -161,7 +165,10 @@ impl AppPool {
                 closed: AtomicBool::new(false),
             }),
         };
-        drop(pool.acquire().await?);
+        // Just opened, outside any transaction: it goes back without a check.
+        let mut first = pool.acquire().await?;
+        first.sound = true;
+        drop(first);
         tokio::spawn(reap(Arc::downgrade(&pool.shared)));
         Ok(pool)
     }
@@ -304,6 +311,28 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Puts a sound connection back among the idle ones (or closes it when the pool closed).
+    fn release(&self, conn: PgConnection, slot: usize, created: Instant) {
+        if self.closed.load(Ordering::Acquire) {
+            self.free(slot);
+            close(conn);
+            return;
+        }
+        {
+            let mut state = self.lock();
+            if let Some(h) = state.holders.get_mut(slot) {
+                *h = 0;
+            }
+            state.idle.push(Idle {
+                conn,
+                slot,
+                created,
+                since: Instant::now(),
+            });
+        }
+        self.signal(slot);
+    }
+
     fn free(&self, slot: usize) {
         {
             let mut state = self.lock();
@@ -366,6 +395,9 @@ pub struct PooledConn {
     slot: usize,
     created: Instant,
     close: bool,
+    /// Its last statement was a completed COMMIT or ROLLBACK ([`TxConn::end`]): alive and
+    /// outside a transaction, so it goes back without a check.
+    sound: bool,
     pool: AppPool,
 }
 
@@ -376,6 +408,7 @@ impl PooledConn {
             slot,
             created,
             close: false,
+            sound: false,
             pool: pool.clone(),
         }
     }
@@ -418,19 +451,24 @@ impl Drop for PooledConn {
             close(conn);
             return;
         }
-        {
-            let mut state = shared.lock();
-            if let Some(h) = state.holders.get_mut(self.slot) {
-                *h = 0;
-            }
-            state.idle.push(Idle {
-                conn,
-                slot: self.slot,
-                created: self.created,
-                since: Instant::now(),
-            });
+        let (slot, created) = (self.slot, self.created);
+        if self.sound {
+            shared.release(conn, slot, created);
+            return;
         }
-        shared.signal(self.slot);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            shared.free(slot);
+            return;
+        };
+        let pool = self.pool.clone();
+        runtime.spawn(async move {
+            let mut conn = conn;
+            if conn.ping().await.is_ok() {
+                pool.shared.release(conn, slot, created);
+            } else {
+                pool.shared.free(slot);
+            }
+        });
     }
 }
 
@@ -471,6 +509,9 @@ impl TxConn {
     pub async fn end(&mut self, statement: &'static str) -> Result<(), sqlx::Error> {
         self.conn().execute(statement).await?;
         self.open = false;
+        if let Some(conn) = self.conn.as_mut() {
+            conn.sound = true;
+        }
         Ok(())
     }
 }
@@ -490,9 +531,10 @@ impl Drop for TxConn {
                 Some(conn) => conn.execute("ROLLBACK").await.is_ok(),
                 None => false,
             };
-            if rolled_back {
+            if rolled_back && let Some(mut conn) = closing.0.take() {
                 // Back to the pool, outside any transaction.
-                drop(closing.0.take());
+                conn.sound = true;
+                drop(conn);
             }
         });
     }

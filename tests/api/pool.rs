@@ -64,7 +64,50 @@ async fn a_busy_home_gives_way_to_another_connection() {
     assert_eq!(pool.size(), 3);
     drop((a, b, c));
     assert!(held > 0);
-    assert_eq!(pool.num_idle(), 3);
+    // Used directly, they are checked by a task before they go back.
+    idle_within(&pool, 3).await;
+}
+
+/// Waits (up to 5 s) until `n` connections are idle.
+async fn idle_within(pool: &AppPool, n: usize) {
+    for _ in 0..500 {
+        if pool.num_idle() == n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{} idle connections, not {n}", pool.num_idle());
+}
+
+#[tokio::test]
+async fn a_connection_that_died_in_use_is_not_handed_out_again() {
+    let db = TestDb::new().await;
+    let pool = db.app_pool(1).await;
+    let mut conn = pool.acquire().await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    let mut admin = tessera::db::admin_connect_url(&crate::helpers::admin_url())
+        .await
+        .unwrap();
+    let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert!(ended);
+    // The backend is gone: this statement fails, and the connection goes back right after.
+    assert!(sqlx::query("SELECT 1").execute(&mut *conn).await.is_err());
+    drop(conn);
+    // The next caller, within the ten seconds in which idle connections are not pinged
+    // before use, gets a working connection, not the dead one.
+    let mut again = pool.acquire().await.unwrap();
+    let other: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *again)
+        .await
+        .unwrap();
+    assert_ne!(other, pid);
 }
 
 #[tokio::test]
