@@ -14,6 +14,7 @@
 //! bench database (Tessera, pgbench, PostGraphile) connects over loopback without TLS, so none
 //! pays for encryption the others skip.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -956,6 +957,49 @@ fn ratio_summary(per_round: &[f64]) -> serde_json::Value {
 /// against PostGraphile, in `rounds` rounds: each round measures every configuration once,
 /// back to back, so each ratio is taken between runs minutes apart at most, and the median
 /// over rounds damps the machine's noise.
+/// Sends one request every 50 ms while a load runs and records each answer's statement
+/// count (`extensions.tessera.statements`): on a busy server the count must stay what it is
+/// on an idle one — a nested batch split by timing would raise it.
+struct StatementSampler {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<anyhow::Result<Vec<u64>>>,
+}
+
+impl StatementSampler {
+    fn start(url: &str, token: &str, body: serde_json::Value) -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (url, token, flag) = (url.to_owned(), token.to_owned(), stop.clone());
+        let task = tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut counts = Vec::new();
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let v: serde_json::Value = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                anyhow::ensure!(v.get("errors").is_none(), "sampled request failed: {v}");
+                counts.push(
+                    v["extensions"]["tessera"]["statements"]
+                        .as_u64()
+                        .unwrap_or(0),
+                );
+            }
+            Ok(counts)
+        });
+        Self { stop, task }
+    }
+
+    async fn stop(self) -> anyhow::Result<Vec<u64>> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.task.await?
+    }
+}
+
 async fn api_scenario(
     concurrency: usize,
     secs: u64,
@@ -1098,11 +1142,14 @@ COMMIT;
         let mut pg_plain = Vec::new();
         let mut pg_token = Vec::new();
         let mut pg_unprepared = Vec::new();
+        let mut statements_under_load = Vec::new();
         let mut peer_runs: Vec<(Vec<Load>, Vec<Load>)> = peers.iter().map(|_| (Vec::new(), Vec::new())).collect();
         for round in 1..=rounds.max(1) {
             println!("round {round} of {}", rounds.max(1));
             ours_read.push(load_from_another_process(&url, &token, &read, concurrency, secs)?);
+            let sampler = StatementSampler::start(&url, &token, nested(50));
             ours_nested.push(load_from_another_process(&url, &token, &nested(50), concurrency, secs)?);
+            statements_under_load.extend(sampler.stop().await?);
             pg_scoped.push(pgbench(&b.app_url(), &scoped, concurrency, secs)?);
             pg_plain.push(pgbench(&b.migrator_url(), &plain, concurrency, secs)?);
             pg_token.push(pgbench(&b.app_url(), &with_token, concurrency, secs)?);
@@ -1156,6 +1203,9 @@ COMMIT;
         println!("Tessera / pgbench with Tessera's SQL: {:.2}x ({:.2}-{:.2})", median(share_of_same_sql.iter().copied()), share_of_same_sql.iter().copied().fold(f64::INFINITY, f64::min), share_of_same_sql.iter().copied().fold(0.0, f64::max));
         println!("tenant settings cost {:.1}% of pgbench's throughput, {:.1}% of a Tessera request", median(settings_cost.iter().copied()) * 100.0, median(settings_share.iter().copied()) * 100.0);
         println!("statements per nested request: {} (page of 5), {} (page of 50)", statements[0], statements[1]);
+        let (fewest, most) = (statements_under_load.iter().min().copied().unwrap_or(0), statements_under_load.iter().max().copied().unwrap_or(0));
+        let mean = statements_under_load.iter().sum::<u64>() as f64 / statements_under_load.len().max(1) as f64;
+        println!("statements per nested request (page of 50) under load: {mean:.2} on average, {fewest}-{most}, over {} requests", statements_under_load.len());
         let pg = |runs: &[(f64, f64)]| runs.iter().map(|(tps, ms)| json!({ "tps": tps, "latency_avg_ms": ms })).collect::<Vec<_>>();
         Ok::<_, anyhow::Error>(json!({
             "concurrency": concurrency, "seconds": secs, "rounds": ours_read.len(), "load_generator": load_generator(),
@@ -1165,7 +1215,8 @@ COMMIT;
                 "share_of_pgbench": ratio_summary(&share), "settings_cost_share": ratio_summary(&settings_cost),
                 "settings_share_of_request": ratio_summary(&settings_share),
             },
-            "nested": { "tessera": ours_nested, "statements_page_5": statements[0], "statements_page_50": statements[1] },
+            "nested": { "tessera": ours_nested, "statements_page_5": statements[0], "statements_page_50": statements[1],
+                "statements_page_50_under_load": { "requests": statements_under_load.len(), "mean": mean, "min": fewest, "max": most } },
             "postgraphile": peer_json,
         }))
     }

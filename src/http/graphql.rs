@@ -463,13 +463,15 @@ async fn execute(
     let slug = ttx.tenant().slug.clone();
     let viewer = auth.principal.viewer();
     let cell = Arc::new(TxCell::new(ttx));
+    let batches = crate::graphql::loaders::BatchTasks::default();
     let loaders = DataLoader::new(
         crate::graphql::loaders::Loaders {
             tx: cell.clone(),
             viewer,
         },
-        tokio::spawn,
-    );
+        batches.spawner(),
+    )
+    .delay(Duration::ZERO);
     let variables = AuditVariables(checked.request.variables.clone());
     let kind = match checked.access {
         Access::ReadWrite => "mutation",
@@ -496,7 +498,7 @@ async fn execute(
         Access::ReadWrite => &state.inner.tenant_schema.mutations,
         Access::ReadOnly | Access::Snapshot => &state.inner.tenant_schema.queries,
     };
-    let response = tokio::time::timeout(timeout, schema.execute(request)).await;
+    let response = tokio::time::timeout(timeout, batches.run(schema.execute(request))).await;
     let tx = cell.take().await;
     let mut response = match response {
         Ok(r) => r,
