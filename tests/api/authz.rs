@@ -545,3 +545,111 @@ async fn the_guard_sees_through_fragments_aliases_and_skipped_fields() {
     assert_eq!(data["v"]["role"], "MEMBER");
     assert_eq!(data["projects"]["nodes"][0]["name"], "acme project");
 }
+
+/// Every column of a record and of a project lands in its own field, through every path
+/// that reads them: by id, as a list, and in the nested batch. Each column gets a distinct
+/// value — the timestamps set directly in the database — so a column list out of step with
+/// the struct it is decoded into shows (lists leave archived records out, so the record's
+/// `archived_at` is checked by id last).
+#[tokio::test]
+async fn every_column_of_a_record_and_a_project_reads_back_into_its_own_field() {
+    let app = TestApp::spawn().await;
+    let s = seed(&app, "acme").await;
+    let t = &s.owner_token;
+    let goal = app
+        .ok(
+            "acme",
+            t,
+            "mutation { createGoal(input: {title: \"G\"}) { id } }",
+            json!({}),
+        )
+        .await["createGoal"]["id"]
+        .clone();
+    app.ok("acme", t, "mutation($id: ID!, $g: ID!) { updateProject(id: $id, input: {goalId: $g, description: \"the description\"}) { id } }", json!({ "id": s.project_id, "g": goal })).await;
+    let rid = app
+        .ok("acme", t, "mutation($p: ID!, $u: ID!) { createRecord(input: {projectId: $p, title: \"the title\", body: \"the body\", status: IN_PROGRESS, assigneeId: $u, fields: {size: 3}}) { id } }", json!({ "p": s.project_id, "u": s.owner.to_string() }))
+        .await["createRecord"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let set_times = |table: &'static str, id: String, archived: Option<&'static str>| {
+        let db = &app.db.migrator;
+        async move {
+            sqlx::query(&format!(
+                "UPDATE tenant_acme.{table} SET created_at = '2001-01-01T00:00:01Z',
+                     updated_at = '2002-02-02T00:00:02Z', archived_at = $2::timestamptz
+                 WHERE id = $1::uuid"
+            ))
+            .bind(id)
+            .bind(archived)
+            .execute(db)
+            .await
+            .unwrap();
+        }
+    };
+    set_times(
+        "projects",
+        s.project_id.clone(),
+        Some("2003-03-03T00:00:03Z"),
+    )
+    .await;
+    set_times("records", rid.clone(), None).await;
+
+    let stamp = |v: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or_default())
+            .map(|d| d.timestamp())
+            .unwrap_or_else(|e| panic!("{v}: {e}"))
+    };
+    let check_record = |r: &serde_json::Value, archived: serde_json::Value| {
+        assert_eq!(r["id"], rid, "{r}");
+        assert_eq!(r["projectId"], s.project_id, "{r}");
+        assert_eq!(r["title"], "the title", "{r}");
+        assert_eq!(r["body"], "the body", "{r}");
+        assert_eq!(r["status"], "IN_PROGRESS", "{r}");
+        assert_eq!(r["assignee"]["email"], "owner@acme.test", "{r}");
+        assert_eq!(r["fields"], json!({ "size": 3 }), "{r}");
+        assert_eq!(stamp(&r["createdAt"]), 978_307_201, "{r}");
+        assert_eq!(stamp(&r["updatedAt"]), 1_012_608_002, "{r}");
+        match archived.as_i64() {
+            Some(at) => assert_eq!(stamp(&r["archivedAt"]), at, "{r}"),
+            None => assert!(r["archivedAt"].is_null(), "{r}"),
+        }
+    };
+    let check_project = |p: &serde_json::Value| {
+        assert_eq!(p["id"], s.project_id, "{p}");
+        assert_eq!(p["team"]["id"], s.team_id, "{p}");
+        assert_eq!(p["goal"]["id"], goal, "{p}");
+        assert_eq!(p["name"], "acme project", "{p}");
+        assert_eq!(p["description"], "the description", "{p}");
+        assert_eq!(stamp(&p["createdAt"]), 978_307_201, "{p}");
+        assert_eq!(stamp(&p["updatedAt"]), 1_012_608_002, "{p}");
+        assert_eq!(stamp(&p["archivedAt"]), 1_046_649_603, "{p}");
+    };
+    const RECORD: &str =
+        "id projectId title body status assignee { email } fields createdAt updatedAt archivedAt";
+    const PROJECT: &str =
+        "id team { id } goal { id } name description createdAt updatedAt archivedAt";
+
+    let read = format!(
+        "query($r: ID!, $p: ID!) {{
+            record(id: $r) {{ {RECORD} }}
+            project(id: $p) {{ {PROJECT} }}
+            records(projectId: $p) {{ nodes {{ {RECORD} }} }}
+            projects(includeArchived: true) {{ nodes {{ {PROJECT} records {{ nodes {{ {RECORD} }} }} }} }}
+        }}"
+    );
+    let vars = json!({ "r": rid, "p": s.project_id });
+    let data = app.ok("acme", t, &read, vars.clone()).await;
+    check_record(&data["record"], json!(null));
+    check_project(&data["project"]);
+    check_record(&data["records"]["nodes"][0], json!(null));
+    check_project(&data["projects"]["nodes"][0]);
+    check_record(
+        &data["projects"]["nodes"][0]["records"]["nodes"][0],
+        json!(null),
+    );
+
+    set_times("records", rid.clone(), Some("2004-04-04T00:00:04Z")).await;
+    let data = app.ok("acme", t, &read, vars).await;
+    check_record(&data["record"], json!(1_081_036_804));
+}
