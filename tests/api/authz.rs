@@ -3,7 +3,7 @@
 use serde_json::json;
 use tessera::authz::{Role, Scope};
 
-use crate::helpers::{TestApp, code, seed};
+use crate::helpers::{TestApp, code, create_goal, seed};
 
 const CREATE_TEAM: &str = "mutation($n: String!, $v: Visibility!) { createTeam(input: {name: $n, visibility: $v}) { id } }";
 const CREATE_PROJECT: &str =
@@ -415,15 +415,7 @@ async fn the_domain_round_trip_works_for_every_entity() {
     let app = TestApp::spawn().await;
     let s = seed(&app, "acme").await;
     let t = &s.owner_token;
-    let goal = app
-        .ok(
-            "acme",
-            t,
-            "mutation { createGoal(input: {title: \"G\"}) { id } }",
-            json!({}),
-        )
-        .await["createGoal"]["id"]
-        .clone();
+    let goal = create_goal(&app, "acme", t, "G").await;
     app.ok("acme", t, "mutation($id: ID!, $g: ID!) { updateProject(id: $id, input: {goalId: $g, description: \"d\"}) { id } }", json!({ "id": s.project_id, "g": goal })).await;
     let rec = app
         .ok("acme", t, "mutation($p: ID!, $u: ID!) { createRecord(input: {projectId: $p, title: \"R\", assigneeId: $u, fields: {size: 3}}) { id status } }", json!({ "p": s.project_id, "u": s.owner.to_string() }))
@@ -556,15 +548,7 @@ async fn every_column_of_a_record_and_a_project_reads_back_into_its_own_field() 
     let app = TestApp::spawn().await;
     let s = seed(&app, "acme").await;
     let t = &s.owner_token;
-    let goal = app
-        .ok(
-            "acme",
-            t,
-            "mutation { createGoal(input: {title: \"G\"}) { id } }",
-            json!({}),
-        )
-        .await["createGoal"]["id"]
-        .clone();
+    let goal = create_goal(&app, "acme", t, "G").await;
     app.ok("acme", t, "mutation($id: ID!, $g: ID!) { updateProject(id: $id, input: {goalId: $g, description: \"the description\"}) { id } }", json!({ "id": s.project_id, "g": goal })).await;
     let rid = app
         .ok("acme", t, "mutation($p: ID!, $u: ID!) { createRecord(input: {projectId: $p, title: \"the title\", body: \"the body\", status: IN_PROGRESS, assigneeId: $u, fields: {size: 3}}) { id } }", json!({ "p": s.project_id, "u": s.owner.to_string() }))

@@ -420,6 +420,18 @@ pub struct Seeded {
     pub project_id: String,
 }
 
+/// Creates a goal titled `title` in `slug` and returns its id (a JSON string).
+pub async fn create_goal(app: &TestApp, slug: &str, token: &str, title: &str) -> Value {
+    app.ok(
+        slug,
+        token,
+        "mutation($t: String!) { createGoal(input: {title: $t}) { id } }",
+        json!({ "t": title }),
+    )
+    .await["createGoal"]["id"]
+        .clone()
+}
+
 pub async fn seed(app: &TestApp, slug: &str) -> Seeded {
     let tenant = app.db.create_tenant(slug).await;
     let owner = app

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use tessera::authz::{Role, Scope};
 
-use crate::helpers::{TestApp, code, seed};
+use crate::helpers::{TestApp, code, create_goal, seed};
 
 const HISTORY: &str = "query($t: EntityType!, $id: ID!) { history(entityType: $t, id: $id) { version changes snapshot restoredFrom actorUser } }";
 const RESTORE: &str = "mutation($t: EntityType!, $id: ID!, $v: Int!) { restoreVersion(entityType: $t, id: $id, version: $v) { version restoredFrom changes } }";
@@ -20,15 +20,7 @@ async fn every_entity_keeps_field_level_history_and_restores_as_a_new_version() 
     let app = TestApp::spawn().await;
     let s = seed(&app, "acme").await;
     let t = &s.owner_token;
-    let goal = app
-        .ok(
-            "acme",
-            t,
-            "mutation { createGoal(input: {title: \"v1\"}) { id } }",
-            json!({}),
-        )
-        .await["createGoal"]["id"]
-        .clone();
+    let goal = create_goal(&app, "acme", t, "v1").await;
     let idea = app
         .ok(
             "acme",
