@@ -2,7 +2,7 @@
 //!
 //! `cargo run --release --bin bench -- audit [--entries N] [--seconds S]`
 //! `cargo run --release --bin bench -- export [--records N]`
-//! `cargo run --release --bin bench -- api [--concurrency C] [--seconds S] [--rounds R]`
+//! `cargo run --release --bin bench -- api [--concurrency C] [--seconds S] [--rounds R] [--peer-workers W]`
 //! `cargo run --release --bin bench -- tenants [--tenants N] [--creators P] [--concurrency C] [--seconds S] [--rounds R]`
 //!
 //! `api` serves Tessera in this process and drives it from a second process (this binary's
@@ -845,12 +845,14 @@ impl PeerMode {
 }
 
 /// PostGraphile v5 (`bench/peer`, installed with `npm ci` when missing, with the Node.js 22 it
-/// needs from the npm registry) serving the bench workspace's schema in `mode`, when `npm` is
-/// available: its GraphQL URL and process.
+/// needs from the npm registry) serving the bench workspace's schema in `mode` from `workers`
+/// Node.js processes sharing one port (`bench/peer/cluster.mjs`), when `npm` is available:
+/// its GraphQL URL and (primary) process.
 async fn start_peer(
     b: &Bench,
     tenant: uuid::Uuid,
     mode: PeerMode,
+    workers: usize,
 ) -> anyhow::Result<Option<(String, std::process::Child)>> {
     use std::process::{Command, Stdio};
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/peer");
@@ -873,7 +875,7 @@ async fn start_peer(
         .local_addr()?
         .port();
     let mut cmd = Command::new(node);
-    cmd.arg(cli).current_dir(&dir);
+    cmd.arg("cluster.mjs").arg(cli).current_dir(&dir);
     match mode {
         PeerMode::Owner => {
             cmd.args([
@@ -898,12 +900,31 @@ async fn start_peer(
                 .env("PEER_PORT", port.to_string());
         }
     }
-    let child = cmd
+    let mut child = cmd
         .env("GRAPHILE_ENV", "production")
         .env("NODE_ENV", "production")
-        .stdout(Stdio::null())
+        .env("PEER_WORKERS", workers.to_string())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;
+    // Every worker listening, so that load spreads over all of them from the first run.
+    let stdout = child.stdout.take().context("the peer's stdout")?;
+    let listening = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || {
+            use std::io::BufRead as _;
+            std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .any(|l| l.starts_with("listening"))
+        }),
+    )
+    .await;
+    if !matches!(listening, Ok(Ok(true))) {
+        let _ = child.kill();
+        let _ = child.wait();
+        anyhow::bail!("PostGraphile's {workers} workers did not all start");
+    }
     let url = format!("http://127.0.0.1:{port}/graphql");
     let client = reqwest::Client::new();
     for _ in 0..150 {
@@ -1004,6 +1025,7 @@ async fn api_scenario(
     concurrency: usize,
     secs: u64,
     rounds: usize,
+    peer_workers: usize,
 ) -> anyhow::Result<serde_json::Value> {
     let b = Bench::setup(4).await?;
     let result = async {
@@ -1061,7 +1083,7 @@ async fn api_scenario(
         let peer_nested = json!({ "query": "{ allProjects(first: 50) { nodes { rowId name recordsByProjectId(first: 10) { nodes { rowId title } } } } }" });
         let mut peers = Vec::new();
         for mode in [PeerMode::Owner, PeerMode::Tenant] {
-            match start_peer(&b, tenant, mode).await {
+            match start_peer(&b, tenant, mode, peer_workers).await {
                 Ok(Some((peer_url, child))) => {
                     let probed = async {
                         probe(&peer_url, "", &peer_read).await?;
@@ -1171,6 +1193,9 @@ COMMIT;
         let mid = |runs: &[Load], f: fn(&Load) -> f64| median(runs.iter().map(f));
         let errors = |runs: &[Load]| runs.iter().map(|l| l.errors).sum::<u64>();
         println!("concurrency {concurrency}, {secs} s measured after 2 s of warm-up, {} rounds, loopback, load from {}; medians over rounds", ours_read.len(), load_generator());
+        if !peers.is_empty() {
+            println!("PostGraphile in {peer_workers} Node.js process(es) sharing its port");
+        }
         println!("{:<48} {:>10} {:>9} {:>9} {:>7}", "", "req/s", "p50 ms", "p99 ms", "errors");
         let row = |label: &str, runs: &[Load]| {
             println!("{:<48} {:>10.0} {:>9.2} {:>9.2} {:>7}", label, mid(runs, |l| l.rps), mid(runs, |l| l.p50_ms), mid(runs, |l| l.p99_ms), errors(runs));
@@ -1204,7 +1229,7 @@ COMMIT;
         println!("statements per nested request (page of 50) under load: {mean:.2} on average, {fewest}-{most}, over {} requests", statements_under_load.len());
         let pg = |runs: &[(f64, f64)]| runs.iter().map(|(tps, ms)| json!({ "tps": tps, "latency_avg_ms": ms })).collect::<Vec<_>>();
         Ok::<_, anyhow::Error>(json!({
-            "concurrency": concurrency, "seconds": secs, "rounds": ours_read.len(), "load_generator": load_generator(),
+            "concurrency": concurrency, "seconds": secs, "rounds": ours_read.len(), "load_generator": load_generator(), "peer_workers": peer_workers,
             "read_by_id": {
                 "tessera": ours_read, "pgbench_tenant_settings": pg(&pg_scoped), "pgbench_plain": pg(&pg_plain), "pgbench_tessera_sql": pg(&pg_token), "pgbench_tessera_sql_as_sent": pg(&pg_as_sent),
                 "share_of_pgbench_tessera_sql": ratio_summary(&share_of_same_sql),
@@ -1512,6 +1537,12 @@ async fn main() -> anyhow::Result<()> {
                 usize::try_from(flag("--concurrency", 16)?)?,
                 u64::try_from(flag("--seconds", 10)?)?,
                 usize::try_from(flag("--rounds", 3)?)?,
+                // PostGraphile as deployed on this machine: one Node.js process per core.
+                usize::try_from(flag(
+                    "--peer-workers",
+                    std::thread::available_parallelism().map_or(1, |n| n.get() as i64),
+                )?)?
+                .max(1),
             )
             .await?
         }
