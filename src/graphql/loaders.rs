@@ -162,8 +162,10 @@ impl Loader<UserKey> for Loaders {
     }
 }
 
+/// The value is shared: the DataLoader clones each value it hands out, and a deep clone of
+/// every record of a page (three strings and the custom fields each) was measurable.
 impl Loader<LatestRecordsKey> for Loaders {
-    type Value = Vec<records::Record>;
+    type Value = Arc<Vec<records::Record>>;
     type Error = ApiError;
 
     async fn load(
@@ -188,7 +190,7 @@ impl Loader<LatestRecordsKey> for Loaders {
                         project_id: id,
                         first,
                     },
-                    rows,
+                    Arc::new(rows),
                 );
             }
         }

@@ -1,5 +1,7 @@
 //! Output types: thin wrappers over domain models, with nested fields batch-loaded.
 
+use std::sync::Arc;
+
 use async_graphql::connection::{
     Connection, CursorType, DefaultConnectionName, DefaultEdgeName, Edge, EmptyFields,
     EnableNodesField,
@@ -223,6 +225,9 @@ impl ProjectObj {
                     first: args.first,
                 })
                 .await?
+                // The batch has dropped its own reference by the time this resolver resumes,
+                // so the rows are taken, not copied; the copy is only a fallback.
+                .map(|rows| Arc::try_unwrap(rows).unwrap_or_else(|shared| (*shared).clone()))
                 .unwrap_or_default();
             Page::from_rows(rows, &args)
         } else {
