@@ -91,6 +91,27 @@ ensure_oidc_provider() {
   fi
 }
 
+bench_smoke() {
+  # The bench command end to end at toy sizes: every scenario must finish, write its result
+  # and see no failed request. The figures mean nothing here (debug build, seconds of load);
+  # docs/benchmarks.md has the real runs.
+  command -v pgbench >/dev/null 2>&1 || { echo "pgbench is required: apt-get install postgresql-client" >&2; exit 1; }
+  cargo build --locked --bin bench
+  rm -rf target/bench
+  local b=target/debug/bench
+  "$b" audit --entries 2000 --seconds 1
+  "$b" export --records 2000
+  "$b" api --seconds 1 --rounds 1 --concurrency 4
+  "$b" tenants --tenants 11 --seconds 1 --rounds 1 --concurrency 4
+  for s in audit export api tenants; do
+    [ -s "target/bench/$s.json" ] || { echo "bench $s wrote no result" >&2; exit 1; }
+  done
+  if grep -ho '"errors": *[0-9]*' target/bench/*.json | grep -qv ': *0$'; then
+    echo "a bench scenario had failed requests" >&2
+    exit 1
+  fi
+}
+
 log "cargo fmt --check"
 cargo fmt --check
 log "cargo clippy --all-targets -- -D warnings"
@@ -102,3 +123,5 @@ ensure_redis
 ensure_oidc_provider
 log "tests against $TESSERA_TEST_ADMIN_URL"
 cargo test --locked
+log "bench smoke run (toy sizes)"
+bench_smoke
