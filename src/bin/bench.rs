@@ -777,22 +777,11 @@ async fn drive(
 /// `pgbench` over `script` at `clients` connections for `secs` seconds (after a 2 s warm-up
 /// run), every statement prepared: transactions per second and average latency in ms.
 fn pgbench(url: &str, script: &str, clients: usize, secs: u64) -> anyhow::Result<(f64, f64)> {
-    pgbench_in(url, script, clients, secs, "prepared")
-}
-
-/// [`pgbench`] with the query protocol `mode` (`prepared` or `simple`).
-fn pgbench_in(
-    url: &str,
-    script: &str,
-    clients: usize,
-    secs: u64,
-    mode: &str,
-) -> anyhow::Result<(f64, f64)> {
     let path = std::env::temp_dir().join(format!("tessera-bench-{}.sql", uuid::Uuid::new_v4()));
     std::fs::write(&path, script)?;
     let run = |secs: u64| -> anyhow::Result<String> {
         let out = std::process::Command::new("pgbench")
-            .args(["-n", "-M", mode, "-j", "2", "-c"])
+            .args(["-n", "-M", "prepared", "-j", "2", "-c"])
             .arg(clients.to_string())
             .arg("-T")
             .arg(secs.to_string())
