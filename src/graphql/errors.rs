@@ -37,6 +37,9 @@ pub enum ErrorCode {
     Gone,
     /// The operation uses more aliases than `limits.max_aliases`.
     TooManyAliases,
+    /// The document, fragments expanded, or the operation's weighted complexity, is over
+    /// `limits.max_complexity`.
+    QueryTooComplex,
     /// A persisted-query hash this server does not know: send the query with it once.
     PersistedQueryNotFound,
     /// Persisted queries are off (`limits.apq_entries = 0`).
@@ -72,6 +75,7 @@ impl ErrorCode {
             Self::SsoRequired => "SSO_REQUIRED",
             Self::Gone => "GONE",
             Self::TooManyAliases => "TOO_MANY_ALIASES",
+            Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
             Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::PersistedQueryNotSupported => "PERSISTED_QUERY_NOT_SUPPORTED",
             Self::IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
@@ -86,9 +90,11 @@ impl ErrorCode {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::BadUserInput | Self::BadRequest | Self::QueryTooDeep | Self::TooManyAliases => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::BadUserInput
+            | Self::BadRequest
+            | Self::QueryTooDeep
+            | Self::TooManyAliases
+            | Self::QueryTooComplex => StatusCode::BAD_REQUEST,
             Self::Conflict | Self::IdempotencyInProgress => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BatchTooLarge => StatusCode::BAD_REQUEST,
@@ -320,8 +326,10 @@ pub fn ensure_codes(errors: &mut [ServerError]) {
             ext.set("code", ErrorCode::Internal.as_str());
             err.extensions = Some(ext);
         } else if !has_code {
-            let code = if err.message.contains("too complex") || err.message.contains("too deep") {
-                ErrorCode::QueryTooLarge
+            let code = if err.message.contains("too complex") {
+                ErrorCode::QueryTooComplex
+            } else if err.message.contains("too deep") {
+                ErrorCode::QueryTooDeep
             } else {
                 ErrorCode::BadRequest
             };

@@ -233,9 +233,11 @@ fn check_operation(
             "operationName does not select an operation",
         ));
     };
-    preflight::check_aliases(doc, op, limits.max_aliases)?;
+    // Before any other walk of the document: its size with fragments expanded, computed in
+    // linear time, must be within the complexity limit.
+    let shape = preflight::analyze(doc, op, limits.max_complexity, limits.max_aliases)?;
     let needs = guard.required(doc, op)?;
-    let cost = u32::try_from(preflight::root_fields(doc, op)).unwrap_or(u32::MAX);
+    let cost = u32::try_from(shape.root_fields.max(1)).unwrap_or(u32::MAX);
     let label = crate::observability::metrics::operation_label(name);
     let access = match op.ty {
         OperationType::Query => Access::ReadOnly,

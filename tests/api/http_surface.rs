@@ -283,7 +283,7 @@ async fn page_sizes_are_capped_and_complexity_counts_list_sizes() {
     // 100 × 100 × a few fields is over the complexity limit even though it is shallow.
     let heavy = "{ projects(first: 100) { edges { node { id name records(first: 100) { edges { node { id title body status } } } } } } }";
     let (_, body) = app.gql("acme", t, heavy, json!({})).await;
-    assert_eq!(code(&body), "QUERY_TOO_LARGE", "{body}");
+    assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
     app.ok("acme", t, "{ projects(first: 10) { edges { node { id records(first: 10) { edges { node { id } } } } } } }", json!({})).await;
 }
 
