@@ -3,39 +3,12 @@ use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::error::AuditError;
 use super::keys::unwrap_key;
-use crate::crypto::{self, Aad, CryptoError, Keyring};
+use crate::crypto::{self, Aad, Keyring};
 
-/// `prev_hash` of the first entry.
-pub const GENESIS_HASH: [u8; 32] = [0; 32];
 const CANONICAL_TAG: &[u8] = b"tessera-audit-v1\0";
 const PAYLOAD_KIND: &str = "audit-payload";
-
-#[derive(Debug)]
-pub enum AuditError {
-    /// The tenant has no chain head (not provisioned through Tessera).
-    NoChain,
-    Key(CryptoError),
-    Db(sqlx::Error),
-}
-
-impl From<sqlx::Error> for AuditError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Db(e)
-    }
-}
-
-impl std::error::Error for AuditError {}
-
-impl std::fmt::Display for AuditError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::NoChain => f.write_str("the workspace has no audit chain"),
-            Self::Key(e) => write!(f, "audit key: {e}"),
-            Self::Db(e) => write!(f, "database error: {e}"),
-        }
-    }
-}
 
 /// Who did it and from where.
 #[derive(Debug, Clone)]

@@ -10,7 +10,8 @@ use base64::engine::general_purpose::STANDARD;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::chain::{AuditError, Filter, Payload, list_filtered};
+use super::chain::{Filter, Payload, list_filtered};
+use super::error::AuditError;
 use crate::crypto::Keyring;
 
 const PAGE: i64 = 1000;

@@ -1,10 +1,13 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::chain::{AuditError, GENESIS_HASH};
+use super::error::AuditError;
 use crate::crypto::{self, Aad, DataKey, Keyring, Purpose};
 
 const WRAP_KIND: &str = "audit-key";
+
+/// `prev_hash` of the first entry: the head a chain starts from, written with its key.
+pub const GENESIS_HASH: [u8; 32] = [0; 32];
 
 /// Creates a tenant's audit key (random, wrapped) and its chain head. Run at provisioning.
 pub async fn create_tenant_audit(

@@ -9,15 +9,16 @@
 //! checkpoints of chain heads make a consistent rewrite of the whole chain detectable.
 
 mod chain;
+mod error;
 mod export;
 pub mod job;
 mod keys;
 mod verify;
 
 pub use chain::{
-    AuditError, Entry, EntryMeta, Filter, GENESIS_HASH, NewEntry, Payload, append, canonical_bytes,
-    list, list_filtered,
+    Entry, EntryMeta, Filter, NewEntry, Payload, append, canonical_bytes, list, list_filtered,
 };
+pub use error::AuditError;
 pub use export::{ExportError, Format, export};
-pub use keys::{create_tenant_audit, destroy_audit_key};
+pub use keys::{GENESIS_HASH, create_tenant_audit, destroy_audit_key};
 pub use verify::{Break, VerifyReport, checkpoint, checkpoint_force, checkpoint_message, verify};

@@ -7,7 +7,8 @@ use futures_util::TryStreamExt;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::chain::{GENESIS_HASH, canonical_bytes, entry_hash};
+use super::chain::{canonical_bytes, entry_hash};
+use super::keys::GENESIS_HASH;
 use crate::crypto::Keyring;
 
 /// The first problem found in a chain.

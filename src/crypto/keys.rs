@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::CryptoError;
+use super::error::CryptoError;
 
 /// What a derived key is for. The label is part of the HKDF info and must never change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

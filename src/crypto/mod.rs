@@ -8,12 +8,14 @@
 //! associated data binds tenant, kind and owning row: a ciphertext copied to another row or
 //! another tenant does not open.
 
+mod error;
 mod keys;
 pub mod rotate;
 mod seal;
 mod secret;
 pub mod store;
 
+pub use error::CryptoError;
 pub use keys::{DataKey, Keyring, MasterKey, Purpose};
-pub use seal::{Aad, CryptoError, key_id_of, open, seal};
+pub use seal::{Aad, key_id_of, open, seal};
 pub use secret::Secret;

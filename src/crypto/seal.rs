@@ -7,21 +7,10 @@ use rand::RngCore;
 use uuid::Uuid;
 
 use super::DataKey;
+use super::error::CryptoError;
 
 const VERSION: u8 = 1;
 const HEADER: usize = 1 + 4 + 12;
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CryptoError {
-    #[error("the master key must be 32 bytes of base64")]
-    BadMasterKey,
-    #[error("malformed ciphertext")]
-    Malformed,
-    #[error("ciphertext sealed under unknown master key {0:08x}")]
-    UnknownKey(u32),
-    #[error("ciphertext does not open (wrong key, tenant, kind or row)")]
-    Open,
-}
 
 /// Associated data: what a ciphertext belongs to.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use sha2::Sha256;
 use tokio::io::AsyncWriteExt;
 use zeroize::Zeroizing;
 
-use super::{BlobStore, Body, Download, ObjectKey, ObjectMeta, StorageError};
+use super::blob::{BlobStore, Body, Download, ObjectKey, ObjectMeta, StorageError};
 
 pub struct FsStore {
     dir: PathBuf,

@@ -11,7 +11,9 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use futures_util::StreamExt;
 
-use super::{BlobStore, Body, Download, ObjectKey, ObjectMeta, StorageError, content_disposition};
+use super::blob::{
+    BlobStore, Body, Download, ObjectKey, ObjectMeta, StorageError, content_disposition,
+};
 use crate::config::S3;
 
 /// Size of a multipart part (S3's minimum is 5 MiB, except for the last one).

@@ -1,0 +1,29 @@
+//! Why an audit operation failed.
+
+use crate::crypto::CryptoError;
+
+#[derive(Debug)]
+pub enum AuditError {
+    /// The tenant has no chain head (not provisioned through Tessera).
+    NoChain,
+    Key(CryptoError),
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for AuditError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Db(e)
+    }
+}
+
+impl std::error::Error for AuditError {}
+
+impl std::fmt::Display for AuditError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoChain => f.write_str("the workspace has no audit chain"),
+            Self::Key(e) => write!(f, "audit key: {e}"),
+            Self::Db(e) => write!(f, "database error: {e}"),
+        }
+    }
+}
