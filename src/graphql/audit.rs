@@ -9,11 +9,11 @@ use std::sync::Arc;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
 };
-use async_graphql::{ServerResult, SimpleObject, Value, Variables};
+use async_graphql::{ServerResult, Value, Variables};
 
 use super::context::RequestState;
 use super::errors::{ApiError, ErrorCode};
-use crate::audit::{self, NewEntry, Payload};
+use crate::audit::{self, NewEntry};
 
 /// The request's variables, kept so that audited arguments are recorded resolved.
 pub struct AuditVariables(pub Variables);
@@ -153,62 +153,5 @@ impl Extension for AuditTrail {
         .await
         .map_err(|e| ApiError::from(e).into_server_error(pos))?;
         Ok(result)
-    }
-}
-
-/// Result of re-verifying the workspace's chain.
-#[derive(SimpleObject)]
-pub struct AuditStatus {
-    pub ok: bool,
-    pub entries: u64,
-    pub last_seq: i64,
-    pub checkpoints: usize,
-    /// The first sequence number that cannot be trusted, when broken.
-    pub first_bad_seq: Option<i64>,
-    pub reason: Option<String>,
-}
-
-/// One audit entry as an authorized reader sees it.
-#[derive(SimpleObject)]
-pub struct AuditEntry {
-    pub seq: i64,
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub actor_type: String,
-    pub actor_id: String,
-    pub actor_user: String,
-    pub action: String,
-    pub target_type: String,
-    pub target_id: String,
-    pub request_id: String,
-    pub client_ip: String,
-    /// Decrypted payload; null when `erased`.
-    pub payload: Option<async_graphql::Json<serde_json::Value>>,
-    /// The workspace's audit key was destroyed: the contents are gone for good.
-    pub erased: bool,
-    /// Hex SHA-256 of the entry, for checking an export against the chain.
-    pub hash: String,
-}
-
-impl From<audit::Entry> for AuditEntry {
-    fn from(e: audit::Entry) -> Self {
-        let (payload, erased) = match e.payload {
-            Payload::Plain(v) => (Some(async_graphql::Json(v)), false),
-            Payload::Erased => (None, true),
-        };
-        Self {
-            seq: e.seq,
-            at: e.at,
-            actor_type: e.actor_type,
-            actor_id: e.actor_id,
-            actor_user: e.actor_user,
-            action: e.action,
-            target_type: e.target_type,
-            target_id: e.target_id,
-            request_id: e.request_id,
-            client_ip: e.client_ip,
-            payload,
-            erased,
-            hash: hex::encode(e.hash),
-        }
     }
 }

@@ -49,6 +49,16 @@ pub struct RequestState {
     pub webhooks: crate::config::Webhooks,
 }
 
+/// The `@requires` argument for a permission.
+pub(crate) fn perm(p: crate::authz::Permission) -> String {
+    p.as_str().to_owned()
+}
+
+/// The caller, for the work domain's visibility and edit checks.
+pub(crate) fn viewer(ctx: &Context<'_>) -> Result<crate::authz::Viewer, ApiError> {
+    Ok(state(ctx)?.principal.viewer())
+}
+
 pub(crate) fn state<'a>(ctx: &Context<'a>) -> Result<&'a RequestState, ApiError> {
     ctx.data::<RequestState>()
         .map_err(|_| ApiError::internal(&"request state missing"))

@@ -8,16 +8,15 @@
 pub mod apq;
 pub mod audit;
 mod cache;
+mod connection;
 mod context;
 pub mod documents;
 pub mod errors;
 pub mod global;
 pub mod idempotency;
 pub(crate) mod loaders;
-mod mutation;
 pub mod preflight;
-mod query;
-mod types;
+mod tenant;
 
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
@@ -27,8 +26,7 @@ use crate::config::Limits;
 
 pub use context::{RequestState, TxCell};
 pub use global::{GlobalMutation, GlobalQuery, GlobalState};
-pub use mutation::Mutation;
-pub use query::Query;
+pub use tenant::{Mutation, Query};
 
 /// The tenant endpoint's schema, built twice over the same types: once with the guard and
 /// audit extensions, for mutations; once without any extension, for queries (see
@@ -71,22 +69,31 @@ where
 
 /// The tenant schema's SDL, as exported to `schema/schema.graphql`.
 pub fn tenant_sdl() -> String {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .finish()
         .sdl()
 }
 
 /// The global schema's SDL, as exported to `schema/global.graphql`.
 pub fn global_sdl() -> String {
-    Schema::build(GlobalQuery, GlobalMutation, EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        GlobalQuery::default(),
+        GlobalMutation::default(),
+        EmptySubscription,
+    )
+    .finish()
+    .sdl()
 }
 
 /// Builds the tenant schema with limits and the `@requires` guard.
 pub fn build_tenant_schema(limits: &Limits) -> Result<TenantSchema, WalkError> {
     let guard = RequiresGuard::new(guard_map(&tenant_sdl())?);
-    let build = || with_limits(Schema::build(Query, Mutation, EmptySubscription), limits);
+    let build = || {
+        with_limits(
+            Schema::build(Query::default(), Mutation::default(), EmptySubscription),
+            limits,
+        )
+    };
     Ok(TenantSchema {
         mutations: build()
             .extension(guard.clone())
@@ -102,7 +109,11 @@ pub fn build_global_schema(limits: &Limits) -> Result<GlobalSchema, WalkError> {
     let guard = RequiresGuard::new(guard_map(&global_sdl())?);
     Ok(GlobalSchema {
         schema: with_limits(
-            Schema::build(GlobalQuery, GlobalMutation, EmptySubscription),
+            Schema::build(
+                GlobalQuery::default(),
+                GlobalMutation::default(),
+                EmptySubscription,
+            ),
             limits,
         )
         .extension(guard.clone())

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::history::{EntityType, record_change};
+use super::history::{EntityType, Versioned, record_change};
 use super::{Page, PageArgs, WorkError, check_text, map_constraint};
 use crate::authz::Viewer;
 use crate::tenancy::TenantTx;
@@ -145,15 +145,28 @@ pub async fn archive(tx: &mut TenantTx, viewer: Viewer, id: Uuid) -> Result<Goal
     write(tx, viewer, &before, &after, None).await
 }
 
-pub(crate) async fn restore(
-    tx: &mut TenantTx,
-    viewer: Viewer,
-    id: Uuid,
-    snapshot: Goal,
-    version: i32,
-) -> Result<(), WorkError> {
-    let before = get(tx, id).await?;
-    write(tx, viewer, &before, &snapshot, Some(version))
-        .await
-        .map(drop)
+/// Goals keep field-level history: `restoreVersion` brings back a snapshot through this.
+pub struct Goals;
+
+#[async_trait::async_trait]
+impl Versioned for Goals {
+    const ENTITY: EntityType = EntityType::Goal;
+    type Snapshot = Goal;
+
+    async fn ensure_visible(tx: &mut TenantTx, _viewer: Viewer, id: Uuid) -> Result<(), WorkError> {
+        get(tx, id).await.map(drop)
+    }
+
+    async fn restore(
+        tx: &mut TenantTx,
+        viewer: Viewer,
+        id: Uuid,
+        snapshot: Goal,
+        version: i32,
+    ) -> Result<(), WorkError> {
+        let before = get(tx, id).await?;
+        write(tx, viewer, &before, &snapshot, Some(version))
+            .await
+            .map(drop)
+    }
 }

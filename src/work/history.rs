@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{WorkError, goals, ideas, projects, records};
+use super::WorkError;
 use crate::authz::Viewer;
 use crate::tenancy::TenantTx;
 
@@ -129,31 +129,39 @@ pub(crate) async fn record_change<T: serde::Serialize>(
     Ok(())
 }
 
-/// Checks that the viewer can see the entity (not found otherwise).
-async fn ensure_visible(
-    tx: &mut TenantTx,
-    viewer: Viewer,
-    entity: EntityType,
-    id: Uuid,
-) -> Result<(), WorkError> {
-    match entity {
-        EntityType::Goal => goals::get(tx, id).await.map(drop),
-        EntityType::Project => projects::get(tx, viewer, id).await.map(drop),
-        EntityType::Record => records::get(tx, viewer, id).await.map(drop),
-        EntityType::Idea => ideas::get(tx, id).await.map(drop),
-    }
+/// An entity with field-level history. Goals, projects, records and ideas implement it, so
+/// history lists and restores their versions without knowing them.
+#[async_trait::async_trait]
+pub trait Versioned {
+    /// How its versions are labelled.
+    const ENTITY: EntityType;
+    /// The state a version's snapshot holds.
+    type Snapshot: DeserializeOwned + Send;
+
+    /// Not found unless the viewer can see the entity.
+    async fn ensure_visible(tx: &mut TenantTx, viewer: Viewer, id: Uuid) -> Result<(), WorkError>;
+
+    /// Writes `snapshot` back as a new change restored from `version`, through the same
+    /// edit checks as an update.
+    async fn restore(
+        tx: &mut TenantTx,
+        viewer: Viewer,
+        id: Uuid,
+        snapshot: Self::Snapshot,
+        version: i32,
+    ) -> Result<(), WorkError>;
 }
 
 const COLS: &str = "version, changes, snapshot, actor_user, restored_from, at";
 
 /// The versions of a visible entity, oldest first.
-pub async fn list(
+pub async fn list<V: Versioned>(
     tx: &mut TenantTx,
     viewer: Viewer,
-    entity: EntityType,
     id: Uuid,
 ) -> Result<Vec<Version>, WorkError> {
-    ensure_visible(tx, viewer, entity, id).await?;
+    let entity = V::ENTITY;
+    V::ensure_visible(tx, viewer, id).await?;
     Ok(sqlx::query_as(&format!(
         "SELECT {COLS} FROM versions WHERE entity_type = $1 AND entity_id = $2 ORDER BY version"
     ))
@@ -169,14 +177,14 @@ fn snapshot_of<T: DeserializeOwned>(v: &Version) -> Result<T, WorkError> {
 }
 
 /// Brings back the state of `version` as a new version; returns the new version.
-pub async fn restore(
+pub async fn restore<V: Versioned>(
     tx: &mut TenantTx,
     viewer: Viewer,
-    entity: EntityType,
     id: Uuid,
     version: i32,
 ) -> Result<Version, WorkError> {
-    ensure_visible(tx, viewer, entity, id).await?;
+    let entity = V::ENTITY;
+    V::ensure_visible(tx, viewer, id).await?;
     let target: Version = sqlx::query_as(&format!(
         "SELECT {COLS} FROM versions WHERE entity_type = $1 AND entity_id = $2 AND version = $3"
     ))
@@ -186,16 +194,7 @@ pub async fn restore(
     .fetch_optional(tx.conn())
     .await?
     .ok_or(WorkError::NotFound)?;
-    match entity {
-        EntityType::Goal => goals::restore(tx, viewer, id, snapshot_of(&target)?, version).await?,
-        EntityType::Project => {
-            projects::restore(tx, viewer, id, snapshot_of(&target)?, version).await?
-        }
-        EntityType::Record => {
-            records::restore(tx, viewer, id, snapshot_of(&target)?, version).await?
-        }
-        EntityType::Idea => ideas::restore(tx, viewer, id, snapshot_of(&target)?, version).await?,
-    }
+    V::restore(tx, viewer, id, snapshot_of(&target)?, version).await?;
     sqlx::query_as(&format!(
         "SELECT {COLS} FROM versions WHERE entity_type = $1 AND entity_id = $2 ORDER BY version DESC LIMIT 1"
     ))

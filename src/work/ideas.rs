@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::history::{EntityType, record_change};
+use super::history::{EntityType, Versioned, record_change};
 use super::projects::{self, NewProject, Project};
 use super::{Page, PageArgs, WorkError, check_text, map_constraint};
 use crate::authz::Viewer;
@@ -141,22 +141,34 @@ pub async fn archive(tx: &mut TenantTx, viewer: Viewer, id: Uuid) -> Result<Idea
     write(tx, viewer, &before, &after, None).await
 }
 
-/// Restores text and archival state; the promotion link is a fact, not content, and stays.
-pub(crate) async fn restore(
-    tx: &mut TenantTx,
-    viewer: Viewer,
-    id: Uuid,
-    snapshot: Idea,
-    version: i32,
-) -> Result<(), WorkError> {
-    let before = get(tx, id).await?;
-    let after = Idea {
-        promoted_project_id: before.promoted_project_id,
-        ..snapshot
-    };
-    write(tx, viewer, &before, &after, Some(version))
-        .await
-        .map(drop)
+/// Ideas keep field-level history: `restoreVersion` brings back a snapshot through this.
+pub struct Ideas;
+
+#[async_trait::async_trait]
+impl Versioned for Ideas {
+    const ENTITY: EntityType = EntityType::Idea;
+    type Snapshot = Idea;
+
+    async fn ensure_visible(tx: &mut TenantTx, _viewer: Viewer, id: Uuid) -> Result<(), WorkError> {
+        get(tx, id).await.map(drop)
+    }
+
+    async fn restore(
+        tx: &mut TenantTx,
+        viewer: Viewer,
+        id: Uuid,
+        snapshot: Idea,
+        version: i32,
+    ) -> Result<(), WorkError> {
+        let before = get(tx, id).await?;
+        let after = Idea {
+            promoted_project_id: before.promoted_project_id,
+            ..snapshot
+        };
+        write(tx, viewer, &before, &after, Some(version))
+            .await
+            .map(drop)
+    }
 }
 
 /// Creates a project from the idea and links them. An idea is promoted at most once.

@@ -15,6 +15,7 @@ pub mod page;
 pub mod projects;
 pub mod records;
 pub mod teams;
+pub mod versions;
 
 pub use page::{Page, PageArgs};
 

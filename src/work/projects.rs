@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::history::{EntityType, record_change};
+use super::history::{EntityType, Versioned, record_change};
 use super::{EDITABLE_TEAM, Page, PageArgs, VISIBLE_TEAM, WorkError, check_text, map_constraint};
 use crate::authz::Viewer;
 use crate::tenancy::TenantTx;
@@ -225,15 +225,28 @@ pub async fn archive(tx: &mut TenantTx, viewer: Viewer, id: Uuid) -> Result<Proj
     write(tx, viewer, &before, &after, None).await
 }
 
-pub(crate) async fn restore(
-    tx: &mut TenantTx,
-    viewer: Viewer,
-    id: Uuid,
-    snapshot: Project,
-    version: i32,
-) -> Result<(), WorkError> {
-    let before = get(tx, viewer, id).await?;
-    write(tx, viewer, &before, &snapshot, Some(version))
-        .await
-        .map(drop)
+/// Projects keep field-level history: `restoreVersion` brings back a snapshot through this.
+pub struct Projects;
+
+#[async_trait::async_trait]
+impl Versioned for Projects {
+    const ENTITY: EntityType = EntityType::Project;
+    type Snapshot = Project;
+
+    async fn ensure_visible(tx: &mut TenantTx, viewer: Viewer, id: Uuid) -> Result<(), WorkError> {
+        get(tx, viewer, id).await.map(drop)
+    }
+
+    async fn restore(
+        tx: &mut TenantTx,
+        viewer: Viewer,
+        id: Uuid,
+        snapshot: Project,
+        version: i32,
+    ) -> Result<(), WorkError> {
+        let before = get(tx, viewer, id).await?;
+        write(tx, viewer, &before, &snapshot, Some(version))
+            .await
+            .map(drop)
+    }
 }

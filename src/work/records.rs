@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::history::{EntityType, record_change};
+use super::history::{EntityType, Versioned, record_change};
 use super::projects::ensure_team_editable;
 use super::{Page, PageArgs, VISIBLE_TEAM, WorkError, check_text, map_constraint};
 use crate::authz::Viewer;
@@ -310,20 +310,32 @@ pub async fn archive(tx: &mut TenantTx, viewer: Viewer, id: Uuid) -> Result<Reco
     write(tx, viewer, &before, &after, None).await
 }
 
-/// Restores content, status, assignee and archival state; a record stays in its project.
-pub(crate) async fn restore(
-    tx: &mut TenantTx,
-    viewer: Viewer,
-    id: Uuid,
-    snapshot: Record,
-    version: i32,
-) -> Result<(), WorkError> {
-    let before = get(tx, viewer, id).await?;
-    let after = Record {
-        project_id: before.project_id,
-        ..snapshot
-    };
-    write(tx, viewer, &before, &after, Some(version))
-        .await
-        .map(drop)
+/// Records keep field-level history: `restoreVersion` brings back a snapshot through this.
+pub struct Records;
+
+#[async_trait::async_trait]
+impl Versioned for Records {
+    const ENTITY: EntityType = EntityType::Record;
+    type Snapshot = Record;
+
+    async fn ensure_visible(tx: &mut TenantTx, viewer: Viewer, id: Uuid) -> Result<(), WorkError> {
+        get(tx, viewer, id).await.map(drop)
+    }
+
+    async fn restore(
+        tx: &mut TenantTx,
+        viewer: Viewer,
+        id: Uuid,
+        snapshot: Record,
+        version: i32,
+    ) -> Result<(), WorkError> {
+        let before = get(tx, viewer, id).await?;
+        let after = Record {
+            project_id: before.project_id,
+            ..snapshot
+        };
+        write(tx, viewer, &before, &after, Some(version))
+            .await
+            .map(drop)
+    }
 }

@@ -1,0 +1,20 @@
+//! The global endpoint `/graphql`: operations outside any workspace (`me`, my workspaces,
+//! my sessions, my password).
+
+mod account;
+mod factors;
+mod state;
+
+use async_graphql::MergedObject;
+
+pub use state::{Effects, GlobalState};
+
+/// Queries of the global endpoint.
+#[derive(MergedObject, Default)]
+#[graphql(name = "GlobalQuery")]
+pub struct GlobalQuery(account::AccountQuery, factors::FactorsQuery);
+
+/// Self-service mutations of the global endpoint: browser sessions only.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct GlobalMutation(account::AccountMutation, factors::FactorsMutation);

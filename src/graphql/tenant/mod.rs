@@ -1,0 +1,53 @@
+//! The tenant schema served at `/w/{slug}/graphql`, one part per domain, merged into one
+//! query root and one mutation root. Every root field carries `@requires`, which the guard
+//! enforces; domain services add the row-level checks (team visibility and editability,
+//! membership of assignees). Resolvers parse input, call a domain service and map the result.
+
+mod attachments;
+mod audit;
+mod exports;
+mod history;
+mod ideas;
+mod members;
+pub(crate) mod objects;
+mod planning;
+mod projects;
+mod settings;
+mod sso;
+mod tokens;
+mod webhooks;
+
+use async_graphql::MergedObject;
+
+/// Tenant queries, served inside a read-only tenant transaction.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct Query(
+    members::MembersQuery,
+    planning::PlanningQuery,
+    projects::ProjectsQuery,
+    ideas::IdeasQuery,
+    history::HistoryQuery,
+    attachments::AttachmentsQuery,
+    audit::AuditQuery,
+    settings::SettingsQuery,
+    sso::SsoQuery,
+    webhooks::WebhooksQuery,
+    exports::ExportsQuery,
+    tokens::TokensQuery,
+);
+
+/// Tenant mutations, each request in one read-write tenant transaction.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(
+    planning::PlanningMutation,
+    projects::ProjectsMutation,
+    ideas::IdeasMutation,
+    history::HistoryMutation,
+    settings::SettingsMutation,
+    sso::SsoMutation,
+    exports::ExportsMutation,
+    webhooks::WebhooksMutation,
+    tokens::TokensMutation,
+);
