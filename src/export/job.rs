@@ -13,9 +13,71 @@ use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use crate::audit::{self, EntryMeta, NewEntry};
-use crate::jobs::{self, JobError, Kind, Worker};
+use std::sync::Arc;
+
+use crate::Clock;
+use crate::crypto::Keyring;
+use crate::db::AppPool;
+use crate::jobs::{self, Job, JobError};
+use crate::storage::BlobStore;
 use crate::storage::{ObjectKey, ObjectMeta, StorageError};
 use crate::tenancy::{self, Access, Slug, TenantTx};
+
+/// The job that writes a queued export.
+const WRITE: &str = "export";
+/// The job that deletes an export's file when it expires.
+const EXPIRE: &str = "export_expire";
+
+/// What the export jobs need: the runtime pool, the keys, the store, a clock, and how long a
+/// file stays. Register [`Exports::jobs`] with the worker.
+pub struct Exports {
+    pub pool: AppPool,
+    pub keyring: Arc<Keyring>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub clock: Arc<dyn Clock>,
+    /// Days a finished export stays downloadable (`jobs.export_keep_days`).
+    pub keep_days: i32,
+}
+
+impl Exports {
+    /// The two export jobs: writing a queued export, and deleting it when it expires.
+    pub fn jobs(self) -> [Arc<dyn Job>; 2] {
+        let shared = Arc::new(self);
+        [
+            Arc::new(WriteJob(shared.clone())),
+            Arc::new(ExpireJob(shared)),
+        ]
+    }
+}
+
+struct WriteJob(Arc<Exports>);
+struct ExpireJob(Arc<Exports>);
+
+#[async_trait::async_trait]
+impl Job for WriteJob {
+    fn kind(&self) -> &'static str {
+        WRITE
+    }
+
+    async fn run(&self, slug: &Slug, id: Uuid) -> Result<(), JobError> {
+        write(&self.0, slug, id).await
+    }
+
+    async fn give_up(&self, slug: &Slug, id: Uuid) -> Result<(), JobError> {
+        give_up(&self.0, slug, id).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Job for ExpireJob {
+    fn kind(&self) -> &'static str {
+        EXPIRE
+    }
+
+    async fn run(&self, slug: &Slug, id: Uuid) -> Result<(), JobError> {
+        expire(&self.0, slug, id).await
+    }
+}
 
 /// Where a background export stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
@@ -116,7 +178,7 @@ pub async fn queue(tx: &mut TenantTx, requested_by: Uuid) -> Result<Option<Expor
     .bind(requested_by)
     .fetch_one(tx.conn())
     .await?;
-    jobs::enqueue(tx, Kind::Export, id, None).await?;
+    jobs::enqueue(tx, WRITE, id, None).await?;
     Ok(Some(from_row(row)))
 }
 
@@ -161,7 +223,7 @@ async fn lock(
 }
 
 /// The `export` job: writes the file and records it.
-pub(crate) async fn write(w: &Worker, slug: &Slug, id: Uuid) -> Result<(), JobError> {
+async fn write(w: &Exports, slug: &Slug, id: Uuid) -> Result<(), JobError> {
     // 1. This attempt's object key, recorded first; an earlier attempt's object removed.
     let Some(mut tx) = tenancy::begin(&w.pool, slug, Access::ReadWrite).await? else {
         return Ok(());
@@ -236,7 +298,7 @@ pub(crate) async fn write(w: &Worker, slug: &Slug, id: Uuid) -> Result<(), JobEr
         return Ok(());
     };
     let now = w.clock.now();
-    let expires_at = now + chrono::Duration::days(i64::from(w.cfg.export_keep_days.max(1)));
+    let expires_at = now + chrono::Duration::days(i64::from(w.keep_days.max(1)));
     let recorded = sqlx::query(
         "UPDATE exports SET status = 'done', size_bytes = $3, sha256 = $4, manifest = $5,
                             finished_at = now(), expires_at = $6, error = NULL
@@ -273,7 +335,7 @@ pub(crate) async fn write(w: &Worker, slug: &Slug, id: Uuid) -> Result<(), JobEr
         },
     )
     .await?;
-    jobs::enqueue(&mut tx, Kind::ExportExpire, id, Some(expires_at)).await?;
+    jobs::enqueue(&mut tx, EXPIRE, id, Some(expires_at)).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -281,7 +343,7 @@ pub(crate) async fn write(w: &Worker, slug: &Slug, id: Uuid) -> Result<(), JobEr
 /// After the last failed attempt: the export is marked `failed` and any partial file removed.
 /// Removing the file is best-effort here (the store may be what failed): if it cannot be
 /// removed its key stays recorded, and purging the workspace removes it.
-pub(crate) async fn give_up(w: &Worker, slug: &Slug, id: Uuid) -> Result<(), JobError> {
+async fn give_up(w: &Exports, slug: &Slug, id: Uuid) -> Result<(), JobError> {
     finish(
         w,
         slug,
@@ -294,14 +356,14 @@ pub(crate) async fn give_up(w: &Worker, slug: &Slug, id: Uuid) -> Result<(), Job
 }
 
 /// The `export_expire` job: the file is deleted and the export marked `expired`.
-pub(crate) async fn expire(w: &Worker, slug: &Slug, id: Uuid) -> Result<(), JobError> {
+async fn expire(w: &Exports, slug: &Slug, id: Uuid) -> Result<(), JobError> {
     finish(w, slug, id, &["done"], "expired", "workspace.export.expire").await
 }
 
 /// Moves an export from one of `from` to `to`, deleting its file first. An expiry must
 /// delete it (else the job fails and is retried); a failure only tries.
 async fn finish(
-    w: &Worker,
+    w: &Exports,
     slug: &Slug,
     id: Uuid,
     from: &[&str],

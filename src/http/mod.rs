@@ -136,15 +136,26 @@ impl AppState {
     /// The background worker over this server's pool, keys and store (run it with
     /// [`crate::jobs::Worker::run`]).
     pub fn worker(&self, cfg: crate::config::Jobs) -> crate::jobs::Worker {
-        crate::jobs::Worker::new(
-            self.inner.pool.clone(),
-            self.inner.keyring.clone(),
-            self.inner.blobs.clone(),
-            self.inner.clock.clone(),
-            cfg,
-            self.inner.outbound.clone(),
-            self.inner.webhooks.clone(),
-        )
+        let i = &self.inner;
+        let exports = crate::export::job::Exports {
+            pool: i.pool.clone(),
+            keyring: i.keyring.clone(),
+            blobs: i.blobs.clone(),
+            clock: i.clock.clone(),
+            keep_days: cfg.export_keep_days,
+        };
+        let delivery = crate::webhooks::Delivery {
+            pool: i.pool.clone(),
+            keyring: i.keyring.clone(),
+            clock: i.clock.clone(),
+            outbound: i.outbound.clone(),
+            webhooks: i.webhooks.clone(),
+        };
+        let [write, expire] = exports.jobs();
+        crate::jobs::Worker::new(i.pool.clone(), cfg)
+            .with(write)
+            .with(expire)
+            .with(Arc::new(delivery))
     }
 }
 

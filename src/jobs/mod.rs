@@ -11,57 +11,43 @@
 //! The worker holds only the runtime role: it reaches a workspace through the same tenant
 //! transaction as a request ([`crate::tenancy::begin`]), never with more privilege.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::db::AppPool;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::Clock;
 use crate::config::Jobs;
-use crate::crypto::Keyring;
-use crate::storage::BlobStore;
+use crate::db::AppPool;
 use crate::tenancy::{Slug, TenantTx};
 
 /// What a job failed with (logged; never shown to the requester).
 pub type JobError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The kinds of job, as stored in `public.jobs.kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Write a queued workspace export to the store.
-    Export,
-    /// Delete a finished export's file when it expires.
-    ExportExpire,
-    /// Send one webhook message (and record the attempt).
-    Webhook,
-}
+/// One kind of job. Domains implement it for their own jobs and register them with the
+/// [`Worker`], so the runner knows a trait, not its clients.
+#[async_trait::async_trait]
+pub trait Job: Send + Sync + 'static {
+    /// The name stored in `public.jobs.kind`. Queued jobs carry it: never rename one.
+    fn kind(&self) -> &'static str;
 
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Export => "export",
-            Self::ExportExpire => "export_expire",
-            Self::Webhook => "webhook",
-        }
-    }
+    /// Runs the job for the workspace `slug` and the row `ref_id`. It must be safe to run
+    /// again after an interrupted attempt. An error is retried with backoff up to
+    /// `jobs.max_attempts`.
+    async fn run(&self, slug: &Slug, ref_id: Uuid) -> Result<(), JobError>;
 
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "export" => Some(Self::Export),
-            "export_expire" => Some(Self::ExportExpire),
-            "webhook" => Some(Self::Webhook),
-            _ => None,
-        }
+    /// Called once when the job failed its last attempt (mark the row failed, clean up).
+    async fn give_up(&self, _slug: &Slug, _ref_id: Uuid) -> Result<(), JobError> {
+        Ok(())
     }
 }
 
-/// Queues a job for the workspace of `tx`, in its transaction: it runs only if `tx` commits.
-/// `run_after`: not before then (default: now).
+/// Queues a job of `kind` for the workspace of `tx`, in its transaction: it runs only if `tx`
+/// commits. `run_after`: not before then (default: now).
 pub async fn enqueue(
     tx: &mut TenantTx,
-    kind: Kind,
+    kind: &'static str,
     ref_id: Uuid,
     run_after: Option<DateTime<Utc>>,
 ) -> Result<(), sqlx::Error> {
@@ -71,7 +57,7 @@ pub async fn enqueue(
          VALUES ($1, $2, $3, coalesce($4, now()))",
     )
     .bind(tenant_id)
-    .bind(kind.as_str())
+    .bind(kind)
     .bind(ref_id)
     .bind(run_after)
     .execute(tx.conn())
@@ -93,12 +79,12 @@ struct Claimed {
 pub enum Ran {
     /// No job was due.
     Idle,
-    /// A job ran to its end.
-    Done(Kind),
-    /// A job failed and will be tried again later.
-    Retrying(Kind),
-    /// A job failed its last attempt and was given up.
-    GaveUp(Kind),
+    /// A job of this kind ran to its end.
+    Done(&'static str),
+    /// A job of this kind failed and will be tried again later.
+    Retrying(&'static str),
+    /// A job of this kind failed its last attempt and was given up.
+    GaveUp(&'static str),
     /// The job's workspace is not active (deleted, restorable): put off.
     Deferred,
 }
@@ -106,34 +92,25 @@ pub enum Ran {
 /// The background worker. Cheap to clone; run one per server with [`Worker::run`].
 #[derive(Clone)]
 pub struct Worker {
-    pub(crate) pool: AppPool,
-    pub(crate) keyring: Arc<Keyring>,
-    pub(crate) blobs: Arc<dyn BlobStore>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) cfg: Jobs,
-    pub(crate) outbound: Arc<crate::net::Outbound>,
-    pub(crate) webhooks: crate::config::Webhooks,
+    pool: AppPool,
+    cfg: Jobs,
+    jobs: Arc<HashMap<&'static str, Arc<dyn Job>>>,
 }
 
 impl Worker {
-    pub fn new(
-        pool: AppPool,
-        keyring: Arc<Keyring>,
-        blobs: Arc<dyn BlobStore>,
-        clock: Arc<dyn Clock>,
-        cfg: Jobs,
-        outbound: Arc<crate::net::Outbound>,
-        webhooks: crate::config::Webhooks,
-    ) -> Self {
+    /// A worker with no job kinds yet: register them with [`Worker::with`].
+    pub fn new(pool: AppPool, cfg: Jobs) -> Self {
         Self {
             pool,
-            keyring,
-            blobs,
-            clock,
             cfg,
-            outbound,
-            webhooks,
+            jobs: Arc::new(HashMap::new()),
         }
+    }
+
+    /// Registers a kind of job.
+    pub fn with(mut self, job: Arc<dyn Job>) -> Self {
+        Arc::make_mut(&mut self.jobs).insert(job.kind(), job);
+        self
     }
 
     /// Runs due jobs until the task is dropped, looking again every `poll_interval_ms`
@@ -180,23 +157,19 @@ impl Worker {
         let Some(job) = claimed else {
             return Ok(Ran::Idle);
         };
-        let Some(kind) = Kind::parse(&job.kind) else {
-            tracing::error!(job = %job.id, kind = %job.kind, "unknown job kind; dropped");
-            self.done(job.id).await?;
-            return Ok(Ran::Idle);
+        let Some(handler) = self.jobs.get(job.kind.as_str()).cloned() else {
+            // Queued by a newer replica during a rolling upgrade: left for one that knows it.
+            tracing::warn!(job = %job.id, kind = %job.kind, "job kind not known here; put off");
+            self.defer(job.id, 60).await?;
+            return Ok(Ran::Deferred);
         };
         let Some(slug) = job.slug.as_deref().and_then(|s| Slug::parse(s).ok()) else {
             // Deleted but restorable: the job waits (a purge removes it with the workspace).
             self.defer(job.id, 3600).await?;
             return Ok(Ran::Deferred);
         };
-        let outcome = match kind {
-            Kind::Export => crate::export::job::write(self, &slug, job.ref_id).await,
-            Kind::ExportExpire => crate::export::job::expire(self, &slug, job.ref_id).await,
-            // Retries are scheduled by the delivery itself (with the webhook backoff), so a
-            // delivery job that returns is done.
-            Kind::Webhook => crate::webhooks::deliver(self, &slug, job.ref_id).await,
-        };
+        let kind = handler.kind();
+        let outcome = handler.run(&slug, job.ref_id).await;
         match outcome {
             Ok(()) => {
                 self.done(job.id).await?;
@@ -204,16 +177,14 @@ impl Worker {
             }
             Err(e) if job.attempts < self.cfg.max_attempts => {
                 let delay = 30i32.saturating_mul(1 << (job.attempts - 1).clamp(0, 7));
-                tracing::warn!(job = %job.id, kind = kind.as_str(), tenant = %slug, attempt = job.attempts, error = %e, retry_in_secs = delay, "job failed; will retry");
+                tracing::warn!(job = %job.id, kind, tenant = %slug, attempt = job.attempts, error = %e, retry_in_secs = delay, "job failed; will retry");
                 self.defer(job.id, delay.min(3600)).await?;
                 Ok(Ran::Retrying(kind))
             }
             Err(e) => {
-                tracing::error!(job = %job.id, kind = kind.as_str(), tenant = %slug, attempt = job.attempts, error = %e, "job failed its last attempt; giving up");
-                if kind == Kind::Export
-                    && let Err(e) = crate::export::job::give_up(self, &slug, job.ref_id).await
-                {
-                    tracing::error!(job = %job.id, error = %e, "could not mark the export failed");
+                tracing::error!(job = %job.id, kind, tenant = %slug, attempt = job.attempts, error = %e, "job failed its last attempt; giving up");
+                if let Err(e) = handler.give_up(&slug, job.ref_id).await {
+                    tracing::error!(job = %job.id, kind, error = %e, "giving up failed");
                 }
                 self.done(job.id).await?;
                 Ok(Ran::GaveUp(kind))

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tessera::authz::{Role, Scope};
-use tessera::jobs::{Kind, Ran, Worker};
+use tessera::jobs::{Ran, Worker};
 use tessera::storage::BlobStore;
 use tessera::tenancy::{self, Access, Slug};
 
@@ -294,15 +294,16 @@ async fn background_exports_are_for_export_run_only_and_stay_in_their_workspace(
 async fn worker(db: &TestDb, store: Arc<dyn BlobStore>, max_attempts: i32) -> Worker {
     let mut jobs = db.cfg.jobs.clone();
     jobs.max_attempts = max_attempts;
-    Worker::new(
-        db.app_pool(4).await,
-        Arc::new(db.keyring.clone()),
-        store,
-        Arc::new(tessera::SystemClock),
-        jobs,
-        Arc::new(tessera::net::Outbound::new(tessera::net::AddressPolicy::default()).unwrap()),
-        db.cfg.webhooks.clone(),
-    )
+    let pool = db.app_pool(4).await;
+    let [write, expire] = tessera::export::job::Exports {
+        pool: pool.clone(),
+        keyring: Arc::new(db.keyring.clone()),
+        blobs: store,
+        clock: Arc::new(tessera::SystemClock),
+        keep_days: jobs.export_keep_days,
+    }
+    .jobs();
+    Worker::new(pool, jobs).with(write).with(expire)
 }
 
 async fn queue(db: &TestDb, slug: &str, user: uuid::Uuid) -> uuid::Uuid {
@@ -359,7 +360,7 @@ async fn a_failing_store_is_retried_then_the_export_is_marked_failed() {
     let w = worker(&db, broken, 2).await;
     let id = queue(&db, "acme", owner).await;
 
-    assert_eq!(w.run_once().await.unwrap(), Ran::Retrying(Kind::Export));
+    assert_eq!(w.run_once().await.unwrap(), Ran::Retrying("export"));
     // Backoff: not due again at once.
     assert_eq!(w.run_once().await.unwrap(), Ran::Idle);
     let (state, _, _) = status(&db, id).await;
@@ -368,7 +369,7 @@ async fn a_failing_store_is_retried_then_the_export_is_marked_failed() {
         .execute(&db.migrator)
         .await
         .unwrap();
-    assert_eq!(w.run_once().await.unwrap(), Ran::GaveUp(Kind::Export));
+    assert_eq!(w.run_once().await.unwrap(), Ran::GaveUp("export"));
     // The store could not even delete: the key stays recorded for the purge.
     let (state, _, error) = status(&db, id).await;
     assert_eq!(state, "failed");
@@ -435,7 +436,7 @@ async fn an_interrupted_attempt_is_cleaned_up_and_each_job_runs_on_one_worker_on
         loop {
             match w.run_once().await.unwrap() {
                 Ran::Idle => return ran,
-                Ran::Done(Kind::Export) => ran += 1,
+                Ran::Done("export") => ran += 1,
                 other => panic!("unexpected {other:?}"),
             }
         }
