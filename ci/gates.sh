@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # CI gates beyond fmt, clippy and tests (called by ci/test.sh, the README's test command):
+#   - source layout: no import cycle between files of src/ (ci/module_cycles.py)
 #   - dependency advisories: cargo audit against ../shared/advisory-db, offline (ci/audit.py)
 #   - licenses, bans, sources: cargo deny (ci/deny.toml), and a ratchet on duplicate versions
 #   - migration safety: squawk over migrations/ (ci/migrations.py, ci/migration-lint.toml)
@@ -40,6 +41,10 @@ if [ ! -x "$HELM" ]; then
   chmod 755 "$HELM"
   rm -rf "$tmp"
 fi
+
+log "source layout: no import cycles between files of src/"
+python3 ci/module_cycles.py --self-check
+python3 ci/module_cycles.py
 
 log "dependency advisories (cargo audit, offline snapshot)"
 python3 ci/audit.py

@@ -21,8 +21,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::AppState;
-use super::graphql::authorize;
+use super::authn::authorize;
+use super::state::AppState;
 use crate::audit::{self, EntryMeta, NewEntry};
 use crate::authz::{Actor, Permission, Principal};
 use crate::graphql::errors::{ApiError, ErrorCode};
@@ -43,7 +43,7 @@ pub struct UploadParams {
 }
 
 pub(super) fn meta(headers: &HeaderMap, ext: &axum::http::Extensions, p: &Principal) -> EntryMeta {
-    let (_, ip) = super::auth::client(headers, ext);
+    let (_, ip) = super::authn::client(headers, ext);
     let (actor_type, actor_id) = match &p.actor {
         Actor::Token { token_id, .. } => ("token", token_id.to_string()),
         Actor::Session { session_id, .. } => ("user", session_id.to_string()),
@@ -53,7 +53,7 @@ pub(super) fn meta(headers: &HeaderMap, ext: &axum::http::Extensions, p: &Princi
         actor_id,
         actor_user: p.user_id.to_string(),
         request_id: headers
-            .get(super::REQUEST_ID)
+            .get(crate::observability::REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned(),

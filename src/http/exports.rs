@@ -15,9 +15,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 
-use super::AppState;
 use super::attachments::audit_request;
-use super::graphql::{authenticate, authorize, bearer};
+use super::authn::{authenticate, authorize, bearer};
+use super::state::AppState;
 use crate::audit::NewEntry;
 use crate::authz::Permission;
 use crate::export::job::Status;
@@ -97,7 +97,7 @@ async fn begin_export(
     if !auth.principal.has(Permission::ExportRun) {
         return Err(ApiError::forbidden("exports need export:run"));
     }
-    super::graphql::count_request(state, &tx, &auth.principal, crate::ratelimit::Route::Export)
+    super::authn::count_request(state, &tx, &auth.principal, crate::ratelimit::Route::Export)
         .await?;
     let tenant_id = tx.tenant_id();
     audit_request(

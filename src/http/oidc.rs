@@ -8,8 +8,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::AppState;
-use super::auth::{client, cookie, identity_meta, lifetimes, record};
+use super::authn::{client, cookie, identity_meta, lifetimes, record};
+use super::state::AppState;
 use crate::graphql::errors::{ApiError, ErrorCode};
 use crate::identity::events::Event;
 use crate::identity::{session, sso};

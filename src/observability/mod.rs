@@ -18,6 +18,10 @@ use axum::http::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 
+/// The request id header: the client's value when it is well formed, else a generated UUID;
+/// returned on the response and carried by every log line of the request.
+pub const REQUEST_ID: &str = "x-request-id";
+
 /// What a handler learned about its request, for the request's log line.
 #[derive(Debug, Clone, Default)]
 pub struct RequestLog(Arc<Mutex<Fields>>);
@@ -71,7 +75,7 @@ pub async fn log_requests(req: Request<Body>, next: Next) -> Response {
         .unwrap_or_else(|| "unmatched".to_owned());
     let request_id = req
         .headers()
-        .get(crate::http::REQUEST_ID)
+        .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-")
         .to_owned();

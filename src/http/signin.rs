@@ -1,9 +1,6 @@
-//! Browser sign-in: `POST /auth/signup`, `POST /auth/signin`, `POST /auth/signout`, and the
-//! session cookie and CSRF rules the GraphQL endpoints share.
-//!
-//! CSRF: cookie-authenticated writes must be JSON (HTML forms cannot send it, and a
-//! cross-site `fetch` with JSON needs a CORS preflight we never grant) and must carry an
-//! `Origin` that is this server's own or explicitly allowed. GET never mutates.
+//! Browser sign-in: `POST /auth/signup`, `POST /auth/signin`, `POST /auth/signout`,
+//! `POST /auth/mfa` and the passkey sign-in. The session cookie and CSRF rules they set up
+//! are in [`super::authn`].
 
 use axum::body::Body;
 use axum::extract::State;
@@ -11,73 +8,17 @@ use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::AppState;
-use crate::audit::EntryMeta;
+use super::authn::{
+    check_origin, client, cookie, identity_meta, lifetimes, record, session_any, session_cookie,
+};
+use super::state::AppState;
 use crate::crypto::Secret;
 use crate::graphql::errors::{ApiError, ErrorCode};
 use crate::identity::PasswordError;
-use crate::identity::events::{self, Event};
-use crate::identity::session::{self, Aal, COOKIE, DEV_COOKIE};
+use crate::identity::events::Event;
+use crate::identity::session::{self, Aal};
 use crate::identity::{factors, passkeys};
 use crate::tenancy::{self, Access};
-
-/// The session token hash from the request's cookie, when one is present and well formed.
-pub fn session_cookie(headers: &HeaderMap, dev: bool) -> Option<Option<[u8; 32]>> {
-    let name = if dev { DEV_COOKIE } else { COOKIE };
-    let mut found = None;
-    for value in headers.get_all(header::COOKIE) {
-        let Ok(text) = value.to_str() else { continue };
-        for pair in text.split(';') {
-            if let Some((k, v)) = pair.trim().split_once('=')
-                && k == name
-            {
-                found = Some(session::parse(v.trim()));
-            }
-        }
-    }
-    found
-}
-
-/// Refuses a cookie-authenticated write whose `Origin` is missing or foreign.
-pub fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let refuse = || ApiError::forbidden("cross-site request refused: the Origin is not allowed");
-    let origin = headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(refuse)?;
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let auth = &state.inner.auth;
-    let own_https = format!("https://{host}");
-    let own_http = format!("http://{host}");
-    let allowed = (!host.is_empty()
-        && (origin == own_https || (auth.dev_insecure_cookies && origin == own_http)))
-        || auth.allowed_origins.iter().any(|o| o == origin);
-    if allowed { Ok(()) } else { Err(refuse()) }
-}
-
-pub fn cookie(state: &AppState, token: &str, max_age: i64) -> Result<HeaderValue, ApiError> {
-    let auth = &state.inner.auth;
-    let (name, secure) = if auth.dev_insecure_cookies {
-        (DEV_COOKIE, "")
-    } else {
-        (COOKIE, "Secure; ")
-    };
-    HeaderValue::from_str(&format!(
-        "{name}={token}; HttpOnly; {secure}SameSite=Lax; Path=/; Max-Age={max_age}"
-    ))
-    .map_err(|_| ApiError::internal(&"bad cookie"))
-}
-
-pub fn lifetimes(state: &AppState) -> session::Lifetimes {
-    let a = &state.inner.auth;
-    session::Lifetimes {
-        idle_secs: a.session_idle_secs,
-        absolute_secs: a.session_absolute_secs,
-    }
-}
 
 /// Reads a JSON body for an auth endpoint (JSON only, bounded, Origin checked if sent).
 async fn json_body<T: for<'de> Deserialize<'de>>(
@@ -117,19 +58,6 @@ fn password_error(e: PasswordError) -> ApiError {
         PasswordError::Internal => ApiError::internal(&"password hashing failed"),
         other => ApiError::bad_input(other.describe()),
     }
-}
-
-pub fn client(headers: &HeaderMap, ext: &axum::http::Extensions) -> (String, String) {
-    let ua = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let ip = ext
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default();
-    (ua, ip)
 }
 
 fn signed_in(
@@ -308,38 +236,6 @@ async fn signin_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
     signed_in(state, StatusCode::OK, user_id, &token, aal)
 }
 
-/// Who did it, for identity events in the audit log.
-pub fn identity_meta(
-    headers: &HeaderMap,
-    ip: &str,
-    user_id: uuid::Uuid,
-    session_id: Option<uuid::Uuid>,
-) -> EntryMeta {
-    EntryMeta {
-        actor_type: "user",
-        actor_id: session_id.map(|s| s.to_string()).unwrap_or_default(),
-        actor_user: user_id.to_string(),
-        request_id: headers
-            .get(super::REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned(),
-        client_ip: ip.to_owned(),
-    }
-}
-
-pub async fn record(state: &AppState, user_id: uuid::Uuid, meta: &EntryMeta, events: &[Event]) {
-    events::record(
-        &state.inner.pool,
-        &state.inner.keyring,
-        state.inner.clock.as_ref(),
-        user_id,
-        meta,
-        events,
-    )
-    .await;
-}
-
 #[derive(Deserialize)]
 struct SecondFactor {
     /// A TOTP code or a recovery code.
@@ -427,37 +323,6 @@ pub async fn signout(State(state): State<AppState>, req: Request<Body>) -> Respo
         resp.headers_mut().insert(header::SET_COOKIE, c);
     }
     resp
-}
-
-/// Validates the session of a request: `Ok(None)` when there is no session cookie. A
-/// session still owing its second factor is refused.
-pub async fn session_of(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<session::SessionInfo>, ApiError> {
-    match session_any(state, headers).await? {
-        Some(info) if info.aal == Aal::Pending => Err(ApiError::new(
-            ErrorCode::Unauthenticated,
-            "complete the second factor first (POST /auth/mfa)",
-        )),
-        other => Ok(other),
-    }
-}
-
-/// Like [`session_of`], but also accepts a session that still owes its second factor.
-pub async fn session_any(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<session::SessionInfo>, ApiError> {
-    match session_cookie(headers, state.inner.auth.dev_insecure_cookies) {
-        None => Ok(None),
-        Some(None) => Err(ApiError::unauthenticated()),
-        Some(Some(hash)) => session::validate(&state.inner.pool, &hash, lifetimes(state))
-            .await
-            .map_err(ApiError::from)?
-            .map(Some)
-            .ok_or_else(ApiError::unauthenticated),
-    }
 }
 
 /// `POST /auth/passkey/options`: starts a passkey sign-in. With a session cookie (typically a

@@ -1,0 +1,272 @@
+//! `/w/{slug}/graphql`: a tenant operation (or a batch), each in one transaction scoped to
+//! the workspace, committed when every field succeeded and rolled back otherwise.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::dataloader::DataLoader;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, Method, Request};
+use axum::response::Response;
+
+use super::transport::{Checked, check_transport, json_bytes};
+use crate::audit::EntryMeta;
+use crate::authz::{Actor, RequiresGuard};
+use crate::graphql::audit::AuditVariables;
+use crate::graphql::errors::{ApiError, ErrorCode, ensure_codes};
+use crate::graphql::{RequestState, TxCell};
+use crate::http::authn::{actor_label, authenticate};
+use crate::http::state::AppState;
+use crate::identity::touch_last_used;
+use crate::tenancy::{self, Access};
+
+/// How long a deleted workspace stays restorable.
+pub const DELETED_KEPT_DAYS: i32 = 7;
+
+/// `POST|GET /w/{slug}/graphql`.
+///
+/// A batch (a JSON array) runs its operations one after another, each in its own
+/// transaction, and answers an array in the same order. The whole batch is counted against
+/// the rate limits before the first operation runs.
+pub async fn tenant(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    req: Request<Body>,
+) -> Result<Response, ApiError> {
+    let log = crate::observability::RequestLog::current();
+    let request_id = req
+        .headers()
+        .get(crate::observability::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let client_ip = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    let headers = req.headers().clone();
+    let is_post = req.method() == Method::POST;
+    let key = crate::graphql::idempotency::key_of(&headers)?;
+    let transport = check_transport(&state, &state.inner.tenant_schema.guard, req).await?;
+    if transport.batch && key.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "Idempotency-Key applies to one operation: send keyed mutations one per request",
+        ));
+    }
+    let cost = transport
+        .items
+        .iter()
+        .fold(0u32, |n, c| n.saturating_add(c.cost));
+    let labels: Vec<String> = transport.items.iter().map(|c| c.label.clone()).collect();
+    log.operation(labels.join(","));
+    let mut bodies = Vec::with_capacity(transport.items.len());
+    let mut replayed = false;
+    for (i, checked) in transport.items.into_iter().enumerate() {
+        let (ttx, auth) = authenticate(
+            &state,
+            &headers,
+            &slug,
+            transport.token.as_ref(),
+            is_post,
+            checked.access,
+        )
+        .await?;
+        let actor = actor_label(&auth.principal);
+        if i == 0 {
+            log.tenant(ttx.tenant().slug.as_str());
+            log.actor(actor.clone());
+            state
+                .inner
+                .request_limits
+                .take(
+                    ttx.tenant_id(),
+                    ttx.tenant().slug.as_str(),
+                    &actor,
+                    crate::ratelimit::Route::GraphQl,
+                    cost,
+                )
+                .await?;
+        }
+        RequiresGuard::check(checked.needs, auth.principal.permissions())?;
+        let keyed = key
+            .clone()
+            .filter(|_| checked.access == Access::ReadWrite)
+            .map(|k| crate::graphql::idempotency::Keyed::new(actor, k, &transport.body));
+        let meta = EntryMeta {
+            actor_type: match &auth.principal.actor {
+                Actor::Token { .. } => "token",
+                Actor::Session { .. } => "user",
+            },
+            actor_id: match &auth.principal.actor {
+                Actor::Token { token_id, .. } => token_id.to_string(),
+                Actor::Session { session_id, .. } => session_id.to_string(),
+            },
+            actor_user: auth.principal.user_id.to_string(),
+            request_id: request_id.clone(),
+            client_ip: client_ip.clone(),
+        };
+        let (body, was_replayed) = execute(&state, ttx, auth, checked, meta, keyed).await?;
+        replayed |= was_replayed;
+        bodies.push(body);
+    }
+    let mut resp = if transport.batch {
+        let mut out = Vec::with_capacity(bodies.iter().map(|b| b.len() + 1).sum::<usize>() + 2);
+        out.push(b'[');
+        for (i, b) in bodies.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b);
+        }
+        out.push(b']');
+        json_bytes(out)
+    } else {
+        json_bytes(bodies.pop().unwrap_or_default())
+    };
+    if replayed {
+        crate::observability::metrics::idempotent_replay();
+        resp.headers_mut().insert(
+            crate::graphql::idempotency::REPLAYED,
+            HeaderValue::from_static("true"),
+        );
+    }
+    Ok(resp)
+}
+
+/// Runs one operation in its transaction: committed when every field succeeded (with its
+/// idempotency record, if keyed), rolled back otherwise. Returns the response body and
+/// whether it was replayed from an earlier request with the same key.
+async fn execute(
+    state: &AppState,
+    mut ttx: tenancy::TenantTx,
+    auth: crate::identity::Authenticated,
+    checked: Checked,
+    audit_meta: EntryMeta,
+    keyed: Option<crate::graphql::idempotency::Keyed>,
+) -> Result<(Vec<u8>, bool), ApiError> {
+    let started = std::time::Instant::now();
+    if let Some(keyed) = &keyed {
+        let tenant = ttx.tenant_id();
+        if let Some(stored) = keyed
+            .claim(ttx.conn(), &state.inner.keyring, tenant)
+            .await?
+        {
+            ttx.rollback().await.map_err(ApiError::from)?;
+            return Ok((stored, true));
+        }
+    }
+    let pool = &state.inner.pool;
+    let slug = ttx.tenant().slug.clone();
+    let viewer = auth.principal.viewer();
+    let cell = Arc::new(TxCell::new(ttx));
+    let batches = crate::graphql::loaders::BatchTasks::default();
+    let loaders = DataLoader::new(
+        crate::graphql::loaders::Loaders {
+            tx: cell.clone(),
+            viewer,
+        },
+        batches.spawner(),
+    )
+    .delay(Duration::ZERO);
+    let variables = AuditVariables(checked.request.variables.clone());
+    let kind = match checked.access {
+        Access::ReadWrite => "mutation",
+        _ => "query",
+    };
+    let request = checked
+        .request
+        .data(auth.principal.permissions())
+        .data(variables)
+        .data(RequestState {
+            tx: cell.clone(),
+            principal: auth.principal,
+            limits: state.inner.limits.clone(),
+            keyring: state.inner.keyring.clone(),
+            audit_meta,
+            clock: state.inner.clock.clone(),
+            outbound: state.inner.outbound.clone(),
+            public_origin: state.inner.auth.public_origin.clone(),
+            webhooks: state.inner.webhooks.clone(),
+        })
+        .data(loaders);
+    let timeout = Duration::from_secs(state.inner.limits.request_timeout_secs);
+    let schema = match checked.access {
+        Access::ReadWrite => &state.inner.tenant_schema.mutations,
+        Access::ReadOnly | Access::Snapshot => &state.inner.tenant_schema.queries,
+    };
+    let response = tokio::time::timeout(timeout, batches.run(schema.execute(request))).await;
+    let tx = cell.take().await;
+    let mut response = match response {
+        Ok(r) => r,
+        Err(_) => {
+            if let Some(tx) = tx {
+                let _ = tx.rollback().await;
+            }
+            return Err(ApiError::new(
+                ErrorCode::Timeout,
+                "the request took too long",
+            ));
+        }
+    };
+    ensure_codes(&mut response.errors);
+    crate::observability::metrics::graphql_operation(
+        &checked.label,
+        kind,
+        response.is_ok(),
+        started.elapsed(),
+    );
+    let mut body = Vec::new();
+    if let Some(tx) = tx {
+        if state.inner.limits.report_statement_count {
+            response.extensions.insert(
+                "tessera".to_owned(),
+                async_graphql::Value::from_json(
+                    serde_json::json!({ "statements": tx.statements() }),
+                )
+                .unwrap_or_default(),
+            );
+        }
+        body = serde_json::to_vec(&response).map_err(|e| ApiError::internal(&e))?;
+        if response.is_ok() {
+            let mut tx = tx;
+            if let Some(keyed) = &keyed {
+                let tenant = tx.tenant_id();
+                keyed
+                    .store(tx.conn(), &state.inner.keyring, tenant, &body)
+                    .await?;
+            }
+            tx.finish_delete(DELETED_KEPT_DAYS)
+                .await
+                .map_err(ApiError::from)?;
+            tx.commit().await.map_err(ApiError::from)?;
+        } else {
+            tx.rollback().await.map_err(ApiError::from)?;
+        }
+    }
+    if body.is_empty() {
+        body = serde_json::to_vec(&response).map_err(|e| ApiError::internal(&e))?;
+    }
+    if let Some(token_id) = auth.touch_pending {
+        // Read-only requests cannot write `last_used_at`; record it beside the request,
+        // without waiting for the WAL flush: a crash may lose the last moments of a
+        // once-a-minute timestamp, while waiting would cost a disk flush for the first use
+        // of each token in a minute — nearly every request when traffic is spread over
+        // thousands of workspaces.
+        let (pool, slug) = (pool.clone(), slug.clone());
+        tokio::spawn(async move {
+            if let Ok(Some(mut tx)) = tenancy::begin(&pool, &slug, Access::ReadWrite).await
+                && touch_last_used(&mut tx, token_id).await.is_ok()
+                && sqlx::query("SET LOCAL synchronous_commit TO off")
+                    .execute(tx.conn())
+                    .await
+                    .is_ok()
+            {
+                let _ = tx.commit().await;
+            }
+        });
+    }
+    Ok((body, false))
+}

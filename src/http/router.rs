@@ -1,0 +1,68 @@
+//! The router: every route, and the request middleware around them.
+
+use axum::Router;
+use axum::routing::{get, post};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use super::state::AppState;
+use super::{attachments, exports, graphql, oidc, ops, signin};
+use crate::observability::REQUEST_ID;
+
+pub fn router(state: AppState) -> Router {
+    let header = axum::http::HeaderName::from_static(REQUEST_ID);
+    Router::new()
+        .route("/w/{slug}/graphql", get(graphql::tenant).post(graphql::tenant))
+        .route("/graphql", get(graphql::global).post(graphql::global))
+        .route("/auth/signup", post(signin::signup))
+        .route("/auth/signin", post(signin::signin))
+        .route("/auth/signout", post(signin::signout))
+        .route("/auth/mfa", post(signin::second_factor))
+        .route("/auth/passkey/options", post(signin::passkey_options))
+        .route("/auth/passkey", post(signin::passkey_signin))
+        .route("/w/{slug}/attachments", axum::routing::post(attachments::upload))
+        .route("/w/{slug}/attachments/{id}/content", get(attachments::content))
+        .route("/blobs/{tenant}/{object}", get(attachments::blob))
+        .route("/w/{slug}/export", get(exports::json))
+        .route("/w/{slug}/export/{file}", get(exports::csv))
+        .route("/w/{slug}/exports/{id}/content", get(exports::content))
+        .route("/auth/oidc/{slug}/start", get(oidc::start))
+        .route("/auth/oidc/{slug}/callback", get(oidc::callback))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ops::readyz))
+        .route("/status", get(ops::status))
+        .route("/metrics", get(ops::metrics))
+        .fallback(|| async { crate::graphql::errors::ApiError::not_found().into_http() })
+        .with_state(state)
+        .layer(axum::middleware::from_fn(crate::observability::log_requests))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let id = req
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                // The path only: query strings are not logged.
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            })
+            // The request's own line is written by `observability::log_requests`.
+            .on_request(())
+            .on_response(()),
+        )
+        .layer(PropagateRequestIdLayer::new(header.clone()))
+        .layer(SetRequestIdLayer::new(header, MakeRequestUuid))
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

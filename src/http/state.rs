@@ -1,0 +1,149 @@
+//! Server state: the pools, schemas, keys, limits and clients every handler shares.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::Limits;
+use crate::db::AppPool;
+use crate::graphql::{GlobalSchema, TenantSchema};
+
+/// Shared, immutable server state.
+#[derive(Clone)]
+pub struct AppState {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub(super) pool: AppPool,
+    pub(super) tenant_schema: TenantSchema,
+    pub(super) global_schema: GlobalSchema,
+    pub(super) limits: Limits,
+    pub(super) keyring: Arc<crate::crypto::Keyring>,
+    pub(super) clock: Arc<dyn crate::Clock>,
+    pub(super) auth: crate::config::Auth,
+    pub(super) passwords: crate::identity::Passwords,
+    pub(super) auth_limits: Arc<crate::ratelimit::AuthLimits>,
+    /// Request limits per workspace, actor and route.
+    pub(super) request_limits: Arc<crate::ratelimit::RequestLimits>,
+    pub(super) webhooks: crate::config::Webhooks,
+    /// Bearer token `/metrics` requires, if any.
+    pub(super) metrics_token: Option<crate::crypto::Secret<String>>,
+    pub(super) webauthn: Arc<webauthn_rs::prelude::Webauthn>,
+    pub(super) outbound: Arc<crate::net::Outbound>,
+    pub(super) blobs: Arc<dyn crate::storage::BlobStore>,
+    /// The filesystem backend, whose signed links this server serves itself.
+    pub(super) fs_blobs: Option<Arc<crate::storage::FsStore>>,
+    pub(super) storage: crate::config::Storage,
+    /// Automatic persisted queries.
+    pub(super) apq: Arc<crate::graphql::apq::PersistedQueries>,
+    /// Parsed query documents.
+    pub(super) documents: Arc<crate::graphql::documents::Documents>,
+    /// The (public, tenant) migration versions this binary expects (`/readyz`).
+    pub(super) expected_migrations: (i32, i32),
+    pub(super) started: Instant,
+}
+
+impl AppState {
+    /// The server's state from its configuration (limits, auth, network, storage).
+    pub async fn new(
+        pool: AppPool,
+        tenant_schema: TenantSchema,
+        global_schema: GlobalSchema,
+        keyring: crate::crypto::Keyring,
+        cfg: &crate::config::Config,
+    ) -> Result<Self, String> {
+        let (limits, auth, network, storage) = (
+            cfg.limits.clone(),
+            cfg.auth.clone(),
+            &cfg.network,
+            &cfg.storage,
+        );
+        let data_dir = &cfg.data_dir;
+        let passwords = crate::identity::Passwords::new(
+            auth.argon2_memory_kib,
+            auth.argon2_iterations,
+            auth.argon2_parallelism,
+            auth.password_min_length,
+            auth.max_concurrent_hashes,
+        )
+        .map_err(|e| format!("password hashing set-up: {}", e.describe()))?;
+        let webauthn = Arc::new(crate::identity::passkeys::relying_party(
+            &auth.public_origin,
+        )?);
+        let (blobs, fs_blobs) = crate::storage::open(storage, data_dir, &keyring).await?;
+        let apq = Arc::new(crate::graphql::apq::PersistedQueries::new(
+            limits.apq_entries,
+        ));
+        let documents = Arc::new(crate::graphql::documents::Documents::new(
+            limits.document_cache_entries,
+        ));
+        let set = crate::db::migrate::MigrationSet::load(cfg.migrations_dir.as_deref())
+            .map_err(|e| format!("migrations: {e}"))?;
+        let buckets = Arc::new(match &cfg.rate_limits.redis_url {
+            Some(url) => {
+                crate::ratelimit::Buckets::shared(url.expose(), &cfg.rate_limits.redis_prefix)?
+            }
+            None => crate::ratelimit::Buckets::in_process(),
+        });
+        crate::observability::metrics::install();
+        let outbound = Arc::new(crate::net::Outbound::new(crate::net::AddressPolicy {
+            allow_loopback: network.allow_loopback,
+            allow_private: network.allow_private,
+        })?);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                tenant_schema,
+                global_schema,
+                limits,
+                keyring: Arc::new(keyring),
+                clock: Arc::new(crate::SystemClock),
+                auth_limits: Arc::new(crate::ratelimit::AuthLimits::new(&auth, buckets.clone())),
+                request_limits: Arc::new(crate::ratelimit::RequestLimits::new(
+                    cfg.rate_limits.clone(),
+                    buckets,
+                )),
+                metrics_token: cfg.metrics_token.clone(),
+                webhooks: cfg.webhooks.clone(),
+                webauthn,
+                outbound,
+                blobs,
+                fs_blobs,
+                storage: storage.clone(),
+                expected_migrations: (set.public_latest(), set.tenant_latest()),
+                apq,
+                documents,
+                auth,
+                passwords,
+                started: Instant::now(),
+            }),
+        })
+    }
+}
+
+impl AppState {
+    /// The background worker over this server's pool, keys and store, with every kind of
+    /// job registered (run it with [`crate::jobs::Worker::run`]).
+    pub fn worker(&self, cfg: crate::config::Jobs) -> crate::jobs::Worker {
+        let i = &self.inner;
+        let exports = crate::export::job::Exports {
+            pool: i.pool.clone(),
+            keyring: i.keyring.clone(),
+            blobs: i.blobs.clone(),
+            clock: i.clock.clone(),
+            keep_days: cfg.export_keep_days,
+        };
+        let delivery = crate::webhooks::Delivery {
+            pool: i.pool.clone(),
+            keyring: i.keyring.clone(),
+            clock: i.clock.clone(),
+            outbound: i.outbound.clone(),
+            webhooks: i.webhooks.clone(),
+        };
+        let [write, expire] = exports.jobs();
+        crate::jobs::Worker::new(i.pool.clone(), cfg)
+            .with(write)
+            .with(expire)
+            .with(std::sync::Arc::new(delivery))
+    }
+}
