@@ -22,6 +22,43 @@ use axum::response::Response;
 /// returned on the response and carried by every log line of the request.
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// JSON logs on stderr (filtered by `TESSERA_LOG`), and OpenTelemetry traces when
+/// `TESSERA_OTLP_ENDPOINT` is set (filtered on their own by `TESSERA_TRACE`, so quieter logs
+/// do not thin the traces). The provider is returned to be flushed on exit.
+pub fn init() -> Option<opentelemetry_sdk::trace::SdkTracerProvider> {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = |var: &str| {
+        tracing_subscriber::EnvFilter::try_from_env(var)
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
+    };
+    let (provider, failed) = match std::env::var("TESSERA_OTLP_ENDPOINT") {
+        Ok(url) if !url.trim().is_empty() => match traces::provider(url.trim()) {
+            Ok(p) => (Some(p), None),
+            Err(e) => (None, Some(e)),
+        },
+        _ => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(std::io::stderr)
+                .with_filter(filter("TESSERA_LOG")),
+        )
+        .with(
+            provider
+                .as_ref()
+                .map(|p| traces::layer(p).with_filter(filter("TESSERA_TRACE"))),
+        )
+        .init();
+    if let Some(e) = failed {
+        tracing::error!(error = %e, "OpenTelemetry traces are off");
+    }
+    provider
+}
+
 /// What a handler learned about its request, for the request's log line.
 #[derive(Debug, Clone, Default)]
 pub struct RequestLog(Arc<Mutex<Fields>>);

@@ -1,0 +1,122 @@
+//! `tessera serve [--demo]`: migrate (unless told not to), then serve HTTP and run the
+//! background worker and the audit checkpoint job until SIGTERM or Ctrl-C.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::database::Database;
+use crate::audit;
+use crate::config::Config;
+use crate::db::connect_app_pool;
+use crate::db::migrate::{self, MigrationSet};
+
+pub(super) async fn run(
+    cfg: &Config,
+    db: &Database,
+    migrator: Option<sqlx::PgPool>,
+    demo: bool,
+) -> anyhow::Result<ExitCode> {
+    let roles = cfg.roles();
+    let set = &MigrationSet::load(cfg.migrations_dir.as_deref())?;
+    if let (true, Some(migrator)) = (cfg.migrate_on_start, &migrator) {
+        let report = migrate::run(migrator, &roles, set, cfg.migrate_concurrency).await?;
+        for f in &report.failures {
+            tracing::error!(tenant = %f.slug, error = %f.error, "tenant migration failed");
+        }
+    }
+    let app = connect_app_pool(cfg, &db.app_url)
+        .await
+        .context("connecting as the runtime role")?;
+    let demo_token = match (&migrator, demo) {
+        (Some(migrator), true) => Some(
+            crate::demo::provision(&app, migrator, &roles, &db.keyring, set.tenant_latest())
+                .await?,
+        ),
+        _ => None,
+    };
+    // The request path never holds the migrator role.
+    if let Some(migrator) = migrator {
+        migrator.close().await;
+    }
+    let tenant_schema = crate::graphql::build_tenant_schema(&cfg.limits)?;
+    let global_schema = crate::graphql::build_global_schema(&cfg.limits)?;
+    let interval = std::time::Duration::from_secs(cfg.audit_checkpoint_interval_secs.max(1));
+    let job = tokio::spawn(audit::job::run(app.clone(), db.keyring.clone(), interval));
+    let state =
+        crate::http::AppState::new(app, tenant_schema, global_schema, db.keyring.clone(), cfg)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // One signal fans out to the server (stop accepting, drain) and the worker (finish the
+    // job under way, take no new one).
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let worker = tokio::spawn(
+        state
+            .worker(cfg.jobs.clone())
+            .run_until(stopped(stop_rx.clone())),
+    );
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("binding {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    eprintln!("tessera listening on http://{addr}");
+    if let Some(token) = demo_token {
+        println!(
+            "Demo workspace ready. Try:\n\ncurl -s http://{addr}/w/{slug}/graphql \\\n  -H 'Authorization: Bearer {tok}' \\\n  -H 'Content-Type: application/json' \\\n  -d '{{\"query\":\"{{ projects(first: 10) {{ edges {{ node {{ name team {{ name visibility }} records(first: 3) {{ edges {{ node {{ title status }} }} }} }} }} }} }}\"}}'\n",
+            slug = crate::demo::DEMO_SLUG,
+            tok = token.expose()
+        );
+    }
+    let mut server = tokio::spawn(crate::http::serve(listener, state, stopped(stop_rx)));
+    tokio::select! {
+        () = shutdown_signal() => {}
+        ended = &mut server => {
+            // The server stopped by itself (an accept error): nothing to drain.
+            worker.abort();
+            job.abort();
+            return match ended {
+                Ok(Ok(())) => Ok(ExitCode::SUCCESS),
+                Ok(Err(e)) => Err(e.into()),
+                Err(e) => Err(anyhow::anyhow!("server task: {e}")),
+            };
+        }
+    }
+    let _ = stop_tx.send(true);
+    job.abort();
+    let grace = std::time::Duration::from_secs(cfg.shutdown_grace_secs);
+    let drained = tokio::time::timeout(grace, async {
+        let served = server.await;
+        let _ = worker.await;
+        served
+    })
+    .await;
+    match drained {
+        Ok(Ok(Ok(()))) => tracing::info!("drained; exiting"),
+        Ok(Ok(Err(e))) => return Err(e.into()),
+        Ok(Err(e)) => return Err(anyhow::anyhow!("server task: {e}")),
+        Err(_) => tracing::warn!(
+            grace_secs = cfg.shutdown_grace_secs,
+            "grace period over with work in flight; exiting (a cut-off job is retried after its lease)"
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}
