@@ -1,0 +1,136 @@
+//! Settings of what the server talks to: attachment storage, the background worker, webhook
+//! delivery and the outbound address policy.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// How webhook messages are delivered. Destinations are also bound by `network`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Webhooks {
+    /// Attempts per message before it is marked failed.
+    pub max_attempts: i32,
+    /// Delay before the first retry, in milliseconds; doubled per attempt (with jitter), at
+    /// most one hour.
+    pub retry_base_ms: u64,
+    /// An endpoint is disabled after this many messages in a row failed every attempt.
+    pub disable_after_failures: i32,
+    /// Seconds a delivery may take (connect, send, response).
+    pub timeout_secs: u64,
+    /// Hours the previous secret keeps signing (second signature) after a rotation.
+    pub rotation_overlap_hours: i32,
+}
+
+impl Default for Webhooks {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            retry_base_ms: 10_000,
+            disable_after_failures: 5,
+            timeout_secs: 10,
+            rotation_overlap_hours: 24,
+        }
+    }
+}
+
+/// The background worker: each server runs one; with several replicas each job is still run
+/// by one worker at a time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Jobs {
+    /// How often an idle worker looks for due jobs, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// How long a claimed job is reserved for its worker, in seconds; a job whose worker
+    /// died is claimed again after this.
+    pub lease_secs: i32,
+    /// Attempts before a job is given up (an export is then marked `failed`).
+    pub max_attempts: i32,
+    /// Days a finished background export stays downloadable before its file is deleted.
+    pub export_keep_days: i32,
+}
+
+impl Default for Jobs {
+    fn default() -> Self {
+        Self {
+            poll_interval_ms: 1000,
+            lease_secs: 3600,
+            max_attempts: 3,
+            export_keep_days: 7,
+        }
+    }
+}
+
+/// Which attachment store to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Filesystem,
+    S3,
+}
+
+/// An S3-compatible service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3 {
+    /// Endpoint URL; unset: AWS's own for the region.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`), as most S3-compatible servers need.
+    pub path_style: bool,
+    /// Credentials; unset: the standard AWS chain (environment, profile, instance role).
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<crate::crypto::Secret<String>>,
+}
+
+impl Default for S3 {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            region: "us-east-1".into(),
+            bucket: None,
+            path_style: false,
+            access_key_id: None,
+            secret_access_key: None,
+        }
+    }
+}
+
+/// Attachment storage.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Storage {
+    /// `filesystem` (the default) or `s3`.
+    pub backend: Backend,
+    /// Where the filesystem backend keeps objects. Unset: `<data_dir>/blobs`.
+    pub dir: Option<PathBuf>,
+    pub s3: S3,
+    /// Largest accepted upload, in bytes (413 beyond).
+    pub max_upload_bytes: u64,
+    /// How long a signed download link works, in seconds.
+    pub url_ttl_secs: i64,
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Self {
+            backend: Backend::Filesystem,
+            dir: None,
+            s3: S3::default(),
+            max_upload_bytes: 25 * 1024 * 1024,
+            url_ttl_secs: 60,
+        }
+    }
+}
+
+/// Which destinations outbound requests may reach besides public addresses. Cloud metadata
+/// and link-local addresses are never reachable.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Network {
+    /// Allow loopback addresses (tests, single-host development).
+    pub allow_loopback: bool,
+    /// Allow private ranges (RFC 1918, CGNAT, unique-local IPv6).
+    pub allow_private: bool,
+}
