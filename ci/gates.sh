@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CI gates beyond fmt, clippy and tests (called by ci/test.sh, the README's test command):
-#   - source layout: no import cycle between files of src/ (ci/module_cycles.py)
+#   - source layout: no import cycle between files of src/ (ci/module_cycles.py), no file of
+#     src/ over 600 lines
 #   - dependency advisories: cargo audit against ../shared/advisory-db, offline (ci/audit.py)
 #   - licenses, bans, sources: cargo deny (ci/deny.toml), and a ratchet on duplicate versions
 #   - migration safety: squawk over migrations/ (ci/migrations.py, ci/migration-lint.toml)
@@ -42,9 +43,14 @@ if [ ! -x "$HELM" ]; then
   rm -rf "$tmp"
 fi
 
-log "source layout: no import cycles between files of src/"
+log "source layout: no import cycles between files of src/, no file of src/ over 600 lines"
 python3 ci/module_cycles.py --self-check
 python3 ci/module_cycles.py
+big=$(find src -name '*.rs' -print0 | xargs -0 wc -l | awk '$2 != "total" && $1 > 600 { print "  " $2 " (" $1 " lines)" }')
+if [ -n "$big" ]; then
+  printf 'files of src/ over 600 lines (split them by responsibility):\n%s\n' "$big" >&2
+  exit 1
+fi
 
 log "dependency advisories (cargo audit, offline snapshot)"
 python3 ci/audit.py

@@ -1,0 +1,242 @@
+//! `bench tenants`: provisioning, latency over 10 and many workspaces, backend memory, migration.
+
+use std::time::Instant;
+
+use serde_json::json;
+use tessera::db::migrate;
+
+use crate::common::*;
+use crate::load::*;
+
+/// Provisions `from..to` tenants, each with a member's API token and one project, by
+/// `creators` concurrent callers (as a burst of sign-ups would); returns tenants per second
+/// and appends `url<TAB>token<TAB>body` lines for the load generator.
+pub(crate) async fn provision(
+    b: &Bench,
+    user: uuid::Uuid,
+    range: std::ops::Range<usize>,
+    creators: usize,
+    addr: std::net::SocketAddr,
+    targets: &mut String,
+) -> anyhow::Result<f64> {
+    /// Progress shared by the creators: blocks of 250 completed tenants, with the mean time
+    /// per tenant of each phase in the block: create (row, role, schema, clone, first audit
+    /// entry), membership, token, data.
+    struct Progress {
+        done: usize,
+        lap: Instant,
+        phases: [std::time::Duration; 4],
+        targets: String,
+    }
+    const BLOCK: usize = 250;
+    let t0 = Instant::now();
+    let n = range.len();
+    let next = std::sync::atomic::AtomicUsize::new(range.start);
+    let progress = std::sync::Mutex::new(Progress {
+        done: 0,
+        lap: Instant::now(),
+        phases: [std::time::Duration::ZERO; 4],
+        targets: String::new(),
+    });
+    let creator = || async {
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if i >= range.end {
+                return Ok::<_, anyhow::Error>(());
+            }
+            let slug = format!("t{i:05}");
+            let mut took = [std::time::Duration::ZERO; 4];
+            let mut phase = Instant::now();
+            let mut tick = |k: usize| {
+                took[k] = phase.elapsed();
+                phase = Instant::now();
+            };
+            let tenant = b.tenant(&slug).await?;
+            tick(0);
+            let mut conn = b.migrator.acquire().await?;
+            tessera::identity::add_member(&mut conn, tenant, user, tessera::authz::Role::Owner)
+                .await?;
+            tick(1);
+            let (_, token) = tessera::identity::mint_token(
+                &mut conn,
+                tenant,
+                user,
+                "bench",
+                &[tessera::authz::Scope::Read],
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("minting a bench token: {e:?}"))?;
+            tick(2);
+            sqlx::raw_sql(&format!(
+                "INSERT INTO tenant_{slug}.teams (id, name, visibility) VALUES ('00000000-0000-0000-0000-000000000001', 'Core', 'open');
+                 INSERT INTO tenant_{slug}.projects (id, team_id, name, description) VALUES
+                     ('00000000-0000-0000-0001-000000000001', '00000000-0000-0000-0000-000000000001', 'P', 'About P');"
+            ))
+            .execute(&mut *conn)
+            .await?;
+            tick(3);
+            drop(conn);
+            let body = json!({ "query": "query($id: ID!) { project(id: $id) { id name description } }", "variables": { "id": "00000000-0000-0000-0001-000000000001" } });
+            let line = format!(
+                "http://{addr}/w/{slug}/graphql\t{}\t{body}\n",
+                token.expose()
+            );
+            let Ok(mut p) = progress.lock() else {
+                anyhow::bail!("a creator panicked");
+            };
+            p.targets.push_str(&line);
+            for (sum, t) in p.phases.iter_mut().zip(took) {
+                *sum += t;
+            }
+            p.done += 1;
+            if p.done % BLOCK == 0 {
+                let ms = p.phases.map(|d| d.as_secs_f64() * 1000.0 / BLOCK as f64);
+                println!(
+                    "  tenants {}..{}: {:.1} tenants/s; ms per tenant: create {:.1}, member {:.1}, token {:.1}, data {:.1}",
+                    p.done - BLOCK,
+                    p.done,
+                    BLOCK as f64 / p.lap.elapsed().as_secs_f64(),
+                    ms[0],
+                    ms[1],
+                    ms[2],
+                    ms[3],
+                );
+                p.lap = Instant::now();
+                p.phases = [std::time::Duration::ZERO; 4];
+            }
+        }
+    };
+    futures_util::future::try_join_all((0..creators.max(1)).map(|_| creator())).await?;
+    let rate = n as f64 / t0.elapsed().as_secs_f64();
+    let p = progress
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("a creator panicked"))?;
+    targets.push_str(&p.targets);
+    Ok(rate)
+}
+
+/// Tenant scale: provisioning rate, read latency round-robin over 10 and over `tenants`
+/// workspaces, backend memory, and a one-column migration across every tenant schema.
+pub(crate) async fn tenants_scenario(
+    tenants: usize,
+    creators: usize,
+    concurrency: usize,
+    secs: u64,
+    rounds: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let b = Bench::setup(8).await?;
+    let result = async {
+        let mut conn = b.migrator.acquire().await?;
+        let user = tessera::identity::ensure_user(&mut conn, "bench@bench.test", "Bench").await?;
+        drop(conn);
+        let (addr, stop) = serve(&b, 16).await?;
+        let file = std::env::temp_dir().join(format!("{}-targets.tsv", b.name));
+        let mut targets = String::new();
+        let rate_10 = provision(&b, user.id, 0..10, 1, addr, &mut targets).await?;
+        std::fs::write(&file, &targets)?;
+        let at_10 = load_from_another_process(&format!("@{}", file.display()), "", &json!(null), concurrency, secs)?;
+        println!("provisioned 10 tenants at {rate_10:.1} tenants/s; round-robin over 10: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors", at_10.rps, at_10.p50_ms, at_10.p99_ms, at_10.errors);
+        let first_10 = targets.clone();
+        let rate_n = provision(&b, user.id, 10..tenants, creators, addr, &mut targets).await?;
+        println!("provisioned {} more tenants at {rate_n:.1} tenants/s ({creators} concurrent creators)", tenants - 10);
+        // Rounds, each a run over all tenants and one over the first ten again (the same
+        // cluster, now holding all of them), back to back: the ratio within a round is the
+        // cost of spreading the load over every workspace, with the machine's drift damped.
+        // Each run's warm-up visits every target once (steady state, not first touch).
+        let file_n = std::env::temp_dir().join(format!("{}-targets-all.tsv", b.name));
+        std::fs::write(&file, &first_10)?;
+        std::fs::write(&file_n, &targets)?;
+        // The database's own behaviour, for reference: pgbench sending Tessera's statements
+        // (entry pipelined with BEGIN, the read, COMMIT) for a random workspace of the N, or
+        // of the first 10, per transaction.
+        // `homed`: each pgbench client keeps to its own share of the workspaces (client k takes
+        // the ones ≡ k modulo the client count), as if every workspace had a home connection.
+        let pg_script = |n: usize, homed: bool| format!(
+            "{}
+\\startpipeline
+BEGIN READ ONLY;
+SELECT * FROM public.tessera_enter('t' || lpad(:t::text, 5, '0'), NULL, NULL, 0);
+\\endpipeline
+SELECT p.id, p.team_id, p.goal_id, p.name, p.description, p.archived_at, p.created_at, p.updated_at FROM projects p JOIN teams tm ON tm.id = p.team_id WHERE p.id = '00000000-0000-0000-0001-000000000001' AND (true OR tm.visibility <> 'restricted');
+COMMIT;
+",
+            if homed {
+                format!(
+                    "\\set r random(0, {})\n\\set t :r * {concurrency} + :client_id % {concurrency}",
+                    n / concurrency - 1
+                )
+            } else {
+                format!("\\set t random(0, {})", n - 1)
+            }
+        );
+        let (mut over_n, mut over_10, mut pg_n, mut pg_10, mut pg_homed) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for round in 1..=rounds.max(1) {
+            over_n.push(load_from_another_process(&format!("@{}", file_n.display()), "", &json!(null), concurrency, secs)?);
+            over_10.push(load_from_another_process(&format!("@{}", file.display()), "", &json!(null), concurrency, secs)?);
+            pg_n.push(pgbench(&b.app_url(), &pg_script(tenants, false), concurrency, secs)?);
+            pg_homed.push(pgbench(&b.app_url(), &pg_script(tenants, true), concurrency, secs)?);
+            pg_10.push(pgbench(&b.app_url(), &pg_script(10, false), concurrency, secs)?);
+            let (n, t) = (&over_n[round - 1], &over_10[round - 1]);
+            println!("round {round}: over {tenants}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors; over the first 10: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
+                n.rps, n.p50_ms, n.p99_ms, n.errors, t.rps, t.p50_ms, t.p99_ms, t.errors);
+            println!("round {round}: pgbench over {tenants}: {:.0} tps, {:.2} ms average; homed: {:.0} tps, {:.2} ms; over 10: {:.0} tps, {:.2} ms average",
+                pg_n[round - 1].0, pg_n[round - 1].1, pg_homed[round - 1].0, pg_homed[round - 1].1, pg_10[round - 1].0, pg_10[round - 1].1);
+        }
+        let (backends, rss) = backend_rss_mib(&b).await?;
+        let _ = stop.send(());
+        let _ = std::fs::remove_file(&file);
+        let _ = std::fs::remove_file(&file_n);
+        let p50_ratio: Vec<f64> = over_n.iter().zip(&over_10).map(|(n, t)| n.p50_ms / t.p50_ms).collect();
+        let p99_ratio: Vec<f64> = over_n.iter().zip(&over_10).map(|(n, t)| n.p99_ms / t.p99_ms).collect();
+        let rps_ratio: Vec<f64> = over_n.iter().zip(&over_10).map(|(n, t)| n.rps / t.rps).collect();
+        println!(
+            "over {tenants} vs over 10, medians of {} rounds: p50 {:.2}x, p99 {:.2}x, req/s {:.2}x (before the rest existed, over 10: p50 {:.2} ms)",
+            over_n.len(), median(p50_ratio.iter().copied()), median(p99_ratio.iter().copied()), median(rps_ratio.iter().copied()), at_10.p50_ms
+        );
+        let pg_ratio: Vec<f64> = pg_n.iter().zip(&pg_10).map(|(n, t)| n.1 / t.1).collect();
+        let pg_homed_ratio: Vec<f64> = pg_homed.iter().zip(&pg_10).map(|(n, t)| n.1 / t.1).collect();
+        println!("pgbench over {tenants} vs over 10: average latency {:.2}x, homed {:.2}x (medians of rounds)", median(pg_ratio.iter().copied()), median(pg_homed_ratio.iter().copied()));
+        println!("PostgreSQL backends of the server after the run: {backends}, RSS {rss:.1} MiB in all");
+
+        // A one-column migration across every tenant schema.
+        let dir = std::env::temp_dir().join(format!("{}-migrations", b.name));
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        for sub in ["public", "tenant"] {
+            std::fs::create_dir_all(dir.join(sub))?;
+            for e in std::fs::read_dir(root.join(sub))? {
+                let e = e?;
+                std::fs::copy(e.path(), dir.join(sub).join(e.file_name()))?;
+            }
+        }
+        let set = migrate::MigrationSet::embedded()?;
+        let next = set.tenant_latest() + 1;
+        std::fs::write(
+            dir.join("tenant").join(format!("{next:04}_bench_note.sql")),
+            "ALTER TABLE projects ADD COLUMN bench_note text;\n",
+        )?;
+        let set = migrate::MigrationSet::load(Some(&dir))?;
+        let t0 = Instant::now();
+        let report = migrate::run(&b.migrator, &b.roles, &set, 4).await?;
+        let migrate_secs = t0.elapsed().as_secs_f64();
+        let _ = std::fs::remove_dir_all(&dir);
+        println!("one-column migration across {tenants} tenant schemas: {migrate_secs:.1} s ({report:?})");
+        Ok::<_, anyhow::Error>(json!({
+            "tenants": tenants, "creators": creators, "concurrency": concurrency, "seconds": secs,
+            "load_generator": load_generator(),
+            "provision_tenants_per_s": { "first_10": rate_10, "rest": rate_n },
+            "round_robin_10_before": at_10, "round_robin_all": over_n, "round_robin_10_after": over_10,
+            "p50_ratio": ratio_summary(&p50_ratio), "p99_ratio": ratio_summary(&p99_ratio), "rps_ratio": ratio_summary(&rps_ratio),
+            "pgbench_all": pg_n.iter().map(|(tps, ms)| json!({ "tps": tps, "latency_avg_ms": ms })).collect::<Vec<_>>(),
+            "pgbench_10": pg_10.iter().map(|(tps, ms)| json!({ "tps": tps, "latency_avg_ms": ms })).collect::<Vec<_>>(),
+            "pgbench_latency_ratio": ratio_summary(&pg_ratio),
+            "pgbench_homed": pg_homed.iter().map(|(tps, ms)| json!({ "tps": tps, "latency_avg_ms": ms })).collect::<Vec<_>>(),
+            "pgbench_homed_latency_ratio": ratio_summary(&pg_homed_ratio),
+            "backends": backends, "backend_rss_mib": rss,
+            "migration_seconds": migrate_secs,
+        }))
+    }
+    .await;
+    b.teardown().await?;
+    result
+}
