@@ -41,7 +41,7 @@ pub(super) async fn status(
 ) -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
-        "build": option_env!("TESSERA_BUILD_SHA").unwrap_or("dev"),
+        "build": env!("TESSERA_BUILD_SHA"),
         "uptime_seconds": state.inner.started.elapsed().as_secs(),
     }))
 }

@@ -393,6 +393,20 @@ async fn internal_errors_do_not_leak_and_health_endpoints_say_little() {
         .unwrap();
     let keys: Vec<&String> = status.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["build", "uptime_seconds", "version"]);
+    // A plain `cargo build` reports the commit it was built from (build.rs reads git).
+    if std::env::var_os("TESSERA_BUILD_SHA").is_none() {
+        let head = std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+        assert_eq!(
+            status["build"].as_str(),
+            Some(head.as_deref().unwrap_or("unknown"))
+        );
+    }
     let resp = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert!(resp.headers().contains_key("x-request-id"));
 }
