@@ -30,7 +30,10 @@ fn main() {
         if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
             println!("cargo:rerun-if-changed={}", dir.join(branch).display());
         }
-        println!("cargo:rerun-if-changed={}", dir.join("packed-refs").display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            dir.join("packed-refs").display()
+        );
     }
     println!("cargo:rustc-env=TESSERA_BUILD_SHA={sha}");
 }

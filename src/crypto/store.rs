@@ -89,6 +89,15 @@ pub async fn put(
         )));
     }
     let tenant_id = tx.tenant_id();
+    // Two requests storing the same new name at once would both find no row and insert under
+    // different ids (the id is in the ciphertext's associated data, so a plain upsert by name
+    // cannot keep it): the second waits here for the first to commit, then replaces its value.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('tessera.secret:' || $1::text || ':' || $2 || ':' || $3, 0))")
+        .bind(tenant_id)
+        .bind(kind.as_str())
+        .bind(name)
+        .execute(tx.conn())
+        .await?;
     let existing: Option<Uuid> =
         sqlx::query_scalar("SELECT id FROM public.tenant_secrets WHERE tenant_id = $1 AND kind = $2 AND name = $3 FOR UPDATE")
             .bind(tenant_id)

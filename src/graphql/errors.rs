@@ -309,6 +309,21 @@ impl From<crate::identity::TokenError> for ApiError {
     }
 }
 
+/// Whether async-graphql raised `err` while coercing a field's arguments: its input-value
+/// errors carry no source (a resolver's `?` on a foreign error always does) and say what was
+/// wrong in one of a few fixed forms.
+fn is_input_coercion(err: &ServerError) -> bool {
+    const FORMS: [&str; 4] = [
+        "Failed to parse \"",
+        "Expected input type \"",
+        "Invalid value for argument",
+        "Variable ",
+    ];
+    err.source.is_none()
+        && (FORMS.iter().any(|f| err.message.starts_with(f))
+            || err.message.contains("(occurred while parsing \""))
+}
+
 /// Gives every error a code. async-graphql's own errors (parse, validation, limits) have
 /// no path and keep their message. An error raised inside a resolver without a code came
 /// through a generic `Display` conversion and may carry an internal message: it is logged
@@ -319,7 +334,13 @@ pub fn ensure_codes(errors: &mut [ServerError]) {
             .extensions
             .as_ref()
             .is_some_and(|e| e.get("code").is_some());
-        if !has_code && !err.path.is_empty() {
+        if !has_code && is_input_coercion(err) {
+            // A variable or argument of the wrong type, a required one left out: the client's
+            // mistake, found by async-graphql while reading the field's arguments.
+            let mut ext = err.extensions.take().unwrap_or_default();
+            ext.set("code", ErrorCode::BadUserInput.as_str());
+            err.extensions = Some(ext);
+        } else if !has_code && !err.path.is_empty() {
             tracing::error!(error = %err.message, "uncoded resolver error");
             err.message = "internal error".to_owned();
             let mut ext = ErrorExtensionValues::default();

@@ -14,6 +14,7 @@ pub mod documents;
 pub mod errors;
 pub mod global;
 pub mod idempotency;
+pub mod input;
 pub(crate) mod loaders;
 pub mod preflight;
 mod tenant;

@@ -47,8 +47,12 @@ async fn json_body<T: for<'de> Deserialize<'de>>(
     let bytes = axum::body::to_bytes(body, 16 * 1024)
         .await
         .map_err(|_| ApiError::new(ErrorCode::PayloadTooLarge, "body too large"))?;
-    let value = serde_json::from_slice(&bytes)
+    let json: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|_| ApiError::new(ErrorCode::BadRequest, "malformed JSON body"))?;
+    crate::graphql::input::check_json(&json)?;
+    let value = serde_json::from_value(json).map_err(|_| {
+        ApiError::bad_input("the body is missing a field or has one of the wrong type")
+    })?;
     Ok((parts.headers, value))
 }
 

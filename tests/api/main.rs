@@ -13,6 +13,7 @@ mod export;
 mod export_jobs;
 mod helpers;
 mod history;
+mod hostile;
 mod http_surface;
 mod idempotency;
 mod isolation;

@@ -180,6 +180,7 @@ fn check_operation(
         request = request.operation_name(op);
     }
     if let Some(vars) = raw.variables {
+        crate::graphql::input::check_json(&vars)?;
         if !vars.is_object() && !vars.is_null() {
             return Err(ApiError::new(
                 ErrorCode::BadRequest,
@@ -219,6 +220,8 @@ fn check_operation(
     // Before any other walk of the document: its size with fragments expanded, computed in
     // linear time, must be within the complexity limit.
     let shape = preflight::analyze(doc, op, limits.max_complexity, limits.max_aliases)?;
+    // Every string of the request passes one check: its literals here, its variables above.
+    crate::graphql::input::check_document(doc)?;
     let needs = guard.required(doc, op)?;
     let cost = u32::try_from(shape.root_fields.max(1)).unwrap_or(u32::MAX);
     let label = crate::observability::metrics::operation_label(name);
