@@ -136,6 +136,19 @@ fn chown_tree(path: &Path, (uid, gid): (u32, u32)) -> Result<(), EmbeddedError> 
     }
 }
 
+/// The port the cluster listened on last time, when it is free again (so URLs stay the same
+/// across restarts, for a running server's pool too), else any free one.
+fn port_for(pg_root: &Path) -> Result<u16, EmbeddedError> {
+    let last = std::fs::read_to_string(pg_root.join("port"))
+        .ok()
+        .and_then(|p| p.trim().parse::<u16>().ok())
+        .filter(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok());
+    match last {
+        Some(p) => Ok(p),
+        None => free_port(),
+    }
+}
+
 fn free_port() -> Result<u16, EmbeddedError> {
     let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(io(Path::new("127.0.0.1:0")))?;
     l.local_addr()
@@ -244,7 +257,7 @@ impl EmbeddedCluster {
         let port = match cluster.running_port() {
             Some(p) => p,
             None => {
-                let port = free_port()?;
+                let port = port_for(&pg_root)?;
                 let mut c = cluster.cmd("pg_ctl");
                 c.arg("start")
                     .arg("-D")
@@ -257,6 +270,7 @@ impl EmbeddedCluster {
                     ));
                 cluster.run(c, "pg_ctl start", &log)?;
                 cluster.started_here = true;
+                let _ = std::fs::write(pg_root.join("port"), port.to_string());
                 port
             }
         };

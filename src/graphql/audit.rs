@@ -136,7 +136,7 @@ impl Extension for AuditTrail {
             entry,
         )
         .await
-        .map_err(|e| ApiError::internal(&e).into_server_error(pos))?;
+        .map_err(|e| ApiError::from(e).into_server_error(pos))?;
         // Webhook events go into the outbox in the same transaction as the change.
         crate::webhooks::emit(
             &mut tx,

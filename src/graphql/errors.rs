@@ -167,6 +167,15 @@ impl ApiError {
         }
     }
 
+    /// 503 `UNAVAILABLE` with `Retry-After: 2`: the database cannot be reached right now.
+    pub fn unavailable() -> Self {
+        Self {
+            code: ErrorCode::Unavailable,
+            message: "the database is unavailable; retry shortly".into(),
+            retry_after: Some(2),
+        }
+    }
+
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -280,6 +289,34 @@ impl From<sqlx::Error> for ApiError {
                 crate::observability::metrics::pool_timeout();
                 Self::busy()
             }
+            // The database is down or restarting: the request did nothing (its transaction
+            // cannot have committed), and it is the server's state, not the client's mistake.
+            e if database_unavailable(&e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::unavailable()
+            }
+            other => Self::internal(&other),
+        }
+    }
+}
+
+/// Whether `e` says the database cannot be reached or is going away: a refused or broken
+/// connection, a closed pool, or SQLSTATE class 08 (connection exception) or 57P (operator
+/// intervention: shutdown, crash recovery, "the database system is starting up").
+fn database_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
+impl From<crate::audit::AuditError> for ApiError {
+    fn from(e: crate::audit::AuditError) -> Self {
+        match e {
+            crate::audit::AuditError::Db(e) => Self::from(e),
             other => Self::internal(&other),
         }
     }

@@ -80,7 +80,7 @@ pub(super) async fn audit_request(
         entry,
     )
     .await
-    .map_err(|e| ApiError::internal(&e))?;
+    .map_err(ApiError::from)?;
     Ok(())
 }
 

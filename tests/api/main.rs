@@ -21,6 +21,7 @@ mod mfa;
 mod migrations;
 mod mixed_versions;
 mod oidc;
+mod outage;
 mod passkeys;
 mod pool;
 mod pool_leak;

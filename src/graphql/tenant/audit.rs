@@ -68,7 +68,7 @@ impl AuditQuery {
             i64::from(args.first),
         )
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(ApiError::from)?;
         Ok(entries.into_iter().map(Into::into).collect())
     }
 }
