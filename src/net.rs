@@ -136,21 +136,31 @@ impl AddressPolicy {
 
     /// Resolves `host` and checks that at least one address is allowed (an early, clear
     /// answer at configuration time; the connection is checked again when it is made).
+    ///
+    /// A name that does not resolve and a name that resolves only to refused addresses get
+    /// the same answer: telling them apart would let an outsider probe which internal names
+    /// exist. The difference is logged for the operator.
     pub async fn check_resolves(&self, url: &reqwest::Url) -> Result<(), String> {
         let Some(url::Host::Domain(host)) = url.host() else {
             return Ok(());
         };
         let port = url.port_or_known_default().unwrap_or(443);
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
-            .await
-            .map_err(|e| format!("{host} does not resolve: {e}"))?
-            .collect();
+        let refused = || format!("{host} does not resolve to an address this server may reach");
+        let addrs: Vec<SocketAddr> = match tokio::net::lookup_host((host, port)).await {
+            Ok(found) => found.collect(),
+            Err(e) => {
+                tracing::info!(host, error = %e, "outbound destination does not resolve");
+                return Err(refused());
+            }
+        };
         if addrs.iter().any(|a| self.allows(a.ip())) {
             Ok(())
         } else {
-            Err(format!(
-                "{host} resolves only to addresses that are not allowed"
-            ))
+            tracing::info!(
+                host,
+                "outbound destination resolves only to refused addresses"
+            );
+            Err(refused())
         }
     }
 }

@@ -17,6 +17,17 @@ pub(super) async fn run(
     migrator: Option<sqlx::PgPool>,
     demo: bool,
 ) -> anyhow::Result<ExitCode> {
+    // The demo is for trying things on one machine: its metrics are open.
+    let demo_cfg;
+    let cfg = if demo && !cfg.metrics_public {
+        demo_cfg = Config {
+            metrics_public: true,
+            ..cfg.clone()
+        };
+        &demo_cfg
+    } else {
+        cfg
+    };
     let roles = cfg.roles();
     let set = &MigrationSet::load(cfg.migrations_dir.as_deref())?;
     if let (true, Some(migrator)) = (cfg.migrate_on_start, &migrator) {
@@ -69,6 +80,22 @@ pub(super) async fn run(
             slug = crate::demo::DEMO_SLUG,
             tok = token.expose()
         );
+    }
+    if let Some(metrics_addr) = cfg.metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(metrics_addr)
+            .await
+            .with_context(|| format!("binding {metrics_addr} (metrics_listen)"))?;
+        eprintln!("metrics on http://{}/metrics", metrics.local_addr()?);
+        let router = crate::http::metrics_router(state.clone());
+        let stop = stopped(stop_rx.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, router)
+                .with_graceful_shutdown(stop)
+                .await
+            {
+                tracing::error!(error = %e, "metrics listener stopped");
+            }
+        });
     }
     let mut server = tokio::spawn(crate::http::serve(listener, state, stopped(stop_rx)));
     tokio::select! {

@@ -56,6 +56,12 @@ impl Config {
         if let Some(v) = secret("TESSERA_METRICS_TOKEN")? {
             self.metrics_token = Some(crate::crypto::Secret::new(v));
         }
+        if let Some(v) = env("TESSERA_METRICS_LISTEN") {
+            self.metrics_listen = Some(parse("TESSERA_METRICS_LISTEN", v)?);
+        }
+        if let Some(v) = env("TESSERA_METRICS_PUBLIC") {
+            self.metrics_public = parse("TESSERA_METRICS_PUBLIC", v)?;
+        }
         if let Some(v) = secret("TESSERA_REDIS_URL")? {
             self.rate_limits.redis_url = Some(crate::crypto::Secret::new(v));
         }

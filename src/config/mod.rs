@@ -74,9 +74,15 @@ pub struct Config {
     /// On SIGTERM or Ctrl-C: seconds to let in-flight requests and a running background job
     /// finish before the process exits anyway. New connections are refused at once.
     pub shutdown_grace_secs: u64,
-    /// Bearer token `/metrics` requires (`TESSERA_METRICS_TOKEN[_FILE]`). Unset: `/metrics`
-    /// is open, for deployments that keep it off the public ingress.
+    /// Bearer token `/metrics` requires (`TESSERA_METRICS_TOKEN[_FILE]`).
     pub metrics_token: Option<crate::crypto::Secret<String>>,
+    /// Serve `/metrics` on this address instead of the main listener (a port the public
+    /// ingress does not route to). `TESSERA_METRICS_LISTEN`.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Serve `/metrics` on the main listener without a token (development only; `serve
+    /// --demo` turns it on). Otherwise, without `metrics_token` or `metrics_listen`, the main
+    /// listener's `/metrics` answers 404.
+    pub metrics_public: bool,
     /// Sign-in, sessions and CSRF.
     pub auth: Auth,
     /// GraphQL and HTTP limits.
@@ -113,6 +119,8 @@ impl Default for Config {
             audit_checkpoint_interval_secs: 300,
             shutdown_grace_secs: 25,
             metrics_token: None,
+            metrics_listen: None,
+            metrics_public: false,
             auth: Auth::default(),
             limits: Limits::default(),
             network: Network::default(),

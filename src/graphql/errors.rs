@@ -361,6 +361,13 @@ fn is_input_coercion(err: &ServerError) -> bool {
             || err.message.contains("(occurred while parsing \""))
 }
 
+/// Whether `err` was raised before execution began: parse, validation and limit errors (no
+/// path), and variable or argument coercion. A response of only such errors is a request
+/// error in GraphQL-over-HTTP terms.
+pub fn raised_before_execution(err: &ServerError) -> bool {
+    err.path.is_empty() || is_input_coercion(err)
+}
+
 /// Gives every error a code. async-graphql's own errors (parse, validation, limits) have
 /// no path and keep their message. An error raised inside a resolver without a code came
 /// through a generic `Display` conversion and may carry an internal message: it is logged

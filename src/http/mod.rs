@@ -13,5 +13,6 @@ mod router;
 mod signin;
 mod state;
 
+pub use ops::metrics_router;
 pub use router::{router, serve};
 pub use state::AppState;

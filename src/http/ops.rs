@@ -1,6 +1,11 @@
 //! Operational endpoints: `/readyz`, `/status` and `/metrics`.
 
-use super::state::AppState;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+
+use super::state::{AppState, MetricsAccess};
+use crate::graphql::errors::ApiError;
 
 /// Ready to serve: the database answers through the pool, and its public and tenant
 /// migrations are the ones this binary expects. The body names no internals.
@@ -46,29 +51,57 @@ pub(super) async fn status(
     }))
 }
 
-/// Prometheus metrics. With `metrics_token` set, only for `Authorization: Bearer <token>`.
-pub(super) async fn metrics(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    headers: axum::http::HeaderMap,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    if let Some(token) = &state.inner.metrics_token {
-        let presented = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        let ok: bool =
-            subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), token.expose().as_bytes()).into();
-        if !ok {
-            return crate::graphql::errors::ApiError::unauthenticated().into_http();
+/// Prometheus metrics on the main listener: off unless `metrics_token` is set (then only for
+/// `Authorization: Bearer <token>`) or `metrics_public` is (development). With
+/// `metrics_listen`, they are served there instead ([`metrics_router`]).
+pub(super) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    serve_metrics(&state, &headers, state.inner.metrics_on_main)
+}
+
+/// The router of the separate metrics listener (`metrics_listen`): `/metrics` only, with the
+/// token when one is set.
+pub fn metrics_router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(
+                |State(state): State<AppState>, headers: HeaderMap| async move {
+                    let access = if state.inner.metrics_token.is_some() {
+                        MetricsAccess::Token
+                    } else {
+                        MetricsAccess::Open
+                    };
+                    serve_metrics(&state, &headers, access)
+                },
+            ),
+        )
+        .with_state(state)
+}
+
+fn serve_metrics(state: &AppState, headers: &HeaderMap, access: MetricsAccess) -> Response {
+    match (access, &state.inner.metrics_token) {
+        (MetricsAccess::Off, _) => return ApiError::not_found().into_http(),
+        (MetricsAccess::Token, Some(token)) => {
+            let presented = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
+            let ok: bool =
+                subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), token.expose().as_bytes())
+                    .into();
+            if !ok {
+                return ApiError::unauthenticated().into_http();
+            }
         }
+        (MetricsAccess::Token, None) => return ApiError::not_found().into_http(),
+        (MetricsAccess::Open, _) => {}
     }
     let pool = &state.inner.pool;
     crate::observability::metrics::pool_usage(pool.size(), pool.num_idle(), pool.max_connections());
     (
         [(
-            axum::http::header::CONTENT_TYPE,
+            header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         crate::observability::metrics::render(),

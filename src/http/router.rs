@@ -1,8 +1,10 @@
 //! The router: every route, and the request middleware around them.
 
 use axum::Router;
+use axum::http::HeaderValue;
 use axum::routing::{get, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use super::state::AppState;
@@ -51,6 +53,21 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(header.clone()))
         .layer(SetRequestIdLayer::new(header, MakeRequestUuid))
+        // Runs first: a client's id that is too long or oddly spelled is dropped, so the
+        // layer above generates one instead of echoing and logging it.
+        .layer(axum::middleware::map_request(
+            crate::observability::drop_unusable_request_id,
+        ))
+        // Every answer: no MIME sniffing, and nothing cached unless a route says otherwise
+        // (API answers carry per-caller data and one-time secrets).
+        .layer(SetResponseHeaderLayer::overriding(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
 }
 
 /// Serves until `shutdown` resolves.

@@ -7,6 +7,17 @@ use crate::config::Limits;
 use crate::db::AppPool;
 use crate::graphql::{GlobalSchema, TenantSchema};
 
+/// Who may read `/metrics` on a listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum MetricsAccess {
+    /// Not served here (404).
+    Off,
+    /// Only with `Authorization: Bearer <metrics_token>`.
+    Token,
+    /// Anyone who reaches the listener.
+    Open,
+}
+
 /// Shared, immutable server state.
 #[derive(Clone)]
 pub struct AppState {
@@ -28,6 +39,8 @@ pub(super) struct Inner {
     pub(super) webhooks: crate::config::Webhooks,
     /// Bearer token `/metrics` requires, if any.
     pub(super) metrics_token: Option<crate::crypto::Secret<String>>,
+    /// Who may read `/metrics` on the main listener (see [`super::ops::metrics`]).
+    pub(super) metrics_on_main: MetricsAccess,
     pub(super) webauthn: Arc<webauthn_rs::prelude::Webauthn>,
     pub(super) outbound: Arc<crate::net::Outbound>,
     pub(super) blobs: Arc<dyn crate::storage::BlobStore>,
@@ -104,6 +117,12 @@ impl AppState {
                     buckets,
                 )),
                 metrics_token: cfg.metrics_token.clone(),
+                metrics_on_main: match (&cfg.metrics_listen, &cfg.metrics_token) {
+                    (Some(_), _) => MetricsAccess::Off,
+                    (None, Some(_)) => MetricsAccess::Token,
+                    (None, None) if cfg.metrics_public => MetricsAccess::Open,
+                    (None, None) => MetricsAccess::Off,
+                },
                 webhooks: cfg.webhooks.clone(),
                 webauthn,
                 outbound,

@@ -59,6 +59,27 @@ pub fn init() -> Option<opentelemetry_sdk::trace::SdkTracerProvider> {
     provider
 }
 
+/// The longest client-supplied request id kept.
+const MAX_REQUEST_ID: usize = 128;
+
+/// Middleware: removes a client's `X-Request-Id` that is longer than 128 bytes or holds
+/// anything but ASCII letters, digits and `-_.:` (so a generated one replaces it); such a value
+/// would otherwise be echoed in the response and written to every log line of the request.
+pub async fn drop_unusable_request_id(mut req: Request<Body>) -> Request<Body> {
+    let usable = |v: &axum::http::HeaderValue| {
+        let b = v.as_bytes();
+        !b.is_empty()
+            && b.len() <= MAX_REQUEST_ID
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || b"-_.:".contains(c))
+    };
+    let values: Vec<_> = req.headers().get_all(REQUEST_ID).iter().collect();
+    if values.len() > 1 || values.first().is_some_and(|v| !usable(v)) {
+        req.headers_mut().remove(REQUEST_ID);
+    }
+    req
+}
+
 /// What a handler learned about its request, for the request's log line.
 #[derive(Debug, Clone, Default)]
 pub struct RequestLog(Arc<Mutex<Fields>>);

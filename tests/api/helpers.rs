@@ -13,6 +13,9 @@ use tessera::db::{self, RoleNames};
 use tessera::tenancy::{self, Slug, Tenant};
 use uuid::Uuid;
 
+/// The `/metrics` bearer token of test servers.
+pub const METRICS_TOKEN: &str = "test-metrics-token";
+
 /// Administrative URL of the test cluster (a superuser).
 pub fn admin_url() -> String {
     std::env::var("TESSERA_TEST_ADMIN_URL")
@@ -88,6 +91,8 @@ impl TestDb {
             ..Config::default()
         };
         cfg.limits.report_statement_count = true;
+        // Tests read /metrics with this token (see `TestApp::metrics`).
+        cfg.metrics_token = Some(tessera::crypto::Secret::new(METRICS_TOKEN.to_owned()));
         let app_url = url_for(&roles.app, &name);
         let migrator_url = url_for(&roles.migrator, &name);
         let migrator = db::connect_migrator_pool(&cfg, &migrator_url)

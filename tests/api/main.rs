@@ -11,6 +11,7 @@ mod embedded;
 mod entry;
 mod export;
 mod export_jobs;
+mod hardening;
 mod helpers;
 mod history;
 mod hostile;

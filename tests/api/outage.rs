@@ -30,20 +30,33 @@ async fn a_stopped_database_is_503_unavailable_with_retry_after_and_service_resu
     let dir = tempdir::Dir::new();
     let roles = RoleNames::new("tessera");
     let cluster = EmbeddedCluster::start(dir.path(), &roles).await.unwrap();
-    let mut cfg = Config::default();
-    cfg.pool_acquire_timeout_secs = 2;
+    let mut cfg = Config {
+        pool_acquire_timeout_secs: 2,
+        ..Config::default()
+    };
     cfg.rate_limits.enabled = false;
-    let migrator = connect_migrator_pool(&cfg, &cluster.migrator_url).await.unwrap();
+    let migrator = connect_migrator_pool(&cfg, &cluster.migrator_url)
+        .await
+        .unwrap();
     let set = MigrationSet::load(None).unwrap();
     migrate::run(&migrator, &roles, &set, 2).await.unwrap();
     let keyring = tessera::crypto::Keyring::new(tessera::crypto::MasterKey::generate());
     let slug = Slug::parse("acme").unwrap();
-    let tenant = tenancy::create_tenant(&migrator, &roles, &keyring, &slug, "Acme", set.tenant_latest())
-        .await
-        .unwrap();
+    let tenant = tenancy::create_tenant(
+        &migrator,
+        &roles,
+        &keyring,
+        &slug,
+        "Acme",
+        set.tenant_latest(),
+    )
+    .await
+    .unwrap();
     let token = {
         let mut conn = migrator.acquire().await.unwrap();
-        let user = tessera::identity::ensure_user(&mut conn, "a@acme.test", "A").await.unwrap();
+        let user = tessera::identity::ensure_user(&mut conn, "a@acme.test", "A")
+            .await
+            .unwrap();
         tessera::identity::add_member(&mut conn, tenant.id, user.id, Role::Owner)
             .await
             .unwrap();
@@ -156,7 +169,10 @@ async fn a_stopped_database_is_503_unavailable_with_retry_after_and_service_resu
         .filter(|(at, _)| *at > stopped_at && *at < restarting)
         .map(|(_, a)| a)
         .collect();
-    assert!(during.len() > 10, "too few answers during the outage: {during:?}");
+    assert!(
+        during.len() > 10,
+        "too few answers during the outage: {during:?}"
+    );
     for a in &during {
         assert!(
             a.status == 503 && a.code == "UNAVAILABLE" && a.retry_after,
@@ -169,7 +185,9 @@ async fn a_stopped_database_is_503_unavailable_with_retry_after_and_service_resu
             .iter()
             .all(|(_, a)| a.status == 200 || (a.status == 503 && a.code == "UNAVAILABLE")),
         "an answer other than 200 or 503 UNAVAILABLE: {:?}",
-        answers.iter().find(|(_, a)| a.status != 200 && a.status != 503)
+        answers
+            .iter()
+            .find(|(_, a)| a.status != 200 && a.status != 503)
     );
     assert!(recovered, "no successful read within 30 s of the restart");
 }

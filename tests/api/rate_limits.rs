@@ -44,7 +44,13 @@ async fn post(
 }
 
 pub async fn metrics(app: &TestApp) -> String {
-    let resp = app.http.get(app.url("/metrics")).send().await.unwrap();
+    let resp = app
+        .http
+        .get(app.url("/metrics"))
+        .bearer_auth(crate::helpers::METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     resp.text().await.unwrap()
 }

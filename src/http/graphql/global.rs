@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, Method, Request, header};
 use axum::response::Response;
 use tokio::sync::Mutex;
 
-use super::transport::{check_transport, respond};
+use super::transport::{check_transport, negotiate, respond, wants_graphql_response};
 use crate::authz::RequiresGuard;
 use crate::graphql::GlobalState;
 use crate::graphql::errors::{ApiError, ErrorCode};
@@ -19,15 +19,23 @@ use crate::http::state::AppState;
 use crate::identity::authenticate_global;
 use crate::tenancy::{self, Access, Slug};
 
-/// `POST|GET /graphql`: non-tenant operations.
+/// `POST|GET /graphql`: non-tenant operations, within `limits.request_timeout_secs`.
 pub async fn global(State(state): State<AppState>, req: Request<Body>) -> Response {
-    match global_inner(&state, req).await {
-        Ok(resp) => resp,
-        Err(e) => e.into_http(),
-    }
+    let graphql_response = wants_graphql_response(req.headers());
+    let timeout = std::time::Duration::from_secs(state.inner.limits.request_timeout_secs);
+    let (resp, request_error) = match tokio::time::timeout(timeout, global_inner(&state, req)).await
+    {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(e)) => (e.into_http(), false),
+        Err(_) => (
+            ApiError::new(ErrorCode::Timeout, "the request took too long").into_http(),
+            false,
+        ),
+    };
+    negotiate(resp, graphql_response, request_error)
 }
 
-async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, ApiError> {
+async fn global_inner(state: &AppState, req: Request<Body>) -> Result<(Response, bool), ApiError> {
     let log = crate::observability::RequestLog::current();
     let headers = req.headers().clone();
     let (_, client_ip) = authn::client(&headers, req.extensions());
@@ -163,7 +171,7 @@ async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
             }
         }
     }
-    let mut resp = respond(response);
+    let (mut resp, request_error) = respond(response)?;
     if let Some((_, token)) = new_session {
         let max_age = i64::from(state.inner.auth.session_absolute_secs);
         resp.headers_mut().insert(
@@ -173,5 +181,5 @@ async fn global_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
         resp.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    Ok(resp)
+    Ok((resp, request_error))
 }

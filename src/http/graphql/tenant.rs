@@ -10,7 +10,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, Method, Request};
 use axum::response::Response;
 
-use super::transport::{Checked, check_transport, json_bytes};
+use super::transport::{
+    Checked, check_transport, json_bytes, negotiate, response_body, wants_graphql_response,
+};
 use crate::audit::EntryMeta;
 use crate::authz::{Actor, RequiresGuard};
 use crate::graphql::audit::AuditVariables;
@@ -29,11 +31,35 @@ pub const DELETED_KEPT_DAYS: i32 = 7;
 /// A batch (a JSON array) runs its operations one after another, each in its own
 /// transaction, and answers an array in the same order. The whole batch is counted against
 /// the rate limits before the first operation runs.
+///
+/// The whole request, checks before authentication included, runs within
+/// `limits.request_timeout_secs` (504 `TIMEOUT` beyond; the transaction rolls back).
 pub async fn tenant(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     req: Request<Body>,
-) -> Result<Response, ApiError> {
+) -> Response {
+    let graphql_response = wants_graphql_response(req.headers());
+    let timeout = Duration::from_secs(state.inner.limits.request_timeout_secs);
+    let (resp, request_error) =
+        match tokio::time::timeout(timeout, tenant_inner(&state, &slug, req)).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(e)) => (e.into_http(), false),
+            Err(_) => (timed_out().into_http(), false),
+        };
+    negotiate(resp, graphql_response, request_error)
+}
+
+fn timed_out() -> ApiError {
+    ApiError::new(ErrorCode::Timeout, "the request took too long")
+}
+
+/// Answers the request, and whether it is a request error (see [`negotiate`]).
+async fn tenant_inner(
+    state: &AppState,
+    slug: &str,
+    req: Request<Body>,
+) -> Result<(Response, bool), ApiError> {
     let log = crate::observability::RequestLog::current();
     let request_id = req
         .headers()
@@ -49,7 +75,7 @@ pub async fn tenant(
     let headers = req.headers().clone();
     let is_post = req.method() == Method::POST;
     let key = crate::graphql::idempotency::key_of(&headers)?;
-    let transport = check_transport(&state, &state.inner.tenant_schema.guard, req).await?;
+    let transport = check_transport(state, &state.inner.tenant_schema.guard, req).await?;
     if transport.batch && key.is_some() {
         return Err(ApiError::new(
             ErrorCode::BadRequest,
@@ -64,11 +90,12 @@ pub async fn tenant(
     log.operation(labels.join(","));
     let mut bodies = Vec::with_capacity(transport.items.len());
     let mut replayed = false;
+    let mut request_error = false;
     for (i, checked) in transport.items.into_iter().enumerate() {
         let (ttx, auth) = authenticate(
-            &state,
+            state,
             &headers,
-            &slug,
+            slug,
             transport.token.as_ref(),
             is_post,
             checked.access,
@@ -108,9 +135,10 @@ pub async fn tenant(
             request_id: request_id.clone(),
             client_ip: client_ip.clone(),
         };
-        let (body, was_replayed) = execute(&state, ttx, auth, checked, meta, keyed).await?;
-        replayed |= was_replayed;
-        bodies.push(body);
+        let done = execute(state, ttx, auth, checked, meta, keyed).await?;
+        replayed |= done.replayed;
+        request_error = done.request_error && !transport.batch;
+        bodies.push(done.body);
     }
     let mut resp = if transport.batch {
         let mut out = Vec::with_capacity(bodies.iter().map(|b| b.len() + 1).sum::<usize>() + 2);
@@ -133,7 +161,16 @@ pub async fn tenant(
             HeaderValue::from_static("true"),
         );
     }
-    Ok(resp)
+    Ok((resp, request_error))
+}
+
+/// One operation's answer.
+struct Executed {
+    body: Vec<u8>,
+    /// Replayed from an earlier request with the same `Idempotency-Key`.
+    replayed: bool,
+    /// Only errors raised before execution (see [`negotiate`]).
+    request_error: bool,
 }
 
 /// Runs one operation in its transaction: committed when every field succeeded (with its
@@ -146,7 +183,7 @@ async fn execute(
     checked: Checked,
     audit_meta: EntryMeta,
     keyed: Option<crate::graphql::idempotency::Keyed>,
-) -> Result<(Vec<u8>, bool), ApiError> {
+) -> Result<Executed, ApiError> {
     let started = std::time::Instant::now();
     if let Some(keyed) = &keyed {
         let tenant = ttx.tenant_id();
@@ -155,7 +192,11 @@ async fn execute(
             .await?
         {
             ttx.rollback().await.map_err(ApiError::from)?;
-            return Ok((stored, true));
+            return Ok(Executed {
+                body: stored,
+                replayed: true,
+                request_error: false,
+            });
         }
     }
     let pool = &state.inner.pool;
@@ -205,10 +246,7 @@ async fn execute(
             if let Some(tx) = tx {
                 let _ = tx.rollback().await;
             }
-            return Err(ApiError::new(
-                ErrorCode::Timeout,
-                "the request took too long",
-            ));
+            return Err(timed_out());
         }
     };
     ensure_codes(&mut response.errors);
@@ -218,7 +256,7 @@ async fn execute(
         response.is_ok(),
         started.elapsed(),
     );
-    let mut body = Vec::new();
+    let mut answer = None;
     if let Some(tx) = tx {
         if state.inner.limits.report_statement_count {
             response.extensions.insert(
@@ -229,7 +267,7 @@ async fn execute(
                 .unwrap_or_default(),
             );
         }
-        body = serde_json::to_vec(&response).map_err(|e| ApiError::internal(&e))?;
+        let (body, request_error) = response_body(&response)?;
         if response.is_ok() {
             let mut tx = tx;
             if let Some(keyed) = &keyed {
@@ -245,10 +283,12 @@ async fn execute(
         } else {
             tx.rollback().await.map_err(ApiError::from)?;
         }
+        answer = Some((body, request_error));
     }
-    if body.is_empty() {
-        body = serde_json::to_vec(&response).map_err(|e| ApiError::internal(&e))?;
-    }
+    let (body, request_error) = match answer {
+        Some(a) => a,
+        None => response_body(&response)?,
+    };
     if let Some(token_id) = auth.touch_pending {
         // Read-only requests cannot write `last_used_at`; record it beside the request,
         // without waiting for the WAL flush: a crash may lose the last moments of a
@@ -268,5 +308,9 @@ async fn execute(
             }
         });
     }
-    Ok((body, false))
+    Ok(Executed {
+        body,
+        replayed: false,
+        request_error,
+    })
 }

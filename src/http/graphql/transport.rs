@@ -268,9 +268,81 @@ fn serde_urlencoded_from(raw: &str) -> Result<GetParams, ApiError> {
     })
 }
 
-pub(super) fn respond(mut resp: async_graphql::Response) -> Response {
+/// A finished GraphQL response as a JSON answer, and whether it is a request error.
+pub(super) fn respond(mut resp: async_graphql::Response) -> Result<(Response, bool), ApiError> {
     ensure_codes(&mut resp.errors);
-    axum::Json(resp).into_response()
+    let (body, request_error) = response_body(&resp)?;
+    Ok((json_bytes(body), request_error))
+}
+
+/// The GraphQL-over-HTTP media type. A client that accepts it gets it, and status codes by
+/// that specification: a request error (the document does not parse or validate, a variable
+/// does not coerce) is a 400, not a 200.
+pub(super) const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+/// Whether the client asked for `application/graphql-response+json`.
+pub(super) fn wants_graphql_response(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| {
+            t.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case(GRAPHQL_RESPONSE))
+        })
+}
+
+/// Serializes a GraphQL response. A request error (see [`is_request_error`]) carries no
+/// `data`: nothing was executed.
+pub(super) fn response_body(resp: &async_graphql::Response) -> Result<(Vec<u8>, bool), ApiError> {
+    let request_error = is_request_error(resp);
+    let body = if request_error {
+        #[derive(serde::Serialize)]
+        struct Errors<'a> {
+            errors: &'a [async_graphql::ServerError],
+            #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+            extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
+        }
+        serde_json::to_vec(&Errors {
+            errors: &resp.errors,
+            extensions: &resp.extensions,
+        })
+    } else {
+        serde_json::to_vec(resp)
+    };
+    Ok((body.map_err(|e| ApiError::internal(&e))?, request_error))
+}
+
+/// A response that holds no data and only errors raised before execution: parsing,
+/// validation, limits, variable coercion.
+fn is_request_error(resp: &async_graphql::Response) -> bool {
+    resp.data == async_graphql::Value::Null
+        && !resp.errors.is_empty()
+        && resp
+            .errors
+            .iter()
+            .all(crate::graphql::errors::raised_before_execution)
+}
+
+/// Gives a finished answer the media type the client asked for, and for
+/// `application/graphql-response+json` a request error's 400.
+pub(super) fn negotiate(
+    mut resp: Response,
+    graphql_response: bool,
+    request_error: bool,
+) -> Response {
+    if graphql_response {
+        if request_error && resp.status() == axum::http::StatusCode::OK {
+            *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+        }
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/graphql-response+json; charset=utf-8"),
+        );
+    }
+    resp
 }
 
 /// A response body that is JSON already.
