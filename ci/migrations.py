@@ -18,7 +18,9 @@ import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CONFIG = tomllib.loads((ROOT / "ci" / "migration-lint.toml").read_text())
-ROLES = {"app": "tessera_app", "tenant_group": "tessera_tenant", "migrator": "tessera_migrator"}
+ROLES = {"app": "tessera_app", "tenant_group": "tessera_tenant", "migrator": "tessera_migrator",
+         "app_name": "'tessera_app'", "tenant_group_name": "'tessera_tenant'",
+         "tenant_role_prefix": "'tessera_t_'"}
 FINDING = re.compile(r"^(?P<path>[^:]+):\d+:\d+: (?:warning|error): (?P<rule>[a-z-]+) ")
 
 

@@ -6,7 +6,6 @@ use sqlx::PgPool;
 use crate::db::AppPool;
 
 use crate::authz::{Principal, Role, Scope};
-use crate::db::RoleNames;
 use crate::identity::{TokenSecret, add_member, ensure_user, mint_token};
 use crate::tenancy::{self, Access, Slug, TenancyError};
 use crate::work::{goals, ideas, projects, records, teams};
@@ -18,15 +17,12 @@ pub const DEMO_EMAIL: &str = "demo@tessera.invalid";
 pub async fn provision(
     app: &AppPool,
     migrator: &PgPool,
-    roles: &RoleNames,
     keyring: &crate::crypto::Keyring,
     version: i32,
 ) -> anyhow::Result<TokenSecret> {
     let slug = Slug::parse(DEMO_SLUG)?;
     let (tenant_id, fresh) =
-        match tenancy::create_tenant(migrator, roles, keyring, &slug, "Demo workspace", version)
-            .await
-        {
+        match tenancy::create_tenant(migrator, keyring, &slug, "Demo workspace", version).await {
             Ok(t) => (t.id, true),
             Err(TenancyError::Conflict) => {
                 let id: uuid::Uuid =

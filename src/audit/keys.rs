@@ -9,15 +9,12 @@ const WRAP_KIND: &str = "audit-key";
 /// `prev_hash` of the first entry: the head a chain starts from, written with its key.
 pub const GENESIS_HASH: [u8; 32] = [0; 32];
 
-/// Creates a tenant's audit key (random, wrapped) and its chain head. Run at provisioning.
-pub async fn create_tenant_audit(
-    conn: &mut PgConnection,
-    keyring: &Keyring,
-    tenant_id: Uuid,
-) -> Result<(), sqlx::Error> {
+/// A new random audit key for a workspace, wrapped under a key derived from the master key:
+/// what provisioning stores in `tenant_keys` (the database never sees the key itself).
+pub fn new_wrapped_audit_key(keyring: &Keyring, tenant_id: Uuid) -> Vec<u8> {
     let key = DataKey::random(0);
     let kek = keyring.current().derive(Purpose::AuditKeyWrap, tenant_id);
-    let wrapped = crypto::seal(
+    crypto::seal(
         &kek,
         &Aad {
             tenant_id,
@@ -25,20 +22,7 @@ pub async fn create_tenant_audit(
             row: b"",
         },
         key.bytes(),
-    );
-    sqlx::query(
-        "INSERT INTO public.tenant_keys (tenant_id, purpose, wrapped) VALUES ($1, 'audit', $2)",
     )
-    .bind(tenant_id)
-    .bind(&wrapped)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("INSERT INTO public.audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2)")
-        .bind(tenant_id)
-        .bind(&GENESIS_HASH[..])
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 /// Unwraps a tenant's audit key. `Ok(None)`: the key was destroyed.

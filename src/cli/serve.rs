@@ -40,10 +40,9 @@ pub(super) async fn run(
         .await
         .context("connecting as the runtime role")?;
     let demo_token = match (&migrator, demo) {
-        (Some(migrator), true) => Some(
-            crate::demo::provision(&app, migrator, &roles, &db.keyring, set.tenant_latest())
-                .await?,
-        ),
+        (Some(migrator), true) => {
+            Some(crate::demo::provision(&app, migrator, &db.keyring, set.tenant_latest()).await?)
+        }
         _ => None,
     };
     // The request path never holds the migrator role.

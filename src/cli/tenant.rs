@@ -45,7 +45,6 @@ pub(super) async fn run(op: &Operator<'_>, command: TenantCommand) -> anyhow::Re
             let slug = Slug::parse(&slug)?;
             let t = tenancy::create_tenant(
                 &op.migrator,
-                &op.roles,
                 op.keyring,
                 &slug,
                 &name,
@@ -62,7 +61,6 @@ pub(super) async fn run(op: &Operator<'_>, command: TenantCommand) -> anyhow::Re
                 serde_json::from_slice(&text).context("the file is not a JSON document")?;
             let imported = crate::export::import::import(
                 &op.migrator,
-                &op.roles,
                 op.keyring,
                 &doc,
                 &slug,

@@ -78,6 +78,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0013_enter.sql",
         include_str!("../../migrations/public/0013_enter.sql"),
     ),
+    (
+        "0014_team_lifecycle.sql",
+        include_str!("../../migrations/public/0014_team_lifecycle.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (
@@ -103,6 +107,10 @@ const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (
         "0006_webhooks.sql",
         include_str!("../../migrations/tenant/0006_webhooks.sql"),
+    ),
+    (
+        "0007_export_cancel.sql",
+        include_str!("../../migrations/tenant/0007_export_cancel.sql"),
     ),
 ];
 
@@ -246,10 +254,21 @@ pub struct TenantStatus {
     pub migration_error: Option<String>,
 }
 
+/// Fills in the configured role names: `{{migrator}}`, `{{app}}` and `{{tenant_group}}` as
+/// quoted identifiers; `{{app_name}}`, `{{tenant_group_name}}` and `{{tenant_role_prefix}}`
+/// (what every workspace role's name starts with) as string literals, for functions that
+/// build statements naming roles. Every name is a validated prefix plus a fixed suffix.
 fn substitute(sql: &str, roles: &RoleNames) -> String {
+    let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
     sql.replace("{{migrator}}", &quote_ident(&roles.migrator))
         .replace("{{app}}", &quote_ident(&roles.app))
         .replace("{{tenant_group}}", &quote_ident(&roles.tenant_group))
+        .replace("{{app_name}}", &literal(&roles.app))
+        .replace("{{tenant_group_name}}", &literal(&roles.tenant_group))
+        .replace(
+            "{{tenant_role_prefix}}",
+            &literal(&roles.tenant_role_prefix()),
+        )
 }
 
 /// Applies everything pending. Must run with the migrator pool.

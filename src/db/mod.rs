@@ -40,8 +40,14 @@ impl RoleNames {
     }
 
     /// The NOLOGIN role of one tenant: derived from its id, so it is unique in the cluster.
+    /// (`tessera_provision_workspace` derives the same name in SQL.)
     pub fn tenant_role(&self, tenant_id: uuid::Uuid) -> String {
-        format!("{}_t_{}", self.prefix, tenant_id.simple())
+        format!("{}{}", self.tenant_role_prefix(), tenant_id.simple())
+    }
+
+    /// What every tenant role's name starts with.
+    pub fn tenant_role_prefix(&self) -> String {
+        format!("{}_t_", self.prefix)
     }
 
     /// The LIKE pattern matching every tenant role of this prefix.

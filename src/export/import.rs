@@ -14,7 +14,6 @@ use sqlx::PgPool;
 use super::Manifest;
 use crate::audit::{self, EntryMeta, NewEntry};
 use crate::crypto::Keyring;
-use crate::db::RoleNames;
 use crate::tenancy::{self, Slug};
 
 /// Tenant tables in dependency order.
@@ -39,7 +38,6 @@ pub struct Imported {
 
 pub async fn import(
     migrator: &PgPool,
-    roles: &RoleNames,
     keyring: &Keyring,
     doc: &serde_json::Value,
     slug: &Slug,
@@ -58,7 +56,7 @@ pub async fn import(
         .map(str::to_owned)
         .or_else(|| doc["workspace"]["name"].as_str().map(str::to_owned))
         .unwrap_or_else(|| slug.as_str().to_owned());
-    let tenant = tenancy::create_tenant(migrator, roles, keyring, slug, &name, schema_version)
+    let tenant = tenancy::create_tenant(migrator, keyring, slug, &name, schema_version)
         .await
         .map_err(|e| e.to_string())?;
     let db = |e: sqlx::Error| format!("database: {e}");

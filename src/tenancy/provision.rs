@@ -1,21 +1,23 @@
-//! Creating workspaces. Runs with the migrator pool, never from a request handler.
+//! Creating workspaces: the operator's CLI (on the migrator pool) and signed-in users through
+//! the API (`createWorkspace`, on the runtime pool) go through one SQL function,
+//! `public.tessera_provision_workspace`, owned by the migrator and run with its rights.
 //!
 //! A workspace is: a `public.tenants` row, a schema `tenant_<slug>` cloned from the
-//! pre-migrated template, and a NOLOGIN role that can use that schema only. All of it is
-//! created in one transaction (PostgreSQL DDL and role creation are transactional), so a
-//! failure at any step leaves nothing behind.
+//! pre-migrated template, a NOLOGIN role that can use that schema only (its name derived
+//! from the id), and its audit chain's wrapped key and genesis head. All of it is created in
+//! the caller's transaction (PostgreSQL DDL and role creation are transactional), so a
+//! failure at any step leaves nothing behind. The runtime role cannot create a schema or a
+//! role itself: it can only ask the function for one workspace with a validated slug.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{DateTime, Utc};
-use sqlx::{Connection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::slug::{Slug, SlugError};
 use crate::audit::{self, EntryMeta, NewEntry};
 use crate::crypto::Keyring;
-use crate::db::migrate::TEMPLATE_SCHEMA;
-use crate::db::{RoleNames, quote_ident};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TenancyError {
@@ -53,20 +55,73 @@ pub struct Tenant {
 static CREATED: AtomicU32 = AtomicU32::new(0);
 const RECYCLE_AFTER: u32 = 25;
 
-/// Creates a workspace atomically. `expected_version` is the tenant schema version this
-/// binary was built for; the template must be exactly there.
+/// What provisioning needs besides the slug and name.
+#[derive(Debug, Clone, Copy)]
+pub struct Provision<'a> {
+    pub keyring: &'a Keyring,
+    /// The tenant schema version this binary was built for; the template must be there.
+    pub expected_version: i32,
+    /// The user who becomes the workspace's first owner, if any (the API's caller).
+    pub owner: Option<Uuid>,
+}
+
+/// Provisions a workspace in `conn`'s transaction (see the module docs). Returns its id and
+/// creation time; nothing is audited yet (the caller appends `workspace.create` in the same
+/// transaction, with its own actor).
+pub async fn provision(
+    conn: &mut PgConnection,
+    slug: &Slug,
+    name: &str,
+    p: Provision<'_>,
+) -> Result<Uuid, TenancyError> {
+    let name = check_name(name)?;
+    let id = Uuid::now_v7();
+    let wrapped = audit::new_wrapped_audit_key(p.keyring, id);
+    let outcome: String =
+        sqlx::query_scalar("SELECT public.tessera_provision_workspace($1, $2, $3, $4, $5, $6, $7)")
+            .bind(id)
+            .bind(slug.as_str())
+            .bind(name)
+            .bind(p.expected_version)
+            .bind(&wrapped)
+            .bind(&audit::GENESIS_HASH[..])
+            .bind(p.owner)
+            .fetch_one(&mut *conn)
+            .await?;
+    match outcome.as_str() {
+        "created" => Ok(id),
+        "taken" => Err(TenancyError::Conflict),
+        _ => {
+            let found: Option<i32> =
+                sqlx::query_scalar("SELECT version FROM public.template_state")
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .unwrap_or(None);
+            Err(TenancyError::TemplateNotReady {
+                found,
+                expected: p.expected_version,
+            })
+        }
+    }
+}
+
+fn check_name(name: &str) -> Result<&str, TenancyError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.contains('\0') {
+        return Err(TenancyError::InvalidName);
+    }
+    Ok(name)
+}
+
+/// Creates a workspace atomically with the migrator pool (the CLI, the demo, imports):
+/// [`provision`], then the `workspace.create` audit entry by `provisioning`.
 pub async fn create_tenant(
     migrator: &PgPool,
-    roles: &RoleNames,
     keyring: &Keyring,
     slug: &Slug,
     name: &str,
     expected_version: i32,
 ) -> Result<Tenant, TenancyError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(TenancyError::InvalidName);
-    }
     let mut conn = migrator.acquire().await?;
     // A backend that clones the template keeps a cache entry for every relation it created,
     // and its commit sends more invalidations than PostgreSQL's queue holds, so it has a
@@ -78,58 +133,19 @@ pub async fn create_tenant(
         conn.close_on_drop();
     }
     let mut tx = conn.begin().await?;
-    // FOR SHARE: a concurrent template migration waits for us, and we for it.
-    let found: Option<i32> =
-        sqlx::query_scalar("SELECT version FROM public.template_state FOR SHARE")
-            .fetch_optional(&mut *tx)
-            .await?;
-    if found != Some(expected_version) {
-        return Err(TenancyError::TemplateNotReady {
-            found,
-            expected: expected_version,
-        });
-    }
-    let id = Uuid::now_v7();
-    let role = roles.tenant_role(id);
-    let inserted = sqlx::query_as::<_, Tenant>(
-        "INSERT INTO public.tenants (id, slug, name, db_role, schema_version)
-         VALUES ($1, $2, $3, $4, $5)
-         RETURNING id, slug, name, db_role, state, schema_version, created_at",
+    let p = Provision {
+        keyring,
+        expected_version,
+        owner: None,
+    };
+    let id = provision(&mut tx, slug, name, p).await?;
+    let tenant: Tenant = sqlx::query_as(
+        "SELECT id, slug, name, db_role, state, schema_version, created_at
+         FROM public.tenants WHERE id = $1",
     )
     .bind(id)
-    .bind(slug.as_str())
-    .bind(name)
-    .bind(&role)
-    .bind(expected_version)
     .fetch_one(&mut *tx)
-    .await;
-    let tenant = match inserted {
-        Ok(t) => t,
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some("tenants_slug_key") => {
-            return Err(TenancyError::Conflict);
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let schema = quote_ident(&slug.schema());
-    let role_q = quote_ident(&role);
-    let ddl = format!(
-        "CREATE ROLE {role_q} NOLOGIN INHERIT NOBYPASSRLS IN ROLE {group};
-         GRANT {role_q} TO {app};
-         CREATE SCHEMA {schema};
-         REVOKE ALL ON SCHEMA {schema} FROM PUBLIC;
-         GRANT USAGE ON SCHEMA {schema} TO {role_q};
-         ALTER DEFAULT PRIVILEGES IN SCHEMA {schema}
-             GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role_q};",
-        group = quote_ident(&roles.tenant_group),
-        app = quote_ident(&roles.app),
-    );
-    sqlx::raw_sql(&ddl).execute(&mut *tx).await?;
-    sqlx::query("SELECT public.tessera_clone_schema($1, $2)")
-        .bind(TEMPLATE_SCHEMA)
-        .bind(slug.schema())
-        .execute(&mut *tx)
-        .await?;
-    audit::create_tenant_audit(&mut tx, keyring, tenant.id).await?;
+    .await?;
     audit::append(
         &mut tx,
         keyring,

@@ -133,7 +133,6 @@ impl TestDb {
         let slug = Slug::parse(slug).expect("slug");
         tenancy::create_tenant(
             &self.migrator,
-            &self.roles,
             &self.keyring,
             &slug,
             &format!("Workspace {slug}"),

@@ -70,10 +70,9 @@ async fn a_new_tenant_migration_reaches_every_schema_and_a_no_op_run_does_no_per
     );
     // New workspaces are cloned from the migrated template.
     let slug = tessera::tenancy::Slug::parse("after").unwrap();
-    let t =
-        tessera::tenancy::create_tenant(&db.migrator, &db.roles, &db.keyring, &slug, "After", v)
-            .await
-            .unwrap();
+    let t = tessera::tenancy::create_tenant(&db.migrator, &db.keyring, &slug, "After", v)
+        .await
+        .unwrap();
     assert_eq!(t.schema_version, v);
     assert_eq!(count_with_priority(&db).await, 201);
     // Editing an applied migration is refused.

@@ -42,16 +42,9 @@ async fn a_stopped_database_is_503_unavailable_with_retry_after_and_service_resu
     migrate::run(&migrator, &roles, &set, 2).await.unwrap();
     let keyring = tessera::crypto::Keyring::new(tessera::crypto::MasterKey::generate());
     let slug = Slug::parse("acme").unwrap();
-    let tenant = tenancy::create_tenant(
-        &migrator,
-        &roles,
-        &keyring,
-        &slug,
-        "Acme",
-        set.tenant_latest(),
-    )
-    .await
-    .unwrap();
+    let tenant = tenancy::create_tenant(&migrator, &keyring, &slug, "Acme", set.tenant_latest())
+        .await
+        .unwrap();
     let token = {
         let mut conn = migrator.acquire().await.unwrap();
         let user = tessera::identity::ensure_user(&mut conn, "a@acme.test", "A")

@@ -80,7 +80,6 @@ async fn a_second_create_of_the_same_slug_is_a_conflict() {
     let slug = Slug::parse("acme").unwrap();
     let again = tenancy::create_tenant(
         &db.migrator,
-        &db.roles,
         &db.keyring,
         &slug,
         "Again",
@@ -132,7 +131,6 @@ async fn a_failure_midway_leaves_nothing_behind() {
     let slug = Slug::parse("clash").unwrap();
     let res = tenancy::create_tenant(
         &db.migrator,
-        &db.roles,
         &db.keyring,
         &slug,
         "Clash",
@@ -158,7 +156,6 @@ async fn a_failure_midway_leaves_nothing_behind() {
         .unwrap();
     tenancy::create_tenant(
         &db.migrator,
-        &db.roles,
         &db.keyring,
         &slug,
         "Clash",
@@ -231,7 +228,6 @@ async fn a_template_holding_what_the_clone_cannot_copy_fails_loudly() {
         sqlx::raw_sql(create).execute(&db.migrator).await.unwrap();
         let err = tenancy::create_tenant(
             &db.migrator,
-            &db.roles,
             &db.keyring,
             &Slug::parse("refused").unwrap(),
             "Refused",

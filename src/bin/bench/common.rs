@@ -86,7 +86,6 @@ impl Bench {
         let set = migrate::MigrationSet::embedded()?;
         let t = tenancy::create_tenant(
             &self.migrator,
-            &self.roles,
             &self.keyring,
             &Slug::parse(slug)?,
             slug,
