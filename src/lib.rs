@@ -17,6 +17,8 @@ pub mod graphql;
 pub mod http;
 pub mod identity;
 pub mod jobs;
+pub mod mail;
+pub mod members;
 pub mod net;
 pub mod observability;
 pub mod ratelimit;

@@ -95,6 +95,8 @@ permissions! {
     SsoManage = "sso:manage",
     MfaManage = "mfa:manage",
     SelfManage = "self:manage",
+    WorkspaceLeave = "workspace:leave",
+    WorkspaceTransfer = "workspace:transfer",
 }
 
 impl Permission {
@@ -103,7 +105,12 @@ impl Permission {
     pub fn session_only(self) -> bool {
         matches!(
             self,
-            Self::TokensMint | Self::WorkspaceDelete | Self::SsoManage | Self::MfaManage
+            Self::TokensMint
+                | Self::WorkspaceDelete
+                | Self::SsoManage
+                | Self::MfaManage
+                | Self::WorkspaceLeave
+                | Self::WorkspaceTransfer
         )
     }
 }
@@ -147,7 +154,10 @@ use Permission as P;
 
 /// The one table mapping roles to permissions.
 const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
-    (Role::Member, &[P::WorkspaceRead, P::WorkWrite]),
+    (
+        Role::Member,
+        &[P::WorkspaceRead, P::WorkWrite, P::WorkspaceLeave],
+    ),
     (
         Role::Admin,
         &[
@@ -162,6 +172,7 @@ const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             P::AuditRead,
             P::ExportRun,
             P::SsoManage,
+            P::WorkspaceLeave,
         ],
     ),
     (
@@ -180,6 +191,8 @@ const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             P::WorkspaceDelete,
             P::SsoManage,
             P::MfaManage,
+            P::WorkspaceLeave,
+            P::WorkspaceTransfer,
         ],
     ),
 ];

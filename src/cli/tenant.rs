@@ -76,7 +76,7 @@ pub(super) async fn run(op: &Operator<'_>, command: TenantCommand) -> anyhow::Re
             );
         }
         TenantCommand::Purge { slug } => {
-            let (store, _) = crate::storage::open(&op.cfg.storage, &op.cfg.data_dir, op.keyring)
+            let (store, _) = crate::storage::open(&op.cfg.storage, &op.cfg.data_dir)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let done = tenancy::purge::purge_due(

@@ -42,8 +42,25 @@ pub struct Auth {
     /// Second-factor attempts per minute from one IP address.
     pub second_factor_per_minute_per_ip: u32,
     /// How recent a second-factor check must be for sensitive changes (disabling a factor,
-    /// changing the password, regenerating recovery codes) made without a code.
+    /// changing the password, regenerating recovery codes, transferring ownership) made
+    /// without a code.
     pub reauth_window_secs: i64,
+    /// Workspaces created per minute from one IP address (`createWorkspace`).
+    pub workspace_creations_per_minute_per_ip: u32,
+    /// Workspaces one account may create per day.
+    pub workspace_creations_per_day_per_account: u32,
+    /// How long an invitation stays valid, in hours.
+    pub invitation_ttl_hours: i64,
+    /// Invitations a workspace may send (new or resent) per hour.
+    pub invitations_per_hour_per_workspace: u32,
+    /// How long an address-verification link stays valid, in hours.
+    pub verification_ttl_hours: i64,
+    /// How long a password-reset link stays valid, in minutes.
+    pub reset_ttl_minutes: i64,
+    /// Password-reset requests (and verification mails) per minute from one IP address.
+    pub reset_requests_per_minute_per_ip: u32,
+    /// Password-reset requests (and verification mails) per hour for one address.
+    pub reset_requests_per_hour_per_address: u32,
 }
 
 impl Default for Auth {
@@ -66,6 +83,14 @@ impl Default for Auth {
             second_factor_per_minute_per_account: 5,
             second_factor_per_minute_per_ip: 30,
             reauth_window_secs: 300,
+            workspace_creations_per_minute_per_ip: 5,
+            workspace_creations_per_day_per_account: 10,
+            invitation_ttl_hours: 7 * 24,
+            invitations_per_hour_per_workspace: 100,
+            verification_ttl_hours: 24,
+            reset_ttl_minutes: 30,
+            reset_requests_per_minute_per_ip: 5,
+            reset_requests_per_hour_per_address: 3,
         }
     }
 }

@@ -135,6 +135,40 @@ impl Config {
         if let Some(v) = env("TESSERA_MAX_UPLOAD_BYTES") {
             self.storage.max_upload_bytes = parse("TESSERA_MAX_UPLOAD_BYTES", v)?;
         }
+        if let Some(v) = env("TESSERA_MAIL_FROM") {
+            self.mail.from = v;
+        }
+        if let Some(v) = env("TESSERA_MAILBOX_DIR") {
+            self.mail.mailbox_dir = Some(PathBuf::from(v));
+        }
+        if let Some(host) = env("TESSERA_SMTP_HOST") {
+            let smtp = self.mail.smtp.get_or_insert_with(Default::default);
+            smtp.host = host;
+        }
+        if let Some(smtp) = self.mail.smtp.as_mut() {
+            if let Some(v) = env("TESSERA_SMTP_PORT") {
+                smtp.port = parse("TESSERA_SMTP_PORT", v)?;
+            }
+            if let Some(v) = env("TESSERA_SMTP_TLS") {
+                smtp.tls = match v.trim() {
+                    "starttls" => super::SmtpTls::Starttls,
+                    "tls" => super::SmtpTls::Tls,
+                    "none" => super::SmtpTls::None,
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            key: "TESSERA_SMTP_TLS",
+                            reason: "starttls, tls or none".into(),
+                        });
+                    }
+                };
+            }
+            if let Some(v) = env("TESSERA_SMTP_USERNAME") {
+                smtp.username = Some(v);
+            }
+            if let Some(v) = secret("TESSERA_SMTP_PASSWORD")? {
+                smtp.password = Some(crate::crypto::Secret::new(v));
+            }
+        }
         if let Some(v) = env("TESSERA_PUBLIC_ORIGIN") {
             self.auth.public_origin = v;
         }

@@ -15,7 +15,7 @@ mod services;
 
 pub use auth::Auth;
 pub use limits::{Limits, RateLimits, Tier};
-pub use services::{Backend, Jobs, Network, S3, Storage, Webhooks};
+pub use services::{Backend, Jobs, Mail, Network, S3, Smtp, SmtpTls, Storage, Webhooks};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -97,6 +97,8 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// Outbound webhook delivery.
     pub webhooks: Webhooks,
+    /// Outgoing mail.
+    pub mail: Mail,
 }
 
 impl Default for Config {
@@ -128,6 +130,7 @@ impl Default for Config {
             jobs: Jobs::default(),
             rate_limits: RateLimits::default(),
             webhooks: Webhooks::default(),
+            mail: Mail::default(),
         }
     }
 }
@@ -162,6 +165,34 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(smtp) = &self.mail.smtp {
+            if smtp.host.trim().is_empty() {
+                return Err(ConfigError::Invalid {
+                    key: "mail.smtp.host",
+                    reason:
+                        "set the relay's host name (or remove [mail.smtp] to use the local mailbox)"
+                            .into(),
+                });
+            }
+            // Credentials and messages (with their links) would cross the network in clear.
+            let loopback = smtp.host == "localhost"
+                || smtp
+                    .host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if smtp.tls == SmtpTls::None && !loopback {
+                return Err(ConfigError::Invalid {
+                    key: "mail.smtp.tls",
+                    reason: "none is only allowed for a relay on a loopback address".into(),
+                });
+            }
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError::Invalid {
+                key: "mail.from",
+                reason: "must be an address or `Name <address>`".into(),
+            });
+        }
         let prefix_ok = !self.role_prefix.is_empty()
             && self.role_prefix.len() <= 24
             && self

@@ -134,3 +134,67 @@ pub struct Network {
     /// Allow private ranges (RFC 1918, CGNAT, unique-local IPv6).
     pub allow_private: bool,
 }
+
+/// Outgoing mail: invitations, address verification, password resets.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Mail {
+    /// The sender: `Name <address>` or an address.
+    pub from: String,
+    /// The SMTP relay. Unset: mail is written to `mailbox_dir` instead (development, the demo).
+    pub smtp: Option<Smtp>,
+    /// Where mail goes without SMTP, one `.eml` file per message. Unset: `<data_dir>/mail`.
+    pub mailbox_dir: Option<PathBuf>,
+    /// Attempts per mail before it is given up.
+    pub max_attempts: i32,
+}
+
+impl Default for Mail {
+    fn default() -> Self {
+        Self {
+            from: "Tessera <no-reply@tessera.invalid>".into(),
+            smtp: None,
+            mailbox_dir: None,
+            max_attempts: 8,
+        }
+    }
+}
+
+/// How the connection to the SMTP relay is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS, which is required (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No TLS: only for a relay on a loopback address (a local test server).
+    None,
+}
+
+/// An SMTP relay.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    /// Never logged (`TESSERA_SMTP_PASSWORD` or `_FILE`).
+    pub password: Option<crate::crypto::Secret<String>>,
+    /// Seconds one delivery may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 587,
+            tls: SmtpTls::Starttls,
+            username: None,
+            password: None,
+            timeout_secs: 20,
+        }
+    }
+}

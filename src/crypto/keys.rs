@@ -25,12 +25,15 @@ pub enum Purpose {
     BlobUrls,
     /// Seals stored responses (idempotency keys) and keys their request fingerprints.
     StoredResponses,
+    /// Seals queued mail (its links' tokens) until it is sent (not tenant-specific).
+    MailOutbox,
 }
 
 impl Purpose {
     fn label(self) -> &'static [u8] {
         match self {
             Self::AuditKeyWrap => b"tessera/v1/audit-key-wrap",
+            Self::MailOutbox => b"tessera/v1/mail-outbox",
             Self::TenantSecrets => b"tessera/v1/tenant-secrets",
             Self::CheckpointSigning => b"tessera/v1/checkpoint-signing",
             Self::UserFactors => b"tessera/v1/user-factors",

@@ -59,11 +59,13 @@ impl Job for WriteJob {
         WRITE
     }
 
-    async fn run(&self, slug: &Slug, id: Uuid) -> Result<(), JobError> {
+    async fn run(&self, slug: Option<&Slug>, id: Uuid) -> Result<(), JobError> {
+        let slug = slug.ok_or("a workspace job without a workspace")?;
         write(&self.0, slug, id).await
     }
 
-    async fn give_up(&self, slug: &Slug, id: Uuid) -> Result<(), JobError> {
+    async fn give_up(&self, slug: Option<&Slug>, id: Uuid) -> Result<(), JobError> {
+        let slug = slug.ok_or("a workspace job without a workspace")?;
         give_up(&self.0, slug, id).await
     }
 }
@@ -74,7 +76,8 @@ impl Job for ExpireJob {
         EXPIRE
     }
 
-    async fn run(&self, slug: &Slug, id: Uuid) -> Result<(), JobError> {
+    async fn run(&self, slug: Option<&Slug>, id: Uuid) -> Result<(), JobError> {
+        let slug = slug.ok_or("a workspace job without a workspace")?;
         expire(&self.0, slug, id).await
     }
 }
@@ -88,6 +91,8 @@ pub enum Status {
     Done,
     Failed,
     Expired,
+    /// The member who asked for it was removed before it finished.
+    Cancelled,
 }
 
 impl Status {
@@ -97,6 +102,7 @@ impl Status {
             "running" => Self::Running,
             "done" => Self::Done,
             "failed" => Self::Failed,
+            "cancelled" => Self::Cancelled,
             _ => Self::Expired,
         }
     }

@@ -29,9 +29,16 @@ impl ExtensionFactory for AuditTrail {
 /// Argument and input-field names whose values never enter the audit log.
 fn is_sensitive(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    ["secret", "password", "credential", "privatekey"]
-        .iter()
-        .any(|s| n.contains(s))
+    [
+        "secret",
+        "password",
+        "credential",
+        "privatekey",
+        "token",
+        "secondfactor",
+    ]
+    .iter()
+    .any(|s| n.contains(s))
 }
 
 /// Replaces sensitive values (at any depth) with `"[REDACTED]"`.

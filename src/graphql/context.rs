@@ -47,6 +47,21 @@ pub struct RequestState {
     pub public_origin: String,
     /// Webhook settings (the secret rotation overlap).
     pub webhooks: crate::config::Webhooks,
+    /// Sign-in and membership settings (invitation lifetime, re-authentication window).
+    pub auth: Arc<crate::config::Auth>,
+    /// Limits on what sends mail (invitations).
+    pub auth_limits: Arc<crate::ratelimit::AuthLimits>,
+    /// For a browser session: when it last passed a second-factor check.
+    pub factor_verified_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl RequestState {
+    /// Whether the caller's session passed a second-factor check within the
+    /// re-authentication window.
+    pub fn factor_fresh(&self) -> bool {
+        self.factor_verified_at
+            .is_some_and(|at| (self.clock.now() - at).num_seconds() < self.auth.reauth_window_secs)
+    }
 }
 
 /// The `@requires` argument for a permission.

@@ -26,7 +26,7 @@ use super::state::AppState;
 use crate::audit::{self, EntryMeta, NewEntry};
 use crate::authz::{Actor, Permission, Principal};
 use crate::graphql::errors::{ApiError, ErrorCode};
-use crate::storage::fs::{Refusal, Signed};
+use crate::storage::links::{Holder, Refusal, Signed, Via};
 use crate::storage::{
     Download, ObjectKey, ObjectMeta, StorageError, content_disposition, safe_content_type,
     safe_filename,
@@ -309,39 +309,51 @@ async fn content_inner(
         .await
         .map_err(ApiError::from)?;
     tx.commit().await.map_err(ApiError::from)?;
-    signed_redirect(state, &a.object_key, a.content_type, a.filename).await
+    let holder = holder_of(&auth.principal);
+    signed_redirect(state, &a.object_key, a.content_type, a.filename, &holder).await
 }
 
-/// `302` to a fresh signed link to the object at `object_key`, valid for
-/// `storage.url_ttl_secs`, that serves it as an attachment with this type and name.
+/// Who a link is issued to: the principal's user, through its token or session.
+pub(super) fn holder_of(p: &crate::authz::Principal) -> Holder {
+    Holder {
+        user: p.user_id,
+        via: match &p.actor {
+            crate::authz::Actor::Token { token_id, .. } => Via::Token(*token_id),
+            crate::authz::Actor::Session { session_id, .. } => Via::Session(*session_id),
+        },
+    }
+}
+
+/// How long the store's own presigned URL lives after `/blobs` checked a link's holder: long
+/// enough for the redirect to be followed, too short to pass around.
+const PRESIGNED_TTL_SECS: u64 = 10;
+
+/// `302` to a fresh link, signed by this server for `holder`, to the object at `object_key`,
+/// valid for `storage.url_ttl_secs`, that serves it as an attachment with this type and name.
 pub(super) async fn signed_redirect(
     state: &AppState,
     object_key: &str,
     content_type: String,
     filename: String,
+    holder: &Holder,
 ) -> Result<Response, ApiError> {
     let key =
         ObjectKey::parse(object_key).ok_or_else(|| ApiError::internal(&"malformed object key"))?;
     let secs = state.inner.storage.url_ttl_secs.max(1);
-    let ttl = chrono::Duration::seconds(secs);
-    let url = state
-        .inner
-        .blobs
-        .download_url(
-            &key,
-            &Download {
-                content_type,
-                filename,
-                expires_at: state.inner.clock.now() + ttl,
-                ttl: std::time::Duration::from_secs(secs.unsigned_abs()),
-            },
-        )
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let download = Download {
+        content_type,
+        filename,
+        expires_at: state.inner.clock.now() + chrono::Duration::seconds(secs),
+        ttl: std::time::Duration::from_secs(secs.unsigned_abs()),
+    };
+    redirect(&state.inner.links.sign(&key, &download, holder))
+}
+
+fn redirect(url: &str) -> Result<Response, ApiError> {
     let mut resp = StatusCode::FOUND.into_response();
     resp.headers_mut().insert(
         header::LOCATION,
-        HeaderValue::from_str(&url).map_err(|_| ApiError::internal(&"bad URL"))?,
+        HeaderValue::from_str(url).map_err(|_| ApiError::internal(&"bad URL"))?,
     );
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -364,20 +376,51 @@ async fn blob_inner(
     object: &str,
     query: Option<Signed>,
 ) -> Result<Response, ApiError> {
-    // Only the filesystem backend's links are served here.
-    let fs = state
-        .inner
-        .fs_blobs
-        .as_ref()
-        .ok_or_else(ApiError::not_found)?;
     let denied = || ApiError::forbidden("this link is not valid");
     let key = ObjectKey::parse(&format!("{tenant}/{object}")).ok_or_else(denied)?;
     let q = query.ok_or_else(denied)?;
-    let path = match fs.verify(&key, &q, state.inner.clock.now()) {
-        Ok(p) => p,
+    let holder = match state.inner.links.verify(&key, &q, state.inner.clock.now()) {
+        Ok(h) => h,
         Err(Refusal::BadSignature) => return Err(denied()),
         Err(Refusal::Expired) => return Err(ApiError::forbidden("this link has expired")),
     };
+    // The holder must still be entitled: a member, through a token or session still valid.
+    let (token, session) = match holder.via {
+        Via::Token(t) => (Some(t), None),
+        Via::Session(s) => (None, Some(s)),
+    };
+    let valid: bool = sqlx::query_scalar("SELECT public.tessera_link_holder_valid($1, $2, $3, $4)")
+        .bind(key.tenant)
+        .bind(holder.user)
+        .bind(token)
+        .bind(session)
+        .fetch_one(&mut *state.inner.pool.acquire().await.map_err(ApiError::from)?)
+        .await
+        .map_err(ApiError::from)?;
+    if !valid {
+        tracing::info!(user = %holder.user, "signed link of a holder no longer entitled refused");
+        return Err(ApiError::forbidden(
+            "this link was issued to access that has ended",
+        ));
+    }
+    let Some(fs) = state.inner.fs_blobs.as_ref() else {
+        // The object is in S3: a presigned URL that lives only long enough to be followed.
+        let download = Download {
+            content_type: safe_content_type(Some(&q.ct)),
+            filename: q.filename.clone(),
+            expires_at: state.inner.clock.now() + chrono::Duration::seconds(10),
+            ttl: std::time::Duration::from_secs(PRESIGNED_TTL_SECS),
+        };
+        let url = state
+            .inner
+            .blobs
+            .presigned_url(&key, &download)
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+            .ok_or_else(ApiError::not_found)?;
+        return redirect(&url);
+    };
+    let path = fs.path(&key);
     let file = match tokio::fs::File::open(&path).await {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ApiError::not_found()),

@@ -113,13 +113,25 @@ pub fn identity_meta(
     }
 }
 
-pub async fn record(state: &AppState, user_id: uuid::Uuid, meta: &EntryMeta, events: &[Event]) {
+/// Records identity events of `user_id` (the account's log, the user's workspaces' chains).
+pub async fn record(
+    state: &AppState,
+    headers: &HeaderMap,
+    user_id: uuid::Uuid,
+    meta: &EntryMeta,
+    events: &[Event],
+) {
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     events::record(
         &state.inner.pool,
         &state.inner.keyring,
         state.inner.clock.as_ref(),
         user_id,
         meta,
+        user_agent,
         events,
     )
     .await;
@@ -259,6 +271,7 @@ pub(crate) async fn authenticate(
                     info.aal == crate::identity::session::Aal::Aal2,
                 ),
                 touch_pending: None,
+                factor_verified_at: info.factor_verified_at,
             }
         }
         (None, None) => return Err(ApiError::unauthenticated()),

@@ -254,6 +254,13 @@ pub async fn content(
         "{slug}-export-{}.json",
         export.created_at.format("%Y%m%dT%H%M%SZ")
     );
-    super::attachments::signed_redirect(state, &object_key, "application/json".into(), filename)
-        .await
+    let holder = super::attachments::holder_of(&auth.principal);
+    super::attachments::signed_redirect(
+        state,
+        &object_key,
+        "application/json".into(),
+        filename,
+        &holder,
+    )
+    .await
 }

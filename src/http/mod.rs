@@ -3,6 +3,7 @@
 //! This file only declares the parts: [`router`] puts every route together,
 //! [`state`] holds what handlers share, [`authn`] authenticates callers for every route.
 
+mod account;
 mod attachments;
 mod authn;
 mod exports;

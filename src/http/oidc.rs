@@ -171,9 +171,30 @@ async fn callback_inner(
         .map_err(ApiError::from)?
         .ok_or_else(ApiError::not_found)?
         .jit_role;
-    let (user_id, linked) = sso::link(&mut tx, jit_role.as_deref(), &claims)
+    let now = state.inner.clock.now();
+    let (user_id, linked) = sso::link(&mut tx, jit_role.as_deref(), &claims, now)
         .await
         .map_err(ApiError::from)?;
+    if linked == sso::Linked::Invited {
+        // Joined through its identity provider: in the workspace's chain like any acceptance.
+        let changes = tx.take_changes();
+        let meta = identity_meta(headers, &ip, user_id, None);
+        crate::audit::append(
+            tx.conn(),
+            &state.inner.keyring,
+            tenant_id,
+            now,
+            &meta,
+            crate::audit::NewEntry {
+                action: "invitation.accept",
+                target_type: "Member",
+                target_id: user_id.to_string(),
+                payload: serde_json::json!({ "via": "sso", "changes": changes }),
+            },
+        )
+        .await
+        .map_err(ApiError::from)?;
+    }
     tx.commit().await.map_err(ApiError::from)?;
     let pool = &state.inner.pool;
     let (session_id, token) =
@@ -188,7 +209,7 @@ async fn callback_inner(
             "method": "sso", "workspace": slug, "issuer": claims.issuer, "linked": linked.as_str()
         }),
     );
-    record(state, user_id, &meta, &[ev]).await;
+    record(state, headers, user_id, &meta, &[ev]).await;
     let max_age = i64::from(state.inner.auth.session_absolute_secs);
     let mut resp = StatusCode::SEE_OTHER.into_response();
     let h = resp.headers_mut();

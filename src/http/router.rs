@@ -8,7 +8,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use super::state::AppState;
-use super::{attachments, exports, graphql, oidc, ops, signin};
+use super::{account, attachments, exports, graphql, oidc, ops, signin};
 use crate::observability::REQUEST_ID;
 
 pub fn router(state: AppState) -> Router {
@@ -16,7 +16,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/w/{slug}/graphql", get(graphql::tenant).post(graphql::tenant))
         .route("/graphql", get(graphql::global).post(graphql::global))
-        .route("/auth/signup", post(signin::signup))
+        .route("/auth/signup", post(account::signup))
+        .route("/auth/verify-email", post(account::verify_email))
+        .route("/auth/password-reset", post(account::reset_request))
+        .route("/auth/password-reset/confirm", post(account::reset_confirm))
+        .route("/auth/invitation", post(account::invitation))
         .route("/auth/signin", post(signin::signin))
         .route("/auth/signout", post(signin::signout))
         .route("/auth/mfa", post(signin::second_factor))

@@ -21,7 +21,7 @@ use crate::identity::{factors, passkeys};
 use crate::tenancy::{self, Access};
 
 /// Reads a JSON body for an auth endpoint (JSON only, bounded, Origin checked if sent).
-async fn json_body<T: for<'de> Deserialize<'de>>(
+pub(super) async fn json_body<T: for<'de> Deserialize<'de>>(
     state: &AppState,
     req: Request<Body>,
 ) -> Result<(HeaderMap, T), ApiError> {
@@ -56,7 +56,7 @@ async fn json_body<T: for<'de> Deserialize<'de>>(
     Ok((parts.headers, value))
 }
 
-fn password_error(e: PasswordError) -> ApiError {
+pub(super) fn password_error(e: PasswordError) -> ApiError {
     match e {
         PasswordError::Busy => ApiError::new(ErrorCode::Unavailable, e.describe()),
         PasswordError::Internal => ApiError::internal(&"password hashing failed"),
@@ -71,8 +71,24 @@ fn signed_in(
     token: &Secret<String>,
     aal: Aal,
 ) -> Result<Response, ApiError> {
+    signed_in_with(state, status, user_id, token, aal, serde_json::Map::new())
+}
+
+/// The answer of a successful sign-in or sign-up: the session cookie, and a body naming the
+/// user and the session's level, with `extra` fields.
+pub(super) fn signed_in_with(
+    state: &AppState,
+    status: StatusCode,
+    user_id: uuid::Uuid,
+    token: &Secret<String>,
+    aal: Aal,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> Result<Response, ApiError> {
     let max_age = i64::from(state.inner.auth.session_absolute_secs);
     let mut body = serde_json::json!({ "user": { "id": user_id }, "aal": aal.as_str() });
+    if let Some(obj) = body.as_object_mut() {
+        obj.extend(extra);
+    }
     if aal == Aal::Pending {
         // The password was right; the session can do nothing until the second factor.
         body["secondFactorRequired"] = serde_json::Value::Bool(true);
@@ -86,84 +102,9 @@ fn signed_in(
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SignUp {
-    email: String,
-    password: Secret<String>,
-    display_name: Option<String>,
-}
-
-#[derive(Deserialize)]
 struct SignIn {
     email: String,
     password: Secret<String>,
-}
-
-fn valid_email(e: &str) -> bool {
-    let e = e.trim();
-    (3..=254).contains(&e.len())
-        && !e.chars().any(char::is_whitespace)
-        && e.split_once('@')
-            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
-}
-
-pub async fn signup(State(state): State<AppState>, req: Request<Body>) -> Response {
-    signup_inner(&state, req)
-        .await
-        .unwrap_or_else(ApiError::into_http)
-}
-
-async fn signup_inner(state: &AppState, req: Request<Body>) -> Result<Response, ApiError> {
-    if !state.inner.auth.signup_enabled {
-        return Err(ApiError::forbidden("sign-up is disabled on this server"));
-    }
-    let ext = req.extensions().clone();
-    let (_, ip) = client(req.headers(), &ext);
-    state
-        .inner
-        .auth_limits
-        .signup_ip(&ip)
-        .await
-        .map_err(ApiError::rate_limited)?;
-    let (headers, body): (_, SignUp) = json_body(state, req).await?;
-    let email = body.email.trim().to_owned();
-    if !valid_email(&email) {
-        return Err(ApiError::bad_input("a valid email address is required"));
-    }
-    let name = body
-        .display_name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .unwrap_or(&email)
-        .to_owned();
-    if name.chars().count() > 200 {
-        return Err(ApiError::bad_input(
-            "display name must be at most 200 characters",
-        ));
-    }
-    let hash = state
-        .inner
-        .passwords
-        .hash(&body.password)
-        .await
-        .map_err(password_error)?;
-    let pool = &state.inner.pool;
-    let user_id = session::signup(pool, &email, &name, &hash)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Conflict,
-                "an account with this email already exists",
-            )
-        })?;
-    let (ua, ip) = client(&headers, &ext);
-    let (_, token) = session::create(pool, user_id, Aal::Aal1, lifetimes(state), &ua, &ip)
-        .await
-        .map_err(ApiError::from)?;
-    tracing::info!(user = %user_id, "sign-up");
-    signed_in(state, StatusCode::CREATED, user_id, &token, Aal::Aal1)
 }
 
 pub async fn signin(State(state): State<AppState>, req: Request<Body>) -> Response {
@@ -208,7 +149,7 @@ async fn signin_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
                 "auth.signin_failed",
                 serde_json::json!({ "reason": "password" }),
             );
-            record(state, user_id, &meta, &[ev]).await;
+            record(state, &headers, user_id, &meta, &[ev]).await;
         }
         return Err(ApiError::new(
             ErrorCode::Unauthenticated,
@@ -236,7 +177,7 @@ async fn signin_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
         "auth.signin",
         serde_json::json!({ "method": "password", "aal": aal.as_str() }),
     );
-    record(state, user_id, &meta, &[ev]).await;
+    record(state, &headers, user_id, &meta, &[ev]).await;
     signed_in(state, StatusCode::OK, user_id, &token, aal)
 }
 
@@ -291,7 +232,7 @@ async fn second_factor_inner(state: &AppState, req: Request<Body>) -> Result<Res
         gtx.rollback().await.map_err(ApiError::from)?;
         tracing::warn!(user = %info.user_id, "second factor refused");
         let ev = Event::new("auth.second_factor_failed", serde_json::json!({}));
-        record(state, info.user_id, &meta, &[ev]).await;
+        record(state, &headers, info.user_id, &meta, &[ev]).await;
         return Err(ApiError::new(
             ErrorCode::Unauthenticated,
             "the second-factor code is not valid",
@@ -307,7 +248,7 @@ async fn second_factor_inner(state: &AppState, req: Request<Body>) -> Result<Res
         "auth.second_factor",
         serde_json::json!({ "method": method.as_str(), "replaced_session": info.session_id }),
     );
-    record(state, info.user_id, &meta, &[ev]).await;
+    record(state, &headers, info.user_id, &meta, &[ev]).await;
     signed_in(state, StatusCode::OK, info.user_id, &token, Aal::Aal2)
 }
 
@@ -430,7 +371,7 @@ async fn passkey_signin_inner(state: &AppState, req: Request<Body>) -> Result<Re
             "auth.signin_failed",
             serde_json::json!({ "reason": "passkey" }),
         );
-        record(state, user_id, &meta, &[ev]).await;
+        record(state, &headers, user_id, &meta, &[ev]).await;
         return Err(ApiError::from(e));
     }
     if let Some(prior) = prior {
@@ -453,6 +394,6 @@ async fn passkey_signin_inner(state: &AppState, req: Request<Body>) -> Result<Re
         "auth.signin",
         serde_json::json!({ "method": "passkey", "aal": "aal2" }),
     );
-    record(state, user_id, &meta, &[ev]).await;
+    record(state, &headers, user_id, &meta, &[ev]).await;
     signed_in(state, StatusCode::OK, user_id, &token, Aal::Aal2)
 }

@@ -7,6 +7,14 @@ use crate::config::Limits;
 use crate::db::AppPool;
 use crate::graphql::{GlobalSchema, TenantSchema};
 
+/// How outgoing mail is sent (see [`crate::mail`]).
+#[derive(Clone)]
+pub(super) struct MailSetup {
+    pub(super) outgoing: crate::mail::Outgoing,
+    pub(super) from: lettre::message::Mailbox,
+    pub(super) max_attempts: i32,
+}
+
 /// Who may read `/metrics` on a listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum MetricsAccess {
@@ -31,7 +39,9 @@ pub(super) struct Inner {
     pub(super) limits: Limits,
     pub(super) keyring: Arc<crate::crypto::Keyring>,
     pub(super) clock: Arc<dyn crate::Clock>,
-    pub(super) auth: crate::config::Auth,
+    pub(super) auth: Arc<crate::config::Auth>,
+    /// Outgoing mail: where it goes and from whom.
+    pub(super) mail: MailSetup,
     pub(super) passwords: crate::identity::Passwords,
     pub(super) auth_limits: Arc<crate::ratelimit::AuthLimits>,
     /// Request limits per workspace, actor and route.
@@ -44,7 +54,9 @@ pub(super) struct Inner {
     pub(super) webauthn: Arc<webauthn_rs::prelude::Webauthn>,
     pub(super) outbound: Arc<crate::net::Outbound>,
     pub(super) blobs: Arc<dyn crate::storage::BlobStore>,
-    /// The filesystem backend, whose signed links this server serves itself.
+    /// Signs and checks the download links this server hands out.
+    pub(super) links: crate::storage::links::LinkSigner,
+    /// The filesystem backend, whose objects this server serves itself.
     pub(super) fs_blobs: Option<Arc<crate::storage::FsStore>>,
     pub(super) storage: crate::config::Storage,
     /// Automatic persisted queries.
@@ -83,7 +95,22 @@ impl AppState {
         let webauthn = Arc::new(crate::identity::passkeys::relying_party(
             &auth.public_origin,
         )?);
-        let (blobs, fs_blobs) = crate::storage::open(storage, data_dir, &keyring).await?;
+        let (blobs, fs_blobs) = crate::storage::open(storage, data_dir).await?;
+        let links = crate::storage::links::LinkSigner::new(
+            *keyring
+                .current()
+                .derive(crate::crypto::Purpose::BlobUrls, uuid::Uuid::nil())
+                .bytes(),
+        );
+        let mail = MailSetup {
+            outgoing: crate::mail::Outgoing::from_config(&cfg.mail, data_dir)?,
+            from: cfg
+                .mail
+                .from
+                .parse()
+                .map_err(|e| format!("mail.from: {e}"))?,
+            max_attempts: cfg.mail.max_attempts,
+        };
         let apq = Arc::new(crate::graphql::apq::PersistedQueries::new(
             limits.apq_entries,
         ));
@@ -128,11 +155,13 @@ impl AppState {
                 outbound,
                 blobs,
                 fs_blobs,
+                links,
                 storage: storage.clone(),
                 expected_migrations: (set.public_latest(), set.tenant_latest()),
                 apq,
                 documents,
-                auth,
+                auth: Arc::new(auth),
+                mail,
                 passwords,
                 started: Instant::now(),
             }),
@@ -159,10 +188,19 @@ impl AppState {
             outbound: i.outbound.clone(),
             webhooks: i.webhooks.clone(),
         };
+        let mail = crate::mail::MailJob {
+            pool: i.pool.clone(),
+            keyring: i.keyring.clone(),
+            outgoing: i.mail.outgoing.clone(),
+            from: i.mail.from.clone(),
+            public_origin: i.auth.public_origin.clone(),
+            max_attempts: i.mail.max_attempts,
+        };
         let [write, expire] = exports.jobs();
         crate::jobs::Worker::new(i.pool.clone(), cfg)
             .with(write)
             .with(expire)
-            .with(std::sync::Arc::new(delivery))
+            .with(Arc::new(delivery))
+            .with(Arc::new(mail))
     }
 }

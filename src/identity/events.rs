@@ -1,12 +1,13 @@
-//! Identity events in the audit log.
+//! Identity events: the account security log and the workspaces' audit chains.
 //!
-//! Users are global, but audit chains belong to workspaces. An identity event (sign-in,
-//! failed sign-in of a known account, second-factor changes, session revocations, password
-//! changes) is appended to the chain of every workspace the user belongs to: that is where a
-//! workspace's owners and auditors look for what happened to their members' accounts. Events
-//! of an unknown account, or of a user in no workspace, are logged only (WARN, no secrets).
-//! Each workspace's append is its own transaction, after the event took effect; a failed
-//! append is logged as an error and does not undo the event.
+//! Every identity event (sign-up, sign-in, failed sign-in of a known account, verification,
+//! password changes and resets, second-factor changes, session revocations) goes to the
+//! account's own security log, which the user reads (`viewer.securityEvents`). Users are
+//! global, but audit chains belong to workspaces: the event is also appended to the chain of
+//! every workspace the user belongs to, where a workspace's owners and auditors look for what
+//! happened to their members' accounts. Events of an unknown account are logged only (WARN, no
+//! secrets). Each write is its own transaction, after the event took effect; a failed write is
+//! logged as an error and does not undo the event.
 
 use crate::db::AppPool;
 use uuid::Uuid;
@@ -28,17 +29,22 @@ impl Event {
     }
 }
 
-/// Appends `events` of `user_id` to the chains of the user's workspaces.
+/// Writes `events` of `user_id` to the account's security log and appends them to the chains
+/// of the user's workspaces.
 pub async fn record(
     pool: &AppPool,
     keyring: &Keyring,
     clock: &dyn crate::Clock,
     user_id: Uuid,
     meta: &EntryMeta,
+    user_agent: &str,
     events: &[Event],
 ) {
     if events.is_empty() {
         return;
+    }
+    if let Err(e) = account_log(pool, user_id, meta, user_agent, events).await {
+        tracing::error!(error = %e, user = %user_id, "account security log: write failed");
     }
     let slugs = match workspaces(pool, user_id).await {
         Ok(s) => s,
@@ -52,6 +58,28 @@ pub async fn record(
             tracing::error!(error = %e, workspace = %slug.as_str(), "identity audit: append failed");
         }
     }
+}
+
+async fn account_log(
+    pool: &AppPool,
+    user_id: Uuid,
+    meta: &EntryMeta,
+    user_agent: &str,
+    events: &[Event],
+) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    for ev in events {
+        super::account::record_event(
+            &mut conn,
+            user_id,
+            ev.action,
+            &meta.client_ip,
+            user_agent,
+            &ev.payload,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 async fn workspaces(pool: &AppPool, user_id: Uuid) -> Result<Vec<Slug>, sqlx::Error> {

@@ -1,7 +1,9 @@
 //! Identity: users and API tokens (sessions, passwords and second factors build on this).
 
+pub mod account;
 pub mod events;
 pub mod factors;
+pub mod opaque;
 pub mod passkeys;
 mod password;
 pub mod session;
@@ -17,5 +19,5 @@ pub use tokens::{
 };
 pub use users::{
     Member, User, add_member, ensure_user, get_user, list_members, member_role, members_by_ids,
-    workspaces_of,
+    valid_email, workspaces_of,
 };

@@ -211,10 +211,9 @@ pub async fn revoke(pool: &AppPool, session_id: Uuid) -> Result<(), sqlx::Error>
     Ok(())
 }
 
-/// Signs a user up. `Ok(None)`: the email is taken (callers answer as for success, to not
-/// reveal accounts).
+/// Signs a user up, in the caller's transaction. `Ok(None)`: the email is taken.
 pub async fn signup(
-    pool: &AppPool,
+    conn: &mut sqlx::PgConnection,
     email: &str,
     display_name: &str,
     password_hash: &str,
@@ -225,7 +224,7 @@ pub async fn signup(
         .bind(email)
         .bind(display_name)
         .bind(password_hash)
-        .fetch_one(&mut *pool.acquire().await?)
+        .fetch_one(conn)
         .await?;
     Ok(created.then_some(id))
 }

@@ -346,6 +346,8 @@ pub enum Linked {
     Existing,
     LinkedByEmail,
     CreatedJustInTime,
+    /// A pending invitation of the asserted address was accepted.
+    Invited,
 }
 
 impl Linked {
@@ -354,6 +356,7 @@ impl Linked {
             Self::Existing => "existing",
             Self::LinkedByEmail => "linked_by_email",
             Self::CreatedJustInTime => "just_in_time",
+            Self::Invited => "invitation",
         }
     }
 }
@@ -363,6 +366,7 @@ pub async fn link(
     tx: &mut TenantTx,
     jit_role: Option<&str>,
     claims: &Claims,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Uuid, Linked), SsoError> {
     let tenant_id = tx.tenant_id();
     let existing: Option<Uuid> = sqlx::query_scalar(
@@ -392,10 +396,22 @@ pub async fn link(
             .bind(email)
             .fetch_optional(tx.conn())
             .await?;
-    let (user, how) = match (member, jit_role) {
-        (Some(user), _) => (user, Linked::LinkedByEmail),
-        (None, Some(role)) => {
-            let name = claims.name.clone().unwrap_or_else(|| email.to_owned());
+    let name = claims.name.clone().unwrap_or_else(|| email.to_owned());
+    // An invitation to the asserted address comes before just-in-time creation: it names the
+    // role (and teams) the workspace chose for this person.
+    let invited = match member {
+        Some(_) => None,
+        None => crate::members::sso_accept(tx, email, &name, now)
+            .await
+            .map_err(|e| match e {
+                crate::members::MemberError::Db(e) => SsoError::Db(e),
+                _ => SsoError::Refused("the invitation could not be accepted".into()),
+            })?,
+    };
+    let (user, how) = match (member, invited, jit_role) {
+        (Some(user), _, _) => (user, Linked::LinkedByEmail),
+        (None, Some((user, _)), _) => (user, Linked::Invited),
+        (None, None, Some(role)) => {
             let created: Option<Uuid> =
                 sqlx::query_scalar("SELECT public.tessera_sso_create_user($1, $2, $3)")
                     .bind(Uuid::now_v7())
@@ -403,6 +419,14 @@ pub async fn link(
                     .bind(name.chars().take(200).collect::<String>())
                     .fetch_one(tx.conn())
                     .await?;
+            if let Some(user) = created {
+                // The provider asserted the address verified.
+                sqlx::query("SELECT public.tessera_mark_email_verified($1, $2)")
+                    .bind(user)
+                    .bind(email)
+                    .execute(tx.conn())
+                    .await?;
+            }
             let user = created.ok_or_else(|| {
                 SsoError::NotInvited(
                     "an account with this email exists; ask an admin to invite it".into(),
@@ -418,7 +442,7 @@ pub async fn link(
             .await?;
             (user, Linked::CreatedJustInTime)
         }
-        (None, None) => {
+        (None, None, None) => {
             return Err(SsoError::NotInvited(
                 "this workspace is invite-only; ask an admin to invite you".into(),
             ));

@@ -146,6 +146,8 @@ pub struct Authenticated {
     pub principal: Principal,
     /// `last_used_at` is stale and could not be written in this (read-only) transaction.
     pub touch_pending: Option<Uuid>,
+    /// For a browser session: when it last passed a second-factor check.
+    pub factor_verified_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl PresentedToken {
@@ -194,6 +196,7 @@ pub async fn authenticate_in_tenant(
     Ok(Some(Authenticated {
         principal: Principal::for_token(user_id, tx.tenant_id(), role, token.id, scopes),
         touch_pending,
+        factor_verified_at: None,
     }))
 }
 

@@ -14,6 +14,16 @@ pub struct User {
     pub display_name: String,
 }
 
+/// Whether `e` looks like an email address: 3 to 254 characters, no whitespace or control
+/// character, a local part and a dotted domain. (Delivery proves the rest.)
+pub fn valid_email(e: &str) -> bool {
+    let e = e.trim();
+    (3..=254).contains(&e.len())
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+        && e.split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
+}
+
 /// Returns the user with this email, creating it if needed.
 pub async fn ensure_user(
     conn: &mut PgConnection,

@@ -32,14 +32,19 @@ pub trait Job: Send + Sync + 'static {
     /// The name stored in `public.jobs.kind`. Queued jobs carry it: never rename one.
     fn kind(&self) -> &'static str;
 
-    /// Runs the job for the workspace `slug` and the row `ref_id`. It must be safe to run
-    /// again after an interrupted attempt. An error is retried with backoff up to
-    /// `jobs.max_attempts`.
-    async fn run(&self, slug: &Slug, ref_id: Uuid) -> Result<(), JobError>;
+    /// Runs the job for the row `ref_id`, of the workspace `slug` (`None` for a job that
+    /// belongs to no workspace, such as account mail). It must be safe to run again after an
+    /// interrupted attempt. An error is retried with backoff up to [`Job::max_attempts`].
+    async fn run(&self, slug: Option<&Slug>, ref_id: Uuid) -> Result<(), JobError>;
 
     /// Called once when the job failed its last attempt (mark the row failed, clean up).
-    async fn give_up(&self, _slug: &Slug, _ref_id: Uuid) -> Result<(), JobError> {
+    async fn give_up(&self, _slug: Option<&Slug>, _ref_id: Uuid) -> Result<(), JobError> {
         Ok(())
+    }
+
+    /// Attempts before giving up; `default` is `jobs.max_attempts`.
+    fn max_attempts(&self, default: i32) -> i32 {
+        default
     }
 }
 
@@ -68,6 +73,9 @@ pub async fn enqueue(
 #[derive(sqlx::FromRow)]
 struct Claimed {
     id: Uuid,
+    /// `None`: a job of no workspace.
+    tenant_id: Option<Uuid>,
+    /// `None` for a workspace job: the workspace is not active.
     slug: Option<String>,
     kind: String,
     ref_id: Uuid,
@@ -149,7 +157,7 @@ impl Worker {
     /// Claims and runs one due job.
     pub async fn run_once(&self) -> Result<Ran, sqlx::Error> {
         let claimed: Option<Claimed> = sqlx::query_as(
-            "SELECT id, slug, kind, ref_id, attempts FROM public.tessera_job_claim($1)",
+            "SELECT id, tenant_id, slug, kind, ref_id, attempts FROM public.tessera_job_claim($1)",
         )
         .bind(self.cfg.lease_secs.max(1))
         .fetch_optional(&mut *self.pool.acquire().await?)
@@ -163,27 +171,35 @@ impl Worker {
             self.defer(job.id, 60).await?;
             return Ok(Ran::Deferred);
         };
-        let Some(slug) = job.slug.as_deref().and_then(|s| Slug::parse(s).ok()) else {
-            // Deleted but restorable: the job waits (a purge removes it with the workspace).
-            self.defer(job.id, 3600).await?;
-            return Ok(Ran::Deferred);
+        let slug = match (
+            job.tenant_id,
+            job.slug.as_deref().and_then(|s| Slug::parse(s).ok()),
+        ) {
+            (None, _) => None,
+            (Some(_), Some(slug)) => Some(slug),
+            (Some(_), None) => {
+                // Deleted but restorable: the job waits (a purge removes it with the workspace).
+                self.defer(job.id, 3600).await?;
+                return Ok(Ran::Deferred);
+            }
         };
         let kind = handler.kind();
-        let outcome = handler.run(&slug, job.ref_id).await;
+        let outcome = handler.run(slug.as_ref(), job.ref_id).await;
+        let tenant = slug.as_ref().map_or("-", Slug::as_str);
         match outcome {
             Ok(()) => {
                 self.done(job.id).await?;
                 Ok(Ran::Done(kind))
             }
-            Err(e) if job.attempts < self.cfg.max_attempts => {
+            Err(e) if job.attempts < handler.max_attempts(self.cfg.max_attempts) => {
                 let delay = 30i32.saturating_mul(1 << (job.attempts - 1).clamp(0, 7));
-                tracing::warn!(job = %job.id, kind, tenant = %slug, attempt = job.attempts, error = %e, retry_in_secs = delay, "job failed; will retry");
+                tracing::warn!(job = %job.id, kind, tenant, attempt = job.attempts, error = %e, retry_in_secs = delay, "job failed; will retry");
                 self.defer(job.id, delay.min(3600)).await?;
                 Ok(Ran::Retrying(kind))
             }
             Err(e) => {
-                tracing::error!(job = %job.id, kind, tenant = %slug, attempt = job.attempts, error = %e, "job failed its last attempt; giving up");
-                if let Err(e) = handler.give_up(&slug, job.ref_id).await {
+                tracing::error!(job = %job.id, kind, tenant, attempt = job.attempts, error = %e, "job failed its last attempt; giving up");
+                if let Err(e) = handler.give_up(slug.as_ref(), job.ref_id).await {
                     tracing::error!(job = %job.id, kind, error = %e, "giving up failed");
                 }
                 self.done(job.id).await?;

@@ -1,7 +1,7 @@
 //! Rate limits: token buckets (GCRA) kept in-process or in Redis.
 //!
-//! A bucket of `per_minute` admits bursts of up to `per_minute` operations and refills at
-//! `per_minute` per minute. A request takes `cost` operations from several buckets at once
+//! A bucket of `count` per window (a minute, an hour, a day) admits bursts of up to `count`
+//! operations and refills at `count` per window. A request takes `cost` operations from several buckets at once
 //! (its route, its actor, its workspace) or from none of them, so a refused request does not
 //! drain the buckets it did fit in.
 //!
@@ -22,27 +22,41 @@ pub const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
 
 const MICROS_PER_MINUTE: u64 = 60_000_000;
 
-/// A bucket's size: `per_minute` operations per minute, with bursts of as many.
+/// A bucket's size: `count` operations per `window`, with bursts of as many.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
-    pub per_minute: u32,
+    pub count: u32,
+    window_us: u64,
 }
 
 impl Quota {
     pub fn per_minute(per_minute: u32) -> Self {
+        Self::per(per_minute, MICROS_PER_MINUTE)
+    }
+
+    pub fn per_hour(per_hour: u32) -> Self {
+        Self::per(per_hour, 60 * MICROS_PER_MINUTE)
+    }
+
+    pub fn per_day(per_day: u32) -> Self {
+        Self::per(per_day, 24 * 60 * MICROS_PER_MINUTE)
+    }
+
+    fn per(count: u32, window_us: u64) -> Self {
         Self {
-            per_minute: per_minute.max(1),
+            count: count.max(1),
+            window_us,
         }
     }
 
     /// Microseconds between two operations at the steady rate.
     fn interval_us(self) -> u64 {
-        MICROS_PER_MINUTE / u64::from(self.per_minute)
+        self.window_us / u64::from(self.count)
     }
 
     /// How far ahead of now a bucket's theoretical arrival time may run.
     fn capacity_us(self) -> u64 {
-        self.interval_us() * u64::from(self.per_minute)
+        self.interval_us() * u64::from(self.count)
     }
 }
 
@@ -157,10 +171,10 @@ impl Buckets {
     /// Takes `cost` operations from every bucket, or from none.
     pub async fn take(&self, buckets: &[Bucket], cost: u32) -> Result<(), Refusal> {
         let cost = cost.max(1);
-        if let Some(b) = buckets.iter().find(|b| cost > b.quota.per_minute) {
+        if let Some(b) = buckets.iter().find(|b| cost > b.quota.count) {
             return Err(Refusal::TooLarge {
                 cost,
-                capacity: b.quota.per_minute,
+                capacity: b.quota.count,
             });
         }
         if let Some(redis) = &self.redis {
@@ -242,7 +256,7 @@ impl Memory {
     }
 }
 
-/// A limit of `per_minute` attempts per key, on a server's [`Buckets`].
+/// A limit of attempts per key, on a server's [`Buckets`].
 #[derive(Debug)]
 pub struct Limiter {
     name: &'static str,
@@ -251,10 +265,11 @@ pub struct Limiter {
 
 impl Limiter {
     pub fn per_minute(name: &'static str, per_minute: u32) -> Self {
-        Self {
-            name,
-            quota: Quota::per_minute(per_minute),
-        }
+        Self::new(name, Quota::per_minute(per_minute))
+    }
+
+    pub fn new(name: &'static str, quota: Quota) -> Self {
+        Self { name, quota }
     }
 
     fn bucket(&self, key: &str) -> Bucket {
@@ -265,7 +280,8 @@ impl Limiter {
     }
 }
 
-/// The limits of the sign-in surface, per address and per account.
+/// The limits of the sign-in surface and of what sends mail or creates workspaces, per address
+/// and per account.
 #[derive(Debug)]
 pub struct AuthLimits {
     buckets: std::sync::Arc<Buckets>,
@@ -274,6 +290,11 @@ pub struct AuthLimits {
     signup_per_ip: Limiter,
     factor_per_account: Limiter,
     factor_per_ip: Limiter,
+    create_per_ip: Limiter,
+    create_per_account: Limiter,
+    reset_per_ip: Limiter,
+    reset_per_address: Limiter,
+    invitations_per_workspace: Limiter,
 }
 
 impl AuthLimits {
@@ -291,6 +312,23 @@ impl AuthLimits {
                 cfg.second_factor_per_minute_per_account,
             ),
             factor_per_ip: Limiter::per_minute("factor-ip", cfg.second_factor_per_minute_per_ip),
+            create_per_ip: Limiter::per_minute(
+                "workspace-create-ip",
+                cfg.workspace_creations_per_minute_per_ip,
+            ),
+            create_per_account: Limiter::new(
+                "workspace-create-account",
+                Quota::per_day(cfg.workspace_creations_per_day_per_account),
+            ),
+            reset_per_ip: Limiter::per_minute("reset-ip", cfg.reset_requests_per_minute_per_ip),
+            reset_per_address: Limiter::new(
+                "reset-address",
+                Quota::per_hour(cfg.reset_requests_per_hour_per_address),
+            ),
+            invitations_per_workspace: Limiter::new(
+                "invitations-workspace",
+                Quota::per_hour(cfg.invitations_per_hour_per_workspace),
+            ),
         }
     }
 
@@ -317,6 +355,26 @@ impl AuthLimits {
     /// Counts one sign-up from an address.
     pub async fn signup_ip(&self, ip: &str) -> Result<(), Duration> {
         self.one(&self.signup_per_ip, ip).await
+    }
+
+    /// Counts one workspace creation (`createWorkspace`) from an address and by an account.
+    pub async fn workspace_created(&self, user: uuid::Uuid, ip: &str) -> Result<(), Duration> {
+        self.one(&self.create_per_ip, ip).await?;
+        self.one(&self.create_per_account, &user.to_string()).await
+    }
+
+    /// Counts one request that sends a mail to an address outside any workspace (a password
+    /// reset, an address verification), per address and per the requester's address.
+    pub async fn account_mail(&self, address: &str, ip: &str) -> Result<(), Duration> {
+        self.one(&self.reset_per_ip, ip).await?;
+        self.one(&self.reset_per_address, &address.trim().to_lowercase())
+            .await
+    }
+
+    /// Counts one invitation mail (new or resent) of a workspace.
+    pub async fn invitation_sent(&self, tenant: uuid::Uuid) -> Result<(), Duration> {
+        self.one(&self.invitations_per_workspace, &tenant.to_string())
+            .await
     }
 
     /// Counts one second-factor attempt for an account from an address.

@@ -99,13 +99,15 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Removes an object (absent is fine).
     async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError>;
 
-    /// A URL that serves the object until `download.expires_at`, as an attachment with the
-    /// recorded content type. Relative URLs are served by this server.
-    async fn download_url(
+    /// A URL of the store itself that serves the object for `download.ttl`, as an attachment
+    /// with the recorded content type (S3: a presigned GET). `None`: this server serves the
+    /// object (the filesystem backend). Only ever handed out right after the holder of a
+    /// server-signed link was checked (`super::links`).
+    async fn presigned_url(
         &self,
         key: &ObjectKey,
         download: &Download,
-    ) -> Result<String, StorageError>;
+    ) -> Result<Option<String>, StorageError>;
 }
 
 /// A content type safe to send back: `type/subtype` from a conservative alphabet, else

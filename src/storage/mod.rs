@@ -10,11 +10,10 @@
 
 mod blob;
 pub mod fs;
+pub mod links;
 pub mod s3;
 
 use std::sync::Arc;
-
-use uuid::Uuid;
 
 pub use blob::{
     BlobStore, Body, Download, ObjectKey, ObjectMeta, StorageError, content_disposition,
@@ -28,15 +27,9 @@ pub use s3::S3Store;
 pub async fn open(
     cfg: &crate::config::Storage,
     data_dir: &std::path::Path,
-    keyring: &crate::crypto::Keyring,
 ) -> Result<(Arc<dyn BlobStore>, Option<Arc<FsStore>>), String> {
-    let key = *keyring
-        .current()
-        .derive(crate::crypto::Purpose::BlobUrls, Uuid::nil())
-        .bytes();
     let fs = Arc::new(FsStore::new(
         cfg.dir.clone().unwrap_or_else(|| data_dir.join("blobs")),
-        key,
     ));
     Ok(match cfg.backend {
         crate::config::Backend::Filesystem => (fs.clone(), Some(fs)),

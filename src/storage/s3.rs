@@ -201,11 +201,11 @@ impl BlobStore for S3Store {
         Ok(())
     }
 
-    async fn download_url(
+    async fn presigned_url(
         &self,
         key: &ObjectKey,
         download: &Download,
-    ) -> Result<String, StorageError> {
+    ) -> Result<Option<String>, StorageError> {
         let ttl = download.ttl.max(Duration::from_secs(1));
         let presigned = self
             .client
@@ -217,6 +217,6 @@ impl BlobStore for S3Store {
             .presigned(PresigningConfig::expires_in(ttl).map_err(backend)?)
             .await
             .map_err(backend)?;
-        Ok(presigned.uri().to_owned())
+        Ok(Some(presigned.uri().to_owned()))
     }
 }

@@ -444,4 +444,38 @@ impl GlobalTx {
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
         self.tx.end("COMMIT").await
     }
+
+    /// Scopes this transaction to workspace `slug` as a tenant request's entry does (its
+    /// role, `search_path` and `tessera.tenant_id`, transaction-locally), for work that a
+    /// global request does in one workspace: creating it, joining it. `member`: the user whose
+    /// membership to look up. `Ok(None)`: no active workspace has this slug (nothing was set).
+    /// Until [`GlobalTx::leave_workspace`], statements run as the workspace's role, under its
+    /// Row-Level Security; the caller's own account rows are not visible meanwhile.
+    pub async fn enter_workspace(
+        &mut self,
+        slug: &Slug,
+        member: Option<Uuid>,
+    ) -> Result<Option<(Uuid, Option<Standing>)>, sqlx::Error> {
+        let entrant = match member {
+            Some(id) => Entrant::Member(id),
+            None => Entrant::System,
+        };
+        let rows = entry_query(slug, entrant).fetch_all(self.tx.conn()).await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        Ok(Some((row.try_get("tenant_id")?, standing_of(row)?)))
+    }
+
+    /// Ends [`GlobalTx::enter_workspace`]: back to the runtime role, scoped to `user` again.
+    pub async fn leave_workspace(&mut self, user: Uuid) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "SELECT set_config('role', 'none', true), set_config('search_path', 'public', true),
+                    set_config('tessera.tenant_id', '', true), set_config('tessera.user_id', $1, true)",
+        )
+        .bind(user.to_string())
+        .execute(self.tx.conn())
+        .await?;
+        Ok(())
+    }
 }

@@ -14,7 +14,9 @@ pub use context::{
     Access, CopyError, Entrant, GlobalTx, Standing, TenantRef, TenantTx, TokenStanding, begin,
     begin_global, enter,
 };
-pub use provision::{TenancyError, Tenant, create_tenant, list_tenants};
+pub use provision::{
+    Provision, TenancyError, Tenant, create_for_user, create_tenant, list_tenants, provision,
+};
 pub use slug::{Slug, SlugError};
 
 /// The schema of a workspace. Slugs are validated, so the name needs no quoting, but

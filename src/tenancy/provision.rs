@@ -169,6 +169,69 @@ pub async fn create_tenant(
     Ok(tenant)
 }
 
+/// Creates a workspace for a signed-in user (`createWorkspace`) in their request's global
+/// transaction: [`provision`] with the user as owner, then, as the new workspace's own role,
+/// its first audit entries (`workspace.create` and `member.add`, by the user). Nothing is
+/// visible to anyone until the transaction commits.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_for_user(
+    gtx: &mut super::GlobalTx,
+    keyring: &Keyring,
+    user: Uuid,
+    slug: &Slug,
+    name: &str,
+    expected_version: i32,
+    meta: &EntryMeta,
+    at: DateTime<Utc>,
+) -> Result<Uuid, TenancyError> {
+    let p = Provision {
+        keyring,
+        expected_version,
+        owner: Some(user),
+    };
+    let id = provision(gtx.conn(), slug, name, p).await?;
+    gtx.enter_workspace(slug, Some(user))
+        .await?
+        .ok_or(TenancyError::NotFound)?;
+    let audit_err = |e: audit::AuditError| match e {
+        audit::AuditError::Db(e) => TenancyError::Db(e),
+        other => TenancyError::Audit(other.to_string()),
+    };
+    audit::append(
+        gtx.conn(),
+        keyring,
+        id,
+        at,
+        meta,
+        NewEntry {
+            action: "workspace.create",
+            target_type: "Workspace",
+            target_id: id.to_string(),
+            payload: serde_json::json!({ "after": { "slug": slug.as_str(), "name": name.trim() } }),
+        },
+    )
+    .await
+    .map_err(audit_err)?;
+    audit::append(
+        gtx.conn(),
+        keyring,
+        id,
+        at,
+        meta,
+        NewEntry {
+            action: "member.add",
+            target_type: "Member",
+            target_id: user.to_string(),
+            payload: serde_json::json!({ "after": { "role": "owner" }, "via": "createWorkspace" }),
+        },
+    )
+    .await
+    .map_err(audit_err)?;
+    gtx.leave_workspace(user).await?;
+    tracing::info!(tenant = %slug, tenant_id = %id, "workspace created by a user");
+    Ok(id)
+}
+
 pub async fn list_tenants(pool: &PgPool) -> Result<Vec<Tenant>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, slug, name, db_role, state, schema_version, created_at

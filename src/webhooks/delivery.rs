@@ -55,7 +55,8 @@ impl Job for Delivery {
 
     /// Retries are scheduled by the delivery itself (with the webhook backoff), so a delivery
     /// that returns is done.
-    async fn run(&self, slug: &Slug, message: Uuid) -> Result<(), JobError> {
+    async fn run(&self, slug: Option<&Slug>, message: Uuid) -> Result<(), JobError> {
+        let slug = slug.ok_or("a workspace job without a workspace")?;
         deliver(self, slug, message).await
     }
 }

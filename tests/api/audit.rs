@@ -271,6 +271,51 @@ async fn every_mutation_of_the_schema_writes_an_audit_entry() {
     ] {
         app.ok("acme", t, m, json!({ "id": hook })).await;
     }
+    // Membership: invite, resend, revoke; a role change and a removal by the owner's token;
+    // then the session owner hands ownership to the seeded owner and leaves.
+    let inv = app
+        .ok(
+            "acme",
+            t,
+            "mutation { inviteMember(email: \"new@acme.test\", role: MEMBER) { id } }",
+            json!({}),
+        )
+        .await["inviteMember"]["id"]
+        .clone();
+    for mutation in [
+        "mutation($id: ID!) { resendInvitation(id: $id) { id } }",
+        "mutation($id: ID!) { revokeInvitation(id: $id) { id } }",
+    ] {
+        app.ok("acme", t, mutation, json!({ "id": inv })).await;
+    }
+    let gone = app
+        .db
+        .add_user(&s.tenant, "gone@acme.test", tessera::authz::Role::Member)
+        .await;
+    app.ok(
+        "acme",
+        t,
+        "mutation($u: ID!) { changeMemberRole(userId: $u, role: ADMIN) { role } }",
+        json!({ "u": gone }),
+    )
+    .await;
+    app.ok(
+        "acme",
+        t,
+        "mutation($u: ID!) { removeMember(userId: $u) }",
+        json!({ "u": gone }),
+    )
+    .await;
+    for mutation in [
+        format!(
+            "mutation {{ transferOwnership(userId: \"{}\") {{ role }} }}",
+            s.owner
+        ),
+        "mutation { leaveWorkspace }".to_owned(),
+    ] {
+        let (_, resp) = owner.gql("acme", &mutation).await;
+        assert!(resp.get("errors").is_none(), "{mutation}: {resp}");
+    }
     // The worker's own entries land before the counts below are taken.
     let export = crate::export_jobs::start(&app, "acme", t).await;
     crate::export_jobs::settled(&app, "acme", t, &export).await;

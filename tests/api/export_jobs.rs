@@ -356,7 +356,7 @@ async fn a_failing_store_is_retried_then_the_export_is_marked_failed() {
     // A store whose root is a regular file: every write fails.
     let root = db.blob_dir.join("not-a-directory");
     std::fs::write(&root, b"x").unwrap();
-    let broken: Arc<dyn BlobStore> = Arc::new(tessera::storage::FsStore::new(root, [7; 32]));
+    let broken: Arc<dyn BlobStore> = Arc::new(tessera::storage::FsStore::new(root));
     let w = worker(&db, broken, 2).await;
     let id = queue(&db, "acme", owner).await;
 
@@ -396,7 +396,7 @@ async fn an_interrupted_attempt_is_cleaned_up_and_each_job_runs_on_one_worker_on
     let tenant = db.create_tenant("acme").await;
     let owner = db.add_user(&tenant, "o@acme.test", Role::Owner).await;
     let dir = db.blob_dir.join("store");
-    let store: Arc<dyn BlobStore> = Arc::new(tessera::storage::FsStore::new(dir.clone(), [7; 32]));
+    let store: Arc<dyn BlobStore> = Arc::new(tessera::storage::FsStore::new(dir.clone()));
 
     // An attempt that died after recording its object key and writing part of the file.
     let first = queue(&db, "acme", owner).await;

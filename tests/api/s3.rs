@@ -63,7 +63,7 @@ fn no_redirects() -> reqwest::Client {
 }
 
 #[tokio::test]
-async fn attachments_go_to_s3_and_come_back_through_presigned_links_only() {
+async fn attachments_go_to_s3_and_come_back_through_the_servers_links_and_short_presigned_ones() {
     let s3 = start_s3().await;
     let mut db = TestDb::new().await;
     db.cfg.storage.backend = tessera::config::Backend::S3;
@@ -125,6 +125,12 @@ async fn attachments_go_to_s3_and_come_back_through_presigned_links_only() {
             .await
             .unwrap();
         assert_eq!(resp.status(), 302);
+        // First hop: the server's own link, bound to its holder; followed, it checks the
+        // holder again and hands out a presigned S3 URL that lives for seconds.
+        let own = resp.headers()["location"].to_str().unwrap().to_owned();
+        assert!(own.starts_with("/blobs/"), "{own}");
+        let resp = no_redirects().get(app.url(&own)).send().await.unwrap();
+        assert_eq!(resp.status(), 302);
         let link = resp.headers()["location"].to_str().unwrap().to_owned();
         assert!(link.starts_with(&s3.endpoint), "a presigned S3 URL: {link}");
         assert!(
@@ -141,19 +147,19 @@ async fn attachments_go_to_s3_and_come_back_through_presigned_links_only() {
             .collect();
         let bad = reqwest::get(link.replace(&sig, &flipped)).await.unwrap();
         assert!(bad.status().is_client_error(), "{}", bad.status());
-        // So is the link once it expired.
+        // So is the server's link once it expired.
         if id == &ids[0] {
             tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-            let late = reqwest::get(&link).await.unwrap();
-            assert_eq!(late.status(), 403, "expired presigned URL");
+            let late = no_redirects().get(app.url(&own)).send().await.unwrap();
+            assert_eq!(late.status(), 403, "expired link");
         }
     }
-    // The filesystem route serves nothing with the S3 backend.
+    // An unsigned link is refused.
     let resp = app
         .http
         .get(app.url(&format!("/blobs/{}/{}", s.tenant.id, uuid::Uuid::new_v4())))
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.status(), 403);
 }

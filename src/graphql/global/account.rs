@@ -23,11 +23,20 @@ impl AccountQuery {
             .await
             .map_err(ApiError::from)?
             .ok_or_else(ApiError::unauthenticated)?;
+        let verified = crate::identity::account::email_verified(tx.conn(), st.user_id)
+            .await
+            .map_err(ApiError::from)?;
         Ok(Me {
             id: ID(user.id.to_string()),
             email: user.email,
             display_name: user.display_name,
+            email_verified: verified,
         })
+    }
+
+    /// The authenticated user (the same as `me`).
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<Me> {
+        self.me(ctx).await
     }
 
     /// Workspaces the caller belongs to. An API token sees only its own workspace.
@@ -90,6 +99,52 @@ pub struct AccountMutation;
 
 #[Object]
 impl AccountMutation {
+    /// Mails a new address-verification link (24 hours, single use). False when the address is
+    /// verified already. Limited per address and per client address (`RATE_LIMITED`).
+    #[graphql(directive = requires::apply(perm(P::SelfManage)))]
+    async fn resend_verification(&self, ctx: &Context<'_>) -> Result<bool> {
+        let st = state(ctx)?;
+        let mut tx = st.tx.lock().await;
+        let user = crate::identity::get_user(tx.conn(), st.user_id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(ApiError::unauthenticated)?;
+        st.auth_limits
+            .account_mail(&user.email, &st.client_ip)
+            .await
+            .map_err(ApiError::rate_limited)?;
+        let sent = crate::identity::account::send_verification(
+            tx.conn(),
+            &st.keyring,
+            st.user_id,
+            st.auth.verification_ttl_hours,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        Ok(sent)
+    }
+
+    /// Checks a current authenticator or recovery code and records it on this session, for
+    /// what needs a recent second factor (transferring a workspace's ownership). Counted
+    /// against the second-factor attempt limits.
+    #[graphql(directive = requires::apply(perm(P::SelfManage)))]
+    async fn verify_second_factor(&self, ctx: &Context<'_>, code: String) -> Result<bool> {
+        let st = state(ctx)?;
+        let mut tx = st.tx.lock().await;
+        let has_factor = crate::identity::factors::status(tx.conn(), st.user_id)
+            .await?
+            .any();
+        if !has_factor {
+            return Err(ApiError::new(
+                crate::graphql::errors::ErrorCode::SecondFactorRequired,
+                "enroll an authenticator or a passkey first",
+            )
+            .into());
+        }
+        st.require_fresh_factor(&mut tx, Some(&code)).await?;
+        Ok(true)
+    }
+
     /// Revokes one of the caller's sessions; it stops working on the next request.
     #[graphql(directive = requires::apply(perm(P::SelfManage)))]
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
@@ -190,11 +245,66 @@ impl AccountMutation {
     }
 }
 
+/// The signed-in account.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Me {
     pub id: ID,
     pub email: String,
     pub display_name: String,
+    /// The address was confirmed (by a link sent to it, an invitation, a reset, or an
+    /// identity provider).
+    pub email_verified: bool,
+}
+
+#[async_graphql::ComplexObject]
+impl Me {
+    /// The account's security log, newest first: sign-ups, sign-ins (and failed ones),
+    /// verification, password changes and resets, second factors, sessions revoked.
+    /// `before`: the id of the last entry of the previous page. Browser sessions only.
+    async fn security_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 50, validator(minimum = 1, maximum = 200))] first: i32,
+        before: Option<ID>,
+    ) -> Result<Vec<SecurityEvent>> {
+        let st = state(ctx)?;
+        if st.session_id.is_none() {
+            return Err(ApiError::forbidden("the security log is for browser sessions").into());
+        }
+        let before = before
+            .map(|b| Uuid::parse_str(b.as_str()))
+            .transpose()
+            .map_err(|_| ApiError::bad_input("malformed id"))?;
+        let mut tx = st.tx.lock().await;
+        let rows =
+            crate::identity::account::events(tx.conn(), st.user_id, i64::from(first), before)
+                .await
+                .map_err(ApiError::from)?;
+        Ok(rows
+            .into_iter()
+            .map(|e| SecurityEvent {
+                id: ID(e.id.to_string()),
+                at: e.at,
+                action: e.action,
+                ip: e.ip,
+                user_agent: e.user_agent,
+                details: async_graphql::Json(e.details),
+            })
+            .collect())
+    }
+}
+
+/// One entry of the account's security log.
+#[derive(SimpleObject)]
+pub struct SecurityEvent {
+    pub id: ID,
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// `auth.signin`, `auth.signin_failed`, `auth.password_changed`, `auth.password_reset`, ...
+    pub action: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub details: async_graphql::Json<serde_json::Value>,
 }
 
 #[derive(SimpleObject)]

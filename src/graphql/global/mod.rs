@@ -4,6 +4,7 @@
 mod account;
 mod factors;
 mod state;
+mod workspaces;
 
 use async_graphql::MergedObject;
 
@@ -17,4 +18,8 @@ pub struct GlobalQuery(account::AccountQuery, factors::FactorsQuery);
 /// Self-service mutations of the global endpoint: browser sessions only.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct GlobalMutation(account::AccountMutation, factors::FactorsMutation);
+pub struct GlobalMutation(
+    account::AccountMutation,
+    workspaces::WorkspacesMutation,
+    factors::FactorsMutation,
+);

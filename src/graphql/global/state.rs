@@ -33,6 +33,13 @@ pub struct GlobalState {
     pub webauthn: Arc<webauthn_rs::prelude::Webauthn>,
     /// What the HTTP layer does after the transaction ends.
     pub effects: Arc<std::sync::Mutex<Effects>>,
+    /// Sign-in and membership settings (token lifetimes).
+    pub auth: Arc<crate::config::Auth>,
+    /// Actor, request id and client address of entries this request appends to a
+    /// workspace's chain (creating or joining it).
+    pub audit_meta: crate::audit::EntryMeta,
+    /// The tenant schema version this binary provisions workspaces at.
+    pub tenant_version: i32,
 }
 
 /// Side effects of a global request, applied by the HTTP layer once the transaction ended.

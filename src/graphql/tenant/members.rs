@@ -1,6 +1,10 @@
-//! The caller and the workspace's members.
+//! The caller and the workspace's members: listing them, changing roles, removing, leaving,
+//! transferring ownership (rules in [`crate::members`]).
 
 use async_graphql::{Context, Enum, ID, Object, Result};
+
+use crate::graphql::context::parse_id;
+use crate::members::{self, Manager};
 
 use crate::authz::{Permission as P, requires};
 use crate::graphql::connection::{Conn, connection};
@@ -58,11 +62,100 @@ impl MembersQuery {
     }
 }
 
+/// The caller as a manager of members.
+pub(super) fn manager(ctx: &Context<'_>) -> Result<Manager, ApiError> {
+    let p = &state(ctx)?.principal;
+    Ok(Manager {
+        user_id: p.user_id,
+        role: p.role,
+        session: matches!(p.actor, crate::authz::Actor::Session { .. }),
+    })
+}
+
+/// A member by user id, after a change.
+async fn member_by_id(ctx: &Context<'_>, user: Uuid) -> Result<MemberObj> {
+    let found = crate::identity::members_by_ids(&mut *tx(ctx).await?, &[user])
+        .await
+        .map_err(ApiError::from)?;
+    found
+        .into_iter()
+        .next()
+        .map(MemberObj)
+        .ok_or_else(|| ApiError::not_found().into())
+}
+
+#[derive(Default)]
+pub struct MembersMutation;
+
+#[Object]
+impl MembersMutation {
+    /// Gives a member another role. Owners and admins; an admin cannot change an owner or make
+    /// anyone an owner, and only an owner's browser session can grant the owner role. The last
+    /// owner cannot be demoted (`LAST_OWNER`).
+    #[graphql(directive = requires::apply(perm(P::MembersManage)))]
+    async fn change_member_role(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        role: MemberRole,
+    ) -> Result<MemberObj> {
+        let user = parse_id(&user_id)?;
+        let by = manager(ctx)?;
+        members::change_role(&mut *tx(ctx).await?, &by, user, role.into()).await?;
+        member_by_id(ctx, user).await
+    }
+
+    /// Removes a member at once: their sessions lose the workspace on their next request,
+    /// their API tokens for it are revoked, their queued exports cancelled, and download links
+    /// they were given stop working. An admin cannot remove an owner; the last owner cannot be
+    /// removed (`LAST_OWNER`).
+    #[graphql(directive = requires::apply(perm(P::MembersManage)))]
+    async fn remove_member(&self, ctx: &Context<'_>, user_id: ID) -> Result<bool> {
+        let user = parse_id(&user_id)?;
+        let by = manager(ctx)?;
+        members::remove(&mut *tx(ctx).await?, &by, user).await?;
+        Ok(true)
+    }
+
+    /// The caller leaves the workspace (a browser session). The last owner cannot leave
+    /// (`LAST_OWNER`): transfer ownership first.
+    #[graphql(directive = requires::apply(perm(P::WorkspaceLeave)))]
+    async fn leave_workspace(&self, ctx: &Context<'_>) -> Result<bool> {
+        let user = state(ctx)?.principal.user_id;
+        members::leave(&mut *tx(ctx).await?, user).await?;
+        Ok(true)
+    }
+
+    /// Makes another member an owner and the caller an admin. An owner's browser session whose
+    /// second factor (authenticator or passkey) was checked in the last 5 minutes
+    /// (`SECOND_FACTOR_REQUIRED` otherwise: `verifySecondFactor` on `/graphql`, or sign in with a
+    /// passkey, first).
+    #[graphql(directive = requires::apply(perm(P::WorkspaceTransfer)))]
+    async fn transfer_ownership(&self, ctx: &Context<'_>, user_id: ID) -> Result<MemberObj> {
+        let user = parse_id(&user_id)?;
+        let st = state(ctx)?;
+        let by = manager(ctx)?;
+        let fresh = st.factor_fresh();
+        members::transfer_ownership(&mut *tx(ctx).await?, &by, user, fresh).await?;
+        member_by_id(ctx, user).await
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 pub enum MemberRole {
     Owner,
     Admin,
     Member,
+}
+
+impl From<MemberRole> for crate::authz::Role {
+    fn from(r: MemberRole) -> Self {
+        match r {
+            MemberRole::Owner => Self::Owner,
+            MemberRole::Admin => Self::Admin,
+            MemberRole::Member => Self::Member,
+        }
+    }
 }
 
 impl MemberRole {

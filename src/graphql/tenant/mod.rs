@@ -8,6 +8,7 @@ mod audit;
 mod exports;
 mod history;
 mod ideas;
+mod invitations;
 mod members;
 pub(crate) mod objects;
 mod planning;
@@ -24,6 +25,7 @@ use async_graphql::MergedObject;
 #[graphql(name = "Query")]
 pub struct Query(
     members::MembersQuery,
+    invitations::InvitationsQuery,
     planning::PlanningQuery,
     projects::ProjectsQuery,
     ideas::IdeasQuery,
@@ -41,6 +43,8 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct Mutation(
+    members::MembersMutation,
+    invitations::InvitationsMutation,
     planning::PlanningMutation,
     projects::ProjectsMutation,
     ideas::IdeasMutation,

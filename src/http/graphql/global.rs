@@ -108,6 +108,14 @@ async fn global_inner(state: &AppState, req: Request<Body>) -> Result<(Response,
         client_ip: client_ip.clone(),
         reauth_window_secs: state.inner.auth.reauth_window_secs,
         lifetimes: authn::lifetimes(state),
+        auth: state.inner.auth.clone(),
+        audit_meta: authn::identity_meta(
+            &headers,
+            &client_ip,
+            user_id,
+            session.map(|s| s.session_id),
+        ),
+        tenant_version: state.inner.expected_migrations.1,
         webauthn: state.inner.webauthn.clone(),
         effects: effects.clone(),
     });
@@ -138,7 +146,7 @@ async fn global_inner(state: &AppState, req: Request<Body>) -> Result<(Response,
         .map(|(id, _)| *id)
         .or(session.map(|s| s.session_id));
     let meta = authn::identity_meta(&headers, &client_ip, user_id, acting_session);
-    authn::record(state, user_id, &meta, &events).await;
+    authn::record(state, &headers, user_id, &meta, &events).await;
     if committed {
         for (slug, action, payload) in effects.workspace_events {
             let appended = async {

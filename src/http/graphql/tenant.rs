@@ -231,6 +231,9 @@ async fn execute(
             outbound: state.inner.outbound.clone(),
             public_origin: state.inner.auth.public_origin.clone(),
             webhooks: state.inner.webhooks.clone(),
+            auth: state.inner.auth.clone(),
+            auth_limits: state.inner.auth_limits.clone(),
+            factor_verified_at: auth.factor_verified_at,
         })
         .data(loaders);
     let timeout = Duration::from_secs(state.inner.limits.request_timeout_secs);

@@ -6,6 +6,8 @@
 //! Internal causes are logged (with the request's span, which carries the request id) and
 //! replaced by a generic message.
 
+mod domain;
+
 use async_graphql::{ErrorExtensionValues, Pos, ServerError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -50,6 +52,31 @@ pub enum ErrorCode {
     IdempotencyKeyReused,
     /// A batch holds more operations than `limits.max_batch`.
     BatchTooLarge,
+    /// A workspace with this slug exists.
+    SlugTaken,
+    /// The slug is reserved (`admin`, `api`, ...).
+    SlugReserved,
+    /// The slug is not 3 to 40 lowercase letters, digits or `_`, starting with a letter.
+    SlugInvalid,
+    /// No such invitation: an unknown token, or one of another workspace.
+    InvitationNotFound,
+    InvitationExpired,
+    InvitationRevoked,
+    /// The invitation was accepted already.
+    InvitationUsed,
+    /// The invitation was sent to another address than the signed-in account's.
+    InvitationEmailMismatch,
+    /// The address already belongs to a member.
+    AlreadyMember,
+    /// The workspace would be left without an owner.
+    LastOwner,
+    /// The account's address is not verified yet.
+    EmailNotVerified,
+    /// A verification or reset link that is unknown or malformed.
+    TokenInvalid,
+    TokenExpired,
+    /// A verification or reset link that was used already.
+    TokenUsed,
 }
 
 impl ErrorCode {
@@ -81,6 +108,20 @@ impl ErrorCode {
             Self::IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Self::BatchTooLarge => "BATCH_TOO_LARGE",
+            Self::SlugTaken => "SLUG_TAKEN",
+            Self::SlugReserved => "SLUG_RESERVED",
+            Self::SlugInvalid => "SLUG_INVALID",
+            Self::InvitationNotFound => "INVITATION_NOT_FOUND",
+            Self::InvitationExpired => "INVITATION_EXPIRED",
+            Self::InvitationRevoked => "INVITATION_REVOKED",
+            Self::InvitationUsed => "INVITATION_USED",
+            Self::InvitationEmailMismatch => "INVITATION_EMAIL_MISMATCH",
+            Self::AlreadyMember => "ALREADY_MEMBER",
+            Self::LastOwner => "LAST_OWNER",
+            Self::EmailNotVerified => "EMAIL_NOT_VERIFIED",
+            Self::TokenInvalid => "TOKEN_INVALID",
+            Self::TokenExpired => "TOKEN_EXPIRED",
+            Self::TokenUsed => "TOKEN_USED",
         }
     }
 
@@ -97,7 +138,19 @@ impl ErrorCode {
             | Self::QueryTooComplex => StatusCode::BAD_REQUEST,
             Self::Conflict | Self::IdempotencyInProgress => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::BatchTooLarge => StatusCode::BAD_REQUEST,
+            Self::BatchTooLarge | Self::SlugReserved | Self::SlugInvalid | Self::TokenInvalid => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::SlugTaken
+            | Self::InvitationUsed
+            | Self::AlreadyMember
+            | Self::LastOwner
+            | Self::TokenUsed => StatusCode::CONFLICT,
+            Self::InvitationNotFound => StatusCode::NOT_FOUND,
+            Self::InvitationExpired | Self::InvitationRevoked | Self::TokenExpired => {
+                StatusCode::GONE
+            }
+            Self::InvitationEmailMismatch | Self::EmailNotVerified => StatusCode::FORBIDDEN,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::QueryTooLarge | Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -249,36 +302,6 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
-impl From<crate::crypto::store::StoreError> for ApiError {
-    fn from(e: crate::crypto::store::StoreError) -> Self {
-        use crate::crypto::store::StoreError as S;
-        match e {
-            S::NotFound => Self::not_found(),
-            S::Invalid(m) => Self::bad_input(m),
-            S::Crypto(e) => Self::internal(&e),
-            S::Db(e) => Self::from(e),
-        }
-    }
-}
-
-impl From<crate::crypto::store::StoreError> for async_graphql::Error {
-    fn from(e: crate::crypto::store::StoreError) -> Self {
-        ApiError::from(e).into()
-    }
-}
-
-impl From<crate::work::WorkError> for async_graphql::Error {
-    fn from(e: crate::work::WorkError) -> Self {
-        ApiError::from(e).into()
-    }
-}
-
-impl From<crate::identity::TokenError> for async_graphql::Error {
-    fn from(e: crate::identity::TokenError) -> Self {
-        ApiError::from(e).into()
-    }
-}
-
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         match e {
@@ -310,39 +333,6 @@ fn database_unavailable(e: &sqlx::Error) -> bool {
             .code()
             .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
         _ => false,
-    }
-}
-
-impl From<crate::audit::AuditError> for ApiError {
-    fn from(e: crate::audit::AuditError) -> Self {
-        match e {
-            crate::audit::AuditError::Db(e) => Self::from(e),
-            other => Self::internal(&other),
-        }
-    }
-}
-
-impl From<crate::work::WorkError> for ApiError {
-    fn from(e: crate::work::WorkError) -> Self {
-        use crate::work::WorkError as W;
-        match e {
-            W::NotFound => Self::not_found(),
-            W::Forbidden(m) => Self::forbidden(m),
-            W::Invalid(m) => Self::bad_input(m),
-            W::Conflict(m) => Self::new(ErrorCode::Conflict, m),
-            W::Db(e) => Self::from(e),
-        }
-    }
-}
-
-impl From<crate::identity::TokenError> for ApiError {
-    fn from(e: crate::identity::TokenError) -> Self {
-        use crate::identity::TokenError as T;
-        match e {
-            T::NotFound => Self::not_found(),
-            T::Invalid(m) => Self::bad_input(m),
-            T::Db(e) => Self::from(e),
-        }
     }
 }
 
@@ -402,102 +392,5 @@ pub fn ensure_codes(errors: &mut [ServerError]) {
             ext.set("code", code.as_str());
             err.extensions = Some(ext);
         }
-    }
-}
-
-impl From<crate::identity::factors::FactorError> for ApiError {
-    fn from(e: crate::identity::factors::FactorError) -> Self {
-        use crate::identity::factors::FactorError as F;
-        match e {
-            F::AlreadyEnrolled => Self::new(
-                ErrorCode::Conflict,
-                "TOTP is already enrolled; disable it before enrolling again",
-            ),
-            F::NotEnrolling => Self::new(
-                ErrorCode::Conflict,
-                "no TOTP enrollment is waiting for confirmation",
-            ),
-            F::Crypto(e) => Self::internal(&e),
-            F::Db(e) => Self::from(e),
-        }
-    }
-}
-
-impl From<crate::identity::factors::FactorError> for async_graphql::Error {
-    fn from(e: crate::identity::factors::FactorError) -> Self {
-        ApiError::from(e).into()
-    }
-}
-
-impl From<crate::identity::passkeys::PasskeyError> for ApiError {
-    fn from(e: crate::identity::passkeys::PasskeyError) -> Self {
-        use crate::identity::passkeys::PasskeyError as K;
-        match e {
-            K::NoCeremony => Self::new(
-                ErrorCode::Unauthenticated,
-                "the passkey ceremony is unknown, used or expired; start again",
-            ),
-            K::Refused(why) => {
-                tracing::warn!(reason = %why, "passkey refused");
-                Self::new(ErrorCode::Unauthenticated, "the passkey was not accepted")
-            }
-            K::Duplicate => Self::new(ErrorCode::Conflict, "this passkey is registered already"),
-            K::Invalid(m) => Self::bad_input(m),
-            K::Db(e) => Self::from(e),
-        }
-    }
-}
-
-impl From<crate::identity::passkeys::PasskeyError> for async_graphql::Error {
-    fn from(e: crate::identity::passkeys::PasskeyError) -> Self {
-        ApiError::from(e).into()
-    }
-}
-
-impl From<crate::identity::sso::SsoError> for ApiError {
-    fn from(e: crate::identity::sso::SsoError) -> Self {
-        use crate::identity::sso::SsoError as S;
-        match e {
-            S::NotConfigured => Self::not_found(),
-            S::Invalid(m) => Self::bad_input(m),
-            S::Provider(m) => {
-                tracing::warn!(reason = %m, "identity provider error");
-                Self::new(
-                    ErrorCode::Unavailable,
-                    "the identity provider could not be used",
-                )
-            }
-            S::Refused(m) => {
-                tracing::warn!(reason = %m, "SSO sign-in refused");
-                Self::new(ErrorCode::Unauthenticated, "the sign-in was refused")
-            }
-            S::NotInvited(m) => Self::forbidden(m),
-            S::Store(e) => Self::from(e),
-            S::Db(e) => Self::from(e),
-        }
-    }
-}
-
-impl From<crate::identity::sso::SsoError> for async_graphql::Error {
-    fn from(e: crate::identity::sso::SsoError) -> Self {
-        ApiError::from(e).into()
-    }
-}
-
-impl From<crate::webhooks::WebhookError> for ApiError {
-    fn from(e: crate::webhooks::WebhookError) -> Self {
-        use crate::webhooks::WebhookError as W;
-        match e {
-            W::Invalid(m) => Self::bad_input(m),
-            W::NotFound => Self::not_found(),
-            W::Store(e) => e.into(),
-            W::Db(e) => e.into(),
-        }
-    }
-}
-
-impl From<crate::webhooks::WebhookError> for async_graphql::Error {
-    fn from(e: crate::webhooks::WebhookError) -> Self {
-        ApiError::from(e).into()
     }
 }
