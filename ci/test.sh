@@ -3,7 +3,8 @@
 # TESSERA_TEST_ADMIN_URL or DATABASE_URL when given, else the local PostgreSQL on
 # 127.0.0.1:5432 (starting the machine's cluster if it is stopped), else a throwaway
 # cluster in a temporary directory that is removed afterwards. It installs the npm packages of
-# the test OpenID provider (tests/oidc) when they are missing, and starts a throwaway Redis
+# the test OpenID provider (tests/oidc) and of the test mail server (tests/mail) when they are
+# missing, and starts a throwaway Redis
 # when none answers on 127.0.0.1:6379 (TESSERA_TEST_REDIS_URL overrides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -91,6 +92,15 @@ ensure_oidc_provider() {
   fi
 }
 
+ensure_mail_server() {
+  # The mail tests send through a real SMTP server (npm maildev, pinned by the lock file),
+  # which the tests start on free loopback ports.
+  if [ ! -d tests/mail/node_modules/maildev ]; then
+    log "installing the test mail server (npm ci in tests/mail)"
+    (cd tests/mail && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 bench_smoke() {
   # The bench command end to end at toy sizes: every scenario must finish, write its result
   # and see no failed request. The figures mean nothing here (debug build, seconds of load);
@@ -121,6 +131,7 @@ bash ci/gates.sh
 ensure_postgres
 ensure_redis
 ensure_oidc_provider
+ensure_mail_server
 log "tests against $TESSERA_TEST_ADMIN_URL"
 cargo test --locked
 log "bench smoke run (toy sizes)"

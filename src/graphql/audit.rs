@@ -29,16 +29,17 @@ impl ExtensionFactory for AuditTrail {
 /// Argument and input-field names whose values never enter the audit log.
 fn is_sensitive(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    [
-        "secret",
-        "password",
-        "credential",
-        "privatekey",
-        "token",
-        "secondfactor",
-    ]
-    .iter()
-    .any(|s| n.contains(s))
+    // A value named `token` (or `…Token`) is a credential; `tokensRevoked` is a count.
+    n.ends_with("token")
+        || [
+            "secret",
+            "password",
+            "credential",
+            "privatekey",
+            "secondfactor",
+        ]
+        .iter()
+        .any(|s| n.contains(s))
 }
 
 /// Replaces sensitive values (at any depth) with `"[REDACTED]"`.

@@ -333,13 +333,16 @@ impl AuthLimits {
     }
 
     async fn one(&self, limiter: &Limiter, key: &str) -> Result<(), Duration> {
-        self.buckets
-            .take(&[limiter.bucket(key)], 1)
-            .await
-            .map_err(|r| match r {
-                Refusal::Wait(w) => w,
-                Refusal::TooLarge { .. } => Duration::from_secs(60),
-            })
+        self.all(&[(limiter, key)]).await
+    }
+
+    /// Takes one attempt from every bucket, or from none.
+    async fn all(&self, limits: &[(&Limiter, &str)]) -> Result<(), Duration> {
+        let buckets: Vec<Bucket> = limits.iter().map(|(l, k)| l.bucket(k)).collect();
+        self.buckets.take(&buckets, 1).await.map_err(|r| match r {
+            Refusal::Wait(w) => w,
+            Refusal::TooLarge { .. } => Duration::from_secs(60),
+        })
     }
 
     /// Counts one sign-in attempt (password, passkey or SSO) from an address.
@@ -359,16 +362,20 @@ impl AuthLimits {
 
     /// Counts one workspace creation (`createWorkspace`) from an address and by an account.
     pub async fn workspace_created(&self, user: uuid::Uuid, ip: &str) -> Result<(), Duration> {
-        self.one(&self.create_per_ip, ip).await?;
-        self.one(&self.create_per_account, &user.to_string()).await
+        let user = user.to_string();
+        self.all(&[(&self.create_per_ip, ip), (&self.create_per_account, &user)])
+            .await
     }
 
     /// Counts one request that sends a mail to an address outside any workspace (a password
     /// reset, an address verification), per address and per the requester's address.
     pub async fn account_mail(&self, address: &str, ip: &str) -> Result<(), Duration> {
-        self.one(&self.reset_per_ip, ip).await?;
-        self.one(&self.reset_per_address, &address.trim().to_lowercase())
-            .await
+        let address = address.trim().to_lowercase();
+        self.all(&[
+            (&self.reset_per_ip, ip),
+            (&self.reset_per_address, &address),
+        ])
+        .await
     }
 
     /// Counts one invitation mail (new or resent) of a workspace.

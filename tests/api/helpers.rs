@@ -13,6 +13,9 @@ use tessera::db::{self, RoleNames};
 use tessera::tenancy::{self, Slug, Tenant};
 use uuid::Uuid;
 
+/// The password test accounts sign up with.
+pub const PASSWORD: &str = "correct horse battery staple";
+
 /// The `/metrics` bearer token of test servers.
 pub const METRICS_TOKEN: &str = "test-metrics-token";
 
@@ -394,6 +397,29 @@ impl<'a> Browser<'a> {
             .post(&format!("/w/{slug}/graphql"), json!({ "query": query }))
             .await;
         (s, b)
+    }
+
+    /// A tenant GraphQL request with variables.
+    pub async fn gql_vars(&mut self, slug: &str, query: &str, variables: Value) -> (u16, Value) {
+        let (s, _, b) = self
+            .post(
+                &format!("/w/{slug}/graphql"),
+                json!({ "query": query, "variables": variables }),
+            )
+            .await;
+        (s, b)
+    }
+
+    /// Signs up with `email` (and the test password); panics unless it worked.
+    pub async fn sign_up(&mut self, email: &str) -> Value {
+        let (status, _, body) = self
+            .post(
+                "/auth/signup",
+                json!({ "email": email, "password": PASSWORD, "displayName": email }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body
     }
 
     /// A request to the global endpoint `/graphql`.

@@ -527,3 +527,50 @@ async fn issuers_on_internal_addresses_are_refused_by_default() {
     let (_, body) = owner.gql("acme", "{ sso { issuer } }").await;
     assert_eq!(body["data"]["sso"], Value::Null, "nothing was saved");
 }
+
+#[tokio::test]
+async fn an_sso_only_workspace_takes_in_invited_people_through_its_provider() {
+    let app = loopback_app().await;
+    let acme = seed(&app, "acme").await;
+    let idp = Provider::start(&[("acme-client", callback(&app, "acme"))]).await;
+    let mut owner = owner_session(&app, &acme.tenant, "olga@x.test").await;
+    // Invite-only (no just-in-time role) and SSO-only.
+    let body = configure(&mut owner, "acme", &idp.issuer, "acme-client", "null").await;
+    assert!(body.get("errors").is_none(), "{body}");
+    // Zoe is invited as admin; then only SSO sign-ins are accepted (the owner's password
+    // session included, so everything the owner does comes first).
+    let (_, body) = owner
+        .gql(
+            "acme",
+            "mutation { inviteMember(email: \"Zoe@corp.test\", role: ADMIN) { id } }",
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let (_, body) = owner
+        .gql("acme", "mutation { setSsoOnly(only: true) }")
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    // Not invited: refused.
+    let refused = sign_in_sso(&app, &idp, "acme", "yuri").await;
+    assert_eq!(refused.err().map(|(s, _)| s), Some(403));
+    // Invited: the provider's verified address accepts the invitation.
+    let mut zoe = sign_in_sso(&app, &idp, "acme", "zoe").await.unwrap();
+    let (_, body) = zoe.gql("acme", "{ viewer { role } }").await;
+    assert_eq!(body["data"]["viewer"]["role"], "ADMIN", "{body}");
+    let (_, list) = zoe.gql("acme", "{ invitations { status } }").await;
+    assert_eq!(
+        list["data"]["invitations"][0]["status"], "ACCEPTED",
+        "{list}"
+    );
+    let accepted: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM public.audit_log WHERE tenant_id = $1 AND action = 'invitation.accept'",
+    )
+    .bind(acme.tenant.id)
+    .fetch_one(&app.db.migrator)
+    .await
+    .unwrap();
+    assert_eq!(accepted, 1);
+    // Used once: a second sign-in is simply a member's.
+    let again = sign_in_sso(&app, &idp, "acme", "zoe").await;
+    assert!(again.is_ok());
+}
