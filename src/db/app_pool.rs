@@ -280,6 +280,16 @@ impl AppPool {
         None
     }
 
+    /// `slot`'s connection if it is idle, handed out as by `acquire` (maintenance visits).
+    pub async fn take_idle(&self, slot: usize) -> Option<PooledConn> {
+        let idle = {
+            let mut state = self.shared.lock();
+            let i = state.idle.iter().position(|i| i.slot == slot)?;
+            state.idle.remove(i)
+        };
+        self.check(idle).await
+    }
+
     /// Open connections (idle and in use).
     pub fn size(&self) -> usize {
         self.shared.lock().slots.iter().filter(|s| **s).count()

@@ -82,6 +82,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0014_team_lifecycle.sql",
         include_str!("../../migrations/public/0014_team_lifecycle.sql"),
     ),
+    (
+        "0015_tenant_role_pool.sql",
+        include_str!("../../migrations/public/0015_tenant_role_pool.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (
@@ -317,6 +321,7 @@ pub async fn run(
         }
     }
     report.failures.sort_by(|a, b| a.slug.cmp(&b.slug));
+    super::fill_role_pool(&mut *pool.acquire().await?, super::ROLE_POOL_TARGET).await?;
     Ok(report)
 }
 

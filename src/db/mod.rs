@@ -15,7 +15,7 @@ pub use app_pool::{AppPool, HOME_WAIT, PooledConn, TxConn};
 pub use bootstrap::{
     BootstrapError, admin_connect as admin_connect_url, bootstrap_database, drop_database,
 };
-pub use pool::{Pools, connect_app_pool, connect_migrator_pool};
+pub use pool::{Pools, connect_app_pool, connect_migrator_pool, rebuild_role_memberships};
 
 /// Database role names derived from the configured prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,12 +39,6 @@ impl RoleNames {
         }
     }
 
-    /// The NOLOGIN role of one tenant: derived from its id, so it is unique in the cluster.
-    /// (`tessera_provision_workspace` derives the same name in SQL.)
-    pub fn tenant_role(&self, tenant_id: uuid::Uuid) -> String {
-        format!("{}{}", self.tenant_role_prefix(), tenant_id.simple())
-    }
-
     /// What every tenant role's name starts with.
     pub fn tenant_role_prefix(&self) -> String {
         format!("{}_t_", self.prefix)
@@ -54,6 +48,32 @@ impl RoleNames {
     pub fn tenant_role_pattern(&self) -> String {
         format!("{}\\_t\\_%", self.prefix.replace('_', "\\_"))
     }
+}
+
+/// How many ready workspace roles the pool is topped up to (`public.tenant_role_pool`,
+/// migration 0015): by `migrate`, and by the `role_pool` job when fewer than 64 are left.
+/// Each top-up is one role change, after which every runtime backend rebuilds its role
+/// membership list once, so a larger batch spreads that cost over more workspaces.
+pub const ROLE_POOL_TARGET: i32 = 256;
+
+/// Tops the pool of ready workspace roles up to `target`; returns how many were made. Does
+/// nothing on a database whose migrations predate the pool.
+pub async fn fill_role_pool(
+    conn: &mut sqlx::PgConnection,
+    target: i32,
+) -> Result<i32, sqlx::Error> {
+    let present: bool = sqlx::query_scalar(
+        "SELECT to_regprocedure('public.tessera_role_pool_fill(integer)') IS NOT NULL",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if !present {
+        return Ok(0);
+    }
+    sqlx::query_scalar("SELECT public.tessera_role_pool_fill($1)")
+        .bind(target)
+        .fetch_one(conn)
+        .await
 }
 
 /// Quote an SQL identifier. Only used on names this crate derived and validated.

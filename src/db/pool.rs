@@ -26,6 +26,27 @@ pub async fn connect_migrator_pool(cfg: &Config, url: &str) -> Result<PgPool, sq
         .await
 }
 
+/// Rebuilds each idle runtime connection's cached list of the runtime role's memberships,
+/// one connection at a time, after the workspace roles changed (the `role_pool` job): the
+/// rebuild then costs the worker instead of each connection's next request. A connection in
+/// use at the time rebuilds on its own next `SET ROLE`. Returns how many were rebuilt.
+pub async fn rebuild_role_memberships(pool: &AppPool) -> usize {
+    let mut rebuilt = 0;
+    for slot in 0..pool.max_connections() {
+        let Some(mut conn) = pool.take_idle(slot).await else {
+            continue;
+        };
+        // Any membership test of the session user rebuilds its whole list.
+        let done = sqlx::query("SELECT pg_has_role(session_user, 'pg_monitor', 'MEMBER')")
+            .execute(&mut *conn)
+            .await;
+        if done.is_ok() {
+            rebuilt += 1;
+        }
+    }
+    rebuilt
+}
+
 /// Both pools, as the CLI and `serve` hold them.
 #[derive(Clone, Debug)]
 pub struct Pools {

@@ -202,5 +202,8 @@ impl AppState {
             .with(expire)
             .with(Arc::new(delivery))
             .with(Arc::new(mail))
+            .with(Arc::new(crate::tenancy::role_pool::RolePoolJob {
+                pool: i.pool.clone(),
+            }))
     }
 }

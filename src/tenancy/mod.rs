@@ -10,6 +10,7 @@ mod provision;
 mod slug;
 
 pub mod purge;
+pub mod role_pool;
 pub use context::{
     Access, CopyError, Entrant, GlobalTx, Standing, TenantRef, TenantTx, TokenStanding, begin,
     begin_global, enter,

@@ -3,8 +3,9 @@
 //! `public.tessera_provision_workspace`, owned by the migrator and run with its rights.
 //!
 //! A workspace is: a `public.tenants` row, a schema `tenant_<slug>` cloned from the
-//! pre-migrated template, a NOLOGIN role that can use that schema only (its name derived
-//! from the id), and its audit chain's wrapped key and genesis head. All of it is created in
+//! pre-migrated template, a NOLOGIN role that can use that schema only (taken from the pool
+//! of roles made ahead of time, see [`super::role_pool`]), and its audit chain's wrapped key
+//! and genesis head. All of it is created in
 //! the caller's transaction (PostgreSQL DDL and role creation are transactional), so a
 //! failure at any step leaves nothing behind. The runtime role cannot create a schema or a
 //! role itself: it can only ask the function for one workspace with a validated slug.

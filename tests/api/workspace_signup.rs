@@ -280,3 +280,110 @@ async fn workspace_creation_is_limited_per_address_and_per_account() {
     );
     assert_eq!(created, 5);
 }
+
+/// Roles in the pool of ready workspace roles.
+async fn pooled(db: &TestDb) -> Vec<String> {
+    sqlx::query_scalar("SELECT role_name FROM public.tenant_role_pool ORDER BY role_name")
+        .fetch_all(&db.migrator)
+        .await
+        .unwrap()
+}
+
+async fn role_of(db: &TestDb, slug: &str) -> String {
+    sqlx::query_scalar("SELECT db_role FROM public.tenants WHERE slug = $1")
+        .bind(slug)
+        .fetch_one(&db.migrator)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_new_workspace_takes_a_ready_role_and_the_worker_makes_more() {
+    let app = TestApp::spawn().await;
+    let db = &app.db;
+    let ready = pooled(db).await;
+    assert_eq!(ready.len(), 256, "migrate fills the pool");
+    let mut ann = Browser::new(&app);
+    ann.sign_up("ann@pool.test").await;
+    let create = |slug: &str| json!({ "query": "mutation($s: String!) { createWorkspace(name: \"W\", slug: $s) { slug } }", "variables": { "s": slug } });
+    let (_, _, body) = ann.post("/graphql", create("first")).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let role = role_of(db, "first").await;
+    assert!(ready.contains(&role), "{role} came from the pool");
+    assert!(!pooled(db).await.contains(&role), "and left it");
+
+    // Below 64 ready roles, the worker makes a batch.
+    sqlx::query(
+        "DELETE FROM public.tenant_role_pool WHERE role_name IN
+           (SELECT role_name FROM public.tenant_role_pool ORDER BY role_name OFFSET 16)",
+    )
+    .execute(&db.migrator)
+    .await
+    .unwrap();
+    let (_, _, body) = ann.post("/graphql", create("second")).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let mut left = 0;
+    for _ in 0..100 {
+        left = pooled(db).await.len();
+        if left == 256 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 256, "the role_pool job topped the pool up");
+
+    // With none ready, a workspace still gets a role of its own, made on the spot.
+    sqlx::query("DELETE FROM public.tenant_role_pool")
+        .execute(&db.migrator)
+        .await
+        .unwrap();
+    let (_, _, body) = ann.post("/graphql", create("third")).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let third = role_of(db, "third").await;
+    assert!(third.starts_with(&db.roles.tenant_role_prefix()), "{third}");
+    let (_, v) = ann.gql("third", "{ viewer { role } }").await;
+    assert_eq!(v["data"]["viewer"]["role"], "OWNER", "{v}");
+}
+
+#[tokio::test]
+async fn a_ready_role_not_yet_given_to_a_workspace_reaches_nothing() {
+    let app = TestApp::spawn().await;
+    let s = seed(&app, "acme").await;
+    let spare = pooled(&app.db).await.remove(0);
+    let mut conn = app.pool.acquire().await.unwrap();
+    // The shared tables' rows follow the workspace the role belongs to: none.
+    for table in [
+        "memberships",
+        "api_tokens",
+        "audit_log",
+        "tenant_keys",
+        "jobs",
+        "users",
+    ] {
+        sqlx::raw_sql(&format!("BEGIN; SET LOCAL ROLE \"{spare}\""))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let seen: Result<i64, _> =
+            sqlx::query_scalar(&format!("SELECT count(*) FROM public.{table}"))
+                .fetch_one(&mut *conn)
+                .await;
+        match seen {
+            Ok(n) => assert_eq!(n, 0, "{table}: a spare role sees {n} rows"),
+            Err(e) => assert!(e.to_string().contains("permission denied"), "{table}: {e}"),
+        }
+        sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.unwrap();
+    }
+    // No workspace's schema either.
+    sqlx::raw_sql(&format!("BEGIN; SET LOCAL ROLE \"{spare}\""))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let denied = sqlx::query("SELECT * FROM tenant_acme.projects")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap_err();
+    assert!(denied.to_string().contains("permission denied"), "{denied}");
+    sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.unwrap();
+    assert!(!s.project_id.is_empty());
+}
