@@ -45,7 +45,7 @@ pub struct Config {
     /// assumed; the embedded cluster provides one.
     pub migrator_database_url: Option<String>,
     /// Prefix of the database roles: `<prefix>_migrator`, `<prefix>_app`, `<prefix>_tenant`,
-    /// and `<prefix>_t_<tenant id>` for each workspace.
+    /// and `<prefix>_t_<random uuid>` for each workspace.
     pub role_prefix: String,
     /// Where the embedded cluster and other local state live.
     pub data_dir: PathBuf,

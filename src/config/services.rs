@@ -149,6 +149,20 @@ pub struct Mail {
     pub max_attempts: i32,
 }
 
+impl Mail {
+    /// The local mailbox mail is written to when no SMTP relay is configured.
+    pub fn mailbox(&self, data_dir: &std::path::Path) -> Option<PathBuf> {
+        match self.smtp {
+            Some(_) => None,
+            None => Some(
+                self.mailbox_dir
+                    .clone()
+                    .unwrap_or_else(|| data_dir.join("mail")),
+            ),
+        }
+    }
+}
+
 impl Default for Mail {
     fn default() -> Self {
         Self {

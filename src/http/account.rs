@@ -174,6 +174,7 @@ async fn signup_inner(state: &AppState, req: Request<Body>) -> Result<Response, 
                 &state.inner.keyring,
                 user_id,
                 state.inner.auth.verification_ttl_hours,
+                state.inner.clock.now(),
             )
             .await
             .map_err(ApiError::from)?;
@@ -300,6 +301,7 @@ async fn reset_request_inner(state: &AppState, req: Request<Body>) -> Result<Res
         &state.inner.keyring,
         email,
         state.inner.auth.reset_ttl_minutes,
+        state.inner.clock.now(),
     )
     .await
     .map_err(ApiError::from)?;

@@ -62,13 +62,14 @@ pub enum TokenUse {
     Stale,
 }
 
-/// Sends the signed-in user a verification link, in the caller's transaction (the mail
+/// Sends the signed-in user a verification link (`now` dates the expiry the mail shows), in the caller's transaction (the mail
 /// leaves only if it commits). `false`: the address is verified already.
 pub async fn send_verification(
     conn: &mut PgConnection,
     keyring: &Keyring,
     user_id: Uuid,
     ttl_hours: i64,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, sqlx::Error> {
     let (token, hash) = opaque::generate(VERIFY_PREFIX);
     let ttl = i32::try_from(ttl_hours.clamp(1, 24 * 30) * 3600).unwrap_or(86_400);
@@ -82,6 +83,7 @@ pub async fn send_verification(
     let Some(to) = to else { return Ok(false) };
     let mail = Mail::VerifyEmail {
         token: token.expose().clone(),
+        expires_at: now + chrono::Duration::seconds(ttl.into()),
     };
     mail::enqueue(conn, keyring, &to, &mail).await?;
     Ok(true)
@@ -94,15 +96,17 @@ pub async fn request_reset(
     keyring: &Keyring,
     email: &str,
     ttl_minutes: i64,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), sqlx::Error> {
     let (token, hash) = opaque::generate(RESET_PREFIX);
+    let ttl = i32::try_from(ttl_minutes.clamp(1, 24 * 60) * 60).unwrap_or(1800);
     let (outbox_id, sealed) = mail::seal(
         keyring,
         &Mail::ResetPassword {
             token: token.expose().clone(),
+            expires_at: now + chrono::Duration::seconds(ttl.into()),
         },
     );
-    let ttl = i32::try_from(ttl_minutes.clamp(1, 24 * 60) * 60).unwrap_or(1800);
     sqlx::query("SELECT public.tessera_password_reset_request($1, $2, $3, $4, $5)")
         .bind(email.trim())
         .bind(&hash[..])

@@ -36,9 +36,15 @@ pub enum Mail {
         expires_at: chrono::DateTime<chrono::Utc>,
     },
     /// The link that verifies an account's address.
-    VerifyEmail { token: String },
+    VerifyEmail {
+        token: String,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    },
     /// The link that sets a new password.
-    ResetPassword { token: String },
+    ResetPassword {
+        token: String,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 impl Mail {
@@ -110,6 +116,7 @@ mod tests {
         let keyring = Keyring::new(crate::crypto::MasterKey::generate());
         let mail = Mail::ResetPassword {
             token: "tsr_secret".into(),
+            expires_at: chrono::DateTime::UNIX_EPOCH,
         };
         let (id, sealed) = seal(&keyring, &mail);
         assert_eq!(open(&keyring, id, &sealed).unwrap(), mail);

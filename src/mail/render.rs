@@ -106,11 +106,13 @@ pub fn render(mail: &Mail, origin: &str) -> Rendered {
                 ),
             }
         }
-        Mail::VerifyEmail { token } => {
+        Mail::VerifyEmail { token, expires_at } => {
             let link = format!("{origin}/verify-email#{token}");
             let title = "Confirm your address";
-            let footer =
-                "The link works once, for 24 hours. If you did not sign up, ignore this mail.";
+            let footer = format!(
+                "The link works once, until {}. If you did not sign up, ignore this mail.",
+                expires_at.format("%Y-%m-%d %H:%M UTC")
+            );
             Rendered {
                 subject: "Confirm your address for Tessera".into(),
                 text: format!("Confirm that this address is yours: {link}\n\n{footer}\n"),
@@ -119,14 +121,17 @@ pub fn render(mail: &Mail, origin: &str) -> Rendered {
                     &["Confirm that this address is yours.".to_owned()],
                     &link,
                     "Confirm the address",
-                    footer,
+                    &footer,
                 ),
             }
         }
-        Mail::ResetPassword { token } => {
+        Mail::ResetPassword { token, expires_at } => {
             let link = format!("{origin}/reset-password#{token}");
             let title = "Reset your password";
-            let footer = "The link works once, for 30 minutes, and signs you out everywhere. If you did not ask for it, ignore this mail: your password stays as it is.";
+            let footer = format!(
+                "The link works once, until {}, and signs you out everywhere. If you did not ask for it, ignore this mail: your password stays as it is.",
+                expires_at.format("%Y-%m-%d %H:%M UTC")
+            );
             Rendered {
                 subject: "Reset your Tessera password".into(),
                 text: format!("Choose a new password: {link}\n\n{footer}\n"),
@@ -138,7 +143,7 @@ pub fn render(mail: &Mail, origin: &str) -> Rendered {
                     ],
                     &link,
                     "Choose a new password",
-                    footer,
+                    &footer,
                 ),
             }
         }

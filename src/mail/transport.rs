@@ -32,12 +32,11 @@ impl std::fmt::Debug for Outgoing {
 impl Outgoing {
     /// The transport `cfg` describes; the mailbox is `<data_dir>/mail` unless configured.
     pub fn from_config(cfg: &MailConfig, data_dir: &std::path::Path) -> Result<Self, String> {
-        let Some(smtp) = &cfg.smtp else {
-            let dir = cfg
-                .mailbox_dir
-                .clone()
-                .unwrap_or_else(|| data_dir.join("mail"));
+        if let Some(dir) = cfg.mailbox(data_dir) {
             return Ok(Self::Mailbox(dir));
+        }
+        let Some(smtp) = &cfg.smtp else {
+            return Err("mail.smtp is not set".into());
         };
         let builder = match smtp.tls {
             SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)

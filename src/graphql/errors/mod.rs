@@ -394,3 +394,26 @@ pub fn ensure_codes(errors: &mut [ServerError]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every code `ErrorCode::as_str` can answer is documented in `docs/errors.md`.
+    #[test]
+    fn every_code_is_documented() {
+        let source = include_str!("mod.rs");
+        let doc = include_str!("../../../docs/errors.md");
+        let codes: Vec<&str> = source
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("Self::"))
+            .filter_map(|l| l.split_once(" => \"").map(|(_, rest)| rest))
+            .filter_map(|rest| rest.strip_suffix("\","))
+            .collect();
+        assert!(codes.len() > 30, "found only {codes:?}");
+        for code in codes {
+            assert!(
+                doc.contains(&format!("| `{code}` |")),
+                "{code} is not in docs/errors.md"
+            );
+        }
+    }
+}

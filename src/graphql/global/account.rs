@@ -118,6 +118,7 @@ impl AccountMutation {
             &st.keyring,
             st.user_id,
             st.auth.verification_ttl_hours,
+            st.clock.now(),
         )
         .await
         .map_err(ApiError::from)?;
