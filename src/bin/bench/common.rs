@@ -145,8 +145,8 @@ pub(crate) fn rss_mib() -> (f64, f64) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
-/// The server under test, in this process, over the bench database: rate limits off,
-/// statement counts reported (one counter per request).
+/// The server under test and its background worker, in this process, over the bench
+/// database: rate limits off, statement counts reported (one counter per request).
 pub(crate) async fn serve(
     b: &Bench,
     pool_size: u32,
@@ -159,6 +159,9 @@ pub(crate) async fn serve(
     };
     cfg.rate_limits.enabled = false;
     cfg.limits.report_statement_count = true;
+    // `bench tenants` creates workspaces through the API from one address and account.
+    cfg.auth.workspace_creations_per_minute_per_ip = u32::MAX;
+    cfg.auth.workspace_creations_per_day_per_account = u32::MAX;
     let limits = cfg.limits.clone();
     let app = db::connect_app_pool(&cfg, &b.app_url()).await?;
     let state = tessera::http::AppState::new(
@@ -173,9 +176,21 @@ pub(crate) async fn serve(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(tessera::http::serve(listener, state, async move {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    // The background worker too, as `serve` runs it (mail, the workspace role pool).
+    tokio::spawn(
+        state
+            .worker(cfg.jobs.clone())
+            .run_until(stopped(stop_rx.clone())),
+    );
+    tokio::spawn(tessera::http::serve(listener, state, stopped(stop_rx)));
+    tokio::spawn(async move {
         let _ = rx.await;
-    }));
+        let _ = stop_tx.send(true);
+    });
     Ok((addr, tx))
 }
 

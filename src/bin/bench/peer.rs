@@ -55,6 +55,10 @@ pub(crate) async fn start_peer(
             .success();
         anyhow::ensure!(ok, "npm ci in bench/peer failed");
     }
+    let role: String = sqlx::query_scalar("SELECT db_role FROM public.tenants WHERE id = $1")
+        .bind(tenant)
+        .fetch_one(&b.migrator)
+        .await?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -79,7 +83,7 @@ pub(crate) async fn start_peer(
             cmd.args(["-C", "tenant.config.mjs"])
                 .env("PEER_DATABASE_URL", b.app_url())
                 .env("PEER_SCHEMA", "tenant_bench_api")
-                .env("PEER_ROLE", b.roles.tenant_role(tenant))
+                .env("PEER_ROLE", &role)
                 .env("PEER_TENANT_ID", tenant.to_string())
                 .env("PEER_PORT", port.to_string());
         }

@@ -2,6 +2,8 @@
 
 use std::time::Instant;
 
+use anyhow::Context as _;
+
 use serde_json::json;
 use tessera::db::migrate;
 
@@ -115,6 +117,70 @@ pub(crate) async fn provision(
     Ok(rate)
 }
 
+/// A signed-in browser session on the server at `addr`: a new account's session cookie.
+async fn browser_session(
+    client: &reqwest::Client,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<String> {
+    let resp = client
+        .post(format!("http://{addr}/auth/signup"))
+        .header("origin", format!("https://{addr}"))
+        .json(&json!({ "email": "founder@bench.test", "password": "bench-password-0123", "displayName": "Founder" }))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        resp.status().as_u16() == 201,
+        "sign-up answered {}",
+        resp.status()
+    );
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .context("sign-up set no session cookie")?;
+    Ok(cookie.to_owned())
+}
+
+/// `createWorkspace` through `/graphql`, `n` times one after another with slugs
+/// `<prefix>NNNN`: p50, p95 and p99 in milliseconds. Enough of them that the workspace role
+/// pool is topped up at least once in the run (256 at a time), so its cost is in the figures.
+async fn create_workspace_latency(
+    client: &reqwest::Client,
+    addr: std::net::SocketAddr,
+    cookie: &str,
+    prefix: &str,
+    n: usize,
+) -> anyhow::Result<(f64, f64, f64)> {
+    let mut took = Vec::with_capacity(n);
+    for i in 0..n {
+        let body = json!({
+            "query": "mutation($name: String!, $slug: String!) { createWorkspace(name: $name, slug: $slug) { slug } }",
+            "variables": { "name": format!("Created {i}"), "slug": format!("{prefix}{i:04}") },
+        });
+        let t0 = Instant::now();
+        let resp = client
+            .post(format!("http://{addr}/graphql"))
+            .header("origin", format!("https://{addr}"))
+            .header("cookie", cookie)
+            .json(&body)
+            .send()
+            .await?;
+        let answer: serde_json::Value = resp.json().await?;
+        took.push(t0.elapsed());
+        anyhow::ensure!(
+            answer["errors"].is_null() && answer["data"]["createWorkspace"]["slug"].is_string(),
+            "createWorkspace failed: {answer}"
+        );
+    }
+    took.sort();
+    Ok((
+        percentile(&took, 0.50),
+        percentile(&took, 0.95),
+        percentile(&took, 0.99),
+    ))
+}
+
 /// Tenant scale: provisioning rate, read latency round-robin over 10 and over `tenants`
 /// workspaces, backend memory, and a one-column migration across every tenant schema.
 pub(crate) async fn tenants_scenario(
@@ -130,6 +196,9 @@ pub(crate) async fn tenants_scenario(
         let user = tessera::identity::ensure_user(&mut conn, "bench@bench.test", "Bench").await?;
         drop(conn);
         let (addr, stop) = serve(&b, 16).await?;
+        let client = reqwest::Client::new();
+        let cookie = browser_session(&client, addr).await?;
+        let samples = (tenants / 30).clamp(10, 300);
         let file = std::env::temp_dir().join(format!("{}-targets.tsv", b.name));
         let mut targets = String::new();
         let rate_10 = provision(&b, user.id, 0..10, 1, addr, &mut targets).await?;
@@ -137,8 +206,12 @@ pub(crate) async fn tenants_scenario(
         let at_10 = load_from_another_process(&format!("@{}", file.display()), "", &json!(null), concurrency, secs)?;
         println!("provisioned 10 tenants at {rate_10:.1} tenants/s; round-robin over 10: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors", at_10.rps, at_10.p50_ms, at_10.p99_ms, at_10.errors);
         let first_10 = targets.clone();
+        let (create_p50_10, create_p95_10, create_p99_10) = create_workspace_latency(&client, addr, &cookie, "ca", samples).await?;
+        println!("createWorkspace through the API from 10 existing workspaces ({samples} in a row): p50 {create_p50_10:.1} ms, p95 {create_p95_10:.1} ms, p99 {create_p99_10:.1} ms");
         let rate_n = provision(&b, user.id, 10..tenants, creators, addr, &mut targets).await?;
         println!("provisioned {} more tenants at {rate_n:.1} tenants/s ({creators} concurrent creators)", tenants - 10);
+        let (create_p50_n, create_p95_n, create_p99_n) = create_workspace_latency(&client, addr, &cookie, "cb", samples).await?;
+        println!("createWorkspace through the API from {} existing workspaces ({samples} in a row): p50 {create_p50_n:.1} ms, p95 {create_p95_n:.1} ms, p99 {create_p99_n:.1} ms", tenants + samples);
         // Rounds, each a run over all tenants and one over the first ten again (the same
         // cluster, now holding all of them), back to back: the ratio within a round is the
         // cost of spreading the load over every workspace, with the machine's drift damped.
@@ -220,11 +293,16 @@ COMMIT;
         let report = migrate::run(&b.migrator, &b.roles, &set, 4).await?;
         let migrate_secs = t0.elapsed().as_secs_f64();
         let _ = std::fs::remove_dir_all(&dir);
-        println!("one-column migration across {tenants} tenant schemas: {migrate_secs:.1} s ({report:?})");
+        println!("one-column migration across {} tenant schemas: {migrate_secs:.1} s ({report:?})", tenants + 2 * samples);
         Ok::<_, anyhow::Error>(json!({
             "tenants": tenants, "creators": creators, "concurrency": concurrency, "seconds": secs,
             "load_generator": load_generator(),
             "provision_tenants_per_s": { "first_10": rate_10, "rest": rate_n },
+            "create_workspace_ms": {
+                "samples": samples,
+                "at_10": { "p50": create_p50_10, "p95": create_p95_10, "p99": create_p99_10 },
+                "at_all": { "existing": tenants + samples, "p50": create_p50_n, "p95": create_p95_n, "p99": create_p99_n },
+            },
             "round_robin_10_before": at_10, "round_robin_all": over_n, "round_robin_10_after": over_10,
             "p50_ratio": ratio_summary(&p50_ratio), "p99_ratio": ratio_summary(&p99_ratio), "rps_ratio": ratio_summary(&rps_ratio),
             "pgbench_all": pg_n.iter().map(|(tps, ms)| json!({ "tps": tps, "latency_avg_ms": ms })).collect::<Vec<_>>(),
