@@ -301,20 +301,33 @@ impl EmbeddedCluster {
         Ok(cluster)
     }
 
-    /// Stops the cluster if this process started it.
-    pub fn stop(&self) {
+    /// Stops the cluster if this process started it: a fast shutdown, and an immediate one
+    /// when that does not finish in time (a loaded machine's shutdown checkpoint can be slow).
+    /// `false` when the cluster may still be running.
+    pub fn stop(&self) -> bool {
         if !self.started_here {
-            return;
+            return true;
         }
-        let mut c = self.cmd("pg_ctl");
-        c.arg("stop")
-            .arg("-D")
-            .arg(&self.data)
-            .args(["-m", "fast", "-w"]);
-        match c.output() {
-            Ok(o) if o.status.success() => tracing::info!("embedded PostgreSQL stopped"),
-            Ok(o) => tracing::warn!(status = %o.status, "pg_ctl stop failed"),
-            Err(e) => tracing::warn!(error = %e, "pg_ctl stop failed"),
+        for mode in ["fast", "immediate"] {
+            let mut c = self.cmd("pg_ctl");
+            c.arg("stop")
+                .arg("-D")
+                .arg(&self.data)
+                .args(["-m", mode, "-w", "-t", "120"]);
+            match c.output() {
+                Ok(o) if o.status.success() => {
+                    tracing::info!(mode, "embedded PostgreSQL stopped");
+                    return true;
+                }
+                Ok(o) => tracing::warn!(
+                    mode,
+                    status = %o.status,
+                    stderr = %String::from_utf8_lossy(&o.stderr).trim(),
+                    "pg_ctl stop failed"
+                ),
+                Err(e) => tracing::warn!(mode, error = %e, "pg_ctl stop failed"),
+            }
         }
+        false
     }
 }

@@ -124,7 +124,7 @@ async fn a_stopped_database_is_503_unavailable_with_retry_after_and_service_resu
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let stopping = Instant::now();
-    cluster.stop();
+    assert!(cluster.stop(), "the database did not stop");
     let stopped_at = Instant::now();
     tokio::time::sleep(Duration::from_secs(4)).await;
     let restarting = Instant::now();
