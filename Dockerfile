@@ -2,11 +2,22 @@
 # Tessera's server image: a static-ish release binary on a slim base, running as a non-root user
 # with nothing else in the image that it needs to write (the chart mounts /tmp and the data dir).
 
+# The web console, built once here and embedded in the binary below.
+FROM node:20-bookworm-slim AS console
+WORKDIR /src/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY schema /src/schema
+COPY web ./
+RUN npm run build
+
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 ARG BUILD_SHA=dev
 ENV TESSERA_BUILD_SHA=${BUILD_SHA}
-COPY Cargo.toml Cargo.lock clippy.toml ./
+COPY Cargo.toml Cargo.lock clippy.toml build.rs ./
+COPY --from=console /src/web/dist /src/web-dist
+ENV TESSERA_CONSOLE_DIST=/src/web-dist
 COPY src src
 COPY migrations migrations
 RUN cargo build --release --locked --bin tessera \

@@ -3,8 +3,9 @@
 # TESSERA_TEST_ADMIN_URL or DATABASE_URL when given, else the local PostgreSQL on
 # 127.0.0.1:5432 (starting the machine's cluster if it is stopped), else a throwaway
 # cluster in a temporary directory that is removed afterwards. It installs the npm packages of
-# the test OpenID provider (tests/oidc) and of the test mail server (tests/mail) when they are
-# missing, and starts a throwaway Redis
+# the web console (web), the test OpenID provider (tests/oidc) and the test mail server
+# (tests/mail) when they are missing, Debian's Chromium for the browser tests (as root, with
+# apt-get) when it is missing, and starts a throwaway Redis
 # when none answers on 127.0.0.1:6379 (TESSERA_TEST_REDIS_URL overrides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -101,6 +102,48 @@ ensure_mail_server() {
   fi
 }
 
+web_checks() {
+  # The console: installed from its lock file; generated GraphQL types must match the schema
+  # files; type check, lint and unit tests; the initial JavaScript against its budget.
+  command -v node >/dev/null 2>&1 || { echo "node (20+) and npm are required: apt-get install nodejs npm" >&2; exit 1; }
+  if [ ! -d web/node_modules ]; then
+    log "installing the console's packages (npm ci in web)"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  log "console: generated types fresh, type check, lint, unit tests, build budget"
+  (cd web && npm run -s codegen >/dev/null)
+  if ! git diff --quiet -- web/src/gql || [ -n "$(git ls-files --others --exclude-standard web/src/gql)" ]; then
+    git --no-pager diff --stat -- web/src/gql
+    echo "web/src/gql is stale: run 'npm run codegen' in web/ and commit the result" >&2
+    exit 1
+  fi
+  (cd web && npm run -s typecheck && npm run -s lint && npm test --silent)
+  local out
+  out=$(mktemp -d)
+  (cd web && TESSERA_CONSOLE_OUT="$out" npm run -s build -- --logLevel warn && node scripts/budget.mjs "$out")
+  rm -rf "$out"
+}
+
+ensure_chromium() {
+  # The browser tests drive Debian's Chromium (no browser downloads).
+  command -v chromium >/dev/null 2>&1 && return
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing Chromium (apt-get install chromium)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is required for the browser tests: apt-get install chromium" >&2
+    exit 1
+  fi
+}
+
+browser_tests() {
+  # The console in a real browser against the binary the tests built (serve --demo with its
+  # own PostgreSQL, MailDev as SMTP server).
+  log "browser tests (Chromium via playwright-core)"
+  (cd web && CHROMIUM="$(command -v chromium)" TESSERA_BIN="$PWD/../target/debug/tessera" npm run -s e2e)
+}
+
 bench_smoke() {
   # The bench command end to end at toy sizes: every scenario must finish, write its result
   # and see no failed request. The figures mean nothing here (debug build, seconds of load);
@@ -128,11 +171,14 @@ log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
 log "CI gates: advisories, licenses, migration lint, chart"
 bash ci/gates.sh
+web_checks
 ensure_postgres
 ensure_redis
 ensure_oidc_provider
 ensure_mail_server
+ensure_chromium
 log "tests against $TESSERA_TEST_ADMIN_URL"
 cargo test --locked
+browser_tests
 log "bench smoke run (toy sizes)"
 bench_smoke

@@ -13,13 +13,32 @@ use crate::work::{goals, ideas, projects, records, teams};
 pub const DEMO_SLUG: &str = "demo";
 pub const DEMO_EMAIL: &str = "demo@tessera.invalid";
 
+/// What `serve --demo` prints: an API token and a console sign-in, both fresh.
+pub struct DemoAccess {
+    pub token: TokenSecret,
+    pub email: &'static str,
+    pub password: crate::crypto::Secret<String>,
+}
+
+/// A new random password for the demo owner (20 characters of a base32 alphabet).
+fn demo_password() -> crate::crypto::Secret<String> {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    let s: String = (0..20)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect();
+    crate::crypto::Secret::new(s)
+}
+
 /// Creates the demo workspace if missing and returns a fresh read/write token for it.
 pub async fn provision(
     app: &AppPool,
     migrator: &PgPool,
     keyring: &crate::crypto::Keyring,
     version: i32,
-) -> anyhow::Result<TokenSecret> {
+    passwords: &crate::identity::Passwords,
+) -> anyhow::Result<DemoAccess> {
     let slug = Slug::parse(DEMO_SLUG)?;
     let (tenant_id, fresh) =
         match tenancy::create_tenant(migrator, keyring, &slug, "Demo workspace", version).await {
@@ -49,7 +68,20 @@ pub async fn provision(
     )
     .await
     .map_err(|e| anyhow::anyhow!(e.describe()))?;
-    Ok(secret)
+    // A new console password at every start: the demo owner signs in with what was printed
+    // last, and its address counts as confirmed.
+    let password = demo_password();
+    let hash = passwords
+        .hash(&password)
+        .await
+        .map_err(|e| anyhow::anyhow!("hashing the demo password: {e:?}"))?;
+    crate::identity::session::set_password(&mut conn, user.id, &hash).await?;
+    crate::identity::account::mark_verified(&mut conn, user.id, DEMO_EMAIL).await?;
+    Ok(DemoAccess {
+        token: secret,
+        email: DEMO_EMAIL,
+        password,
+    })
 }
 
 async fn seed(

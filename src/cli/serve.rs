@@ -17,13 +17,13 @@ pub(super) async fn run(
     migrator: Option<sqlx::PgPool>,
     demo: bool,
 ) -> anyhow::Result<ExitCode> {
-    // The demo is for trying things on one machine: its metrics are open.
+    // The demo is for trying things on one machine: its metrics are open, and on a loopback
+    // address (unless an origin is configured) the browser reaches it as
+    // `http://localhost:<port>`: a secure context where cookies, the Origin check and
+    // passkeys work without TLS.
     let demo_cfg;
-    let cfg = if demo && !cfg.metrics_public {
-        demo_cfg = Config {
-            metrics_public: true,
-            ..cfg.clone()
-        };
+    let cfg = if demo {
+        demo_cfg = demo_config(cfg);
         &demo_cfg
     } else {
         cfg
@@ -39,9 +39,18 @@ pub(super) async fn run(
     let app = connect_app_pool(cfg, &db.app_url)
         .await
         .context("connecting as the runtime role")?;
-    let demo_token = match (&migrator, demo) {
+    let demo_access = match (&migrator, demo) {
         (Some(migrator), true) => {
-            Some(crate::demo::provision(&app, migrator, &db.keyring, set.tenant_latest()).await?)
+            let passwords = crate::identity::Passwords::new(
+                cfg.auth.argon2_memory_kib,
+                cfg.auth.argon2_iterations,
+                cfg.auth.argon2_parallelism,
+                cfg.auth.password_min_length,
+                1,
+            )
+            .map_err(|e| anyhow::anyhow!("password settings: {e:?}"))?;
+            let version = set.tenant_latest();
+            Some(crate::demo::provision(&app, migrator, &db.keyring, version, &passwords).await?)
         }
         _ => None,
     };
@@ -73,11 +82,32 @@ pub(super) async fn run(
         .with_context(|| format!("binding {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     eprintln!("tessera listening on http://{addr}");
-    if let Some(token) = demo_token {
+    if let Some(dir) = cfg.mail.mailbox(&cfg.data_dir) {
+        eprintln!(
+            "no SMTP relay configured (mail.smtp): outgoing mail is written to {}/, one .eml file per message",
+            dir.display()
+        );
+    }
+    if let Some(access) = demo_access {
+        let console = if cfg.auth.public_origin.starts_with("http://localhost:") {
+            cfg.auth.public_origin.clone()
+        } else {
+            format!("http://{addr}")
+        };
+        let built = if crate::http::console_built() {
+            ""
+        } else {
+            " (built without Node.js: it explains how to get the console)"
+        };
         println!(
-            "Demo workspace ready. Try:\n\ncurl -s http://{addr}/w/{slug}/graphql \\\n  -H 'Authorization: Bearer {tok}' \\\n  -H 'Content-Type: application/json' \\\n  -d '{{\"query\":\"{{ projects(first: 10) {{ edges {{ node {{ name team {{ name visibility }} records(first: 3) {{ edges {{ node {{ title status }} }} }} }} }} }} }}\"}}'\n",
+            "Tessera Console: {console}/{built}\n  sign in as {email}\n  password   {password}\n",
+            email = access.email,
+            password = access.password.expose(),
+        );
+        println!(
+            "Or the API with a token:\n\ncurl -s {console}/w/{slug}/graphql \\\n  -H 'Authorization: Bearer {tok}' \\\n  -H 'Content-Type: application/json' \\\n  -d '{{\"query\":\"{{ projects(first: 10) {{ edges {{ node {{ name team {{ name visibility }} records(first: 3) {{ edges {{ node {{ title status }} }} }} }} }} }} }}\"}}'\n",
             slug = crate::demo::DEMO_SLUG,
-            tok = token.expose()
+            tok = access.token.expose()
         );
     }
     if let Some(metrics_addr) = cfg.metrics_listen {
@@ -129,6 +159,20 @@ pub(super) async fn run(
         ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's configuration: open metrics and, when it listens on loopback and no origin
+/// was configured, `http://localhost:<port>` as the browsers' origin (with the plain-HTTP
+/// cookie that needs).
+fn demo_config(cfg: &Config) -> Config {
+    let mut demo = cfg.clone();
+    demo.metrics_public = true;
+    let default_origin = crate::config::Auth::default().public_origin;
+    if cfg.listen.ip().is_loopback() && cfg.auth.public_origin == default_origin {
+        demo.auth.public_origin = format!("http://localhost:{}", cfg.listen.port());
+        demo.auth.dev_insecure_cookies = true;
+    }
+    demo
 }
 
 async fn shutdown_signal() {

@@ -6,6 +6,7 @@
 mod account;
 mod attachments;
 mod authn;
+mod console;
 mod exports;
 mod graphql;
 mod oidc;
@@ -14,6 +15,7 @@ mod router;
 mod signin;
 mod state;
 
+pub use console::built as console_built;
 pub use ops::metrics_router;
 pub use router::{router, serve};
 pub use state::AppState;

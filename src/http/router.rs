@@ -8,11 +8,18 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use super::state::AppState;
-use super::{account, attachments, exports, graphql, oidc, ops, signin};
+use super::{account, attachments, console, exports, graphql, oidc, ops, signin};
 use crate::observability::REQUEST_ID;
 
 pub fn router(state: AppState) -> Router {
     let header = axum::http::HeaderName::from_static(REQUEST_ID);
+    // Behind TLS, browsers are told to use nothing else (two years, as preload lists ask).
+    let hsts = state
+        .inner
+        .auth
+        .public_origin
+        .starts_with("https://")
+        .then(|| HeaderValue::from_static("max-age=63072000; includeSubDomains"));
     Router::new()
         .route("/w/{slug}/graphql", get(graphql::tenant).post(graphql::tenant))
         .route("/graphql", get(graphql::global).post(graphql::global))
@@ -38,7 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/status", get(ops::status))
         .route("/metrics", get(ops::metrics))
-        .fallback(|| async { crate::graphql::errors::ApiError::not_found().into_http() })
+        .fallback(console::fallback)
         .with_state(state)
         .layer(axum::middleware::from_fn(crate::observability::log_requests))
         .layer(
@@ -71,6 +78,10 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             axum::http::header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            hsts,
         ))
 }
 

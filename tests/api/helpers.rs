@@ -301,8 +301,11 @@ async fn serve(
     let limits = cfg.limits.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    // Browsers reach the server as https://localhost:<port> (TLS ends before it).
-    cfg.auth.public_origin = format!("https://localhost:{}", addr.port());
+    // Browsers reach the server as https://localhost:<port> (TLS ends before it), unless the
+    // test chose an origin.
+    if cfg.auth.public_origin == tessera::config::Auth::default().public_origin {
+        cfg.auth.public_origin = format!("https://localhost:{}", addr.port());
+    }
     cfg.data_dir = db.blob_dir.clone();
     let state = tessera::http::AppState::new(
         pool,

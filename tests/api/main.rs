@@ -5,6 +5,7 @@
 mod attachments;
 mod audit;
 mod authz;
+mod console;
 mod crash;
 mod deletion;
 mod embedded;

@@ -1,0 +1,32 @@
+import { Client, cacheExchange, fetchExchange } from "urql";
+
+// One client per endpoint: the account (`/graphql`) and each workspace
+// (`/w/<slug>/graphql`). The session cookie authenticates; writes are JSON POSTs, which
+// carry the Origin the server checks.
+export function makeClient(url: string): Client {
+  return new Client({
+    url,
+    exchanges: [cacheExchange, fetchExchange],
+    preferGetMethod: false,
+    requestPolicy: "cache-and-network",
+    fetchOptions: { credentials: "same-origin", headers: { Accept: "application/json" } },
+  });
+}
+
+export const accountClient = makeClient("/graphql");
+
+const workspaceClients = new Map<string, Client>();
+
+export function workspaceClient(slug: string): Client {
+  let c = workspaceClients.get(slug);
+  if (!c) {
+    c = makeClient(`/w/${encodeURIComponent(slug)}/graphql`);
+    workspaceClients.set(slug, c);
+  }
+  return c;
+}
+
+/// After sign-out or a change of account, nothing cached may be shown to the next person.
+export function forgetWorkspaces(): void {
+  workspaceClients.clear();
+}

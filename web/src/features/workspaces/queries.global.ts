@@ -1,0 +1,21 @@
+import { graphql } from "../../gql/global";
+
+export const WorkspacesQuery = graphql(`
+  query Workspaces {
+    workspaces {
+      slug
+      name
+      role
+    }
+  }
+`);
+
+export const CreateWorkspace = graphql(`
+  mutation CreateWorkspace($name: String!, $slug: String!) {
+    createWorkspace(name: $name, slug: $slug) {
+      slug
+      name
+      role
+    }
+  }
+`);

@@ -1,0 +1,166 @@
+/* eslint-disable */
+import * as types from './graphql';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "\n  query AuditEntries($after: Int!, $from: DateTime, $to: DateTime, $actions: [String!]!, $actorUser: ID, $targetId: String) {\n    auditEntries(first: 50, after: $after, from: $from, to: $to, actions: $actions, actorUser: $actorUser, targetId: $targetId) {\n      seq\n      at\n      actorType\n      actorUser\n      action\n      targetType\n      targetId\n      clientIp\n      payload\n      erased\n      hash\n    }\n  }\n": typeof types.AuditEntriesDocument,
+    "\n  query AuditStatus {\n    auditStatus {\n      ok\n      entries\n      lastSeq\n      checkpoints\n      firstBadSeq\n      reason\n    }\n  }\n": typeof types.AuditStatusDocument,
+    "\n  query Members($after: String) {\n    viewer {\n      userId\n      role\n      permissions\n    }\n    members(first: 50, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        email\n        displayName\n        role\n      }\n    }\n  }\n": typeof types.MembersDocument,
+    "\n  query Invitations {\n    invitations(status: [PENDING, EXPIRED]) {\n      id\n      email\n      role\n      status\n      expiresAt\n      sentCount\n    }\n  }\n": typeof types.InvitationsDocument,
+    "\n  mutation InviteMember($email: String!, $role: MemberRole!) {\n    inviteMember(email: $email, role: $role) {\n      id\n      email\n      role\n      status\n      expiresAt\n      sentCount\n    }\n  }\n": typeof types.InviteMemberDocument,
+    "\n  mutation ResendInvitation($id: ID!) {\n    resendInvitation(id: $id) {\n      id\n      status\n      expiresAt\n      sentCount\n    }\n  }\n": typeof types.ResendInvitationDocument,
+    "\n  mutation RevokeInvitation($id: ID!) {\n    revokeInvitation(id: $id) {\n      id\n      status\n    }\n  }\n": typeof types.RevokeInvitationDocument,
+    "\n  mutation ChangeMemberRole($userId: ID!, $role: MemberRole!) {\n    changeMemberRole(userId: $userId, role: $role) {\n      id\n      role\n    }\n  }\n": typeof types.ChangeMemberRoleDocument,
+    "\n  mutation RemoveMember($userId: ID!) {\n    removeMember(userId: $userId)\n  }\n": typeof types.RemoveMemberDocument,
+    "\n  mutation LeaveWorkspace {\n    leaveWorkspace\n  }\n": typeof types.LeaveWorkspaceDocument,
+    "\n  mutation TransferOwnership($userId: ID!) {\n    transferOwnership(userId: $userId) {\n      id\n      role\n    }\n  }\n": typeof types.TransferOwnershipDocument,
+    "\n  query Viewer {\n    viewer {\n      userId\n      workspace\n      role\n      permissions\n    }\n  }\n": typeof types.ViewerDocument,
+    "\n  query Projects($after: String) {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n        visibility\n      }\n    }\n    projects(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        name\n        description\n        updatedAt\n        team {\n          id\n          name\n        }\n      }\n    }\n  }\n": typeof types.ProjectsDocument,
+    "\n  mutation CreateTeam($input: CreateTeamInput!) {\n    createTeam(input: $input) {\n      id\n      name\n      visibility\n    }\n  }\n": typeof types.CreateTeamDocument,
+    "\n  mutation CreateProject($input: CreateProjectInput!) {\n    createProject(input: $input) {\n      id\n      name\n    }\n  }\n": typeof types.CreateProjectDocument,
+    "\n  query Project($id: ID!, $after: String) {\n    project(id: $id) {\n      id\n      name\n      description\n      archivedAt\n      team {\n        id\n        name\n      }\n      records(first: 25, after: $after) {\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n        nodes {\n          id\n          title\n          body\n          status\n          updatedAt\n        }\n      }\n    }\n  }\n": typeof types.ProjectDocument,
+    "\n  mutation CreateRecord($input: CreateRecordInput!) {\n    createRecord(input: $input) {\n      id\n      title\n      body\n      status\n      updatedAt\n    }\n  }\n": typeof types.CreateRecordDocument,
+    "\n  mutation UpdateRecord($id: ID!, $input: UpdateRecordInput!) {\n    updateRecord(id: $id, input: $input) {\n      id\n      title\n      body\n      status\n      updatedAt\n    }\n  }\n": typeof types.UpdateRecordDocument,
+    "\n  mutation ArchiveRecord($id: ID!) {\n    archiveRecord(id: $id) {\n      id\n      archivedAt\n    }\n  }\n": typeof types.ArchiveRecordDocument,
+    "\n  query History($type: EntityType!, $id: ID!) {\n    history(entityType: $type, id: $id) {\n      version\n      at\n      actorUser\n      changes\n      restoredFrom\n    }\n  }\n": typeof types.HistoryDocument,
+    "\n  mutation RestoreVersion($type: EntityType!, $id: ID!, $version: Int!) {\n    restoreVersion(entityType: $type, id: $id, version: $version) {\n      version\n    }\n  }\n": typeof types.RestoreVersionDocument,
+};
+const documents: Documents = {
+    "\n  query AuditEntries($after: Int!, $from: DateTime, $to: DateTime, $actions: [String!]!, $actorUser: ID, $targetId: String) {\n    auditEntries(first: 50, after: $after, from: $from, to: $to, actions: $actions, actorUser: $actorUser, targetId: $targetId) {\n      seq\n      at\n      actorType\n      actorUser\n      action\n      targetType\n      targetId\n      clientIp\n      payload\n      erased\n      hash\n    }\n  }\n": types.AuditEntriesDocument,
+    "\n  query AuditStatus {\n    auditStatus {\n      ok\n      entries\n      lastSeq\n      checkpoints\n      firstBadSeq\n      reason\n    }\n  }\n": types.AuditStatusDocument,
+    "\n  query Members($after: String) {\n    viewer {\n      userId\n      role\n      permissions\n    }\n    members(first: 50, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        email\n        displayName\n        role\n      }\n    }\n  }\n": types.MembersDocument,
+    "\n  query Invitations {\n    invitations(status: [PENDING, EXPIRED]) {\n      id\n      email\n      role\n      status\n      expiresAt\n      sentCount\n    }\n  }\n": types.InvitationsDocument,
+    "\n  mutation InviteMember($email: String!, $role: MemberRole!) {\n    inviteMember(email: $email, role: $role) {\n      id\n      email\n      role\n      status\n      expiresAt\n      sentCount\n    }\n  }\n": types.InviteMemberDocument,
+    "\n  mutation ResendInvitation($id: ID!) {\n    resendInvitation(id: $id) {\n      id\n      status\n      expiresAt\n      sentCount\n    }\n  }\n": types.ResendInvitationDocument,
+    "\n  mutation RevokeInvitation($id: ID!) {\n    revokeInvitation(id: $id) {\n      id\n      status\n    }\n  }\n": types.RevokeInvitationDocument,
+    "\n  mutation ChangeMemberRole($userId: ID!, $role: MemberRole!) {\n    changeMemberRole(userId: $userId, role: $role) {\n      id\n      role\n    }\n  }\n": types.ChangeMemberRoleDocument,
+    "\n  mutation RemoveMember($userId: ID!) {\n    removeMember(userId: $userId)\n  }\n": types.RemoveMemberDocument,
+    "\n  mutation LeaveWorkspace {\n    leaveWorkspace\n  }\n": types.LeaveWorkspaceDocument,
+    "\n  mutation TransferOwnership($userId: ID!) {\n    transferOwnership(userId: $userId) {\n      id\n      role\n    }\n  }\n": types.TransferOwnershipDocument,
+    "\n  query Viewer {\n    viewer {\n      userId\n      workspace\n      role\n      permissions\n    }\n  }\n": types.ViewerDocument,
+    "\n  query Projects($after: String) {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n        visibility\n      }\n    }\n    projects(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        name\n        description\n        updatedAt\n        team {\n          id\n          name\n        }\n      }\n    }\n  }\n": types.ProjectsDocument,
+    "\n  mutation CreateTeam($input: CreateTeamInput!) {\n    createTeam(input: $input) {\n      id\n      name\n      visibility\n    }\n  }\n": types.CreateTeamDocument,
+    "\n  mutation CreateProject($input: CreateProjectInput!) {\n    createProject(input: $input) {\n      id\n      name\n    }\n  }\n": types.CreateProjectDocument,
+    "\n  query Project($id: ID!, $after: String) {\n    project(id: $id) {\n      id\n      name\n      description\n      archivedAt\n      team {\n        id\n        name\n      }\n      records(first: 25, after: $after) {\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n        nodes {\n          id\n          title\n          body\n          status\n          updatedAt\n        }\n      }\n    }\n  }\n": types.ProjectDocument,
+    "\n  mutation CreateRecord($input: CreateRecordInput!) {\n    createRecord(input: $input) {\n      id\n      title\n      body\n      status\n      updatedAt\n    }\n  }\n": types.CreateRecordDocument,
+    "\n  mutation UpdateRecord($id: ID!, $input: UpdateRecordInput!) {\n    updateRecord(id: $id, input: $input) {\n      id\n      title\n      body\n      status\n      updatedAt\n    }\n  }\n": types.UpdateRecordDocument,
+    "\n  mutation ArchiveRecord($id: ID!) {\n    archiveRecord(id: $id) {\n      id\n      archivedAt\n    }\n  }\n": types.ArchiveRecordDocument,
+    "\n  query History($type: EntityType!, $id: ID!) {\n    history(entityType: $type, id: $id) {\n      version\n      at\n      actorUser\n      changes\n      restoredFrom\n    }\n  }\n": types.HistoryDocument,
+    "\n  mutation RestoreVersion($type: EntityType!, $id: ID!, $version: Int!) {\n    restoreVersion(entityType: $type, id: $id, version: $version) {\n      version\n    }\n  }\n": types.RestoreVersionDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AuditEntries($after: Int!, $from: DateTime, $to: DateTime, $actions: [String!]!, $actorUser: ID, $targetId: String) {\n    auditEntries(first: 50, after: $after, from: $from, to: $to, actions: $actions, actorUser: $actorUser, targetId: $targetId) {\n      seq\n      at\n      actorType\n      actorUser\n      action\n      targetType\n      targetId\n      clientIp\n      payload\n      erased\n      hash\n    }\n  }\n"): (typeof documents)["\n  query AuditEntries($after: Int!, $from: DateTime, $to: DateTime, $actions: [String!]!, $actorUser: ID, $targetId: String) {\n    auditEntries(first: 50, after: $after, from: $from, to: $to, actions: $actions, actorUser: $actorUser, targetId: $targetId) {\n      seq\n      at\n      actorType\n      actorUser\n      action\n      targetType\n      targetId\n      clientIp\n      payload\n      erased\n      hash\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AuditStatus {\n    auditStatus {\n      ok\n      entries\n      lastSeq\n      checkpoints\n      firstBadSeq\n      reason\n    }\n  }\n"): (typeof documents)["\n  query AuditStatus {\n    auditStatus {\n      ok\n      entries\n      lastSeq\n      checkpoints\n      firstBadSeq\n      reason\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Members($after: String) {\n    viewer {\n      userId\n      role\n      permissions\n    }\n    members(first: 50, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        email\n        displayName\n        role\n      }\n    }\n  }\n"): (typeof documents)["\n  query Members($after: String) {\n    viewer {\n      userId\n      role\n      permissions\n    }\n    members(first: 50, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        email\n        displayName\n        role\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Invitations {\n    invitations(status: [PENDING, EXPIRED]) {\n      id\n      email\n      role\n      status\n      expiresAt\n      sentCount\n    }\n  }\n"): (typeof documents)["\n  query Invitations {\n    invitations(status: [PENDING, EXPIRED]) {\n      id\n      email\n      role\n      status\n      expiresAt\n      sentCount\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation InviteMember($email: String!, $role: MemberRole!) {\n    inviteMember(email: $email, role: $role) {\n      id\n      email\n      role\n      status\n      expiresAt\n      sentCount\n    }\n  }\n"): (typeof documents)["\n  mutation InviteMember($email: String!, $role: MemberRole!) {\n    inviteMember(email: $email, role: $role) {\n      id\n      email\n      role\n      status\n      expiresAt\n      sentCount\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ResendInvitation($id: ID!) {\n    resendInvitation(id: $id) {\n      id\n      status\n      expiresAt\n      sentCount\n    }\n  }\n"): (typeof documents)["\n  mutation ResendInvitation($id: ID!) {\n    resendInvitation(id: $id) {\n      id\n      status\n      expiresAt\n      sentCount\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RevokeInvitation($id: ID!) {\n    revokeInvitation(id: $id) {\n      id\n      status\n    }\n  }\n"): (typeof documents)["\n  mutation RevokeInvitation($id: ID!) {\n    revokeInvitation(id: $id) {\n      id\n      status\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ChangeMemberRole($userId: ID!, $role: MemberRole!) {\n    changeMemberRole(userId: $userId, role: $role) {\n      id\n      role\n    }\n  }\n"): (typeof documents)["\n  mutation ChangeMemberRole($userId: ID!, $role: MemberRole!) {\n    changeMemberRole(userId: $userId, role: $role) {\n      id\n      role\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RemoveMember($userId: ID!) {\n    removeMember(userId: $userId)\n  }\n"): (typeof documents)["\n  mutation RemoveMember($userId: ID!) {\n    removeMember(userId: $userId)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LeaveWorkspace {\n    leaveWorkspace\n  }\n"): (typeof documents)["\n  mutation LeaveWorkspace {\n    leaveWorkspace\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TransferOwnership($userId: ID!) {\n    transferOwnership(userId: $userId) {\n      id\n      role\n    }\n  }\n"): (typeof documents)["\n  mutation TransferOwnership($userId: ID!) {\n    transferOwnership(userId: $userId) {\n      id\n      role\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Viewer {\n    viewer {\n      userId\n      workspace\n      role\n      permissions\n    }\n  }\n"): (typeof documents)["\n  query Viewer {\n    viewer {\n      userId\n      workspace\n      role\n      permissions\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Projects($after: String) {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n        visibility\n      }\n    }\n    projects(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        name\n        description\n        updatedAt\n        team {\n          id\n          name\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Projects($after: String) {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n        visibility\n      }\n    }\n    projects(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        name\n        description\n        updatedAt\n        team {\n          id\n          name\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateTeam($input: CreateTeamInput!) {\n    createTeam(input: $input) {\n      id\n      name\n      visibility\n    }\n  }\n"): (typeof documents)["\n  mutation CreateTeam($input: CreateTeamInput!) {\n    createTeam(input: $input) {\n      id\n      name\n      visibility\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateProject($input: CreateProjectInput!) {\n    createProject(input: $input) {\n      id\n      name\n    }\n  }\n"): (typeof documents)["\n  mutation CreateProject($input: CreateProjectInput!) {\n    createProject(input: $input) {\n      id\n      name\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Project($id: ID!, $after: String) {\n    project(id: $id) {\n      id\n      name\n      description\n      archivedAt\n      team {\n        id\n        name\n      }\n      records(first: 25, after: $after) {\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n        nodes {\n          id\n          title\n          body\n          status\n          updatedAt\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Project($id: ID!, $after: String) {\n    project(id: $id) {\n      id\n      name\n      description\n      archivedAt\n      team {\n        id\n        name\n      }\n      records(first: 25, after: $after) {\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n        nodes {\n          id\n          title\n          body\n          status\n          updatedAt\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateRecord($input: CreateRecordInput!) {\n    createRecord(input: $input) {\n      id\n      title\n      body\n      status\n      updatedAt\n    }\n  }\n"): (typeof documents)["\n  mutation CreateRecord($input: CreateRecordInput!) {\n    createRecord(input: $input) {\n      id\n      title\n      body\n      status\n      updatedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateRecord($id: ID!, $input: UpdateRecordInput!) {\n    updateRecord(id: $id, input: $input) {\n      id\n      title\n      body\n      status\n      updatedAt\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateRecord($id: ID!, $input: UpdateRecordInput!) {\n    updateRecord(id: $id, input: $input) {\n      id\n      title\n      body\n      status\n      updatedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ArchiveRecord($id: ID!) {\n    archiveRecord(id: $id) {\n      id\n      archivedAt\n    }\n  }\n"): (typeof documents)["\n  mutation ArchiveRecord($id: ID!) {\n    archiveRecord(id: $id) {\n      id\n      archivedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query History($type: EntityType!, $id: ID!) {\n    history(entityType: $type, id: $id) {\n      version\n      at\n      actorUser\n      changes\n      restoredFrom\n    }\n  }\n"): (typeof documents)["\n  query History($type: EntityType!, $id: ID!) {\n    history(entityType: $type, id: $id) {\n      version\n      at\n      actorUser\n      changes\n      restoredFrom\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RestoreVersion($type: EntityType!, $id: ID!, $version: Int!) {\n    restoreVersion(entityType: $type, id: $id, version: $version) {\n      version\n    }\n  }\n"): (typeof documents)["\n  mutation RestoreVersion($type: EntityType!, $id: ID!, $version: Int!) {\n    restoreVersion(entityType: $type, id: $id, version: $version) {\n      version\n    }\n  }\n"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;
