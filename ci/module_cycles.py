@@ -179,7 +179,8 @@ class Crate:
         if mod + (head,) in self.modules:
             return list(mod) + list(path)
         for _, name, target in self.uses(mod):
-            if name == head:
+            # `use foo::{foo, ..}` names an item of the external crate `foo` after itself.
+            if name == head and target and target[0] != head:
                 full = self.absolute(mod, target)
                 return None if full is None else full + list(path[1:])
         return None

@@ -21,9 +21,14 @@ pub(super) async fn run(
     // address (unless an origin is configured) the browser reaches it as
     // `http://localhost:<port>`: a secure context where cookies, the Origin check and
     // passkeys work without TLS.
+    // Bound first, so that the demo's origin names the real port (`listen` may say port 0).
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("binding {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
     let demo_cfg;
     let cfg = if demo {
-        demo_cfg = demo_config(cfg);
+        demo_cfg = demo_config(cfg, addr);
         &demo_cfg
     } else {
         cfg
@@ -77,10 +82,6 @@ pub(super) async fn run(
             .worker(cfg.jobs.clone())
             .run_until(stopped(stop_rx.clone())),
     );
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .with_context(|| format!("binding {}", cfg.listen))?;
-    let addr = listener.local_addr()?;
     eprintln!("tessera listening on http://{addr}");
     if let Some(dir) = cfg.mail.mailbox(&cfg.data_dir) {
         eprintln!(
@@ -164,12 +165,12 @@ pub(super) async fn run(
 /// The demo's configuration: open metrics and, when it listens on loopback and no origin
 /// was configured, `http://localhost:<port>` as the browsers' origin (with the plain-HTTP
 /// cookie that needs).
-fn demo_config(cfg: &Config) -> Config {
+fn demo_config(cfg: &Config, addr: std::net::SocketAddr) -> Config {
     let mut demo = cfg.clone();
     demo.metrics_public = true;
     let default_origin = crate::config::Auth::default().public_origin;
-    if cfg.listen.ip().is_loopback() && cfg.auth.public_origin == default_origin {
-        demo.auth.public_origin = format!("http://localhost:{}", cfg.listen.port());
+    if addr.ip().is_loopback() && cfg.auth.public_origin == default_origin {
+        demo.auth.public_origin = format!("http://localhost:{}", addr.port());
         demo.auth.dev_insecure_cookies = true;
     }
     demo

@@ -24,8 +24,12 @@ fn serve_demo_starts_an_embedded_cluster_and_the_printed_curl_returns_demo_data(
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut command = String::new();
+    let mut console = String::new();
     for line in BufReader::new(stdout).lines() {
         let line = line.unwrap();
+        if let Some(url) = line.strip_prefix("Tessera Console: ") {
+            console = url.to_owned();
+        }
         if line.starts_with("curl") || !command.is_empty() {
             command.push_str(line.trim_end_matches('\\'));
             command.push(' ');
@@ -38,6 +42,16 @@ fn serve_demo_starts_an_embedded_cluster_and_the_printed_curl_returns_demo_data(
         command.contains("Bearer tsr_"),
         "no curl command printed: {command:?}"
     );
+    // The console's address is one the browser's origin check accepts: localhost, real port.
+    assert!(
+        console.starts_with("http://localhost:") && !console.contains(":0/"),
+        "console URL: {console:?}"
+    );
+    let page = Command::new("curl")
+        .args(["-s", "-H", "Accept: text/html", &console])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&page.stdout).contains("<title>Tessera</title>"));
     let out = Command::new("sh").arg("-c").arg(&command).output().unwrap();
     let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
     // Stop with SIGTERM so the server stops its cluster, then check that it did.
