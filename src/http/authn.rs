@@ -39,13 +39,22 @@ pub fn session_cookie(headers: &HeaderMap, dev: bool) -> Option<Option<[u8; 32]>
     found
 }
 
-/// Refuses a cookie-authenticated write whose `Origin` is missing or foreign.
+/// Refuses a cookie-authenticated write whose `Origin` is foreign, or missing without the
+/// browser's own word that the request is not cross-site: a link followed in the console (a
+/// download through the signing proxy) sends no `Origin` but `Sec-Fetch-Site: same-origin`,
+/// a header no page can set or forge; `none` is a user's own navigation (a bookmark).
 pub fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let refuse = || ApiError::forbidden("cross-site request refused: the Origin is not allowed");
-    let origin = headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(refuse)?;
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        let fetch_site = headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        return match fetch_site {
+            "same-origin" | "none" => Ok(()),
+            _ => Err(refuse()),
+        };
+    };
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())

@@ -148,9 +148,17 @@ pub async fn start_registration(
 ) -> Result<(Uuid, CreationChallengeResponse), PasskeyError> {
     let existing = load(conn, user_id).await?;
     let exclude = existing.iter().map(|(_, p)| p.cred_id().clone()).collect();
-    let (ccr, state) = rp
+    let (mut ccr, state) = rp
         .start_passkey_registration(user_id, email, display_name, Some(exclude))
         .map_err(|e| PasskeyError::Refused(e.to_string()))?;
+    // A passkey signs in without an email first (autofill, "sign in with a passkey"), so
+    // authenticators that can should keep it discoverable ("preferred": browsers then create
+    // one; an authenticator without storage still registers). The registration's checks do
+    // not depend on it.
+    if let Some(sel) = ccr.public_key.authenticator_selection.as_mut() {
+        // The requirement's type is not re-exported: named through its JSON form.
+        sel.resident_key = serde_json::from_value(serde_json::json!("preferred")).ok();
+    }
     let state = serde_json::to_value(&state).map_err(|e| PasskeyError::Invalid(e.to_string()))?;
     let id = put_ceremony(conn, Some(user_id), "register", state).await?;
     Ok((id, ccr))

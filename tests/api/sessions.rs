@@ -168,6 +168,21 @@ async fn a_session_acts_with_the_members_role_and_csrf_shapes_are_refused() {
             .await;
         assert_eq!(status, want, "{ctype:?} {origin:?}: {body}");
     }
+    // Without an Origin, only the browser's own `Sec-Fetch-Site: same-origin` (or `none`)
+    // passes (the console's download links); another site, or a sibling one, is refused.
+    for site in ["cross-site", "same-site", "bogus"] {
+        let resp = app
+            .http
+            .post(app.url("/w/acme/graphql"))
+            .header("content-type", "application/json")
+            .header("cookie", b.cookie.clone().unwrap())
+            .header("sec-fetch-site", site)
+            .body(mutation.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 403, "Sec-Fetch-Site: {site}");
+    }
     let ideas = app
         .ok(
             "acme",

@@ -12,6 +12,7 @@ import { VerifyEmail } from "../features/auth/VerifyEmail";
 import { Audit } from "../features/audit/Audit";
 import { Members } from "../features/members/Members";
 import { Security } from "../features/security/Security";
+import { Settings } from "../features/settings/Settings";
 import { Project } from "../features/work/Project";
 import { Projects } from "../features/work/Projects";
 import { Home } from "../features/workspaces/Home";
@@ -47,6 +48,7 @@ const router = createBrowserRouter([
           { path: "projects/:id", element: <Project /> },
           { path: "members", element: <Members /> },
           { path: "admin/audit", element: <Audit /> },
+          { path: "settings", element: <Settings /> },
         ],
       },
       { path: "*", element: <NotFound /> },

@@ -101,6 +101,7 @@ export function WorkspaceLayout() {
           </NavLink>
           <NavLink to={`/w/${slug}/members`}>Members</NavLink>
           <NavLink to={`/w/${slug}/admin/audit`}>Audit log</NavLink>
+          <NavLink to={`/w/${slug}/settings`}>Settings</NavLink>
         </nav>
         <div className="content">
           <Outlet />

@@ -52,7 +52,8 @@ export function PasskeySignIn({ onSignedIn }: { onSignedIn: () => void }) {
       const failed = await signInWith(false);
       if (failed) setError(failed);
       else onSignedIn();
-    } catch {
+    } catch (e) {
+      console.warn("passkey sign-in:", e);
       setError("The passkey sign-in was cancelled or is not available on this device.");
     } finally {
       setBusy(false);

@@ -5,6 +5,7 @@ import { describeGraphql } from "../../app/errors";
 import { Field } from "../../components/Field";
 import { ErrorNotice, Loading, Success } from "../../components/Notice";
 import { Page } from "../../components/Page";
+import { Factors } from "./Factors";
 import { ChangePassword, RevokeOtherSessions, RevokeSession, SecurityQuery } from "./queries.global";
 
 const SESSION_TYPES = { additionalTypenames: ["SessionInfo", "SecurityEvent"] };
@@ -61,6 +62,7 @@ export function Security() {
               Sign out every other session
             </button>
           ) : null}
+          <Factors />
           <PasswordForm />
           <h2>Security log</h2>
           <ol className="events">

@@ -25,6 +25,14 @@ type Documents = {
     "\n  mutation RemoveMember($userId: ID!) {\n    removeMember(userId: $userId)\n  }\n": typeof types.RemoveMemberDocument,
     "\n  mutation LeaveWorkspace {\n    leaveWorkspace\n  }\n": typeof types.LeaveWorkspaceDocument,
     "\n  mutation TransferOwnership($userId: ID!) {\n    transferOwnership(userId: $userId) {\n      id\n      role\n    }\n  }\n": typeof types.TransferOwnershipDocument,
+    "\n  query Settings {\n    viewer {\n      role\n      permissions\n    }\n    mfaRequired\n  }\n": typeof types.SettingsDocument,
+    "\n  query Exports {\n    exports(first: 10) {\n      id\n      status\n      createdAt\n      finishedAt\n      size\n      sha256\n      error\n      contentUrl\n    }\n  }\n": typeof types.ExportsDocument,
+    "\n  mutation StartExport {\n    startExport {\n      id\n      status\n      createdAt\n    }\n  }\n": typeof types.StartExportDocument,
+    "\n  query ApiTokens {\n    apiTokens {\n      id\n      name\n      scopes\n      createdAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n": typeof types.ApiTokensDocument,
+    "\n  mutation CreateApiToken($name: String!, $scopes: [ApiTokenScope!]!) {\n    createApiToken(name: $name, scopes: $scopes) {\n      secret\n      apiToken {\n        id\n        name\n        scopes\n        createdAt\n      }\n    }\n  }\n": typeof types.CreateApiTokenDocument,
+    "\n  mutation RevokeApiToken($id: ID!) {\n    revokeApiToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": typeof types.RevokeApiTokenDocument,
+    "\n  mutation SetMfaRequired($required: Boolean!) {\n    setMfaRequired(required: $required)\n  }\n": typeof types.SetMfaRequiredDocument,
+    "\n  mutation DeleteWorkspace($confirmSlug: String!) {\n    deleteWorkspace(confirmSlug: $confirmSlug)\n  }\n": typeof types.DeleteWorkspaceDocument,
     "\n  query Viewer {\n    viewer {\n      userId\n      workspace\n      role\n      permissions\n    }\n  }\n": typeof types.ViewerDocument,
     "\n  query Projects($after: String) {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n        visibility\n      }\n    }\n    projects(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        name\n        description\n        updatedAt\n        team {\n          id\n          name\n        }\n      }\n    }\n  }\n": typeof types.ProjectsDocument,
     "\n  mutation CreateTeam($input: CreateTeamInput!) {\n    createTeam(input: $input) {\n      id\n      name\n      visibility\n    }\n  }\n": typeof types.CreateTeamDocument,
@@ -48,6 +56,14 @@ const documents: Documents = {
     "\n  mutation RemoveMember($userId: ID!) {\n    removeMember(userId: $userId)\n  }\n": types.RemoveMemberDocument,
     "\n  mutation LeaveWorkspace {\n    leaveWorkspace\n  }\n": types.LeaveWorkspaceDocument,
     "\n  mutation TransferOwnership($userId: ID!) {\n    transferOwnership(userId: $userId) {\n      id\n      role\n    }\n  }\n": types.TransferOwnershipDocument,
+    "\n  query Settings {\n    viewer {\n      role\n      permissions\n    }\n    mfaRequired\n  }\n": types.SettingsDocument,
+    "\n  query Exports {\n    exports(first: 10) {\n      id\n      status\n      createdAt\n      finishedAt\n      size\n      sha256\n      error\n      contentUrl\n    }\n  }\n": types.ExportsDocument,
+    "\n  mutation StartExport {\n    startExport {\n      id\n      status\n      createdAt\n    }\n  }\n": types.StartExportDocument,
+    "\n  query ApiTokens {\n    apiTokens {\n      id\n      name\n      scopes\n      createdAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n": types.ApiTokensDocument,
+    "\n  mutation CreateApiToken($name: String!, $scopes: [ApiTokenScope!]!) {\n    createApiToken(name: $name, scopes: $scopes) {\n      secret\n      apiToken {\n        id\n        name\n        scopes\n        createdAt\n      }\n    }\n  }\n": types.CreateApiTokenDocument,
+    "\n  mutation RevokeApiToken($id: ID!) {\n    revokeApiToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": types.RevokeApiTokenDocument,
+    "\n  mutation SetMfaRequired($required: Boolean!) {\n    setMfaRequired(required: $required)\n  }\n": types.SetMfaRequiredDocument,
+    "\n  mutation DeleteWorkspace($confirmSlug: String!) {\n    deleteWorkspace(confirmSlug: $confirmSlug)\n  }\n": types.DeleteWorkspaceDocument,
     "\n  query Viewer {\n    viewer {\n      userId\n      workspace\n      role\n      permissions\n    }\n  }\n": types.ViewerDocument,
     "\n  query Projects($after: String) {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n        visibility\n      }\n    }\n    projects(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        name\n        description\n        updatedAt\n        team {\n          id\n          name\n        }\n      }\n    }\n  }\n": types.ProjectsDocument,
     "\n  mutation CreateTeam($input: CreateTeamInput!) {\n    createTeam(input: $input) {\n      id\n      name\n      visibility\n    }\n  }\n": types.CreateTeamDocument,
@@ -118,6 +134,38 @@ export function graphql(source: "\n  mutation LeaveWorkspace {\n    leaveWorkspa
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation TransferOwnership($userId: ID!) {\n    transferOwnership(userId: $userId) {\n      id\n      role\n    }\n  }\n"): (typeof documents)["\n  mutation TransferOwnership($userId: ID!) {\n    transferOwnership(userId: $userId) {\n      id\n      role\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Settings {\n    viewer {\n      role\n      permissions\n    }\n    mfaRequired\n  }\n"): (typeof documents)["\n  query Settings {\n    viewer {\n      role\n      permissions\n    }\n    mfaRequired\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Exports {\n    exports(first: 10) {\n      id\n      status\n      createdAt\n      finishedAt\n      size\n      sha256\n      error\n      contentUrl\n    }\n  }\n"): (typeof documents)["\n  query Exports {\n    exports(first: 10) {\n      id\n      status\n      createdAt\n      finishedAt\n      size\n      sha256\n      error\n      contentUrl\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation StartExport {\n    startExport {\n      id\n      status\n      createdAt\n    }\n  }\n"): (typeof documents)["\n  mutation StartExport {\n    startExport {\n      id\n      status\n      createdAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ApiTokens {\n    apiTokens {\n      id\n      name\n      scopes\n      createdAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n"): (typeof documents)["\n  query ApiTokens {\n    apiTokens {\n      id\n      name\n      scopes\n      createdAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateApiToken($name: String!, $scopes: [ApiTokenScope!]!) {\n    createApiToken(name: $name, scopes: $scopes) {\n      secret\n      apiToken {\n        id\n        name\n        scopes\n        createdAt\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation CreateApiToken($name: String!, $scopes: [ApiTokenScope!]!) {\n    createApiToken(name: $name, scopes: $scopes) {\n      secret\n      apiToken {\n        id\n        name\n        scopes\n        createdAt\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RevokeApiToken($id: ID!) {\n    revokeApiToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n"): (typeof documents)["\n  mutation RevokeApiToken($id: ID!) {\n    revokeApiToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetMfaRequired($required: Boolean!) {\n    setMfaRequired(required: $required)\n  }\n"): (typeof documents)["\n  mutation SetMfaRequired($required: Boolean!) {\n    setMfaRequired(required: $required)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteWorkspace($confirmSlug: String!) {\n    deleteWorkspace(confirmSlug: $confirmSlug)\n  }\n"): (typeof documents)["\n  mutation DeleteWorkspace($confirmSlug: String!) {\n    deleteWorkspace(confirmSlug: $confirmSlug)\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
