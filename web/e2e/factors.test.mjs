@@ -133,7 +133,6 @@ test("an owner exports the workspace and mints an API token that is shown once",
   await page.getByRole("button", { name: "Create token" }).click();
   const token = await page.getByTestId("new-token").textContent();
   assert.match(token, /^tsr_/);
-  await page.screenshot({ path: `${shots}/settings.png`, fullPage: true });
   const ask = () =>
     fetch(`${server.url}/w/exporters/graphql`, {
       method: "POST",
@@ -148,6 +147,7 @@ test("an owner exports the workspace and mints an API token that is shown once",
   await page.reload();
   await page.getByRole("heading", { name: "API tokens" }).waitFor();
   assert.equal(await page.getByText(token).count(), 0);
+  await page.screenshot({ path: `${shots}/settings.png`, fullPage: true });
   assert.deepEqual(problems, []);
   await ctx.close();
 });
