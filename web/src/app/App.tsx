@@ -13,8 +13,8 @@ import { Audit } from "../features/audit/Audit";
 import { Members } from "../features/members/Members";
 import { Security } from "../features/security/Security";
 import { Settings } from "../features/settings/Settings";
-import { Project } from "../features/work/Project";
-import { Projects } from "../features/work/Projects";
+import { Project } from "../features/projects/Project";
+import { Projects } from "../features/projects/Projects";
 import { Home } from "../features/workspaces/Home";
 
 function NotFound() {

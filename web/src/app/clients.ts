@@ -25,8 +25,3 @@ export function workspaceClient(slug: string): Client {
   }
   return c;
 }
-
-/// After sign-out or a change of account, nothing cached may be shown to the next person.
-export function forgetWorkspaces(): void {
-  workspaceClients.clear();
-}

@@ -25,15 +25,6 @@ type Documents = {
     "\n  mutation RemoveMember($userId: ID!) {\n    removeMember(userId: $userId)\n  }\n": typeof types.RemoveMemberDocument,
     "\n  mutation LeaveWorkspace {\n    leaveWorkspace\n  }\n": typeof types.LeaveWorkspaceDocument,
     "\n  mutation TransferOwnership($userId: ID!) {\n    transferOwnership(userId: $userId) {\n      id\n      role\n    }\n  }\n": typeof types.TransferOwnershipDocument,
-    "\n  query Settings {\n    viewer {\n      role\n      permissions\n    }\n    mfaRequired\n  }\n": typeof types.SettingsDocument,
-    "\n  query Exports {\n    exports(first: 10) {\n      id\n      status\n      createdAt\n      finishedAt\n      size\n      sha256\n      error\n      contentUrl\n    }\n  }\n": typeof types.ExportsDocument,
-    "\n  mutation StartExport {\n    startExport {\n      id\n      status\n      createdAt\n    }\n  }\n": typeof types.StartExportDocument,
-    "\n  query ApiTokens {\n    apiTokens {\n      id\n      name\n      scopes\n      createdAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n": typeof types.ApiTokensDocument,
-    "\n  mutation CreateApiToken($name: String!, $scopes: [ApiTokenScope!]!) {\n    createApiToken(name: $name, scopes: $scopes) {\n      secret\n      apiToken {\n        id\n        name\n        scopes\n        createdAt\n      }\n    }\n  }\n": typeof types.CreateApiTokenDocument,
-    "\n  mutation RevokeApiToken($id: ID!) {\n    revokeApiToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": typeof types.RevokeApiTokenDocument,
-    "\n  mutation SetMfaRequired($required: Boolean!) {\n    setMfaRequired(required: $required)\n  }\n": typeof types.SetMfaRequiredDocument,
-    "\n  mutation DeleteWorkspace($confirmSlug: String!) {\n    deleteWorkspace(confirmSlug: $confirmSlug)\n  }\n": typeof types.DeleteWorkspaceDocument,
-    "\n  query Viewer {\n    viewer {\n      userId\n      workspace\n      role\n      permissions\n    }\n  }\n": typeof types.ViewerDocument,
     "\n  query Projects($after: String) {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n        visibility\n      }\n    }\n    projects(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        name\n        description\n        updatedAt\n        team {\n          id\n          name\n        }\n      }\n    }\n  }\n": typeof types.ProjectsDocument,
     "\n  mutation CreateTeam($input: CreateTeamInput!) {\n    createTeam(input: $input) {\n      id\n      name\n      visibility\n    }\n  }\n": typeof types.CreateTeamDocument,
     "\n  mutation CreateProject($input: CreateProjectInput!) {\n    createProject(input: $input) {\n      id\n      name\n    }\n  }\n": typeof types.CreateProjectDocument,
@@ -43,6 +34,14 @@ type Documents = {
     "\n  mutation ArchiveRecord($id: ID!) {\n    archiveRecord(id: $id) {\n      id\n      archivedAt\n    }\n  }\n": typeof types.ArchiveRecordDocument,
     "\n  query History($type: EntityType!, $id: ID!) {\n    history(entityType: $type, id: $id) {\n      version\n      at\n      actorUser\n      changes\n      restoredFrom\n    }\n  }\n": typeof types.HistoryDocument,
     "\n  mutation RestoreVersion($type: EntityType!, $id: ID!, $version: Int!) {\n    restoreVersion(entityType: $type, id: $id, version: $version) {\n      version\n    }\n  }\n": typeof types.RestoreVersionDocument,
+    "\n  query Settings {\n    viewer {\n      role\n      permissions\n    }\n    mfaRequired\n  }\n": typeof types.SettingsDocument,
+    "\n  query Exports {\n    exports(first: 10) {\n      id\n      status\n      createdAt\n      finishedAt\n      size\n      sha256\n      error\n      contentUrl\n    }\n  }\n": typeof types.ExportsDocument,
+    "\n  mutation StartExport {\n    startExport {\n      id\n      status\n      createdAt\n    }\n  }\n": typeof types.StartExportDocument,
+    "\n  query ApiTokens {\n    apiTokens {\n      id\n      name\n      scopes\n      createdAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n": typeof types.ApiTokensDocument,
+    "\n  mutation CreateApiToken($name: String!, $scopes: [ApiTokenScope!]!) {\n    createApiToken(name: $name, scopes: $scopes) {\n      secret\n      apiToken {\n        id\n        name\n        scopes\n        createdAt\n      }\n    }\n  }\n": typeof types.CreateApiTokenDocument,
+    "\n  mutation RevokeApiToken($id: ID!) {\n    revokeApiToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": typeof types.RevokeApiTokenDocument,
+    "\n  mutation SetMfaRequired($required: Boolean!) {\n    setMfaRequired(required: $required)\n  }\n": typeof types.SetMfaRequiredDocument,
+    "\n  mutation DeleteWorkspace($confirmSlug: String!) {\n    deleteWorkspace(confirmSlug: $confirmSlug)\n  }\n": typeof types.DeleteWorkspaceDocument,
 };
 const documents: Documents = {
     "\n  query AuditEntries($after: Int!, $from: DateTime, $to: DateTime, $actions: [String!]!, $actorUser: ID, $targetId: String) {\n    auditEntries(first: 50, after: $after, from: $from, to: $to, actions: $actions, actorUser: $actorUser, targetId: $targetId) {\n      seq\n      at\n      actorType\n      actorUser\n      action\n      targetType\n      targetId\n      clientIp\n      payload\n      erased\n      hash\n    }\n  }\n": types.AuditEntriesDocument,
@@ -56,15 +55,6 @@ const documents: Documents = {
     "\n  mutation RemoveMember($userId: ID!) {\n    removeMember(userId: $userId)\n  }\n": types.RemoveMemberDocument,
     "\n  mutation LeaveWorkspace {\n    leaveWorkspace\n  }\n": types.LeaveWorkspaceDocument,
     "\n  mutation TransferOwnership($userId: ID!) {\n    transferOwnership(userId: $userId) {\n      id\n      role\n    }\n  }\n": types.TransferOwnershipDocument,
-    "\n  query Settings {\n    viewer {\n      role\n      permissions\n    }\n    mfaRequired\n  }\n": types.SettingsDocument,
-    "\n  query Exports {\n    exports(first: 10) {\n      id\n      status\n      createdAt\n      finishedAt\n      size\n      sha256\n      error\n      contentUrl\n    }\n  }\n": types.ExportsDocument,
-    "\n  mutation StartExport {\n    startExport {\n      id\n      status\n      createdAt\n    }\n  }\n": types.StartExportDocument,
-    "\n  query ApiTokens {\n    apiTokens {\n      id\n      name\n      scopes\n      createdAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n": types.ApiTokensDocument,
-    "\n  mutation CreateApiToken($name: String!, $scopes: [ApiTokenScope!]!) {\n    createApiToken(name: $name, scopes: $scopes) {\n      secret\n      apiToken {\n        id\n        name\n        scopes\n        createdAt\n      }\n    }\n  }\n": types.CreateApiTokenDocument,
-    "\n  mutation RevokeApiToken($id: ID!) {\n    revokeApiToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": types.RevokeApiTokenDocument,
-    "\n  mutation SetMfaRequired($required: Boolean!) {\n    setMfaRequired(required: $required)\n  }\n": types.SetMfaRequiredDocument,
-    "\n  mutation DeleteWorkspace($confirmSlug: String!) {\n    deleteWorkspace(confirmSlug: $confirmSlug)\n  }\n": types.DeleteWorkspaceDocument,
-    "\n  query Viewer {\n    viewer {\n      userId\n      workspace\n      role\n      permissions\n    }\n  }\n": types.ViewerDocument,
     "\n  query Projects($after: String) {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n        visibility\n      }\n    }\n    projects(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        name\n        description\n        updatedAt\n        team {\n          id\n          name\n        }\n      }\n    }\n  }\n": types.ProjectsDocument,
     "\n  mutation CreateTeam($input: CreateTeamInput!) {\n    createTeam(input: $input) {\n      id\n      name\n      visibility\n    }\n  }\n": types.CreateTeamDocument,
     "\n  mutation CreateProject($input: CreateProjectInput!) {\n    createProject(input: $input) {\n      id\n      name\n    }\n  }\n": types.CreateProjectDocument,
@@ -74,6 +64,14 @@ const documents: Documents = {
     "\n  mutation ArchiveRecord($id: ID!) {\n    archiveRecord(id: $id) {\n      id\n      archivedAt\n    }\n  }\n": types.ArchiveRecordDocument,
     "\n  query History($type: EntityType!, $id: ID!) {\n    history(entityType: $type, id: $id) {\n      version\n      at\n      actorUser\n      changes\n      restoredFrom\n    }\n  }\n": types.HistoryDocument,
     "\n  mutation RestoreVersion($type: EntityType!, $id: ID!, $version: Int!) {\n    restoreVersion(entityType: $type, id: $id, version: $version) {\n      version\n    }\n  }\n": types.RestoreVersionDocument,
+    "\n  query Settings {\n    viewer {\n      role\n      permissions\n    }\n    mfaRequired\n  }\n": types.SettingsDocument,
+    "\n  query Exports {\n    exports(first: 10) {\n      id\n      status\n      createdAt\n      finishedAt\n      size\n      sha256\n      error\n      contentUrl\n    }\n  }\n": types.ExportsDocument,
+    "\n  mutation StartExport {\n    startExport {\n      id\n      status\n      createdAt\n    }\n  }\n": types.StartExportDocument,
+    "\n  query ApiTokens {\n    apiTokens {\n      id\n      name\n      scopes\n      createdAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n": types.ApiTokensDocument,
+    "\n  mutation CreateApiToken($name: String!, $scopes: [ApiTokenScope!]!) {\n    createApiToken(name: $name, scopes: $scopes) {\n      secret\n      apiToken {\n        id\n        name\n        scopes\n        createdAt\n      }\n    }\n  }\n": types.CreateApiTokenDocument,
+    "\n  mutation RevokeApiToken($id: ID!) {\n    revokeApiToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": types.RevokeApiTokenDocument,
+    "\n  mutation SetMfaRequired($required: Boolean!) {\n    setMfaRequired(required: $required)\n  }\n": types.SetMfaRequiredDocument,
+    "\n  mutation DeleteWorkspace($confirmSlug: String!) {\n    deleteWorkspace(confirmSlug: $confirmSlug)\n  }\n": types.DeleteWorkspaceDocument,
 };
 
 /**
@@ -137,42 +135,6 @@ export function graphql(source: "\n  mutation TransferOwnership($userId: ID!) {\
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query Settings {\n    viewer {\n      role\n      permissions\n    }\n    mfaRequired\n  }\n"): (typeof documents)["\n  query Settings {\n    viewer {\n      role\n      permissions\n    }\n    mfaRequired\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  query Exports {\n    exports(first: 10) {\n      id\n      status\n      createdAt\n      finishedAt\n      size\n      sha256\n      error\n      contentUrl\n    }\n  }\n"): (typeof documents)["\n  query Exports {\n    exports(first: 10) {\n      id\n      status\n      createdAt\n      finishedAt\n      size\n      sha256\n      error\n      contentUrl\n    }\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  mutation StartExport {\n    startExport {\n      id\n      status\n      createdAt\n    }\n  }\n"): (typeof documents)["\n  mutation StartExport {\n    startExport {\n      id\n      status\n      createdAt\n    }\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  query ApiTokens {\n    apiTokens {\n      id\n      name\n      scopes\n      createdAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n"): (typeof documents)["\n  query ApiTokens {\n    apiTokens {\n      id\n      name\n      scopes\n      createdAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  mutation CreateApiToken($name: String!, $scopes: [ApiTokenScope!]!) {\n    createApiToken(name: $name, scopes: $scopes) {\n      secret\n      apiToken {\n        id\n        name\n        scopes\n        createdAt\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation CreateApiToken($name: String!, $scopes: [ApiTokenScope!]!) {\n    createApiToken(name: $name, scopes: $scopes) {\n      secret\n      apiToken {\n        id\n        name\n        scopes\n        createdAt\n      }\n    }\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  mutation RevokeApiToken($id: ID!) {\n    revokeApiToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n"): (typeof documents)["\n  mutation RevokeApiToken($id: ID!) {\n    revokeApiToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  mutation SetMfaRequired($required: Boolean!) {\n    setMfaRequired(required: $required)\n  }\n"): (typeof documents)["\n  mutation SetMfaRequired($required: Boolean!) {\n    setMfaRequired(required: $required)\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  mutation DeleteWorkspace($confirmSlug: String!) {\n    deleteWorkspace(confirmSlug: $confirmSlug)\n  }\n"): (typeof documents)["\n  mutation DeleteWorkspace($confirmSlug: String!) {\n    deleteWorkspace(confirmSlug: $confirmSlug)\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  query Viewer {\n    viewer {\n      userId\n      workspace\n      role\n      permissions\n    }\n  }\n"): (typeof documents)["\n  query Viewer {\n    viewer {\n      userId\n      workspace\n      role\n      permissions\n    }\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
 export function graphql(source: "\n  query Projects($after: String) {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n        visibility\n      }\n    }\n    projects(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        name\n        description\n        updatedAt\n        team {\n          id\n          name\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Projects($after: String) {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n        visibility\n      }\n    }\n    projects(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        name\n        description\n        updatedAt\n        team {\n          id\n          name\n        }\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -206,6 +168,38 @@ export function graphql(source: "\n  query History($type: EntityType!, $id: ID!)
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation RestoreVersion($type: EntityType!, $id: ID!, $version: Int!) {\n    restoreVersion(entityType: $type, id: $id, version: $version) {\n      version\n    }\n  }\n"): (typeof documents)["\n  mutation RestoreVersion($type: EntityType!, $id: ID!, $version: Int!) {\n    restoreVersion(entityType: $type, id: $id, version: $version) {\n      version\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Settings {\n    viewer {\n      role\n      permissions\n    }\n    mfaRequired\n  }\n"): (typeof documents)["\n  query Settings {\n    viewer {\n      role\n      permissions\n    }\n    mfaRequired\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Exports {\n    exports(first: 10) {\n      id\n      status\n      createdAt\n      finishedAt\n      size\n      sha256\n      error\n      contentUrl\n    }\n  }\n"): (typeof documents)["\n  query Exports {\n    exports(first: 10) {\n      id\n      status\n      createdAt\n      finishedAt\n      size\n      sha256\n      error\n      contentUrl\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation StartExport {\n    startExport {\n      id\n      status\n      createdAt\n    }\n  }\n"): (typeof documents)["\n  mutation StartExport {\n    startExport {\n      id\n      status\n      createdAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ApiTokens {\n    apiTokens {\n      id\n      name\n      scopes\n      createdAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n"): (typeof documents)["\n  query ApiTokens {\n    apiTokens {\n      id\n      name\n      scopes\n      createdAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateApiToken($name: String!, $scopes: [ApiTokenScope!]!) {\n    createApiToken(name: $name, scopes: $scopes) {\n      secret\n      apiToken {\n        id\n        name\n        scopes\n        createdAt\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation CreateApiToken($name: String!, $scopes: [ApiTokenScope!]!) {\n    createApiToken(name: $name, scopes: $scopes) {\n      secret\n      apiToken {\n        id\n        name\n        scopes\n        createdAt\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RevokeApiToken($id: ID!) {\n    revokeApiToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n"): (typeof documents)["\n  mutation RevokeApiToken($id: ID!) {\n    revokeApiToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetMfaRequired($required: Boolean!) {\n    setMfaRequired(required: $required)\n  }\n"): (typeof documents)["\n  mutation SetMfaRequired($required: Boolean!) {\n    setMfaRequired(required: $required)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteWorkspace($confirmSlug: String!) {\n    deleteWorkspace(confirmSlug: $confirmSlug)\n  }\n"): (typeof documents)["\n  mutation DeleteWorkspace($confirmSlug: String!) {\n    deleteWorkspace(confirmSlug: $confirmSlug)\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -1,16 +1,5 @@
 import { graphql } from "../../gql/tenant";
 
-export const ViewerQuery = graphql(`
-  query Viewer {
-    viewer {
-      userId
-      workspace
-      role
-      permissions
-    }
-  }
-`);
-
 export const ProjectsQuery = graphql(`
   query Projects($after: String) {
     teams(first: 100) {
