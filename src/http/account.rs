@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::authn::{client, identity_meta, lifetimes, record};
+use super::authn::{client, client_within_limit, identity_meta, lifetimes, record};
 use super::signin::{json_body, password_error, signed_in_with};
 use super::state::AppState;
 use crate::crypto::Secret;
@@ -239,13 +239,7 @@ pub async fn verify_email(State(state): State<AppState>, req: Request<Body>) -> 
 
 async fn verify_email_inner(state: &AppState, req: Request<Body>) -> Result<Response, ApiError> {
     let ext = req.extensions().clone();
-    let (_, ip) = client(req.headers(), &ext);
-    state
-        .inner
-        .auth_limits
-        .signin_ip(&ip)
-        .await
-        .map_err(ApiError::rate_limited)?;
+    let (_, ip) = client_within_limit(state, req.headers(), &ext).await?;
     let (headers, body): (_, TokenBody) = json_body(state, req).await?;
     let mut gtx = tenancy::begin_global(&state.inner.pool, Access::ReadWrite)
         .await
@@ -330,13 +324,7 @@ pub async fn reset_confirm(State(state): State<AppState>, req: Request<Body>) ->
 
 async fn reset_confirm_inner(state: &AppState, req: Request<Body>) -> Result<Response, ApiError> {
     let ext = req.extensions().clone();
-    let (_, ip) = client(req.headers(), &ext);
-    state
-        .inner
-        .auth_limits
-        .signin_ip(&ip)
-        .await
-        .map_err(ApiError::rate_limited)?;
+    let (_, ip) = client_within_limit(state, req.headers(), &ext).await?;
     let (headers, body): (_, ResetConfirm) = json_body(state, req).await?;
     // The password is checked (and hashed) before the link is used up.
     let hash = state
@@ -382,13 +370,7 @@ pub async fn invitation(State(state): State<AppState>, req: Request<Body>) -> Re
 
 async fn invitation_inner(state: &AppState, req: Request<Body>) -> Result<Response, ApiError> {
     let ext = req.extensions().clone();
-    let (_, ip) = client(req.headers(), &ext);
-    state
-        .inner
-        .auth_limits
-        .signin_ip(&ip)
-        .await
-        .map_err(ApiError::rate_limited)?;
+    client_within_limit(state, req.headers(), &ext).await?;
     let (_, body): (_, InvitationRef) = json_body(state, req).await?;
     let slug = Slug::parse(body.workspace.trim()).map_err(|_| not_found_invitation())?;
     let mut conn = state.inner.pool.acquire().await.map_err(ApiError::from)?;

@@ -89,6 +89,23 @@ pub fn lifetimes(state: &AppState) -> session::Lifetimes {
     }
 }
 
+/// The caller's user agent and address, after counting the request against the per-address
+/// limit of the unauthenticated account routes (sign-in, links from mail, SSO).
+pub async fn client_within_limit(
+    state: &AppState,
+    headers: &HeaderMap,
+    ext: &axum::http::Extensions,
+) -> Result<(String, String), ApiError> {
+    let (ua, ip) = client(headers, ext);
+    state
+        .inner
+        .auth_limits
+        .signin_ip(&ip)
+        .await
+        .map_err(ApiError::rate_limited)?;
+    Ok((ua, ip))
+}
+
 pub fn client(headers: &HeaderMap, ext: &axum::http::Extensions) -> (String, String) {
     let ua = headers
         .get(header::USER_AGENT)

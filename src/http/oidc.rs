@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::authn::{client, cookie, identity_meta, lifetimes, record};
+use super::authn::{client_within_limit, cookie, identity_meta, lifetimes, record};
 use super::state::AppState;
 use crate::graphql::errors::{ApiError, ErrorCode};
 use crate::identity::events::Event;
@@ -75,13 +75,7 @@ async fn start_inner(
     headers: &HeaderMap,
     ext: &axum::http::Extensions,
 ) -> Result<Response, ApiError> {
-    let (_, ip) = client(headers, ext);
-    state
-        .inner
-        .auth_limits
-        .signin_ip(&ip)
-        .await
-        .map_err(ApiError::rate_limited)?;
+    client_within_limit(state, headers, ext).await?;
     let mut tx = workspace(state, slug).await?;
     let cfg = sso::config(&mut tx)
         .await
@@ -136,13 +130,7 @@ async fn callback_inner(
     headers: &HeaderMap,
     ext: &axum::http::Extensions,
 ) -> Result<Response, ApiError> {
-    let (ua, ip) = client(headers, ext);
-    state
-        .inner
-        .auth_limits
-        .signin_ip(&ip)
-        .await
-        .map_err(ApiError::rate_limited)?;
+    let (ua, ip) = client_within_limit(state, headers, ext).await?;
     let refused = || ApiError::new(ErrorCode::Unauthenticated, "the sign-in was refused");
     if let Some(error) = params.error {
         tracing::warn!(error = %error.chars().take(100).collect::<String>(), "identity provider returned an error");

@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::authn::{
-    check_origin, client, cookie, identity_meta, lifetimes, record, session_any, session_cookie,
+    check_origin, client, client_within_limit, cookie, identity_meta, lifetimes, record,
+    session_any, session_cookie,
 };
 use super::state::AppState;
 use crate::crypto::Secret;
@@ -281,13 +282,7 @@ pub async fn passkey_options(State(state): State<AppState>, req: Request<Body>) 
 }
 
 async fn passkey_options_inner(state: &AppState, req: Request<Body>) -> Result<Response, ApiError> {
-    let (_, ip) = client(req.headers(), req.extensions());
-    state
-        .inner
-        .auth_limits
-        .signin_ip(&ip)
-        .await
-        .map_err(ApiError::rate_limited)?;
+    client_within_limit(state, req.headers(), req.extensions()).await?;
     let headers = req.headers().clone();
     // A stale or malformed cookie must not block a fresh sign-in: it is simply ignored.
     let user = session_any(state, &headers)
@@ -330,13 +325,7 @@ pub async fn passkey_signin(State(state): State<AppState>, req: Request<Body>) -
 
 async fn passkey_signin_inner(state: &AppState, req: Request<Body>) -> Result<Response, ApiError> {
     let ext = req.extensions().clone();
-    let (ua, ip) = client(req.headers(), &ext);
-    state
-        .inner
-        .auth_limits
-        .signin_ip(&ip)
-        .await
-        .map_err(ApiError::rate_limited)?;
+    let (ua, ip) = client_within_limit(state, req.headers(), &ext).await?;
     let headers = req.headers().clone();
     let prior = session_any(state, &headers).await.ok().flatten();
     let (_, body): (_, PasskeyAssertion) = json_body(state, req).await?;
