@@ -17,6 +17,7 @@ pub mod graphql;
 pub mod http;
 pub mod identity;
 pub mod jobs;
+pub mod live;
 pub mod mail;
 pub mod members;
 pub mod net;

@@ -103,7 +103,8 @@ struct Head {
 }
 
 /// Appends an entry to the tenant's chain inside the caller's transaction. Two statements:
-/// lock the head (with the wrapped key), then insert the entry and move the head.
+/// lock the head (with the wrapped key), then insert the entry, move the head and announce
+/// the change to live subscribers (`NOTIFY`, delivered at commit; see [`crate::live`]).
 pub async fn append(
     conn: &mut PgConnection,
     keyring: &Keyring,
@@ -144,8 +145,12 @@ pub async fn append(
              INSERT INTO public.audit_log (tenant_id, seq, at, actor_type, actor_id, actor_user, action,
                  target_type, target_id, request_id, client_ip, payload, prev_hash, hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-             RETURNING tenant_id, seq, hash)
-         UPDATE public.audit_heads h SET seq = e.seq, hash = e.hash FROM e WHERE h.tenant_id = e.tenant_id",
+             RETURNING tenant_id, seq, hash),
+         h AS (
+             UPDATE public.audit_heads h SET seq = e.seq, hash = e.hash FROM e
+             WHERE h.tenant_id = e.tenant_id RETURNING h.seq)
+         SELECT pg_notify($15, json_build_object('t', $1::uuid, 's', $2::bigint, 'a', $7::text,
+             'tt', $8::text, 'ti', $9::text, 'at', $3::timestamptz)::text) FROM h",
     )
     .bind(tenant_id)
     .bind(seq)
@@ -161,6 +166,7 @@ pub async fn append(
     .bind(payload.as_deref())
     .bind(&head.hash)
     .bind(&hash[..])
+    .bind(crate::live::CHANNEL)
     .execute(&mut *conn)
     .await?;
     crate::observability::metrics::audit_append();

@@ -45,6 +45,7 @@ struct GuardTable {
     fields: HashMap<String, HashMap<String, Permission>>,
     query_type: Option<String>,
     mutation_type: Option<String>,
+    subscription_type: Option<String>,
 }
 
 impl RequiresGuard {
@@ -58,12 +59,13 @@ impl RequiresGuard {
                 fields,
                 query_type: map.query_type,
                 mutation_type: map.mutation_type,
+                subscription_type: map.subscription_type,
             }),
         }
     }
 
     /// The permissions `operation` of `doc` needs before it may run (see the module docs).
-    /// Refuses a mutation that selects a root field without a guard, and subscriptions.
+    /// Refuses a mutation or subscription that selects a root field without a guard.
     pub fn required(
         &self,
         doc: &ExecutableDocument,
@@ -72,9 +74,9 @@ impl RequiresGuard {
         let root = match operation.ty {
             OperationType::Query => self.inner.query_type.as_deref(),
             OperationType::Mutation => self.inner.mutation_type.as_deref(),
-            OperationType::Subscription => None,
+            OperationType::Subscription => self.inner.subscription_type.as_deref(),
         };
-        let is_mutation = operation.ty == OperationType::Mutation;
+        let is_mutation = operation.ty != OperationType::Query;
         let guarded = root.and_then(|r| self.inner.fields.get(r));
         let mut needed = PermissionSet::default();
         let mut unguarded = false;

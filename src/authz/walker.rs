@@ -16,13 +16,14 @@ pub struct GuardMap {
     pub fields: HashMap<(String, String), Permission>,
     pub query_type: Option<String>,
     pub mutation_type: Option<String>,
+    pub subscription_type: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WalkError {
     #[error("the SDL does not parse: {0}")]
     Parse(String),
-    #[error("mutation fields without @requires: {0:?}")]
+    #[error("mutation or subscription fields without @requires: {0:?}")]
     Unguarded(Vec<String>),
     #[error("@requires names unknown permissions: {0:?}")]
     UnknownPermission(Vec<String>),
@@ -34,11 +35,12 @@ pub enum WalkError {
 pub fn guard_map(sdl: &str) -> Result<GuardMap, WalkError> {
     let doc =
         async_graphql::parser::parse_schema(sdl).map_err(|e| WalkError::Parse(e.to_string()))?;
-    let (mut query_type, mut mutation_type) = (None, None);
+    let (mut query_type, mut mutation_type, mut subscription_type) = (None, None, None);
     for def in &doc.definitions {
         if let TypeSystemDefinition::Schema(s) = def {
             query_type = s.node.query.as_ref().map(|q| q.node.to_string());
             mutation_type = s.node.mutation.as_ref().map(|m| m.node.to_string());
+            subscription_type = s.node.subscription.as_ref().map(|m| m.node.to_string());
         }
     }
     let has_type = |name: &str| {
@@ -52,9 +54,13 @@ pub fn guard_map(sdl: &str) -> Result<GuardMap, WalkError> {
     if mutation_type.is_none() && has_type("Mutation") {
         mutation_type = Some("Mutation".to_owned());
     }
+    if subscription_type.is_none() && has_type("Subscription") {
+        subscription_type = Some("Subscription".to_owned());
+    }
     let mut map = GuardMap {
         query_type: query_type.clone(),
         mutation_type: mutation_type.clone(),
+        subscription_type: subscription_type.clone(),
         ..GuardMap::default()
     };
     let (mut unguarded, mut unknown, mut off_root) = (Vec::new(), Vec::new(), Vec::new());
@@ -68,7 +74,9 @@ pub fn guard_map(sdl: &str) -> Result<GuardMap, WalkError> {
             _ => continue,
         };
         let type_name = t.node.name.node.to_string();
-        let is_mutation = mutation_type.as_deref() == Some(type_name.as_str());
+        // Mutations and subscriptions must each carry a guard; queries may be open.
+        let is_mutation = mutation_type.as_deref() == Some(type_name.as_str())
+            || subscription_type.as_deref() == Some(type_name.as_str());
         let is_root = is_mutation || query_type.as_deref() == Some(type_name.as_str());
         for field in fields {
             let field_name = field.node.name.node.to_string();

@@ -34,6 +34,13 @@ pub struct Limits {
     /// Diagnostics: report the number of SQL statements a tenant request issued in the
     /// response's `extensions.tessera.statements`. Off in production.
     pub report_statement_count: bool,
+    /// Live (WebSocket) connections one user may hold across the server.
+    pub live_connections_per_user: usize,
+    /// Subscriptions one live connection may run at once.
+    pub live_subscriptions_per_connection: usize,
+    /// How often a live connection re-checks its credentials when nothing prompts it, in
+    /// seconds (revocations and membership changes prompt it at once).
+    pub live_recheck_secs: u64,
 }
 
 impl Default for Limits {
@@ -53,6 +60,9 @@ impl Default for Limits {
             request_timeout_secs: 30,
             introspection: true,
             report_statement_count: false,
+            live_connections_per_user: 8,
+            live_subscriptions_per_connection: 10,
+            live_recheck_secs: 60,
         }
     }
 }

@@ -5,7 +5,7 @@
 //! - **A connection comes back without a round trip when it is known to be sound.** sqlx
 //!   pings every connection it takes back, to flush a rollback it may have queued and to find
 //!   dead ones; that was one of every four round trips of a read. Here a connection whose
-//!   transaction ([`TxConn`]) ended with a completed COMMIT or ROLLBACK is returned as it is:
+//!   transaction ([`super::TxConn`]) ended with a completed COMMIT or ROLLBACK is returned as it is:
 //!   that statement proved it alive and outside any transaction. Any other connection (used
 //!   directly, whose last statement may have failed on a dead socket) is pinged by a task
 //!   before it goes back, and closed if the ping fails, so a dead connection is not handed
@@ -33,7 +33,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{Connection, PgConnection};
 use tokio::sync::Notify;
 
 use crate::config::Config;
@@ -171,6 +171,11 @@ impl AppPool {
         drop(first);
         tokio::spawn(reap(Arc::downgrade(&pool.shared)));
         Ok(pool)
+    }
+
+    /// How this pool connects (for a connection of its own, such as a `LISTEN`er's).
+    pub fn connect_options(&self) -> PgConnectOptions {
+        self.shared.options.clone()
     }
 
     /// Any connection.
@@ -405,9 +410,9 @@ pub struct PooledConn {
     slot: usize,
     created: Instant,
     close: bool,
-    /// Its last statement was a completed COMMIT or ROLLBACK ([`TxConn::end`]): alive and
+    /// Its last statement was a completed COMMIT or ROLLBACK ([`super::TxConn::end`]): alive and
     /// outside a transaction, so it goes back without a check.
-    sound: bool,
+    pub(super) sound: bool,
     pool: AppPool,
 }
 
@@ -479,85 +484,6 @@ impl Drop for PooledConn {
                 pool.shared.free(slot);
             }
         });
-    }
-}
-
-/// A pooled connection inside a transaction this server began itself (in the same message as
-/// its first statement, which the driver's own transaction type cannot do).
-///
-/// [`TxConn::end`] with COMMIT or ROLLBACK ends it. Dropped before that completed (an early
-/// error, a refused or cancelled request), it hands its connection to a task that rolls back
-/// and only then returns it to the pool; if the rollback fails, or the task never finishes,
-/// the connection is closed and the server ends the transaction with the session. A pooled
-/// connection is therefore never handed out inside a transaction.
-pub struct TxConn {
-    /// Always `Some`: taken only by `Drop`.
-    conn: Option<PooledConn>,
-    /// The transaction may be open: BEGIN may have been sent, and neither COMMIT nor ROLLBACK
-    /// has completed.
-    open: bool,
-}
-
-impl TxConn {
-    /// `conn`, about to be sent (or already sent) its BEGIN.
-    pub fn begin(conn: PooledConn) -> Self {
-        Self {
-            conn: Some(conn),
-            open: true,
-        }
-    }
-
-    pub fn conn(&mut self) -> &mut PgConnection {
-        let Some(conn) = self.conn.as_deref_mut() else {
-            unreachable!("a transaction's connection is taken only when it is dropped");
-        };
-        conn
-    }
-
-    /// Ends the transaction with `statement` (COMMIT or ROLLBACK). On any error its state is
-    /// unknown, so it stays open and dropping rolls back or closes.
-    pub async fn end(&mut self, statement: &'static str) -> Result<(), sqlx::Error> {
-        self.conn().execute(statement).await?;
-        self.open = false;
-        if let Some(conn) = self.conn.as_mut() {
-            conn.sound = true;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for TxConn {
-    fn drop(&mut self) {
-        if !self.open {
-            return;
-        }
-        // `closing` owns the connection from here and closes it unless the rollback completes.
-        let mut closing = Closing(self.conn.take());
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        runtime.spawn(async move {
-            let rolled_back = match closing.0.as_mut() {
-                Some(conn) => conn.execute("ROLLBACK").await.is_ok(),
-                None => false,
-            };
-            if rolled_back && let Some(mut conn) = closing.0.take() {
-                // Back to the pool, outside any transaction.
-                conn.sound = true;
-                drop(conn);
-            }
-        });
-    }
-}
-
-/// A connection whose transaction may still be open: closed when dropped, unless taken out.
-struct Closing(Option<PooledConn>);
-
-impl Drop for Closing {
-    fn drop(&mut self) {
-        if let Some(conn) = self.0.as_mut() {
-            conn.close_on_drop();
-        }
     }
 }
 

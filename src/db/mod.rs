@@ -10,12 +10,14 @@ mod bootstrap;
 pub mod embedded;
 pub mod migrate;
 mod pool;
+mod tx_conn;
 
-pub use app_pool::{AppPool, HOME_WAIT, PooledConn, TxConn};
+pub use app_pool::{AppPool, HOME_WAIT, PooledConn};
 pub use bootstrap::{
     BootstrapError, admin_connect as admin_connect_url, bootstrap_database, drop_database,
 };
 pub use pool::{Pools, connect_app_pool, connect_migrator_pool, rebuild_role_memberships};
+pub use tx_conn::TxConn;
 
 /// Database role names derived from the configured prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,6 +15,7 @@ pub mod errors;
 pub mod global;
 pub mod idempotency;
 pub mod input;
+pub mod live;
 pub(crate) mod loaders;
 pub mod preflight;
 mod tenant;
@@ -27,7 +28,7 @@ use crate::config::Limits;
 
 pub use context::{RequestState, TxCell};
 pub use global::{GlobalMutation, GlobalQuery, GlobalState};
-pub use tenant::{Mutation, Query};
+pub use tenant::{Mutation, Query, Subscription};
 
 /// The tenant endpoint's schema, built twice over the same types: once with the guard and
 /// audit extensions, for mutations; once without any extension, for queries (see
@@ -35,8 +36,9 @@ pub use tenant::{Mutation, Query};
 /// either describes the same schema.
 #[derive(Clone)]
 pub struct TenantSchema {
-    pub(crate) mutations: Schema<Query, Mutation, EmptySubscription>,
-    pub(crate) queries: Schema<Query, Mutation, EmptySubscription>,
+    pub(crate) mutations: Schema<Query, Mutation, Subscription>,
+    /// Also serves subscriptions (see `http::live`).
+    pub(crate) queries: Schema<Query, Mutation, Subscription>,
     pub(crate) guard: RequiresGuard,
 }
 
@@ -47,13 +49,11 @@ pub struct GlobalSchema {
     pub(crate) guard: RequiresGuard,
 }
 
-fn with_limits<Q, M>(
-    builder: SchemaBuilder<Q, M, EmptySubscription>,
-    limits: &Limits,
-) -> SchemaBuilder<Q, M, EmptySubscription>
+fn with_limits<Q, M, S>(builder: SchemaBuilder<Q, M, S>, limits: &Limits) -> SchemaBuilder<Q, M, S>
 where
     Q: async_graphql::ObjectType + 'static,
     M: async_graphql::ObjectType + 'static,
+    S: async_graphql::SubscriptionType + 'static,
 {
     let b = builder
         .limit_depth(limits.max_depth)
@@ -70,9 +70,13 @@ where
 
 /// The tenant schema's SDL, as exported to `schema/schema.graphql`.
 pub fn tenant_sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .finish()
+    .sdl()
 }
 
 /// The global schema's SDL, as exported to `schema/global.graphql`.
@@ -91,7 +95,11 @@ pub fn build_tenant_schema(limits: &Limits) -> Result<TenantSchema, WalkError> {
     let guard = RequiresGuard::new(guard_map(&tenant_sdl())?);
     let build = || {
         with_limits(
-            Schema::build(Query::default(), Mutation::default(), EmptySubscription),
+            Schema::build(
+                Query::default(),
+                Mutation::default(),
+                Subscription::default(),
+            ),
             limits,
         )
     };

@@ -22,6 +22,7 @@ pub fn router(state: AppState) -> Router {
         .then(|| HeaderValue::from_static("max-age=63072000; includeSubDomains"));
     Router::new()
         .route("/w/{slug}/graphql", get(graphql::tenant).post(graphql::tenant))
+        .route("/w/{slug}/graphql/ws", get(graphql::live))
         .route("/graphql", get(graphql::global).post(graphql::global))
         .route("/auth/signup", post(account::signup))
         .route("/auth/verify-email", post(account::verify_email))

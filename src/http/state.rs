@@ -66,6 +66,8 @@ pub(super) struct Inner {
     /// The (public, tenant) migration versions this binary expects (`/readyz`).
     pub(super) expected_migrations: (i32, i32),
     pub(super) started: Instant,
+    /// Live updates: the fan-out of committed changes and the count of connections.
+    pub(super) live: Arc<crate::live::Hub>,
 }
 
 impl AppState {
@@ -126,6 +128,8 @@ impl AppState {
             None => crate::ratelimit::Buckets::in_process(),
         });
         crate::observability::metrics::install();
+        let live = Arc::new(crate::live::Hub::default());
+        live.listen(pool.connect_options());
         let outbound = Arc::new(crate::net::Outbound::new(crate::net::AddressPolicy {
             allow_loopback: network.allow_loopback,
             allow_private: network.allow_private,
@@ -164,6 +168,7 @@ impl AppState {
                 mail,
                 passwords,
                 started: Instant::now(),
+                live,
             }),
         })
     }

@@ -203,12 +203,14 @@ pub async fn factor_checked(
     Ok(())
 }
 
+/// Revokes a session; its live connections are told (see [`crate::live`]).
 pub async fn revoke(pool: &AppPool, session_id: Uuid) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
     sqlx::query("SELECT public.tessera_session_revoke($1)")
         .bind(session_id)
-        .execute(&mut *pool.acquire().await?)
+        .execute(&mut *conn)
         .await?;
-    Ok(())
+    crate::live::announce_revoked(&mut conn, Some(session_id), None).await
 }
 
 /// Signs a user up, in the caller's transaction. `Ok(None)`: the email is taken.
@@ -262,18 +264,24 @@ pub async fn list(
 }
 
 /// Revokes one of the user's sessions (`only`), or all except `keep`. Returns how many.
+/// Live connections of the revoked sessions are told when the caller's transaction commits.
 pub async fn revoke_where(
     conn: &mut sqlx::PgConnection,
     user_id: Uuid,
     only: Option<Uuid>,
     keep: Option<Uuid>,
 ) -> Result<i32, sqlx::Error> {
-    sqlx::query_scalar("SELECT public.tessera_sessions_revoke($1, $2, $3)")
+    let n = sqlx::query_scalar("SELECT public.tessera_sessions_revoke($1, $2, $3)")
         .bind(user_id)
         .bind(only)
         .bind(keep)
-        .fetch_one(conn)
-        .await
+        .fetch_one(&mut *conn)
+        .await?;
+    if n > 0 {
+        // Every session of the user re-checks itself; the kept one stays valid.
+        crate::live::announce_revoked(conn, only, Some(user_id)).await?;
+    }
+    Ok(n)
 }
 
 pub async fn password_hash_of(

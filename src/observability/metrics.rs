@@ -134,3 +134,13 @@ pub fn webhook_delivery(outcome: &'static str) {
 pub fn idempotent_replay() {
     metrics::counter!("tessera_idempotent_replays_total").increment(1);
 }
+
+/// Live (WebSocket) connections opened (`+1`) and closed (`-1`).
+pub fn live_connection(delta: i8) {
+    metrics::gauge!("tessera_live_connections").increment(f64::from(delta));
+}
+
+/// A live connection closed because its credentials stopped holding.
+pub fn live_revoked() {
+    metrics::counter!("tessera_live_revoked_total").increment(1);
+}

@@ -20,6 +20,7 @@ mod http_surface;
 mod idempotency;
 mod invitations;
 mod isolation;
+mod live;
 mod mailbox;
 mod membership;
 mod mfa;

@@ -146,3 +146,25 @@ async fn an_unguarded_mutation_is_refused_at_run_time_too() {
     let resp = schema.execute("mutation { guarded }").await;
     assert_eq!(resp.errors.len(), 1);
 }
+
+struct LeakySubscription;
+
+#[async_graphql::Subscription]
+impl LeakySubscription {
+    async fn everything(&self) -> impl futures_util::Stream<Item = i32> {
+        futures_util::stream::iter([1])
+    }
+}
+
+#[test]
+fn the_walker_catches_an_unguarded_subscription() {
+    let sdl = Schema::build(Q, async_graphql::EmptyMutation, LeakySubscription)
+        .finish()
+        .sdl();
+    assert_eq!(
+        guard_map(&sdl).err(),
+        Some(WalkError::Unguarded(vec![
+            "LeakySubscription.everything".to_owned()
+        ]))
+    );
+}

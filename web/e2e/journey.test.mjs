@@ -77,6 +77,10 @@ test("a team comes together in the console", async () => {
   await page.getByText("Invitation sent to grace@example.com").waitFor();
   await shot(page, "members");
 
+  // Ada watches the project while Grace works on it.
+  await page.goto(projectUrl);
+  await page.getByRole("status").filter({ hasText: /^Live$/ }).waitFor();
+
   const graceCtx = await browser.newContext();
   const grace = await watchedPage(graceCtx);
   await grace.page.goto(await mail.link("grace@example.com", "/join/acme_legal"));
@@ -90,11 +94,12 @@ test("a team comes together in the console", async () => {
   await grace.page.goto(projectUrl);
   await grace.page.getByRole("button", { name: "Edit" }).click();
   await grace.page.getByRole("form", { name: "Edit Draft the brief" }).getByLabel("Title").fill(XSS);
+  const saved = Date.now();
   await grace.page.getByRole("button", { name: "Save" }).click();
+  // Ada's page shows the change without a reload.
+  await page.getByText(XSS, { exact: true }).waitFor({ timeout: 5000 });
+  console.log(`live update: Grace's edit appeared in Ada's browser ${Date.now() - saved} ms after she saved`);
   await grace.page.getByText(XSS, { exact: true }).waitFor();
-
-  await page.goto(projectUrl);
-  await page.getByText(XSS, { exact: true }).waitFor();
   assert.equal(await page.locator(".records img").count(), 0, "markup in a title is never rendered");
 
   // Ada sees Grace as a member, and the change in the audit log; the chain verifies.

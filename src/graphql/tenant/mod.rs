@@ -9,6 +9,7 @@ mod exports;
 mod history;
 mod ideas;
 mod invitations;
+mod live;
 mod members;
 pub(crate) mod objects;
 mod planning;
@@ -18,7 +19,7 @@ mod sso;
 mod tokens;
 mod webhooks;
 
-use async_graphql::MergedObject;
+use async_graphql::{MergedObject, MergedSubscription};
 
 /// Tenant queries, served inside a read-only tenant transaction.
 #[derive(MergedObject, Default)]
@@ -55,3 +56,9 @@ pub struct Mutation(
     webhooks::WebhooksMutation,
     tokens::TokensMutation,
 );
+
+/// Tenant subscriptions, served only over the WebSocket endpoint `/w/{slug}/graphql/ws`
+/// (the `graphql-transport-ws` protocol).
+#[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
+pub struct Subscription(live::LiveSubscription);

@@ -5,8 +5,10 @@
 //! authenticated inside the tenant transaction ([`super::authn`]) before any resolver runs.
 
 mod global;
+mod live;
 mod tenant;
 mod transport;
 
 pub use global::global;
+pub use live::live;
 pub use tenant::tenant;

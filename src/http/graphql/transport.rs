@@ -161,12 +161,60 @@ pub(super) async fn check_transport(
 }
 
 /// One operation of a request: size and nesting of its text, persisted query, parse,
-/// aliases; then which operation it selects, and what that counts.
+/// aliases; then which operation it selects, and what that counts. Queries and mutations
+/// only: subscriptions are served over the WebSocket endpoint (see [`super::live`]).
 fn check_operation(
     state: &AppState,
     guard: &RequiresGuard,
     raw: RawBody,
 ) -> Result<Checked, ApiError> {
+    let (checked, ty) = prepare(state, guard, raw)?;
+    let access = match ty {
+        OperationType::Query => Access::ReadOnly,
+        OperationType::Mutation => Access::ReadWrite,
+        OperationType::Subscription => {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "subscriptions are not served over HTTP: use the WebSocket endpoint /w/<slug>/graphql/ws",
+            ));
+        }
+    };
+    Ok(Checked { access, ..checked })
+}
+
+/// The same checks for an operation sent over the WebSocket endpoint, which serves
+/// subscriptions only. Returns the request, ready to run, and what the guard requires.
+pub(super) fn check_subscription(
+    state: &AppState,
+    guard: &RequiresGuard,
+    request: async_graphql::Request,
+) -> Result<(async_graphql::Request, crate::authz::PermissionSet), ApiError> {
+    let json = |v: serde_json::Result<serde_json::Value>| {
+        v.map_err(|_| ApiError::new(ErrorCode::BadRequest, "the request does not encode"))
+    };
+    let raw = RawBody {
+        query: Some(request.query),
+        operation_name: request.operation_name,
+        variables: Some(json(serde_json::to_value(&request.variables))?),
+        extensions: Some(json(serde_json::to_value(&request.extensions))?)
+            .filter(|e| e.as_object().is_some_and(|o| !o.is_empty())),
+    };
+    let (checked, ty) = prepare(state, guard, raw)?;
+    if ty != OperationType::Subscription {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "this endpoint serves subscriptions: send queries and mutations over HTTP to /w/<slug>/graphql",
+        ));
+    }
+    Ok((checked.request, checked.needs))
+}
+
+/// Everything [`check_operation`] checks but the operation's type, which it returns.
+fn prepare(
+    state: &AppState,
+    guard: &RequiresGuard,
+    raw: RawBody,
+) -> Result<(Checked, OperationType), ApiError> {
     let limits = &state.inner.limits;
     if let Some(q) = &raw.query {
         preflight::check(q, limits.max_query_bytes, limits.max_nesting)?;
@@ -225,23 +273,17 @@ fn check_operation(
     let needs = guard.required(doc, op)?;
     let cost = u32::try_from(shape.root_fields.max(1)).unwrap_or(u32::MAX);
     let label = crate::observability::metrics::operation_label(name);
-    let access = match op.ty {
-        OperationType::Query => Access::ReadOnly,
-        OperationType::Mutation => Access::ReadWrite,
-        OperationType::Subscription => {
-            return Err(ApiError::new(
-                ErrorCode::BadRequest,
-                "subscriptions are not served over HTTP",
-            ));
-        }
-    };
-    Ok(Checked {
-        request,
-        access,
-        cost,
-        label,
-        needs,
-    })
+    let ty = op.ty;
+    Ok((
+        Checked {
+            request,
+            access: Access::ReadOnly,
+            cost,
+            label,
+            needs,
+        },
+        ty,
+    ))
 }
 
 #[derive(serde::Deserialize)]

@@ -16,6 +16,8 @@ import { Settings } from "../features/settings/Settings";
 import { Project } from "../features/projects/Project";
 import { Projects } from "../features/projects/Projects";
 import { Home } from "../features/workspaces/Home";
+import { Goals } from "../features/planning/Goals";
+import { Ideas } from "../features/planning/Ideas";
 
 function NotFound() {
   return (
@@ -46,6 +48,8 @@ const router = createBrowserRouter([
         children: [
           { index: true, element: <Projects /> },
           { path: "projects/:id", element: <Project /> },
+          { path: "goals", element: <Goals /> },
+          { path: "ideas", element: <Ideas /> },
           { path: "members", element: <Members /> },
           { path: "admin/audit", element: <Audit /> },
           { path: "settings", element: <Settings /> },

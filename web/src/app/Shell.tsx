@@ -6,6 +6,7 @@ import { workspaceClient } from "./clients";
 import { codeOf, describeGraphql } from "./errors";
 import { ErrorNotice, Loading } from "../components/Notice";
 import { MeQuery, ResendVerification } from "../features/auth/queries.global";
+import { LiveUpdates } from "../features/live/LiveUpdates";
 import { WorkspacesQuery } from "../features/workspaces/queries.global";
 
 /** Pages for a signed-in account: the top bar, and a redirect to sign-in without a session. */
@@ -92,16 +93,20 @@ function VerifyBanner({ email }: { email: string }) {
 /** A workspace's pages, with its own GraphQL client (`/w/<slug>/graphql`). */
 export function WorkspaceLayout() {
   const { slug = "" } = useParams();
+  const { client, live } = workspaceClient(slug);
   return (
-    <Provider value={workspaceClient(slug)}>
+    <Provider value={client}>
       <div className="workspace">
         <nav aria-label="Workspace" className="sidenav">
           <NavLink to={`/w/${slug}`} end>
             Projects
           </NavLink>
+          <NavLink to={`/w/${slug}/goals`}>Goals</NavLink>
+          <NavLink to={`/w/${slug}/ideas`}>Ideas</NavLink>
           <NavLink to={`/w/${slug}/members`}>Members</NavLink>
           <NavLink to={`/w/${slug}/admin/audit`}>Audit log</NavLink>
           <NavLink to={`/w/${slug}/settings`}>Settings</NavLink>
+          <LiveUpdates live={live} />
         </nav>
         <div className="content">
           <Outlet />

@@ -35,3 +35,33 @@ function failureOf(json: unknown, status: number): ApiFailure {
     status,
   };
 }
+
+/**
+ * Sends `file` as the body of a POST to `path` (same origin, with the session cookie),
+ * reporting upload progress from 0 to 1. `fetch` cannot report upload progress.
+ */
+export function uploadFile<T>(path: string, file: File, onProgress: (done: number) => void): Promise<ApiResult<T>> {
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable && e.total > 0) onProgress(e.loaded / e.total);
+    };
+    xhr.onerror = () => {
+      resolve({ ok: false, error: { code: "NETWORK", message: "", status: 0 } });
+    };
+    xhr.onload = () => {
+      let json: unknown = null;
+      try {
+        json = JSON.parse(xhr.responseText);
+      } catch {
+        json = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) resolve({ ok: true, data: json as T });
+      else resolve({ ok: false, error: failureOf(json, xhr.status) });
+    };
+    xhr.send(file);
+  });
+}

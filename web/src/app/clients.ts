@@ -1,12 +1,13 @@
 import { Client, cacheExchange, fetchExchange } from "urql";
+import { makeLive, socketUrl, type Live } from "../features/live/live";
 
 // One client per endpoint: the account (`/graphql`) and each workspace
-// (`/w/<slug>/graphql`). The session cookie authenticates; writes are JSON POSTs, which
-// carry the Origin the server checks.
-export function makeClient(url: string): Client {
+// (`/w/<slug>/graphql`, plus its live-updates socket). The session cookie authenticates;
+// writes are JSON POSTs, which carry the Origin the server checks.
+export function makeClient(url: string, live?: Live): Client {
   return new Client({
     url,
-    exchanges: [cacheExchange, fetchExchange],
+    exchanges: live ? [live.track, cacheExchange, live.subscriptions, fetchExchange] : [cacheExchange, fetchExchange],
     preferGetMethod: false,
     requestPolicy: "cache-and-network",
     fetchOptions: { credentials: "same-origin", headers: { Accept: "application/json" } },
@@ -15,13 +16,14 @@ export function makeClient(url: string): Client {
 
 export const accountClient = makeClient("/graphql");
 
-const workspaceClients = new Map<string, Client>();
+const workspaces = new Map<string, { client: Client; live: Live }>();
 
-export function workspaceClient(slug: string): Client {
-  let c = workspaceClients.get(slug);
-  if (!c) {
-    c = makeClient(`/w/${encodeURIComponent(slug)}/graphql`);
-    workspaceClients.set(slug, c);
+export function workspaceClient(slug: string): { client: Client; live: Live } {
+  let w = workspaces.get(slug);
+  if (!w) {
+    const live = makeLive(socketUrl(slug, window.location));
+    w = { client: makeClient(`/w/${encodeURIComponent(slug)}/graphql`, live), live };
+    workspaces.set(slug, w);
   }
-  return c;
+  return w;
 }

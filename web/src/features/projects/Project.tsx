@@ -8,6 +8,7 @@ import { Empty, ErrorNotice, Loading } from "../../components/Notice";
 import { Page } from "../../components/Page";
 import { Pager, usePager } from "../../components/Pager";
 import type { RecordStatus } from "../../gql/tenant/graphql";
+import { Attachments } from "./Attachments";
 import { History } from "./History";
 import { ArchiveRecord, CreateRecord, ProjectQuery, UpdateRecord } from "./queries.tenant";
 
@@ -34,6 +35,10 @@ export function Project() {
             {project.team.name}
             {project.description ? ` · ${project.description}` : ""}
           </p>
+          <details className="project-files">
+            <summary>Project files</summary>
+            <Attachments type="PROJECT" id={project.id} />
+          </details>
           <h2>Records</h2>
           {project.records.nodes.length === 0 ? <Empty>No records yet. Add the first below.</Empty> : null}
           <ul className="records">
@@ -60,6 +65,7 @@ interface RecordRow {
 function RecordItem({ record }: { record: RecordRow }) {
   const [editing, setEditing] = useState(false);
   const [showHistory, setShowHistory] = useState(false);
+  const [showFiles, setShowFiles] = useState(false);
   const [update, save] = useMutation(UpdateRecord);
   const [archive, doArchive] = useMutation(ArchiveRecord);
 
@@ -105,6 +111,9 @@ function RecordItem({ record }: { record: RecordRow }) {
             <button type="button" className="link" onClick={() => setShowHistory((v) => !v)} aria-expanded={showHistory}>
               History
             </button>
+            <button type="button" className="link" onClick={() => setShowFiles((v) => !v)} aria-expanded={showFiles}>
+              Files
+            </button>
             <button
               type="button"
               className="link danger"
@@ -118,6 +127,7 @@ function RecordItem({ record }: { record: RecordRow }) {
           </div>
           <ErrorNotice>{archive.error ? describeGraphql(archive.error) : ""}</ErrorNotice>
           {showHistory ? <History type="RECORD" id={record.id} /> : null}
+          {showFiles ? <Attachments type="RECORD" id={record.id} /> : null}
         </>
       )}
     </li>

@@ -127,3 +127,17 @@ export const RestoreVersion = graphql(`
     }
   }
 `);
+
+export const AttachmentsQuery = graphql(`
+  query Attachments($type: AttachedTo!, $id: ID!) {
+    attachments(entityType: $type, entityId: $id) {
+      id
+      filename
+      contentType
+      size
+      sha256
+      createdAt
+      contentUrl
+    }
+  }
+`);

@@ -3,6 +3,8 @@ import { useParams } from "react-router";
 import { useMutation, useQuery } from "urql";
 import { describeGraphql } from "../../app/errors";
 import { Field } from "../../components/Field";
+import { fileSize } from "../../components/format";
+import { SecretOnce } from "../../components/SecretOnce";
 import { submitHandler, text } from "../../components/form";
 import { Empty, ErrorNotice, Loading, Success } from "../../components/Notice";
 import { Page } from "../../components/Page";
@@ -33,11 +35,6 @@ export function Settings() {
       {data && !can("export:run") && !can("tokens:read") ? <Empty>Only owners and admins change this workspace's settings.</Empty> : null}
     </Page>
   );
-}
-
-function formatSize(bytes: number | null | undefined): string {
-  if (bytes == null) return "";
-  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 function Exports() {
@@ -83,7 +80,7 @@ function Exports() {
                   <span role="status">{e.status.toLowerCase()}</span>
                   {e.error ? <span className="muted"> · {e.error}</span> : null}
                 </td>
-                <td>{formatSize(e.size)}</td>
+                <td>{fileSize(e.size)}</td>
                 <td>{e.status === "DONE" && e.contentUrl ? <a href={e.contentUrl}>Download</a> : null}</td>
               </tr>
             ))}
@@ -158,17 +155,7 @@ function ApiTokens({ canMint, canRevoke }: { canMint: boolean; canRevoke: boolea
           </tbody>
         </table>
       ) : null}
-      {secret ? (
-        <div className="secret" role="status">
-          <p>
-            <strong>Copy this token now.</strong> It is shown once; Tessera keeps only its hash.
-          </p>
-          <code data-testid="new-token">{secret}</code>
-          <button type="button" className="secondary" onClick={() => void navigator.clipboard.writeText(secret)}>
-            Copy
-          </button>
-        </div>
-      ) : null}
+      <SecretOnce what="token" secret={secret} testId="new-token" />
       {canMint ? (
         <form onSubmit={onMint} aria-label="New API token">
           <Field label="Token name" name="name" required maxLength={100} placeholder="CI export job" />

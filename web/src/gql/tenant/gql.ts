@@ -16,6 +16,7 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 type Documents = {
     "\n  query AuditEntries($after: Int!, $from: DateTime, $to: DateTime, $actions: [String!]!, $actorUser: ID, $targetId: String) {\n    auditEntries(first: 50, after: $after, from: $from, to: $to, actions: $actions, actorUser: $actorUser, targetId: $targetId) {\n      seq\n      at\n      actorType\n      actorUser\n      action\n      targetType\n      targetId\n      clientIp\n      payload\n      erased\n      hash\n    }\n  }\n": typeof types.AuditEntriesDocument,
     "\n  query AuditStatus {\n    auditStatus {\n      ok\n      entries\n      lastSeq\n      checkpoints\n      firstBadSeq\n      reason\n    }\n  }\n": typeof types.AuditStatusDocument,
+    "\n  subscription WorkspaceChanged {\n    workspaceChanged {\n      seq\n      action\n      entity\n      id\n      resync\n    }\n  }\n": typeof types.WorkspaceChangedDocument,
     "\n  query Members($after: String) {\n    viewer {\n      userId\n      role\n      permissions\n    }\n    members(first: 50, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        email\n        displayName\n        role\n      }\n    }\n  }\n": typeof types.MembersDocument,
     "\n  query Invitations {\n    invitations(status: [PENDING, EXPIRED]) {\n      id\n      email\n      role\n      status\n      expiresAt\n      sentCount\n    }\n  }\n": typeof types.InvitationsDocument,
     "\n  mutation InviteMember($email: String!, $role: MemberRole!) {\n    inviteMember(email: $email, role: $role) {\n      id\n      email\n      role\n      status\n      expiresAt\n      sentCount\n    }\n  }\n": typeof types.InviteMemberDocument,
@@ -25,6 +26,15 @@ type Documents = {
     "\n  mutation RemoveMember($userId: ID!) {\n    removeMember(userId: $userId)\n  }\n": typeof types.RemoveMemberDocument,
     "\n  mutation LeaveWorkspace {\n    leaveWorkspace\n  }\n": typeof types.LeaveWorkspaceDocument,
     "\n  mutation TransferOwnership($userId: ID!) {\n    transferOwnership(userId: $userId) {\n      id\n      role\n    }\n  }\n": typeof types.TransferOwnershipDocument,
+    "\n  query Goals($after: String) {\n    goals(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        title\n        description\n        archivedAt\n        projects(first: 10) {\n          nodes {\n            id\n            name\n          }\n        }\n      }\n    }\n  }\n": typeof types.GoalsDocument,
+    "\n  mutation CreateGoal($input: GoalInput!) {\n    createGoal(input: $input) {\n      id\n      title\n    }\n  }\n": typeof types.CreateGoalDocument,
+    "\n  mutation UpdateGoal($id: ID!, $input: UpdateGoalInput!) {\n    updateGoal(id: $id, input: $input) {\n      id\n      title\n      description\n    }\n  }\n": typeof types.UpdateGoalDocument,
+    "\n  mutation ArchiveGoal($id: ID!) {\n    archiveGoal(id: $id) {\n      id\n      archivedAt\n    }\n  }\n": typeof types.ArchiveGoalDocument,
+    "\n  query Ideas($after: String) {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n      }\n    }\n    ideas(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        title\n        body\n        archivedAt\n        promotedProject {\n          id\n          name\n        }\n      }\n    }\n  }\n": typeof types.IdeasDocument,
+    "\n  mutation CreateIdea($input: IdeaInput!) {\n    createIdea(input: $input) {\n      id\n      title\n    }\n  }\n": typeof types.CreateIdeaDocument,
+    "\n  mutation UpdateIdea($id: ID!, $input: UpdateIdeaInput!) {\n    updateIdea(id: $id, input: $input) {\n      id\n      title\n      body\n    }\n  }\n": typeof types.UpdateIdeaDocument,
+    "\n  mutation ArchiveIdea($id: ID!) {\n    archiveIdea(id: $id) {\n      id\n      archivedAt\n    }\n  }\n": typeof types.ArchiveIdeaDocument,
+    "\n  mutation PromoteIdea($id: ID!, $teamId: ID!) {\n    promoteIdea(id: $id, teamId: $teamId) {\n      idea {\n        id\n      }\n      project {\n        id\n        name\n      }\n    }\n  }\n": typeof types.PromoteIdeaDocument,
     "\n  query Projects($after: String) {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n        visibility\n      }\n    }\n    projects(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        name\n        description\n        updatedAt\n        team {\n          id\n          name\n        }\n      }\n    }\n  }\n": typeof types.ProjectsDocument,
     "\n  mutation CreateTeam($input: CreateTeamInput!) {\n    createTeam(input: $input) {\n      id\n      name\n      visibility\n    }\n  }\n": typeof types.CreateTeamDocument,
     "\n  mutation CreateProject($input: CreateProjectInput!) {\n    createProject(input: $input) {\n      id\n      name\n    }\n  }\n": typeof types.CreateProjectDocument,
@@ -34,6 +44,7 @@ type Documents = {
     "\n  mutation ArchiveRecord($id: ID!) {\n    archiveRecord(id: $id) {\n      id\n      archivedAt\n    }\n  }\n": typeof types.ArchiveRecordDocument,
     "\n  query History($type: EntityType!, $id: ID!) {\n    history(entityType: $type, id: $id) {\n      version\n      at\n      actorUser\n      changes\n      restoredFrom\n    }\n  }\n": typeof types.HistoryDocument,
     "\n  mutation RestoreVersion($type: EntityType!, $id: ID!, $version: Int!) {\n    restoreVersion(entityType: $type, id: $id, version: $version) {\n      version\n    }\n  }\n": typeof types.RestoreVersionDocument,
+    "\n  query Attachments($type: AttachedTo!, $id: ID!) {\n    attachments(entityType: $type, entityId: $id) {\n      id\n      filename\n      contentType\n      size\n      sha256\n      createdAt\n      contentUrl\n    }\n  }\n": typeof types.AttachmentsDocument,
     "\n  query Settings {\n    viewer {\n      role\n      permissions\n    }\n    mfaRequired\n  }\n": typeof types.SettingsDocument,
     "\n  query Exports {\n    exports(first: 10) {\n      id\n      status\n      createdAt\n      finishedAt\n      size\n      sha256\n      error\n      contentUrl\n    }\n  }\n": typeof types.ExportsDocument,
     "\n  mutation StartExport {\n    startExport {\n      id\n      status\n      createdAt\n    }\n  }\n": typeof types.StartExportDocument,
@@ -46,6 +57,7 @@ type Documents = {
 const documents: Documents = {
     "\n  query AuditEntries($after: Int!, $from: DateTime, $to: DateTime, $actions: [String!]!, $actorUser: ID, $targetId: String) {\n    auditEntries(first: 50, after: $after, from: $from, to: $to, actions: $actions, actorUser: $actorUser, targetId: $targetId) {\n      seq\n      at\n      actorType\n      actorUser\n      action\n      targetType\n      targetId\n      clientIp\n      payload\n      erased\n      hash\n    }\n  }\n": types.AuditEntriesDocument,
     "\n  query AuditStatus {\n    auditStatus {\n      ok\n      entries\n      lastSeq\n      checkpoints\n      firstBadSeq\n      reason\n    }\n  }\n": types.AuditStatusDocument,
+    "\n  subscription WorkspaceChanged {\n    workspaceChanged {\n      seq\n      action\n      entity\n      id\n      resync\n    }\n  }\n": types.WorkspaceChangedDocument,
     "\n  query Members($after: String) {\n    viewer {\n      userId\n      role\n      permissions\n    }\n    members(first: 50, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        email\n        displayName\n        role\n      }\n    }\n  }\n": types.MembersDocument,
     "\n  query Invitations {\n    invitations(status: [PENDING, EXPIRED]) {\n      id\n      email\n      role\n      status\n      expiresAt\n      sentCount\n    }\n  }\n": types.InvitationsDocument,
     "\n  mutation InviteMember($email: String!, $role: MemberRole!) {\n    inviteMember(email: $email, role: $role) {\n      id\n      email\n      role\n      status\n      expiresAt\n      sentCount\n    }\n  }\n": types.InviteMemberDocument,
@@ -55,6 +67,15 @@ const documents: Documents = {
     "\n  mutation RemoveMember($userId: ID!) {\n    removeMember(userId: $userId)\n  }\n": types.RemoveMemberDocument,
     "\n  mutation LeaveWorkspace {\n    leaveWorkspace\n  }\n": types.LeaveWorkspaceDocument,
     "\n  mutation TransferOwnership($userId: ID!) {\n    transferOwnership(userId: $userId) {\n      id\n      role\n    }\n  }\n": types.TransferOwnershipDocument,
+    "\n  query Goals($after: String) {\n    goals(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        title\n        description\n        archivedAt\n        projects(first: 10) {\n          nodes {\n            id\n            name\n          }\n        }\n      }\n    }\n  }\n": types.GoalsDocument,
+    "\n  mutation CreateGoal($input: GoalInput!) {\n    createGoal(input: $input) {\n      id\n      title\n    }\n  }\n": types.CreateGoalDocument,
+    "\n  mutation UpdateGoal($id: ID!, $input: UpdateGoalInput!) {\n    updateGoal(id: $id, input: $input) {\n      id\n      title\n      description\n    }\n  }\n": types.UpdateGoalDocument,
+    "\n  mutation ArchiveGoal($id: ID!) {\n    archiveGoal(id: $id) {\n      id\n      archivedAt\n    }\n  }\n": types.ArchiveGoalDocument,
+    "\n  query Ideas($after: String) {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n      }\n    }\n    ideas(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        title\n        body\n        archivedAt\n        promotedProject {\n          id\n          name\n        }\n      }\n    }\n  }\n": types.IdeasDocument,
+    "\n  mutation CreateIdea($input: IdeaInput!) {\n    createIdea(input: $input) {\n      id\n      title\n    }\n  }\n": types.CreateIdeaDocument,
+    "\n  mutation UpdateIdea($id: ID!, $input: UpdateIdeaInput!) {\n    updateIdea(id: $id, input: $input) {\n      id\n      title\n      body\n    }\n  }\n": types.UpdateIdeaDocument,
+    "\n  mutation ArchiveIdea($id: ID!) {\n    archiveIdea(id: $id) {\n      id\n      archivedAt\n    }\n  }\n": types.ArchiveIdeaDocument,
+    "\n  mutation PromoteIdea($id: ID!, $teamId: ID!) {\n    promoteIdea(id: $id, teamId: $teamId) {\n      idea {\n        id\n      }\n      project {\n        id\n        name\n      }\n    }\n  }\n": types.PromoteIdeaDocument,
     "\n  query Projects($after: String) {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n        visibility\n      }\n    }\n    projects(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        name\n        description\n        updatedAt\n        team {\n          id\n          name\n        }\n      }\n    }\n  }\n": types.ProjectsDocument,
     "\n  mutation CreateTeam($input: CreateTeamInput!) {\n    createTeam(input: $input) {\n      id\n      name\n      visibility\n    }\n  }\n": types.CreateTeamDocument,
     "\n  mutation CreateProject($input: CreateProjectInput!) {\n    createProject(input: $input) {\n      id\n      name\n    }\n  }\n": types.CreateProjectDocument,
@@ -64,6 +85,7 @@ const documents: Documents = {
     "\n  mutation ArchiveRecord($id: ID!) {\n    archiveRecord(id: $id) {\n      id\n      archivedAt\n    }\n  }\n": types.ArchiveRecordDocument,
     "\n  query History($type: EntityType!, $id: ID!) {\n    history(entityType: $type, id: $id) {\n      version\n      at\n      actorUser\n      changes\n      restoredFrom\n    }\n  }\n": types.HistoryDocument,
     "\n  mutation RestoreVersion($type: EntityType!, $id: ID!, $version: Int!) {\n    restoreVersion(entityType: $type, id: $id, version: $version) {\n      version\n    }\n  }\n": types.RestoreVersionDocument,
+    "\n  query Attachments($type: AttachedTo!, $id: ID!) {\n    attachments(entityType: $type, entityId: $id) {\n      id\n      filename\n      contentType\n      size\n      sha256\n      createdAt\n      contentUrl\n    }\n  }\n": types.AttachmentsDocument,
     "\n  query Settings {\n    viewer {\n      role\n      permissions\n    }\n    mfaRequired\n  }\n": types.SettingsDocument,
     "\n  query Exports {\n    exports(first: 10) {\n      id\n      status\n      createdAt\n      finishedAt\n      size\n      sha256\n      error\n      contentUrl\n    }\n  }\n": types.ExportsDocument,
     "\n  mutation StartExport {\n    startExport {\n      id\n      status\n      createdAt\n    }\n  }\n": types.StartExportDocument,
@@ -96,6 +118,10 @@ export function graphql(source: "\n  query AuditEntries($after: Int!, $from: Dat
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query AuditStatus {\n    auditStatus {\n      ok\n      entries\n      lastSeq\n      checkpoints\n      firstBadSeq\n      reason\n    }\n  }\n"): (typeof documents)["\n  query AuditStatus {\n    auditStatus {\n      ok\n      entries\n      lastSeq\n      checkpoints\n      firstBadSeq\n      reason\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription WorkspaceChanged {\n    workspaceChanged {\n      seq\n      action\n      entity\n      id\n      resync\n    }\n  }\n"): (typeof documents)["\n  subscription WorkspaceChanged {\n    workspaceChanged {\n      seq\n      action\n      entity\n      id\n      resync\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -135,6 +161,42 @@ export function graphql(source: "\n  mutation TransferOwnership($userId: ID!) {\
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  query Goals($after: String) {\n    goals(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        title\n        description\n        archivedAt\n        projects(first: 10) {\n          nodes {\n            id\n            name\n          }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Goals($after: String) {\n    goals(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        title\n        description\n        archivedAt\n        projects(first: 10) {\n          nodes {\n            id\n            name\n          }\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateGoal($input: GoalInput!) {\n    createGoal(input: $input) {\n      id\n      title\n    }\n  }\n"): (typeof documents)["\n  mutation CreateGoal($input: GoalInput!) {\n    createGoal(input: $input) {\n      id\n      title\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateGoal($id: ID!, $input: UpdateGoalInput!) {\n    updateGoal(id: $id, input: $input) {\n      id\n      title\n      description\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateGoal($id: ID!, $input: UpdateGoalInput!) {\n    updateGoal(id: $id, input: $input) {\n      id\n      title\n      description\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ArchiveGoal($id: ID!) {\n    archiveGoal(id: $id) {\n      id\n      archivedAt\n    }\n  }\n"): (typeof documents)["\n  mutation ArchiveGoal($id: ID!) {\n    archiveGoal(id: $id) {\n      id\n      archivedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Ideas($after: String) {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n      }\n    }\n    ideas(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        title\n        body\n        archivedAt\n        promotedProject {\n          id\n          name\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Ideas($after: String) {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n      }\n    }\n    ideas(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        title\n        body\n        archivedAt\n        promotedProject {\n          id\n          name\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateIdea($input: IdeaInput!) {\n    createIdea(input: $input) {\n      id\n      title\n    }\n  }\n"): (typeof documents)["\n  mutation CreateIdea($input: IdeaInput!) {\n    createIdea(input: $input) {\n      id\n      title\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateIdea($id: ID!, $input: UpdateIdeaInput!) {\n    updateIdea(id: $id, input: $input) {\n      id\n      title\n      body\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateIdea($id: ID!, $input: UpdateIdeaInput!) {\n    updateIdea(id: $id, input: $input) {\n      id\n      title\n      body\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ArchiveIdea($id: ID!) {\n    archiveIdea(id: $id) {\n      id\n      archivedAt\n    }\n  }\n"): (typeof documents)["\n  mutation ArchiveIdea($id: ID!) {\n    archiveIdea(id: $id) {\n      id\n      archivedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation PromoteIdea($id: ID!, $teamId: ID!) {\n    promoteIdea(id: $id, teamId: $teamId) {\n      idea {\n        id\n      }\n      project {\n        id\n        name\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation PromoteIdea($id: ID!, $teamId: ID!) {\n    promoteIdea(id: $id, teamId: $teamId) {\n      idea {\n        id\n      }\n      project {\n        id\n        name\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  query Projects($after: String) {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n        visibility\n      }\n    }\n    projects(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        name\n        description\n        updatedAt\n        team {\n          id\n          name\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Projects($after: String) {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n        visibility\n      }\n    }\n    projects(first: 25, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        name\n        description\n        updatedAt\n        team {\n          id\n          name\n        }\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -168,6 +230,10 @@ export function graphql(source: "\n  query History($type: EntityType!, $id: ID!)
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation RestoreVersion($type: EntityType!, $id: ID!, $version: Int!) {\n    restoreVersion(entityType: $type, id: $id, version: $version) {\n      version\n    }\n  }\n"): (typeof documents)["\n  mutation RestoreVersion($type: EntityType!, $id: ID!, $version: Int!) {\n    restoreVersion(entityType: $type, id: $id, version: $version) {\n      version\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Attachments($type: AttachedTo!, $id: ID!) {\n    attachments(entityType: $type, entityId: $id) {\n      id\n      filename\n      contentType\n      size\n      sha256\n      createdAt\n      contentUrl\n    }\n  }\n"): (typeof documents)["\n  query Attachments($type: AttachedTo!, $id: ID!) {\n    attachments(entityType: $type, entityId: $id) {\n      id\n      filename\n      contentType\n      size\n      sha256\n      createdAt\n      contentUrl\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
