@@ -93,12 +93,10 @@ pub(super) async fn run(op: &Operator<'_>, command: AuditCommand) -> anyhow::Res
                 ..audit::Filter::default()
             };
             let mut conn = op.migrator.acquire().await?;
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
+            let mut out = tokio::io::stdout();
             let n = audit::export(&mut conn, op.keyring, tenant_id, &filter, format, &mut out)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            drop(out);
             eprintln!("exported {n} entries");
             Ok(ExitCode::SUCCESS)
         }

@@ -6,6 +6,9 @@
 //! - `GET /w/{slug}/export/{entity}.csv`: one entity type as CSV, produced by PostgreSQL's
 //!   `COPY ... TO STDOUT`. Text that a spreadsheet would evaluate as a formula (starting with
 //!   `=`, `+`, `-`, `@`, tab or carriage return) is prefixed with `'`.
+//! - `GET /w/{slug}/audit/export?from&to&format&action`: the audit entries of a time range
+//!   (`audit:read`), JSON Lines with the hashes and checkpoints that let them be checked
+//!   against the chain, or CSV (formulas defused); see `crate::audit::export`.
 //! - `GET /w/{slug}/exports/{id}/content`: the signing proxy of a background export
 //!   (`startExport`): checks `export:run` again, records the download, and answers `302` to a
 //!   fresh short-lived signed link to the file in the attachment store.
@@ -76,12 +79,24 @@ fn query(entity: &str) -> Option<String> {
     Some(format!("COPY ({q}) TO STDOUT WITH (FORMAT csv, HEADER)"))
 }
 
+/// What an export needs and how the audit chain names it.
+struct Kind {
+    needs: Permission,
+    action: &'static str,
+}
+
+const WORKSPACE_EXPORT: Kind = Kind {
+    needs: Permission::ExportRun,
+    action: "workspace.export",
+};
+
 /// Authorizes an export, records it in the audit chain, and opens the snapshot it reads.
 async fn begin_export(
     state: &AppState,
     slug: &str,
     headers: &HeaderMap,
     ext: &axum::http::Extensions,
+    kind: Kind,
     what: serde_json::Value,
 ) -> Result<TenantTx, ApiError> {
     let token = bearer(headers)?;
@@ -94,8 +109,11 @@ async fn begin_export(
         Access::ReadWrite,
     )
     .await?;
-    if !auth.principal.has(Permission::ExportRun) {
-        return Err(ApiError::forbidden("exports need export:run"));
+    if !auth.principal.has(kind.needs) {
+        return Err(ApiError::forbidden(format!(
+            "this export needs {}",
+            kind.needs.as_str()
+        )));
     }
     super::authn::count_request(state, &tx, &auth.principal, crate::ratelimit::Route::Export)
         .await?;
@@ -107,7 +125,7 @@ async fn begin_export(
         ext,
         &auth.principal,
         NewEntry {
-            action: "workspace.export",
+            action: kind.action,
             target_type: "Workspace",
             target_id: tenant_id.to_string(),
             payload: what,
@@ -154,7 +172,7 @@ pub async fn json(
     let (state, slug, headers, ext) = (&state, slug.as_str(), &headers, &ext);
     let what =
         serde_json::json!({ "format": crate::export::FORMAT, "version": crate::export::VERSION });
-    let mut snapshot = begin_export(state, slug, headers, ext, what).await?;
+    let mut snapshot = begin_export(state, slug, headers, ext, WORKSPACE_EXPORT, what).await?;
     let (mut writer, reader) = tokio::io::duplex(64 * 1024);
     let keyring = state.inner.keyring.clone();
     tokio::spawn(async move {
@@ -178,7 +196,7 @@ pub async fn csv(
     let entity = file.strip_suffix(".csv").unwrap_or(file);
     let copy = query(entity).ok_or_else(ApiError::not_found)?;
     let what = serde_json::json!({ "format": "csv", "entity": entity });
-    let mut snapshot = begin_export(state, slug, headers, ext, what).await?;
+    let mut snapshot = begin_export(state, slug, headers, ext, WORKSPACE_EXPORT, what).await?;
     let (mut writer, reader) = tokio::io::duplex(64 * 1024);
     tokio::spawn(async move {
         match snapshot.copy_out(&copy, &mut writer).await {
@@ -263,4 +281,85 @@ pub async fn content(
         &holder,
     )
     .await
+}
+
+#[derive(serde::Deserialize)]
+pub struct AuditRange {
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+    /// `json` (JSON Lines, the default) or `csv`.
+    format: Option<String>,
+    /// Actions to keep, comma-separated (empty: all).
+    action: Option<String>,
+}
+
+/// `GET /w/{slug}/audit/export`: the audit entries of a time range.
+pub async fn audit(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    range: Result<axum::extract::Query<AuditRange>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    ext: axum::http::Extensions,
+) -> Result<Response, ApiError> {
+    let axum::extract::Query(range) = range.map_err(|_| {
+        ApiError::bad_input(
+            "from and to are RFC 3339 times (2026-12-01T00:00:00Z); format is json or csv",
+        )
+    })?;
+    let format = match range.format.as_deref().unwrap_or("json") {
+        "json" => crate::audit::Format::JsonLines,
+        "csv" => crate::audit::Format::Csv,
+        _ => return Err(ApiError::bad_input("format is json or csv")),
+    };
+    if let (Some(from), Some(to)) = (range.from, range.to)
+        && from > to
+    {
+        return Err(ApiError::bad_input("the range ends before it starts"));
+    }
+    let filter = crate::audit::Filter {
+        from: range.from,
+        to: range.to,
+        actions: range
+            .action
+            .iter()
+            .flat_map(|a| a.split(','))
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        ..crate::audit::Filter::default()
+    };
+    let what = serde_json::json!({
+        "format": if format == crate::audit::Format::Csv { "csv" } else { "jsonl" },
+        "from": filter.from, "to": filter.to, "actions": filter.actions,
+    });
+    let kind = Kind {
+        needs: Permission::AuditRead,
+        action: "audit.export",
+    };
+    let mut snapshot = begin_export(&state, &slug, &headers, &ext, kind, what).await?;
+    let (mut writer, reader) = tokio::io::duplex(64 * 1024);
+    let keyring = state.inner.keyring.clone();
+    tokio::spawn(async move {
+        let tenant_id = snapshot.tenant_id();
+        let written = crate::audit::export(
+            snapshot.conn(),
+            &keyring,
+            tenant_id,
+            &filter,
+            format,
+            &mut writer,
+        )
+        .await;
+        if let Err(e) = written {
+            // A truncated JSON Lines export lacks its checkpoint lines; readers detect it.
+            tracing::info!(error = %e, "audit export ended early");
+        }
+        let _ = snapshot.rollback().await;
+    });
+    let (content_type, ext_name) = match format {
+        crate::audit::Format::Csv => ("text/csv; charset=utf-8", "csv"),
+        crate::audit::Format::JsonLines => ("application/jsonl", "jsonl"),
+    };
+    download(reader, content_type, &format!("{slug}-audit.{ext_name}"))
 }

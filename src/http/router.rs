@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/w/{slug}/attachments/{id}/content", get(attachments::content))
         .route("/blobs/{tenant}/{object}", get(attachments::blob))
         .route("/w/{slug}/export", get(exports::json))
+        .route("/w/{slug}/audit/export", get(exports::audit))
         .route("/w/{slug}/export/{file}", get(exports::csv))
         .route("/w/{slug}/exports/{id}/content", get(exports::content))
         .route("/auth/oidc/{slug}/start", get(oidc::start))

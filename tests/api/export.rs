@@ -419,3 +419,76 @@ async fn a_client_leaving_mid_csv_leaves_the_connection_clean() {
         .unwrap();
     assert_eq!(full.lines().count(), 50_001, "the header and every record");
 }
+
+/// `GET /w/{slug}/audit/export`: a time range as JSON Lines (with hashes and the
+/// checkpoint keys) or CSV, for `audit:read` only, itself audited.
+#[tokio::test]
+async fn the_audit_log_of_a_time_range_downloads_as_json_lines_or_csv() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let s = crate::helpers::seed(&app, "auditx").await;
+    // The database's clock stamps the entries; the range starts just before the goal.
+    let before: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT clock_timestamp()")
+        .fetch_one(&app.db.migrator)
+        .await
+        .unwrap();
+    crate::helpers::create_goal(&app, "auditx", &s.owner_token, "=HYPERLINK(\"x\")").await;
+    let path = |q: &str| format!("/w/auditx/audit/export?{q}");
+    let from = before.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let encoded = from.replace('+', "%2B").replace(':', "%3A");
+
+    let resp = app
+        .get(&path(&format!("from={encoded}")), &s.owner_token)
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/jsonl");
+    let body = resp.text().await.unwrap();
+    let lines: Vec<serde_json::Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["format"], "tessera-audit-export-v1", "{body}");
+    let actions: Vec<&str> = lines.iter().filter_map(|l| l["action"].as_str()).collect();
+    assert_eq!(
+        actions,
+        ["createGoal", "audit.export"],
+        "only the range, and the export itself is recorded: {body}"
+    );
+    assert!(lines[1]["hash"].as_str().is_some_and(|h| h.len() == 64));
+
+    let resp = app
+        .get(
+            &path(&format!("from={encoded}&format=csv&action=createGoal")),
+            &s.owner_token,
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let csv = resp.text().await.unwrap();
+    let mut rows = csv.lines();
+    assert!(rows.next().unwrap().starts_with("seq,at,"));
+    let row = rows.next().unwrap();
+    assert!(row.contains("\"createGoal\""), "{csv}");
+    assert!(rows.next().is_none(), "one action kept: {csv}");
+
+    // A range that ends before it starts, an unknown format, a member without audit:read.
+    let resp = app
+        .get(
+            &path("from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z"),
+            &s.owner_token,
+        )
+        .await;
+    assert_eq!(resp.status(), 400);
+    let resp = app.get(&path("format=xml"), &s.owner_token).await;
+    assert_eq!(resp.status(), 400);
+    let resp = app.get(&path("from=yesterday"), &s.owner_token).await;
+    assert_eq!(resp.status(), 400);
+    let member = app
+        .db
+        .add_user(&s.tenant, "m@auditx.test", tessera::authz::Role::Member)
+        .await;
+    let token = app
+        .db
+        .token(&s.tenant, member, &[tessera::authz::Scope::Read])
+        .await;
+    let resp = app.get(&path(""), &token).await;
+    assert_eq!(resp.status(), 403);
+}

@@ -145,3 +145,18 @@ export async function watchedPage(context) {
   });
   return { page, problems };
 }
+
+/** The test OpenID provider (tests/oidc) on a free port, with `clients` registered. */
+export async function startOidc(clients) {
+  const port = await freePort();
+  const child = spawn("node", [join(root, "tests/oidc/provider.mjs"), String(port), JSON.stringify(clients)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  await waitForLine(child, /ready/, "the OpenID provider");
+  return {
+    issuer: `http://127.0.0.1:${port}`,
+    stop() {
+      child.kill();
+    },
+  };
+}

@@ -1,5 +1,6 @@
 import { useState } from "react";
 import { submitHandler, text } from "../../components/form";
+import { useParams } from "react-router";
 import { useClient, useQuery } from "urql";
 import { describeGraphql } from "../../app/errors";
 import { Field } from "../../components/Field";
@@ -56,6 +57,7 @@ export function Audit() {
         <Field label="To" name="to" type="date" />
         <button type="submit">Filter</button>
       </form>
+      <ExportLinks filters={filters} />
       {fetching && !data ? <Loading what="entries" /> : null}
       <ErrorNotice>{error ? describeGraphql(error) : ""}</ErrorNotice>
       {data && entries.length === 0 ? <Empty>No entries match.</Empty> : null}
@@ -95,6 +97,34 @@ export function Audit() {
 }
 
 type Entry = AuditEntriesResult["auditEntries"][number];
+
+/** The download of the entries the filters select (time range and actions). */
+export function auditExportUrl(slug: string, filters: Pick<Filters, "from" | "to" | "actions">, format: "json" | "csv"): string {
+  const q = new URLSearchParams({ format });
+  if (filters.from) q.set("from", filters.from);
+  if (filters.to) q.set("to", filters.to);
+  if (filters.actions.length > 0) q.set("action", filters.actions.join(","));
+  return `/w/${encodeURIComponent(slug)}/audit/export?${q.toString()}`;
+}
+
+function ExportLinks({ filters }: { filters: Filters }) {
+  const { slug = "" } = useParams();
+  const range = filters.from || filters.to ? "the selected dates" : "all dates";
+  return (
+    <p className="export-links">
+      Export {range}
+      {filters.actions.length > 0 ? ` (${filters.actions.join(", ")})` : ""}:{" "}
+      <a href={auditExportUrl(slug, filters, "json")} download>
+        JSON Lines
+      </a>{" "}
+      ·{" "}
+      <a href={auditExportUrl(slug, filters, "csv")} download>
+        CSV
+      </a>
+      <small className="hint"> JSON Lines carries each entry's hash and the signed checkpoints, to check it against the chain.</small>
+    </p>
+  );
+}
 
 function AuditRow({ entry, open, onToggle }: { entry: Entry; open: boolean; onToggle: () => void }) {
   const changes = open ? payloadDiff(entry.payload) : [];

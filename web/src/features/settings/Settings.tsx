@@ -5,6 +5,8 @@ import { describeGraphql } from "../../app/errors";
 import { Field } from "../../components/Field";
 import { fileSize } from "../../components/format";
 import { SecretOnce } from "../../components/SecretOnce";
+import { SsoSettings } from "./SsoSettings";
+import { Webhooks } from "./Webhooks";
 import { submitHandler, text } from "../../components/form";
 import { Empty, ErrorNotice, Loading, Success } from "../../components/Notice";
 import { Page } from "../../components/Page";
@@ -20,7 +22,8 @@ import {
   StartExport,
 } from "./queries.tenant";
 
-/** Workspace settings: exports, API tokens, the MFA policy, deletion — as permitted. */
+/** Workspace settings: exports, API tokens, webhooks, single sign-on, the MFA policy,
+ * deletion — as permitted. */
 export function Settings() {
   const [{ data, fetching, error }, refetch] = useQuery({ query: SettingsQuery });
   if (fetching && !data) return <Loading what="settings" />;
@@ -30,6 +33,8 @@ export function Settings() {
       <ErrorNotice>{error ? describeGraphql(error) : ""}</ErrorNotice>
       {can("export:run") ? <Exports /> : null}
       {can("tokens:read") ? <ApiTokens canMint={can("tokens:mint")} canRevoke={can("tokens:revoke")} /> : null}
+      {can("settings:manage") ? <Webhooks /> : null}
+      {can("sso:manage") ? <SsoSettings /> : null}
       {can("mfa:manage") && data ? <MfaPolicy required={data.mfaRequired} onChanged={() => refetch({ requestPolicy: "network-only" })} /> : null}
       {can("workspace:delete") ? <DeleteZone /> : null}
       {data && !can("export:run") && !can("tokens:read") ? <Empty>Only owners and admins change this workspace's settings.</Empty> : null}

@@ -82,3 +82,103 @@ export const DeleteWorkspace = graphql(`
     deleteWorkspace(confirmSlug: $confirmSlug)
   }
 `);
+
+export const WebhooksQuery = graphql(`
+  query Webhooks {
+    webhookEndpoints {
+      id
+      url
+      events
+      enabled
+      disabledReason
+      consecutiveFailures
+      previousSecretUntil
+      createdAt
+    }
+  }
+`);
+
+export const WebhookMessagesQuery = graphql(`
+  query WebhookMessages($id: ID!) {
+    webhookMessages(endpointId: $id, first: 20) {
+      id
+      eventType
+      status
+      attempts
+      createdAt
+      deliveredAt
+      lastStatusCode
+      lastError
+    }
+  }
+`);
+
+export const CreateWebhook = graphql(`
+  mutation CreateWebhook($input: CreateWebhookEndpointInput!) {
+    createWebhookEndpoint(input: $input) {
+      endpoint {
+        id
+      }
+      secret
+    }
+  }
+`);
+
+export const RotateWebhookSecret = graphql(`
+  mutation RotateWebhookSecret($id: ID!) {
+    rotateWebhookSecret(id: $id) {
+      endpoint {
+        id
+        previousSecretUntil
+      }
+      secret
+    }
+  }
+`);
+
+export const EnableWebhook = graphql(`
+  mutation EnableWebhook($id: ID!) {
+    enableWebhookEndpoint(id: $id) {
+      id
+      enabled
+    }
+  }
+`);
+
+export const DeleteWebhook = graphql(`
+  mutation DeleteWebhook($id: ID!) {
+    deleteWebhookEndpoint(id: $id)
+  }
+`);
+
+export const SsoQuery = graphql(`
+  query SsoSettings {
+    sso {
+      issuer
+      clientId
+      jitRole
+      ssoOnly
+      callbackUrl
+      startUrl
+    }
+  }
+`);
+
+export const ConfigureSso = graphql(`
+  mutation ConfigureSso($issuer: String!, $clientId: String!, $clientSecret: String!, $jitRole: SsoJitRole) {
+    configureSso(issuer: $issuer, clientId: $clientId, clientSecret: $clientSecret, jitRole: $jitRole) {
+      issuer
+      clientId
+      jitRole
+      ssoOnly
+      callbackUrl
+      startUrl
+    }
+  }
+`);
+
+export const SetSsoOnly = graphql(`
+  mutation SetSsoOnly($only: Boolean!) {
+    setSsoOnly(only: $only)
+  }
+`);

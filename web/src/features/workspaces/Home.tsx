@@ -6,7 +6,8 @@ import { describeGraphql } from "../../app/errors";
 import { Field } from "../../components/Field";
 import { Empty, ErrorNotice, Loading } from "../../components/Notice";
 import { Page } from "../../components/Page";
-import { CreateWorkspace, WorkspacesQuery } from "./queries.global";
+import { when } from "../../components/format";
+import { CreateWorkspace, DeletedWorkspacesQuery, RestoreWorkspace, WorkspacesQuery } from "./queries.global";
 import { SLUG_PATTERN, suggestSlug } from "./slug";
 
 /** The signed-in account's workspaces, and a form to create one. */
@@ -34,7 +35,46 @@ export function Home() {
         </ul>
       ) : null}
       <NewWorkspace />
+      <DeletedWorkspaces />
     </Page>
+  );
+}
+
+/** Workspaces the caller deleted and can still bring back, until they are purged. */
+function DeletedWorkspaces() {
+  const [{ data }, refetch] = useQuery({ query: DeletedWorkspacesQuery });
+  const [restored, restore] = useMutation(RestoreWorkspace);
+  const client = useClient();
+  const deleted = data?.myDeletedWorkspaces ?? [];
+  if (deleted.length === 0) return null;
+  return (
+    <section className="card wide" aria-labelledby="deleted">
+      <h2 id="deleted">Recently deleted</h2>
+      <ErrorNotice>{restored.error ? describeGraphql(restored.error) : ""}</ErrorNotice>
+      <ul className="plain">
+        {deleted.map((w) => (
+          <li key={w.slug}>
+            <strong>{w.name}</strong> <span className="muted">/w/{w.slug}</span>
+            {w.purgeAfter ? <span className="muted"> · removed for good after {when(w.purgeAfter)}</span> : null}{" "}
+            <button
+              type="button"
+              className="secondary"
+              disabled={restored.fetching}
+              onClick={() =>
+                void restore({ slug: w.slug }).then((r) => {
+                  if (r.data) {
+                    refetch({ requestPolicy: "network-only" });
+                    void client.query(WorkspacesQuery, {}, { requestPolicy: "network-only" }).toPromise();
+                  }
+                })
+              }
+            >
+              Restore
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 

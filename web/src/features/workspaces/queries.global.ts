@@ -19,3 +19,20 @@ export const CreateWorkspace = graphql(`
     }
   }
 `);
+
+export const DeletedWorkspacesQuery = graphql(`
+  query DeletedWorkspaces {
+    myDeletedWorkspaces {
+      slug
+      name
+      deletedAt
+      purgeAfter
+    }
+  }
+`);
+
+export const RestoreWorkspace = graphql(`
+  mutation RestoreWorkspace($slug: String!) {
+    restoreWorkspace(slug: $slug)
+  }
+`);

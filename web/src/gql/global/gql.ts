@@ -32,6 +32,8 @@ type Documents = {
     "\n  mutation ChangePassword($current: String!, $next: String!, $secondFactor: String) {\n    changePassword(currentPassword: $current, newPassword: $next, secondFactor: $secondFactor)\n  }\n": typeof types.ChangePasswordDocument,
     "\n  query Workspaces {\n    workspaces {\n      slug\n      name\n      role\n    }\n  }\n": typeof types.WorkspacesDocument,
     "\n  mutation CreateWorkspace($name: String!, $slug: String!) {\n    createWorkspace(name: $name, slug: $slug) {\n      slug\n      name\n      role\n    }\n  }\n": typeof types.CreateWorkspaceDocument,
+    "\n  query DeletedWorkspaces {\n    myDeletedWorkspaces {\n      slug\n      name\n      deletedAt\n      purgeAfter\n    }\n  }\n": typeof types.DeletedWorkspacesDocument,
+    "\n  mutation RestoreWorkspace($slug: String!) {\n    restoreWorkspace(slug: $slug)\n  }\n": typeof types.RestoreWorkspaceDocument,
 };
 const documents: Documents = {
     "\n  query Me {\n    me {\n      id\n      email\n      displayName\n      emailVerified\n    }\n  }\n": types.MeDocument,
@@ -52,6 +54,8 @@ const documents: Documents = {
     "\n  mutation ChangePassword($current: String!, $next: String!, $secondFactor: String) {\n    changePassword(currentPassword: $current, newPassword: $next, secondFactor: $secondFactor)\n  }\n": types.ChangePasswordDocument,
     "\n  query Workspaces {\n    workspaces {\n      slug\n      name\n      role\n    }\n  }\n": types.WorkspacesDocument,
     "\n  mutation CreateWorkspace($name: String!, $slug: String!) {\n    createWorkspace(name: $name, slug: $slug) {\n      slug\n      name\n      role\n    }\n  }\n": types.CreateWorkspaceDocument,
+    "\n  query DeletedWorkspaces {\n    myDeletedWorkspaces {\n      slug\n      name\n      deletedAt\n      purgeAfter\n    }\n  }\n": types.DeletedWorkspacesDocument,
+    "\n  mutation RestoreWorkspace($slug: String!) {\n    restoreWorkspace(slug: $slug)\n  }\n": types.RestoreWorkspaceDocument,
 };
 
 /**
@@ -140,6 +144,14 @@ export function graphql(source: "\n  query Workspaces {\n    workspaces {\n     
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation CreateWorkspace($name: String!, $slug: String!) {\n    createWorkspace(name: $name, slug: $slug) {\n      slug\n      name\n      role\n    }\n  }\n"): (typeof documents)["\n  mutation CreateWorkspace($name: String!, $slug: String!) {\n    createWorkspace(name: $name, slug: $slug) {\n      slug\n      name\n      role\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query DeletedWorkspaces {\n    myDeletedWorkspaces {\n      slug\n      name\n      deletedAt\n      purgeAfter\n    }\n  }\n"): (typeof documents)["\n  query DeletedWorkspaces {\n    myDeletedWorkspaces {\n      slug\n      name\n      deletedAt\n      purgeAfter\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RestoreWorkspace($slug: String!) {\n    restoreWorkspace(slug: $slug)\n  }\n"): (typeof documents)["\n  mutation RestoreWorkspace($slug: String!) {\n    restoreWorkspace(slug: $slug)\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

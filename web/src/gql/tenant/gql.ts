@@ -53,6 +53,15 @@ type Documents = {
     "\n  mutation RevokeApiToken($id: ID!) {\n    revokeApiToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": typeof types.RevokeApiTokenDocument,
     "\n  mutation SetMfaRequired($required: Boolean!) {\n    setMfaRequired(required: $required)\n  }\n": typeof types.SetMfaRequiredDocument,
     "\n  mutation DeleteWorkspace($confirmSlug: String!) {\n    deleteWorkspace(confirmSlug: $confirmSlug)\n  }\n": typeof types.DeleteWorkspaceDocument,
+    "\n  query Webhooks {\n    webhookEndpoints {\n      id\n      url\n      events\n      enabled\n      disabledReason\n      consecutiveFailures\n      previousSecretUntil\n      createdAt\n    }\n  }\n": typeof types.WebhooksDocument,
+    "\n  query WebhookMessages($id: ID!) {\n    webhookMessages(endpointId: $id, first: 20) {\n      id\n      eventType\n      status\n      attempts\n      createdAt\n      deliveredAt\n      lastStatusCode\n      lastError\n    }\n  }\n": typeof types.WebhookMessagesDocument,
+    "\n  mutation CreateWebhook($input: CreateWebhookEndpointInput!) {\n    createWebhookEndpoint(input: $input) {\n      endpoint {\n        id\n      }\n      secret\n    }\n  }\n": typeof types.CreateWebhookDocument,
+    "\n  mutation RotateWebhookSecret($id: ID!) {\n    rotateWebhookSecret(id: $id) {\n      endpoint {\n        id\n        previousSecretUntil\n      }\n      secret\n    }\n  }\n": typeof types.RotateWebhookSecretDocument,
+    "\n  mutation EnableWebhook($id: ID!) {\n    enableWebhookEndpoint(id: $id) {\n      id\n      enabled\n    }\n  }\n": typeof types.EnableWebhookDocument,
+    "\n  mutation DeleteWebhook($id: ID!) {\n    deleteWebhookEndpoint(id: $id)\n  }\n": typeof types.DeleteWebhookDocument,
+    "\n  query SsoSettings {\n    sso {\n      issuer\n      clientId\n      jitRole\n      ssoOnly\n      callbackUrl\n      startUrl\n    }\n  }\n": typeof types.SsoSettingsDocument,
+    "\n  mutation ConfigureSso($issuer: String!, $clientId: String!, $clientSecret: String!, $jitRole: SsoJitRole) {\n    configureSso(issuer: $issuer, clientId: $clientId, clientSecret: $clientSecret, jitRole: $jitRole) {\n      issuer\n      clientId\n      jitRole\n      ssoOnly\n      callbackUrl\n      startUrl\n    }\n  }\n": typeof types.ConfigureSsoDocument,
+    "\n  mutation SetSsoOnly($only: Boolean!) {\n    setSsoOnly(only: $only)\n  }\n": typeof types.SetSsoOnlyDocument,
 };
 const documents: Documents = {
     "\n  query AuditEntries($after: Int!, $from: DateTime, $to: DateTime, $actions: [String!]!, $actorUser: ID, $targetId: String) {\n    auditEntries(first: 50, after: $after, from: $from, to: $to, actions: $actions, actorUser: $actorUser, targetId: $targetId) {\n      seq\n      at\n      actorType\n      actorUser\n      action\n      targetType\n      targetId\n      clientIp\n      payload\n      erased\n      hash\n    }\n  }\n": types.AuditEntriesDocument,
@@ -94,6 +103,15 @@ const documents: Documents = {
     "\n  mutation RevokeApiToken($id: ID!) {\n    revokeApiToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": types.RevokeApiTokenDocument,
     "\n  mutation SetMfaRequired($required: Boolean!) {\n    setMfaRequired(required: $required)\n  }\n": types.SetMfaRequiredDocument,
     "\n  mutation DeleteWorkspace($confirmSlug: String!) {\n    deleteWorkspace(confirmSlug: $confirmSlug)\n  }\n": types.DeleteWorkspaceDocument,
+    "\n  query Webhooks {\n    webhookEndpoints {\n      id\n      url\n      events\n      enabled\n      disabledReason\n      consecutiveFailures\n      previousSecretUntil\n      createdAt\n    }\n  }\n": types.WebhooksDocument,
+    "\n  query WebhookMessages($id: ID!) {\n    webhookMessages(endpointId: $id, first: 20) {\n      id\n      eventType\n      status\n      attempts\n      createdAt\n      deliveredAt\n      lastStatusCode\n      lastError\n    }\n  }\n": types.WebhookMessagesDocument,
+    "\n  mutation CreateWebhook($input: CreateWebhookEndpointInput!) {\n    createWebhookEndpoint(input: $input) {\n      endpoint {\n        id\n      }\n      secret\n    }\n  }\n": types.CreateWebhookDocument,
+    "\n  mutation RotateWebhookSecret($id: ID!) {\n    rotateWebhookSecret(id: $id) {\n      endpoint {\n        id\n        previousSecretUntil\n      }\n      secret\n    }\n  }\n": types.RotateWebhookSecretDocument,
+    "\n  mutation EnableWebhook($id: ID!) {\n    enableWebhookEndpoint(id: $id) {\n      id\n      enabled\n    }\n  }\n": types.EnableWebhookDocument,
+    "\n  mutation DeleteWebhook($id: ID!) {\n    deleteWebhookEndpoint(id: $id)\n  }\n": types.DeleteWebhookDocument,
+    "\n  query SsoSettings {\n    sso {\n      issuer\n      clientId\n      jitRole\n      ssoOnly\n      callbackUrl\n      startUrl\n    }\n  }\n": types.SsoSettingsDocument,
+    "\n  mutation ConfigureSso($issuer: String!, $clientId: String!, $clientSecret: String!, $jitRole: SsoJitRole) {\n    configureSso(issuer: $issuer, clientId: $clientId, clientSecret: $clientSecret, jitRole: $jitRole) {\n      issuer\n      clientId\n      jitRole\n      ssoOnly\n      callbackUrl\n      startUrl\n    }\n  }\n": types.ConfigureSsoDocument,
+    "\n  mutation SetSsoOnly($only: Boolean!) {\n    setSsoOnly(only: $only)\n  }\n": types.SetSsoOnlyDocument,
 };
 
 /**
@@ -266,6 +284,42 @@ export function graphql(source: "\n  mutation SetMfaRequired($required: Boolean!
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation DeleteWorkspace($confirmSlug: String!) {\n    deleteWorkspace(confirmSlug: $confirmSlug)\n  }\n"): (typeof documents)["\n  mutation DeleteWorkspace($confirmSlug: String!) {\n    deleteWorkspace(confirmSlug: $confirmSlug)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Webhooks {\n    webhookEndpoints {\n      id\n      url\n      events\n      enabled\n      disabledReason\n      consecutiveFailures\n      previousSecretUntil\n      createdAt\n    }\n  }\n"): (typeof documents)["\n  query Webhooks {\n    webhookEndpoints {\n      id\n      url\n      events\n      enabled\n      disabledReason\n      consecutiveFailures\n      previousSecretUntil\n      createdAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query WebhookMessages($id: ID!) {\n    webhookMessages(endpointId: $id, first: 20) {\n      id\n      eventType\n      status\n      attempts\n      createdAt\n      deliveredAt\n      lastStatusCode\n      lastError\n    }\n  }\n"): (typeof documents)["\n  query WebhookMessages($id: ID!) {\n    webhookMessages(endpointId: $id, first: 20) {\n      id\n      eventType\n      status\n      attempts\n      createdAt\n      deliveredAt\n      lastStatusCode\n      lastError\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateWebhook($input: CreateWebhookEndpointInput!) {\n    createWebhookEndpoint(input: $input) {\n      endpoint {\n        id\n      }\n      secret\n    }\n  }\n"): (typeof documents)["\n  mutation CreateWebhook($input: CreateWebhookEndpointInput!) {\n    createWebhookEndpoint(input: $input) {\n      endpoint {\n        id\n      }\n      secret\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RotateWebhookSecret($id: ID!) {\n    rotateWebhookSecret(id: $id) {\n      endpoint {\n        id\n        previousSecretUntil\n      }\n      secret\n    }\n  }\n"): (typeof documents)["\n  mutation RotateWebhookSecret($id: ID!) {\n    rotateWebhookSecret(id: $id) {\n      endpoint {\n        id\n        previousSecretUntil\n      }\n      secret\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EnableWebhook($id: ID!) {\n    enableWebhookEndpoint(id: $id) {\n      id\n      enabled\n    }\n  }\n"): (typeof documents)["\n  mutation EnableWebhook($id: ID!) {\n    enableWebhookEndpoint(id: $id) {\n      id\n      enabled\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteWebhook($id: ID!) {\n    deleteWebhookEndpoint(id: $id)\n  }\n"): (typeof documents)["\n  mutation DeleteWebhook($id: ID!) {\n    deleteWebhookEndpoint(id: $id)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query SsoSettings {\n    sso {\n      issuer\n      clientId\n      jitRole\n      ssoOnly\n      callbackUrl\n      startUrl\n    }\n  }\n"): (typeof documents)["\n  query SsoSettings {\n    sso {\n      issuer\n      clientId\n      jitRole\n      ssoOnly\n      callbackUrl\n      startUrl\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConfigureSso($issuer: String!, $clientId: String!, $clientSecret: String!, $jitRole: SsoJitRole) {\n    configureSso(issuer: $issuer, clientId: $clientId, clientSecret: $clientSecret, jitRole: $jitRole) {\n      issuer\n      clientId\n      jitRole\n      ssoOnly\n      callbackUrl\n      startUrl\n    }\n  }\n"): (typeof documents)["\n  mutation ConfigureSso($issuer: String!, $clientId: String!, $clientSecret: String!, $jitRole: SsoJitRole) {\n    configureSso(issuer: $issuer, clientId: $clientId, clientSecret: $clientSecret, jitRole: $jitRole) {\n      issuer\n      clientId\n      jitRole\n      ssoOnly\n      callbackUrl\n      startUrl\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetSsoOnly($only: Boolean!) {\n    setSsoOnly(only: $only)\n  }\n"): (typeof documents)["\n  mutation SetSsoOnly($only: Boolean!) {\n    setSsoOnly(only: $only)\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

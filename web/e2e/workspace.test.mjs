@@ -1,0 +1,176 @@
+// The rest of a workspace in a real browser: goals and ideas (an idea becomes a project),
+// files attached and downloaded through the signing proxy, a webhook endpoint whose secret
+// is shown once, the audit log of a date range downloaded, single sign-on configured and
+// used through the test OpenID provider, and a deleted workspace restored.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { after, before, test } from "node:test";
+import { launchBrowser, startMail, startOidc, startServer, watchedPage } from "./harness.mjs";
+
+let mail, server, browser;
+const shots = resolve(import.meta.dirname, "..", "..", "docs", "console");
+
+before(async () => {
+  mail = await startMail();
+  server = await startServer(mail);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  mail?.stop();
+});
+
+async function ownerWithWorkspace(ctx, email, name, slug) {
+  const watched = await watchedPage(ctx);
+  const { page } = watched;
+  await page.goto(`${server.url}/signup`);
+  await page.getByLabel("Your name").fill("Owner");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("a long enough secret");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("heading", { name: "Your workspaces" }).waitFor();
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByLabel("Address").fill(slug);
+  await page.getByRole("button", { name: "Create workspace" }).click();
+  await page.waitForURL(new RegExp(`/w/${slug}$`));
+  return watched;
+}
+
+test("goals, ideas and files in the console", async () => {
+  const ctx = await browser.newContext({ acceptDownloads: true });
+  const { page, problems } = await ownerWithWorkspace(ctx, "olive@example.com", "Olive Labs", "olive");
+
+  // A goal, edited, with its history.
+  await page.getByRole("link", { name: "Goals" }).click();
+  await page.getByRole("form", { name: "New goal" }).getByLabel("Title").fill("Ship the beta");
+  await page.getByRole("button", { name: "Add goal" }).click();
+  await page.getByText("Ship the beta").waitFor();
+  await page.getByRole("button", { name: "Edit" }).click();
+  await page.getByRole("form", { name: "Edit Ship the beta" }).getByLabel("Title").fill("Ship the beta in May");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByText("Ship the beta in May").waitFor();
+  await page.getByRole("button", { name: "History" }).click();
+  await page.getByText(/Version 2/).waitFor();
+
+  // A team, then an idea that becomes its project.
+  await page.getByRole("link", { name: "Projects" }).click();
+  await page.getByLabel("Team name").fill("Research");
+  await page.getByRole("button", { name: "Create team" }).click();
+  await page.getByRole("heading", { name: "New project" }).waitFor();
+  await page.getByRole("link", { name: "Ideas" }).click();
+  await page.getByRole("form", { name: "New idea" }).getByLabel("Title").fill("Offline mode");
+  await page.getByRole("button", { name: "Add idea" }).click();
+  await page.getByText("Offline mode").waitFor();
+  await page.getByRole("button", { name: "Make it a project" }).click();
+  await page.getByRole("button", { name: "Create project" }).click();
+  await page.getByRole("link", { name: "Offline mode" }).click();
+  await page.getByRole("heading", { name: "Offline mode" }).waitFor();
+
+  // A record with a file: uploaded with progress, downloaded through the signing proxy.
+  await page.getByRole("form", { name: "New record" }).getByLabel("Title").fill("Sync design");
+  await page.getByRole("button", { name: "Add record" }).click();
+  await page.getByText("Sync design").waitFor();
+  await page.getByRole("button", { name: "Files" }).click();
+  const record = page.locator("li.record").filter({ hasText: "Sync design" });
+  await record.getByText("No files attached.").waitFor();
+  await record
+    .getByLabel("Attach a file")
+    .setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("offline first\n") });
+  const link = page.getByRole("link", { name: "notes.txt" });
+  await link.waitFor();
+  const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+  const saved = await download.path();
+  assert.equal(readFileSync(saved, "utf8"), "offline first\n");
+  await page.screenshot({ path: resolve(shots, "files.png"), fullPage: true });
+
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
+test("webhooks, the audit export and single sign-on in the settings", async () => {
+  const ctx = await browser.newContext({ acceptDownloads: true });
+  const { page, problems } = await ownerWithWorkspace(ctx, "sam@example.com", "Sam Corp", "samcorp");
+
+  // A webhook endpoint: its signing secret is shown once.
+  await page.getByRole("link", { name: "Settings" }).click();
+  const hooks = page.getByRole("form", { name: "New webhook endpoint" });
+  await hooks.getByLabel("Endpoint URL").fill("http://127.0.0.1:9/hook");
+  await hooks.getByLabel("Events").fill("createGoal, updateRecord");
+  await page.getByRole("button", { name: "Add endpoint" }).click();
+  const secret = await page.getByTestId("webhook-secret").textContent();
+  assert.match(secret, /^whsec_/);
+  await page.getByRole("cell", { name: "createGoal, updateRecord" }).waitFor();
+  await page.getByRole("button", { name: "Deliveries" }).click();
+  await page.getByText("Nothing sent yet.").waitFor();
+  await page.reload();
+  await page.getByRole("cell", { name: "createGoal, updateRecord" }).waitFor();
+  assert.equal(await page.getByTestId("webhook-secret").count(), 0, "the secret is not shown again");
+
+  // Single sign-on through the test provider, registered with the callback Tessera shows.
+  const callback = `${server.url}/auth/oidc/samcorp/callback`;
+  const oidc = await startOidc([{ client_id: "samcorp-console", client_secret: "console-secret", redirect_uris: [callback] }]);
+  try {
+    const sso = page.getByRole("form", { name: "Configure single sign-on" });
+    await sso.getByLabel("Issuer URL").fill(oidc.issuer);
+    await sso.getByLabel("Client ID").fill("samcorp-console");
+    await sso.getByLabel("Client secret").fill("console-secret");
+    await sso.getByLabel("New people at their first sign-in").selectOption("MEMBER");
+    await page.getByRole("button", { name: "Save single sign-on" }).click();
+    await page.getByText(callback).waitFor();
+    await page.screenshot({ path: resolve(shots, "settings-sso.png"), fullPage: true });
+
+    const other = await browser.newContext();
+    const { page: pat, problems: patProblems } = await watchedPage(other);
+    await pat.goto(`${server.url}/signin`);
+    await pat.getByRole("link", { name: /SSO/ }).click();
+    await pat.getByLabel("Workspace address").fill("samcorp");
+    await pat.getByRole("button", { name: "Continue" }).click();
+    await pat.locator("input[name=login]").fill("pat");
+    await pat.locator("input[name=password]").fill("anything");
+    await pat.locator("button[type=submit]").click();
+    await pat.locator("button[type=submit]", { hasText: /Continue|Authorize/ }).click();
+    await pat.getByRole("heading", { name: "Your workspaces" }).waitFor();
+    await pat.getByText("pat@corp.test").waitFor();
+    await pat.getByRole("link", { name: /Sam Corp/ }).waitFor();
+    assert.deepEqual(patProblems, []);
+    await other.close();
+  } finally {
+    oidc.stop();
+  }
+
+  // The audit log of today, as JSON Lines with hashes: the SSO sign-in is in it.
+  await page.getByRole("link", { name: "Audit log" }).click();
+  const today = new Date().toISOString().slice(0, 10);
+  await page.getByLabel("From", { exact: true }).fill(today);
+  await page.getByLabel("To", { exact: true }).fill(today);
+  await page.getByRole("button", { name: "Filter" }).click();
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "JSON Lines" }).click()]);
+  const lines = readFileSync(await download.path(), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(lines[0].format, "tessera-audit-export-v1");
+  const actions = lines.map((l) => l.action).filter(Boolean);
+  assert.ok(actions.includes("createWebhookEndpoint"), actions.join(","));
+  assert.ok(actions.includes("configureSso"), actions.join(","));
+  assert.ok(lines.slice(1).every((l) => !l.action || /^[0-9a-f]{64}$/.test(l.hash)));
+
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
+test("a deleted workspace is restored from the workspaces page", async () => {
+  const ctx = await browser.newContext();
+  const { page, problems } = await ownerWithWorkspace(ctx, "rex@example.com", "Rex Studio", "rexstudio");
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByLabel("Type rexstudio to confirm").fill("rexstudio");
+  await page.getByRole("button", { name: "Delete workspace" }).click();
+  await page.getByText("The workspace is deleted.").waitFor();
+  await page.getByRole("link", { name: "Tessera" }).click();
+  await page.getByRole("heading", { name: "Recently deleted" }).waitFor();
+  await page.getByRole("button", { name: "Restore" }).click();
+  await page.getByRole("link", { name: /Rex Studio/ }).click();
+  await page.getByRole("heading", { name: "Projects" }).waitFor();
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
