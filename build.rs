@@ -53,6 +53,8 @@ const CONSOLE_INPUTS: &[&str] = &[
     "src",
     "public",
     "index.html",
+    "graphiql.html",
+    "../schema/schema.graphql",
     "package.json",
     "package-lock.json",
     "vite.config.ts",

@@ -21,4 +21,6 @@ pub use chain::{
 pub use error::AuditError;
 pub use export::{ExportError, Format, export};
 pub use keys::{GENESIS_HASH, destroy_audit_key, new_wrapped_audit_key};
-pub use verify::{Break, VerifyReport, checkpoint, checkpoint_force, checkpoint_message, verify};
+pub use verify::{
+    Break, VerifyReport, checkpoint, checkpoint_force, checkpoint_message, last_checkpoint, verify,
+};

@@ -267,3 +267,18 @@ async fn sign_head(
     .await?;
     Ok(Some(seq))
 }
+
+/// The newest signed checkpoint of a tenant's chain: (sequence number, when it was signed,
+/// signing key id).
+pub async fn last_checkpoint(
+    conn: &mut sqlx::PgConnection,
+    tenant_id: Uuid,
+) -> Result<Option<(i64, chrono::DateTime<chrono::Utc>, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT seq, signed_at, key_id FROM public.audit_checkpoints
+         WHERE tenant_id = $1 ORDER BY seq DESC, signed_at DESC LIMIT 1",
+    )
+    .bind(tenant_id)
+    .fetch_optional(conn)
+    .await
+}

@@ -24,8 +24,16 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; \
 base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// GraphiQL's page (`/w/{slug}/graphiql`, its own document): the same, except that styles
+/// may be inline — its editor (Monaco) and dialogs inject `<style>` elements at run time —
+/// and its stylesheet's fonts are `data:` URLs. Scripts stay same-origin files only, so
+/// injected markup still cannot run code.
+pub const GRAPHIQL_CSP: &str = "default-src 'self'; script-src 'self'; \
+style-src 'self' 'unsafe-inline'; worker-src 'self'; img-src 'self' data:; font-src 'self' data:; \
+connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 const PERMISSIONS: &str = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), \
-serial=(), hid=(), bluetooth=(), publickey-credentials-get=(self), \
+serial=(), hid=(), publickey-credentials-get=(self), \
 publickey-credentials-create=(self)";
 
 /// Whether the binary carries a built console (not the "how to build it" page).
@@ -49,10 +57,10 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-fn page_headers(h: &mut HeaderMap) {
+fn page_headers(h: &mut HeaderMap, csp: &'static str) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
+        HeaderValue::from_static(csp),
     );
     h.insert(
         header::REFERRER_POLICY,
@@ -70,6 +78,15 @@ fn page_headers(h: &mut HeaderMap) {
 }
 
 fn file_response(path: &str, cache: &'static str, head: bool) -> Option<Response> {
+    page_response(path, cache, head, CSP)
+}
+
+fn page_response(
+    path: &str,
+    cache: &'static str,
+    head: bool,
+    csp: &'static str,
+) -> Option<Response> {
     let file = CONSOLE.get_file(path)?;
     let body = if head {
         Body::empty()
@@ -83,7 +100,7 @@ fn file_response(path: &str, cache: &'static str, head: bool) -> Option<Response
         HeaderValue::from_static(content_type(path)),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    page_headers(h);
+    page_headers(h, csp);
     Some(resp)
 }
 
@@ -111,9 +128,20 @@ pub async fn fallback(req: Request) -> Response {
         )
         .unwrap_or_else(|| ApiError::not_found().into_http());
     }
+    // GraphiQL, for a browser's navigation to a workspace's `graphiql` page.
+    if wants_html(req.headers())
+        && path
+            .strip_prefix("w/")
+            .and_then(|rest| rest.strip_suffix("/graphiql"))
+            .is_some_and(|slug| !slug.is_empty() && !slug.contains('/'))
+        && let Some(resp) = page_response("graphiql.html", "no-cache", head, GRAPHIQL_CSP)
+    {
+        return resp;
+    }
     if !path.is_empty()
         && !path.contains('/')
         && path != "index.html"
+        && path != "graphiql.html"
         && let Some(resp) = file_response(path, "public, max-age=3600", head)
     {
         return resp;

@@ -155,3 +155,40 @@ async fn plain_http_origins_get_no_hsts() {
     assert_eq!(resp.status(), 200);
     assert!(resp.headers().get("strict-transport-security").is_none());
 }
+
+/// GraphiQL is its own page at `/w/{slug}/graphiql`: its policy lets the editor inject
+/// styles, never scripts; it is not reachable under another name with the console's policy.
+#[tokio::test]
+async fn graphiql_has_its_own_page_and_policy() {
+    let app = TestApp::spawn().await;
+    let resp = page(&app, "/w/acme/graphiql").await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(header(&resp, "cache-control"), "no-cache");
+    let csp = header(&resp, "content-security-policy").to_owned();
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe-eval"), "{csp}");
+    assert!(
+        !csp.split(';')
+            .any(|d| d.trim().starts_with("script-src") && d.contains("unsafe-inline")),
+        "{csp}"
+    );
+    let html = resp.text().await.unwrap();
+    if tessera::http::console_built() {
+        assert!(html.contains("<div id=\"graphiql\">"), "{html}");
+        for tag in html.split("<script").skip(1) {
+            let open = &tag[..tag.find('>').unwrap()];
+            assert!(open.contains("src=\"/"), "inline script: <script{open}>");
+        }
+    }
+    // Not a workspace page: the console's own page and policy.
+    for path in ["/w/acme/x/graphiql", "/graphiql.html"] {
+        let resp = page(&app, path).await;
+        let csp = header(&resp, "content-security-policy").to_owned();
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert!(
+            !resp.text().await.unwrap().contains("id=\"graphiql\""),
+            "{path}"
+        );
+    }
+}

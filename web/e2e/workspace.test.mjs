@@ -174,3 +174,30 @@ test("a deleted workspace is restored from the workspaces page", async () => {
   assert.deepEqual(problems, []);
   await ctx.close();
 });
+
+test("GraphiQL runs the signed-in member's queries, under its own policy", async () => {
+  const ctx = await browser.newContext();
+  const { page, problems } = await ownerWithWorkspace(ctx, "gia@example.com", "Gia Works", "giaworks");
+  await page.getByRole("link", { name: "GraphiQL" }).click();
+  await page.waitForURL(/\/w\/giaworks\/graphiql$/);
+  // Run once the editor holds the default query.
+  await page.locator(".graphiql-query-editor").getByText("permissions").first().waitFor();
+  await page.locator(".graphiql-execute-button").click();
+  // The editor renders tokens in spans with non-breaking spaces: read the panel's text.
+  const response = page.locator(".graphiql-response");
+  await page.waitForFunction(() => /"role":\s"OWNER"/u.test(document.querySelector(".graphiql-response")?.innerText.replace(/\u00a0/g, " ") ?? ""));
+  assert.match((await response.innerText()).replace(/\u00a0/g, " "), /"workspace:delete"/);
+  // The schema came with the page: the documentation explorer knows the workspace's types.
+  await page.getByRole("button", { name: /Show Documentation Explorer/i }).click();
+  await page.getByText("Query", { exact: true }).first().waitFor();
+  await page.screenshot({ path: resolve(shots, "graphiql.png") });
+  assert.deepEqual(problems, []);
+
+  // Signed out, the page sends people to sign in first.
+  const stranger = await browser.newContext();
+  const { page: other } = await watchedPage(stranger);
+  await other.goto(`${server.url}/w/giaworks/graphiql`);
+  await other.waitForURL(/\/signin\?next=/);
+  await stranger.close();
+  await ctx.close();
+});

@@ -21,7 +21,15 @@ impl AuditQuery {
         let r = crate::audit::verify(tx.conn(), &st.keyring, tenant_id)
             .await
             .map_err(ApiError::from)?;
+        let last = crate::audit::last_checkpoint(tx.conn(), tenant_id)
+            .await
+            .map_err(ApiError::from)?;
         Ok(AuditStatus {
+            last_checkpoint: last.map(|(seq, signed_at, key_id)| AuditCheckpoint {
+                seq,
+                signed_at,
+                key_id,
+            }),
             ok: r.ok(),
             entries: r.entries,
             last_seq: r.last_seq,
@@ -83,6 +91,17 @@ pub struct AuditStatus {
     /// The first sequence number that cannot be trusted, when broken.
     pub first_bad_seq: Option<i64>,
     pub reason: Option<String>,
+    /// The newest signed checkpoint, if any.
+    pub last_checkpoint: Option<AuditCheckpoint>,
+}
+
+/// A signed checkpoint: the chain's hash at `seq`, signed with the server's key.
+#[derive(SimpleObject)]
+pub struct AuditCheckpoint {
+    pub seq: i64,
+    pub signed_at: chrono::DateTime<chrono::Utc>,
+    /// The master key id whose signing key signed it.
+    pub key_id: i64,
 }
 
 /// One audit entry as an authorized reader sees it.

@@ -106,6 +106,8 @@ export function WorkspaceLayout() {
           <NavLink to={`/w/${slug}/members`}>Members</NavLink>
           <NavLink to={`/w/${slug}/admin/audit`}>Audit log</NavLink>
           <NavLink to={`/w/${slug}/settings`}>Settings</NavLink>
+          {/* Its own page, with its own policy: a full navigation. */}
+          <a href={`/w/${slug}/graphiql`}>GraphiQL</a>
           <LiveUpdates live={live} />
         </nav>
         <div className="content">

@@ -4,6 +4,7 @@ import { useParams } from "react-router";
 import { useClient, useQuery } from "urql";
 import { describeGraphql } from "../../app/errors";
 import { Field } from "../../components/Field";
+import { when } from "../../components/format";
 import { Empty, ErrorNotice, Loading, Success } from "../../components/Notice";
 import { Page } from "../../components/Page";
 import type { AuditEntriesQuery as AuditEntriesResult, AuditStatusQuery as AuditStatusResult } from "../../gql/tenant/graphql";
@@ -209,6 +210,13 @@ function Verify() {
         <Success>
           Intact: {s.entries} entries up to #{s.lastSeq}, {s.checkpoints} signed checkpoints.
         </Success>
+      ) : null}
+      {s ? (
+        <p className="muted">
+          {s.lastCheckpoint
+            ? `Last signed checkpoint: entry #${String(s.lastCheckpoint.seq)}, signed ${when(s.lastCheckpoint.signedAt)} with key ${String(s.lastCheckpoint.keyId)}.`
+            : "No signed checkpoint yet: the server signs one every few minutes while entries are added."}
+        </p>
       ) : null}
       {s && !s.ok ? (
         <ErrorNotice>

@@ -27,6 +27,11 @@ export const AuditStatusQuery = graphql(`
       checkpoints
       firstBadSeq
       reason
+      lastCheckpoint {
+        seq
+        signedAt
+        keyId
+      }
     }
   }
 `);

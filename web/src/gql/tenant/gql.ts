@@ -15,7 +15,7 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  */
 type Documents = {
     "\n  query AuditEntries($after: Int!, $from: DateTime, $to: DateTime, $actions: [String!]!, $actorUser: ID, $targetId: String) {\n    auditEntries(first: 50, after: $after, from: $from, to: $to, actions: $actions, actorUser: $actorUser, targetId: $targetId) {\n      seq\n      at\n      actorType\n      actorUser\n      action\n      targetType\n      targetId\n      clientIp\n      payload\n      erased\n      hash\n    }\n  }\n": typeof types.AuditEntriesDocument,
-    "\n  query AuditStatus {\n    auditStatus {\n      ok\n      entries\n      lastSeq\n      checkpoints\n      firstBadSeq\n      reason\n    }\n  }\n": typeof types.AuditStatusDocument,
+    "\n  query AuditStatus {\n    auditStatus {\n      ok\n      entries\n      lastSeq\n      checkpoints\n      firstBadSeq\n      reason\n      lastCheckpoint {\n        seq\n        signedAt\n        keyId\n      }\n    }\n  }\n": typeof types.AuditStatusDocument,
     "\n  subscription WorkspaceChanged {\n    workspaceChanged {\n      seq\n      action\n      entity\n      id\n      resync\n    }\n  }\n": typeof types.WorkspaceChangedDocument,
     "\n  query Members($after: String) {\n    viewer {\n      userId\n      role\n      permissions\n    }\n    members(first: 50, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        email\n        displayName\n        role\n      }\n    }\n  }\n": typeof types.MembersDocument,
     "\n  query Invitations {\n    invitations(status: [PENDING, EXPIRED]) {\n      id\n      email\n      role\n      status\n      expiresAt\n      sentCount\n    }\n  }\n": typeof types.InvitationsDocument,
@@ -65,7 +65,7 @@ type Documents = {
 };
 const documents: Documents = {
     "\n  query AuditEntries($after: Int!, $from: DateTime, $to: DateTime, $actions: [String!]!, $actorUser: ID, $targetId: String) {\n    auditEntries(first: 50, after: $after, from: $from, to: $to, actions: $actions, actorUser: $actorUser, targetId: $targetId) {\n      seq\n      at\n      actorType\n      actorUser\n      action\n      targetType\n      targetId\n      clientIp\n      payload\n      erased\n      hash\n    }\n  }\n": types.AuditEntriesDocument,
-    "\n  query AuditStatus {\n    auditStatus {\n      ok\n      entries\n      lastSeq\n      checkpoints\n      firstBadSeq\n      reason\n    }\n  }\n": types.AuditStatusDocument,
+    "\n  query AuditStatus {\n    auditStatus {\n      ok\n      entries\n      lastSeq\n      checkpoints\n      firstBadSeq\n      reason\n      lastCheckpoint {\n        seq\n        signedAt\n        keyId\n      }\n    }\n  }\n": types.AuditStatusDocument,
     "\n  subscription WorkspaceChanged {\n    workspaceChanged {\n      seq\n      action\n      entity\n      id\n      resync\n    }\n  }\n": types.WorkspaceChangedDocument,
     "\n  query Members($after: String) {\n    viewer {\n      userId\n      role\n      permissions\n    }\n    members(first: 50, after: $after) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        id\n        email\n        displayName\n        role\n      }\n    }\n  }\n": types.MembersDocument,
     "\n  query Invitations {\n    invitations(status: [PENDING, EXPIRED]) {\n      id\n      email\n      role\n      status\n      expiresAt\n      sentCount\n    }\n  }\n": types.InvitationsDocument,
@@ -135,7 +135,7 @@ export function graphql(source: "\n  query AuditEntries($after: Int!, $from: Dat
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query AuditStatus {\n    auditStatus {\n      ok\n      entries\n      lastSeq\n      checkpoints\n      firstBadSeq\n      reason\n    }\n  }\n"): (typeof documents)["\n  query AuditStatus {\n    auditStatus {\n      ok\n      entries\n      lastSeq\n      checkpoints\n      firstBadSeq\n      reason\n    }\n  }\n"];
+export function graphql(source: "\n  query AuditStatus {\n    auditStatus {\n      ok\n      entries\n      lastSeq\n      checkpoints\n      firstBadSeq\n      reason\n      lastCheckpoint {\n        seq\n        signedAt\n        keyId\n      }\n    }\n  }\n"): (typeof documents)["\n  query AuditStatus {\n    auditStatus {\n      ok\n      entries\n      lastSeq\n      checkpoints\n      firstBadSeq\n      reason\n      lastCheckpoint {\n        seq\n        signedAt\n        keyId\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
