@@ -56,6 +56,7 @@ def main(path: str) -> int:
             prev_seq, prev_hash, n = e["seq"], e["hash"], n + 1
             hashes[e["seq"]] = e["hash"]
     signed = 0
+    check_links(tenant, checkpoints)
     for c in checkpoints:
         if c["seq"] in hashes and hashes[c["seq"]] != c["hash"]:
             print(f"BROKEN at seq {c['seq']}: differs from the signed checkpoint")
@@ -63,6 +64,32 @@ def main(path: str) -> int:
         signed += check_signature(tenant, c, keys)
     print(f"ok: {n} entries verified; {len(checkpoints)} checkpoints match, {signed} signatures checked")
     return 0
+
+
+def checkpoint_message(tenant: uuid.UUID, c: dict) -> bytes:
+    """What a checkpoint's signature covers: chained checkpoints (with a counter) also sign
+    the counter and the previous checkpoint's digest."""
+    if c.get("counter") is None:
+        return (b"tessera-checkpoint-v1\0" + tenant.bytes + struct.pack(">q", c["seq"])
+                + bytes.fromhex(c["hash"]))
+    return (b"tessera-checkpoint-v2\0" + tenant.bytes + struct.pack(">q", c["counter"])
+            + struct.pack(">q", c["seq"]) + bytes.fromhex(c["hash"])
+            + bytes.fromhex(c["prev_checkpoint"]))
+
+
+def check_links(tenant: uuid.UUID, checkpoints: list) -> None:
+    """Chained checkpoints count 1, 2, ... and each names the SHA-256 of the previous one's
+    signed message: a checkpoint removed or reordered is a break. Exits on one."""
+    chained = sorted((c for c in checkpoints if c.get("counter") is not None), key=lambda c: c["counter"])
+    prev = bytes(32)
+    for expected, c in enumerate(chained, start=1):
+        if c["counter"] != expected:
+            print(f"BROKEN at seq {c['seq']}: checkpoint {expected} is missing")
+            sys.exit(1)
+        if bytes.fromhex(c["prev_checkpoint"]) != prev:
+            print(f"BROKEN at seq {c['seq']}: checkpoint {expected} does not link to the one before")
+            sys.exit(1)
+        prev = hashlib.sha256(checkpoint_message(tenant, c)).digest()
 
 
 def check_signature(tenant: uuid.UUID, c: dict, keys: dict) -> int:
@@ -75,8 +102,7 @@ def check_signature(tenant: uuid.UUID, c: dict, keys: dict) -> int:
     key = keys.get(str(c["key_id"]))
     if not key:
         return 0
-    message = (b"tessera-checkpoint-v1\0" + tenant.bytes + struct.pack(">q", c["seq"])
-               + bytes.fromhex(c["hash"]))
+    message = checkpoint_message(tenant, c)
     try:
         Ed25519PublicKey.from_public_bytes(base64.b64decode(key)).verify(
             base64.b64decode(c["signature"]), message)

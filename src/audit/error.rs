@@ -8,6 +8,8 @@ pub enum AuditError {
     NoChain,
     Key(CryptoError),
     Db(sqlx::Error),
+    /// The chain does not verify (first bad sequence number, reason): nothing is pruned.
+    Broken(i64, String),
 }
 
 impl From<sqlx::Error> for AuditError {
@@ -24,6 +26,7 @@ impl std::fmt::Display for AuditError {
             Self::NoChain => f.write_str("the workspace has no audit chain"),
             Self::Key(e) => write!(f, "audit key: {e}"),
             Self::Db(e) => write!(f, "database error: {e}"),
+            Self::Broken(seq, reason) => write!(f, "the chain is broken at seq {seq}: {reason}"),
         }
     }
 }

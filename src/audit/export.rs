@@ -149,19 +149,18 @@ pub async fn export(
     }
     if format == Format::JsonLines {
         // The signed checkpoints, so the export can be checked against them.
-        let checkpoints: Vec<(i64, Vec<u8>, Vec<u8>, i64)> = sqlx::query_as(
-            "SELECT seq, hash, signature, key_id FROM public.audit_checkpoints WHERE tenant_id = $1 ORDER BY seq",
-        )
-        .bind(tenant_id)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| ExportError::Audit(AuditError::Db(e)))?;
-        for (seq, hash, signature, key_id) in checkpoints {
+        let checkpoints = super::checkpoints::list(&mut *conn, tenant_id)
+            .await
+            .map_err(|e| ExportError::Audit(AuditError::Db(e)))?;
+        for c in checkpoints {
             let line = serde_json::json!({ "checkpoint": {
-                "seq": seq,
-                "hash": hex::encode(hash),
-                "signature": STANDARD.encode(signature),
-                "key_id": key_id,
+                "seq": c.seq,
+                "hash": hex::encode(&c.hash),
+                "signature": STANDARD.encode(&c.signature),
+                "key_id": c.key_id,
+                // Chained checkpoints (see `checkpoints`): null on older, unchained ones.
+                "counter": c.counter,
+                "prev_checkpoint": c.prev_checkpoint.as_deref().map(hex::encode),
             }});
             writeln!(buf, "{line}").map_err(io)?;
         }

@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use ed25519_dalek::{Signature, Signer, Verifier};
 use futures_util::TryStreamExt;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::chain::{canonical_bytes, entry_hash};
+use super::checkpoints;
 use super::keys::GENESIS_HASH;
 use crate::crypto::Keyring;
 
@@ -26,6 +26,11 @@ pub struct VerifyReport {
     pub last_seq: i64,
     /// Checkpoints verified (signed by a master key the keyring holds).
     pub checkpoints: usize,
+    /// Retention removed the entries before this one; the chain was verified from the
+    /// signed checkpoint of the entry before it.
+    pub floor: Option<i64>,
+    /// The first entry no verified checkpoint covers, and when it was written.
+    pub first_uncovered: Option<(i64, chrono::DateTime<chrono::Utc>)>,
     pub problem: Option<Break>,
 }
 
@@ -33,16 +38,19 @@ impl VerifyReport {
     pub fn ok(&self) -> bool {
         self.problem.is_none()
     }
-}
 
-/// The bytes a checkpoint signature covers.
-pub fn checkpoint_message(tenant_id: Uuid, seq: i64, hash: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(80);
-    m.extend_from_slice(b"tessera-checkpoint-v1\0");
-    m.extend_from_slice(tenant_id.as_bytes());
-    m.extend_from_slice(&seq.to_be_bytes());
-    m.extend_from_slice(hash);
-    m
+    /// The first entry written more than `grace` before `now` that no checkpoint covers:
+    /// checkpoints are signed every interval, so past a couple of intervals such entries
+    /// mean checkpoints were removed (or the signer is not running).
+    pub fn uncovered_beyond(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        grace: chrono::Duration,
+    ) -> Option<i64> {
+        self.first_uncovered
+            .filter(|(_, at)| *at < now - grace)
+            .map(|(seq, _)| seq)
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -78,40 +86,52 @@ pub async fn verify(
     tenant_id: Uuid,
 ) -> Result<VerifyReport, sqlx::Error> {
     let mut problem = None;
-    let checkpoints: Vec<(i64, Vec<u8>, Vec<u8>, i64)> = sqlx::query_as(
-        "SELECT seq, hash, signature, key_id FROM public.audit_checkpoints WHERE tenant_id = $1 ORDER BY seq",
-    )
-    .bind(tenant_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let checkpoints = checkpoints::list(&mut *conn, tenant_id).await?;
     let mut expected_at: BTreeMap<i64, Vec<u8>> = BTreeMap::new();
     // Checkpoints signed by a master key no longer held (retired after a rotation) cannot be
     // checked. They are acceptable only when a verified checkpoint at the same or a later
     // position supersedes them (rotation signs one); otherwise relabelling checkpoints
     // would be a way to disarm them.
     let mut unverifiable = Vec::new();
-    for (seq, hash, sig, key_id) in &checkpoints {
-        let Some(verifier) = u32::try_from(*key_id)
-            .ok()
-            .and_then(|id| keyring.checkpoint_verifier(id))
-        else {
-            unverifiable.push(*seq);
-            continue;
-        };
-        let msg = checkpoint_message(tenant_id, *seq, hash);
-        let valid = Signature::from_slice(sig)
-            .map(|s| verifier.verify(&msg, &s).is_ok())
-            .unwrap_or(false);
-        if valid {
-            expected_at.insert(*seq, hash.clone());
-        } else {
-            first(
+    for c in &checkpoints {
+        match c.signature_valid(tenant_id, keyring) {
+            None => unverifiable.push(c.seq),
+            Some(true) => {
+                expected_at.insert(c.seq, c.hash.clone());
+            }
+            Some(false) => first(
                 &mut problem,
-                *seq,
-                format!("checkpoint at {seq} has an invalid signature"),
-            );
+                c.seq,
+                format!("checkpoint at {} has an invalid signature", c.seq),
+            ),
         }
     }
+    if let Some((seq, reason)) = checkpoints::link_problem(tenant_id, &checkpoints) {
+        first(&mut problem, seq, reason);
+    }
+    // Retention's floor: the chain starts at its first kept entry, linked to the hash a
+    // signed checkpoint recorded for the entry before it.
+    let floor: Option<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT seq, prev_hash FROM public.audit_floors WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (start_seq, start_prev) = match &floor {
+        Some((seq, prev)) => {
+            if expected_at.get(&(seq - 1)) != Some(prev) {
+                first(
+                    &mut problem,
+                    *seq,
+                    format!(
+                        "entries before {seq} were removed, but no signed checkpoint of entry {} anchors the rest",
+                        seq - 1
+                    ),
+                );
+            }
+            (*seq, prev.clone())
+        }
+        None => (1, GENESIS_HASH.to_vec()),
+    };
     let head: Option<i64> =
         sqlx::query_scalar("SELECT seq FROM public.audit_heads WHERE tenant_id = $1")
             .bind(tenant_id)
@@ -125,9 +145,14 @@ pub async fn verify(
     )
     .bind(tenant_id)
     .fetch(&mut *conn);
-    let (mut expected_seq, mut prev, mut entries) = (1i64, GENESIS_HASH.to_vec(), 0u64);
+    let (mut expected_seq, mut prev, mut entries) = (start_seq, start_prev, 0u64);
+    let covered_to = expected_at.keys().next_back().copied().unwrap_or(0);
+    let mut first_uncovered = None;
     while let Some(r) = rows.try_next().await? {
         entries += 1;
+        if r.seq > covered_to && first_uncovered.is_none() {
+            first_uncovered = Some((r.seq, r.at));
+        }
         if problem.is_none() {
             if r.seq != expected_seq {
                 first(
@@ -201,7 +226,11 @@ pub async fn verify(
             h.min(last_seq) + 1,
             format!("the chain ends at {last_seq} but its head records {h}"),
         ),
-        None if entries > 0 => first(&mut problem, 1, "the chain has no head record".into()),
+        None if entries > 0 => first(
+            &mut problem,
+            start_seq,
+            "the chain has no head record".into(),
+        ),
         _ => {}
     }
     Ok(VerifyReport {
@@ -209,6 +238,8 @@ pub async fn verify(
         entries,
         last_seq,
         checkpoints: checkpoints.len() - unverifiable.len(),
+        floor: floor.map(|(seq, _)| seq),
+        first_uncovered,
         problem,
     })
 }
@@ -251,20 +282,7 @@ async fn sign_head(
     let Some((seq, hash)) = head else {
         return Ok(None);
     };
-    let signature = keyring
-        .checkpoint_signer()
-        .sign(&checkpoint_message(tenant_id, seq, &hash));
-    sqlx::query(
-        "INSERT INTO public.audit_checkpoints (tenant_id, seq, hash, key_id, signature) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(tenant_id)
-    .bind(seq)
-    .bind(&hash)
-    .bind(i64::from(keyring.current().id()))
-    .bind(&signature.to_bytes()[..])
-    .execute(&mut *conn)
-    .await?;
+    checkpoints::sign(conn, keyring, tenant_id, seq, &hash).await?;
     Ok(Some(seq))
 }
 

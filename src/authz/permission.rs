@@ -94,6 +94,7 @@ permissions! {
     WorkspaceDelete = "workspace:delete",
     SsoManage = "sso:manage",
     MfaManage = "mfa:manage",
+    AuditRetention = "audit:retention",
     SelfManage = "self:manage",
     WorkspaceLeave = "workspace:leave",
     WorkspaceTransfer = "workspace:transfer",
@@ -109,6 +110,7 @@ impl Permission {
                 | Self::WorkspaceDelete
                 | Self::SsoManage
                 | Self::MfaManage
+                | Self::AuditRetention
                 | Self::WorkspaceLeave
                 | Self::WorkspaceTransfer
         )
@@ -191,6 +193,7 @@ const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             P::WorkspaceDelete,
             P::SsoManage,
             P::MfaManage,
+            P::AuditRetention,
             P::WorkspaceLeave,
             P::WorkspaceTransfer,
         ],

@@ -17,6 +17,12 @@ pub(super) enum AuditCommand {
     },
     /// Sign a checkpoint of every chain head now.
     Checkpoint,
+    /// Remove entries older than each workspace's retention window, behind a signed anchor
+    /// (run it daily, e.g. as a CronJob; needs the migrator role).
+    Prune {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Export a workspace's entries (JSON Lines or CSV) to stdout, with hashes.
     Export {
         #[arg(long)]
@@ -45,14 +51,31 @@ pub(super) async fn run(op: &Operator<'_>, command: AuditCommand) -> anyhow::Res
             };
             let mut failed = false;
             let mut conn = op.migrator.acquire().await?;
+            // Checkpoints are signed every interval; entries older than two intervals that
+            // none covers mean checkpoints were removed, or no server is signing.
+            let grace = chrono::Duration::seconds(
+                i64::try_from(op.cfg.audit_checkpoint_interval_secs.saturating_mul(2))
+                    .unwrap_or(i64::MAX),
+            );
+            let now = crate::Clock::now(&crate::SystemClock);
             for (id, slug) in tenants {
                 let r = audit::verify(&mut conn, op.keyring, id).await?;
-                match &r.problem {
-                    None => println!(
-                        "{slug}: ok ({} entries, {} checkpoints)",
+                let floor = r
+                    .floor
+                    .map(|f| format!(", from entry {f}: older ones removed by retention behind a signed anchor"))
+                    .unwrap_or_default();
+                match (&r.problem, r.uncovered_beyond(now, grace)) {
+                    (None, None) => println!(
+                        "{slug}: ok ({} entries, {} checkpoints{floor})",
                         r.entries, r.checkpoints
                     ),
-                    Some(b) => {
+                    (None, Some(seq)) => {
+                        failed = true;
+                        println!(
+                            "{slug}: UNCOVERED from seq {seq}: entries older than two checkpoint intervals have no signed checkpoint (checkpoints removed, or none signed)"
+                        );
+                    }
+                    (Some(b), _) => {
                         failed = true;
                         println!("{slug}: BROKEN at seq {}: {}", b.seq, b.reason);
                     }
@@ -72,6 +95,37 @@ pub(super) async fn run(op: &Operator<'_>, command: AuditCommand) -> anyhow::Res
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Prune { tenant } => {
+            let tenants = match tenant {
+                Some(slug) => vec![(op.tenant_id(&slug).await?, slug)],
+                None => op.all_tenants().await?,
+            };
+            let now = crate::Clock::now(&crate::SystemClock);
+            let mut failed = false;
+            for (id, slug) in tenants {
+                let mut tx = op.migrator.begin().await?;
+                match audit::retention::prune(&mut tx, op.keyring, id, now).await {
+                    Ok(Some(p)) => {
+                        tx.commit().await?;
+                        println!(
+                            "{slug}: removed {} entries older than {} days; the chain starts at {}",
+                            p.removed, p.window_days, p.first_kept
+                        );
+                    }
+                    Ok(None) => tx.rollback().await?,
+                    Err(e) => {
+                        failed = true;
+                        tx.rollback().await?;
+                        println!("{slug}: not pruned: {e}");
+                    }
+                }
+            }
+            Ok(if failed {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         AuditCommand::Export {
             tenant,

@@ -3,6 +3,15 @@
 
 use std::process::ExitCode;
 
+/// Writes a line for the operator, ignoring a closed stream: a supervisor that stops
+/// reading the server's output must not bring the server down (`eprintln!` panics then).
+macro_rules! note {
+    ($stream:ident, $($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::$stream(), $($arg)*);
+    }};
+}
+
 use anyhow::Context as _;
 
 use super::database::Database;
@@ -82,9 +91,10 @@ pub(super) async fn run(
             .worker(cfg.jobs.clone())
             .run_until(stopped(stop_rx.clone())),
     );
-    eprintln!("tessera listening on http://{addr}");
+    note!(stderr, "tessera listening on http://{addr}");
     if let Some(dir) = cfg.mail.mailbox(&cfg.data_dir) {
-        eprintln!(
+        note!(
+            stderr,
             "no SMTP relay configured (mail.smtp): outgoing mail is written to {}/, one .eml file per message",
             dir.display()
         );
@@ -100,12 +110,14 @@ pub(super) async fn run(
         } else {
             " (built without Node.js: it explains how to get the console)"
         };
-        println!(
+        note!(
+            stdout,
             "Tessera Console: {console}/{built}\n  sign in as {email}\n  password   {password}\n",
             email = access.email,
             password = access.password.expose(),
         );
-        println!(
+        note!(
+            stdout,
             "Or the API with a token:\n\ncurl -s {console}/w/{slug}/graphql \\\n  -H 'Authorization: Bearer {tok}' \\\n  -H 'Content-Type: application/json' \\\n  -d '{{\"query\":\"{{ projects(first: 10) {{ edges {{ node {{ name team {{ name visibility }} records(first: 3) {{ edges {{ node {{ title status }} }} }} }} }} }} }}\"}}'\n",
             slug = crate::demo::DEMO_SLUG,
             tok = access.token.expose()
@@ -115,7 +127,11 @@ pub(super) async fn run(
         let metrics = tokio::net::TcpListener::bind(metrics_addr)
             .await
             .with_context(|| format!("binding {metrics_addr} (metrics_listen)"))?;
-        eprintln!("metrics on http://{}/metrics", metrics.local_addr()?);
+        note!(
+            stderr,
+            "metrics on http://{}/metrics",
+            metrics.local_addr()?
+        );
         let router = crate::http::metrics_router(state.clone());
         let stop = stopped(stop_rx.clone());
         tokio::spawn(async move {

@@ -86,6 +86,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0015_tenant_role_pool.sql",
         include_str!("../../migrations/public/0015_tenant_role_pool.sql"),
     ),
+    (
+        "0016_audit_retention.sql",
+        include_str!("../../migrations/public/0016_audit_retention.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (

@@ -244,6 +244,7 @@ async fn every_mutation_of_the_schema_writes_an_audit_entry() {
         "mutation { setOidcClientSecret(name: \"idp\", secret: \"x\") { id } }",
         "mutation { createApiToken(name: \"ci\", scopes: [READ]) { secret } }",
         "mutation { setMfaRequired(required: true) }",
+        "mutation { setAuditRetention(days: 3650) }",
     ] {
         let (_, resp) = owner.gql("acme", m).await;
         assert!(resp.get("errors").is_none(), "{m}: {resp}");

@@ -10,6 +10,7 @@ mod crash;
 mod deletion;
 mod embedded;
 mod entry;
+mod evidence;
 mod export;
 mod export_jobs;
 mod hardening;

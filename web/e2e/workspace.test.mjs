@@ -141,6 +141,12 @@ test("webhooks, the audit export and single sign-on in the settings", async () =
     oidc.stop();
   }
 
+  // Audit retention: 7 years by default, set by the owner.
+  await page.getByText("Entries are kept for 7 years").waitFor();
+  await page.getByLabel("Keep entries for (days)").fill("365");
+  await page.getByRole("button", { name: "Save retention" }).click();
+  await page.getByText("Retention set to 1 year.").waitFor();
+
   // The audit log of today, as JSON Lines with hashes: the SSO sign-in is in it.
   await page.getByRole("link", { name: "Audit log" }).click();
   const today = new Date().toISOString().slice(0, 10);
@@ -153,6 +159,7 @@ test("webhooks, the audit export and single sign-on in the settings", async () =
   const actions = lines.map((l) => l.action).filter(Boolean);
   assert.ok(actions.includes("createWebhookEndpoint"), actions.join(","));
   assert.ok(actions.includes("configureSso"), actions.join(","));
+  assert.ok(actions.includes("setAuditRetention"), actions.join(","));
   assert.ok(lines.slice(1).every((l) => !l.action || /^[0-9a-f]{64}$/.test(l.hash)));
 
   assert.deepEqual(problems, []);

@@ -12,6 +12,18 @@ pub struct AuditQuery;
 
 #[Object]
 impl AuditQuery {
+    /// How long this workspace keeps its audit entries, and where its chain starts.
+    #[graphql(directive = requires::apply(perm(P::AuditRead)))]
+    async fn audit_retention(&self, ctx: &Context<'_>) -> Result<AuditRetention> {
+        let mut tx = tx(ctx).await?;
+        let (days, first_kept): (i32, i64) =
+            sqlx::query_as("SELECT days, first_kept FROM public.tessera_audit_retention()")
+                .fetch_one(tx.conn())
+                .await
+                .map_err(ApiError::from)?;
+        Ok(AuditRetention { days, first_kept })
+    }
+
     /// Re-verifies this workspace's audit chain (hashes, links and signed checkpoints).
     #[graphql(directive = requires::apply(perm(P::AuditRead)))]
     async fn audit_status(&self, ctx: &Context<'_>) -> Result<AuditStatus> {
@@ -25,6 +37,7 @@ impl AuditQuery {
             .await
             .map_err(ApiError::from)?;
         Ok(AuditStatus {
+            first_kept: r.floor.unwrap_or(1),
             last_checkpoint: last.map(|(seq, signed_at, key_id)| AuditCheckpoint {
                 seq,
                 signed_at,
@@ -81,6 +94,15 @@ impl AuditQuery {
     }
 }
 
+/// The audit retention window of a workspace.
+#[derive(SimpleObject)]
+pub struct AuditRetention {
+    /// Entries older than this many days are removed (behind a signed checkpoint).
+    pub days: i32,
+    /// The first entry kept: 1 until retention removed anything.
+    pub first_kept: i64,
+}
+
 /// Result of re-verifying the workspace's chain.
 #[derive(SimpleObject)]
 pub struct AuditStatus {
@@ -93,6 +115,9 @@ pub struct AuditStatus {
     pub reason: Option<String>,
     /// The newest signed checkpoint, if any.
     pub last_checkpoint: Option<AuditCheckpoint>,
+    /// Where verification started: 1, or the first entry retention kept (the chain is
+    /// verified from the signed checkpoint of the entry before it).
+    pub first_kept: i64,
 }
 
 /// A signed checkpoint: the chain's hash at `seq`, signed with the server's key.

@@ -92,6 +92,34 @@ impl SettingsMutation {
         Ok(required)
     }
 
+    /// Sets how long this workspace keeps its audit entries, in days (30 to 36525; 2557, 7
+    /// years, by default). Older entries are removed by the operator's daily prune, behind a
+    /// signed checkpoint. Owners only, from a browser session; the change is audited with
+    /// its before and after.
+    #[graphql(directive = requires::apply(perm(P::AuditRetention)))]
+    async fn set_audit_retention(&self, ctx: &Context<'_>, days: i32) -> Result<i32> {
+        if !(30..=36525).contains(&days) {
+            return Err(crate::graphql::errors::ApiError::bad_input(
+                "audit retention is 30 days to 100 years (36525 days)",
+            )
+            .into());
+        }
+        let mut tx = tx(ctx).await?;
+        let before: Option<i32> =
+            sqlx::query_scalar("SELECT public.tessera_set_audit_retention($1)")
+                .bind(days)
+                .fetch_one(tx.conn())
+                .await
+                .map_err(crate::graphql::errors::ApiError::from)?;
+        let Some(before) = before else {
+            return Err(crate::graphql::errors::ApiError::not_found().into());
+        };
+        tx.note_change(serde_json::json!({
+            "entity": "workspace", "field": "audit_retention_days", "before": before, "after": days
+        }));
+        Ok(days)
+    }
+
     /// Deletes this workspace: inaccessible at once, restorable by an owner for 7 days
     /// (`restoreWorkspace` on `/graphql`), then purged. Owners only, from a browser session;
     /// `confirmSlug` must repeat the workspace's slug.

@@ -5,6 +5,7 @@ import { describeGraphql } from "../../app/errors";
 import { Field } from "../../components/Field";
 import { fileSize } from "../../components/format";
 import { SecretOnce } from "../../components/SecretOnce";
+import { Retention } from "./Retention";
 import { SsoSettings } from "./SsoSettings";
 import { Webhooks } from "./Webhooks";
 import { submitHandler, text } from "../../components/form";
@@ -35,6 +36,7 @@ export function Settings() {
       {can("tokens:read") ? <ApiTokens canMint={can("tokens:mint")} canRevoke={can("tokens:revoke")} /> : null}
       {can("settings:manage") ? <Webhooks /> : null}
       {can("sso:manage") ? <SsoSettings /> : null}
+      {can("audit:read") ? <Retention canChange={can("audit:retention")} /> : null}
       {can("mfa:manage") && data ? <MfaPolicy required={data.mfaRequired} onChanged={() => refetch({ requestPolicy: "network-only" })} /> : null}
       {can("workspace:delete") ? <DeleteZone /> : null}
       {data && !can("export:run") && !can("tokens:read") ? <Empty>Only owners and admins change this workspace's settings.</Empty> : null}

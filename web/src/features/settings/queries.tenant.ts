@@ -182,3 +182,18 @@ export const SetSsoOnly = graphql(`
     setSsoOnly(only: $only)
   }
 `);
+
+export const AuditRetentionQuery = graphql(`
+  query AuditRetention {
+    auditRetention {
+      days
+      firstKept
+    }
+  }
+`);
+
+export const SetAuditRetention = graphql(`
+  mutation SetAuditRetention($days: Int!) {
+    setAuditRetention(days: $days)
+  }
+`);

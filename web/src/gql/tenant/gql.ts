@@ -62,6 +62,8 @@ type Documents = {
     "\n  query SsoSettings {\n    sso {\n      issuer\n      clientId\n      jitRole\n      ssoOnly\n      callbackUrl\n      startUrl\n    }\n  }\n": typeof types.SsoSettingsDocument,
     "\n  mutation ConfigureSso($issuer: String!, $clientId: String!, $clientSecret: String!, $jitRole: SsoJitRole) {\n    configureSso(issuer: $issuer, clientId: $clientId, clientSecret: $clientSecret, jitRole: $jitRole) {\n      issuer\n      clientId\n      jitRole\n      ssoOnly\n      callbackUrl\n      startUrl\n    }\n  }\n": typeof types.ConfigureSsoDocument,
     "\n  mutation SetSsoOnly($only: Boolean!) {\n    setSsoOnly(only: $only)\n  }\n": typeof types.SetSsoOnlyDocument,
+    "\n  query AuditRetention {\n    auditRetention {\n      days\n      firstKept\n    }\n  }\n": typeof types.AuditRetentionDocument,
+    "\n  mutation SetAuditRetention($days: Int!) {\n    setAuditRetention(days: $days)\n  }\n": typeof types.SetAuditRetentionDocument,
 };
 const documents: Documents = {
     "\n  query AuditEntries($after: Int!, $from: DateTime, $to: DateTime, $actions: [String!]!, $actorUser: ID, $targetId: String) {\n    auditEntries(first: 50, after: $after, from: $from, to: $to, actions: $actions, actorUser: $actorUser, targetId: $targetId) {\n      seq\n      at\n      actorType\n      actorUser\n      action\n      targetType\n      targetId\n      clientIp\n      payload\n      erased\n      hash\n    }\n  }\n": types.AuditEntriesDocument,
@@ -112,6 +114,8 @@ const documents: Documents = {
     "\n  query SsoSettings {\n    sso {\n      issuer\n      clientId\n      jitRole\n      ssoOnly\n      callbackUrl\n      startUrl\n    }\n  }\n": types.SsoSettingsDocument,
     "\n  mutation ConfigureSso($issuer: String!, $clientId: String!, $clientSecret: String!, $jitRole: SsoJitRole) {\n    configureSso(issuer: $issuer, clientId: $clientId, clientSecret: $clientSecret, jitRole: $jitRole) {\n      issuer\n      clientId\n      jitRole\n      ssoOnly\n      callbackUrl\n      startUrl\n    }\n  }\n": types.ConfigureSsoDocument,
     "\n  mutation SetSsoOnly($only: Boolean!) {\n    setSsoOnly(only: $only)\n  }\n": types.SetSsoOnlyDocument,
+    "\n  query AuditRetention {\n    auditRetention {\n      days\n      firstKept\n    }\n  }\n": types.AuditRetentionDocument,
+    "\n  mutation SetAuditRetention($days: Int!) {\n    setAuditRetention(days: $days)\n  }\n": types.SetAuditRetentionDocument,
 };
 
 /**
@@ -320,6 +324,14 @@ export function graphql(source: "\n  mutation ConfigureSso($issuer: String!, $cl
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation SetSsoOnly($only: Boolean!) {\n    setSsoOnly(only: $only)\n  }\n"): (typeof documents)["\n  mutation SetSsoOnly($only: Boolean!) {\n    setSsoOnly(only: $only)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AuditRetention {\n    auditRetention {\n      days\n      firstKept\n    }\n  }\n"): (typeof documents)["\n  query AuditRetention {\n    auditRetention {\n      days\n      firstKept\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetAuditRetention($days: Int!) {\n    setAuditRetention(days: $days)\n  }\n"): (typeof documents)["\n  mutation SetAuditRetention($days: Int!) {\n    setAuditRetention(days: $days)\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
