@@ -136,11 +136,17 @@ test("a cross-site form cannot act for a signed-in person", async () => {
       </form><script>document.forms[0].submit()</script>`);
   });
   await new Promise((r) => evil.listen(port, "127.0.0.1", r));
-  const answer = page.waitForResponse((r) => r.url() === `${server.url}/graphql` && r.request().method() === "POST");
-  await page.goto(`http://127.0.0.1:${port}/`);
-  const resp = await answer;
-  assert.notEqual(resp.status(), 200, "the forged post is refused");
-  evil.close();
+  try {
+    // The forged request itself, not the console's own queries still in flight.
+    const answer = page.waitForResponse(
+      (r) => r.url() === `${server.url}/graphql` && r.request().method() === "POST" && (r.request().postData() ?? "").includes("evil_ws"),
+    );
+    await page.goto(`http://127.0.0.1:${port}/`);
+    const resp = await answer;
+    assert.notEqual(resp.status(), 200, "the forged post is refused");
+  } finally {
+    evil.close();
+  }
 
   await page.goto(`${server.url}/`);
   await page.getByRole("heading", { name: "Your workspaces" }).waitFor();
