@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
 """Re-verify a Tessera audit export (JSON Lines) without Tessera.
 
-Usage: python3 verify_audit_export.py EXPORT.jsonl
+Usage: python3 verify_audit_export.py EXPORT.jsonl [--receipts DIR]
 
 Recomputes every entry's hash from its fields and sealed payload, and checks that
-consecutive entries link (prev_hash = hash of the previous entry). Standard library only.
+consecutive entries link (prev_hash = hash of the previous entry), that the chained
+checkpoints count without gaps and link, and that every receipt in DIR (the
+`audit.checkpoint` webhook bodies) belongs to the workspace and matches the export.
+Standard library only; Ed25519 signatures are checked when `cryptography` is installed.
 Exit status 0 when everything checks, 1 on the first broken entry (which it names).
 The encoding is documented in docs/audit.md.
 """
 import base64
 import hashlib
 import json
+import os
 import struct
 import sys
 import uuid
@@ -31,7 +35,7 @@ def canonical(tenant: uuid.UUID, e: dict) -> bytes:
     return out + lp(sealed)
 
 
-def main(path: str) -> int:
+def main(path: str, receipts_dir: str | None = None) -> int:
     with open(path, encoding="utf-8") as f:
         header = json.loads(f.readline())
         if header.get("format") != "tessera-audit-export-v1":
@@ -57,6 +61,8 @@ def main(path: str) -> int:
             hashes[e["seq"]] = e["hash"]
     signed = 0
     check_links(tenant, checkpoints)
+    if receipts_dir:
+        signed += check_receipts(tenant, receipts_dir, checkpoints, hashes, keys)
     for c in checkpoints:
         if c["seq"] in hashes and hashes[c["seq"]] != c["hash"]:
             print(f"BROKEN at seq {c['seq']}: differs from the signed checkpoint")
@@ -112,5 +118,41 @@ def check_signature(tenant: uuid.UUID, c: dict, keys: dict) -> int:
     return 1
 
 
+def check_receipts(tenant: uuid.UUID, folder: str, checkpoints: list, hashes: dict, keys: dict) -> int:
+    """Each receipt (a bare receipt or the `audit.checkpoint` webhook body, one .json file
+    each) must be this workspace's, signed, and matched by the export: an export behind a
+    receipt, or differing from one, is a break. Exits on one; answers signatures checked."""
+    by_counter = {c["counter"]: c for c in checkpoints if c.get("counter") is not None}
+    newest = max(by_counter, default=0)
+    signed = 0
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".json"):
+            continue
+        with open(os.path.join(folder, name), encoding="utf-8") as f:
+            r = json.load(f)
+        r = r.get("data", {}).get("receipt", r)
+        if uuid.UUID(r["tenant_id"]) != tenant:
+            print(f"BROKEN: receipt {name} belongs to another workspace")
+            sys.exit(1)
+        if r["counter"] > newest:
+            print(f"BROKEN at seq {r['seq']}: the export is behind receipt {r['counter']} (its checkpoints end at {newest})")
+            sys.exit(1)
+        c = by_counter[r["counter"]]
+        if any(c[k] != r[k] for k in ("seq", "hash", "prev_checkpoint")):
+            print(f"BROKEN at seq {r['seq']}: checkpoint {r['counter']} differs from the receipt")
+            sys.exit(1)
+        if r["seq"] in hashes and hashes[r["seq"]] != r["hash"]:
+            print(f"BROKEN at seq {r['seq']}: entry differs from receipt {r['counter']}")
+            sys.exit(1)
+        signed += check_signature(tenant, r, keys)
+    return signed
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    args = sys.argv[1:]
+    receipts = None
+    if "--receipts" in args:
+        i = args.index("--receipts")
+        receipts = args[i + 1]
+        del args[i:i + 2]
+    sys.exit(main(args[0], receipts))

@@ -98,6 +98,21 @@ pub async fn list(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<Stored
     .await
 }
 
+/// The workspace's newest chained checkpoint.
+pub async fn latest(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+) -> Result<Option<Stored>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT seq, hash, signature, key_id, counter, prev_checkpoint
+         FROM public.audit_checkpoints WHERE tenant_id = $1 AND counter IS NOT NULL
+         ORDER BY counter DESC LIMIT 1",
+    )
+    .bind(tenant_id)
+    .fetch_optional(conn)
+    .await
+}
+
 /// The first problem in the links between a workspace's chained checkpoints (the counter
 /// runs without gaps from 1 and each names the digest of the one before; positions may go
 /// back, as a retention anchor signs an older entry), as (entry sequence number, reason).
@@ -159,7 +174,7 @@ async fn next_link(
 
 /// Signs a chained checkpoint of entry `seq` (whose hash is `hash`) with the current key.
 /// Returns the checkpoint's counter.
-pub(super) async fn sign(
+pub(crate) async fn sign(
     conn: &mut PgConnection,
     keyring: &Keyring,
     tenant_id: Uuid,

@@ -1,5 +1,6 @@
 //! The in-server job: periodically signs a checkpoint of every workspace's chain head and
-//! re-verifies the chain, logging any break.
+//! re-verifies the chain, logging any break. Each new checkpoint also goes out as a receipt
+//! to the workspace's `audit.checkpoint` webhook endpoints (see [`super::receipts`]).
 
 use std::time::Duration;
 
@@ -36,6 +37,18 @@ pub async fn checkpoint_all(
         }
         if checkpoint(tx.conn(), keyring, tenant_id).await?.is_some() {
             signed += 1;
+            let receipt = super::checkpoints::latest(tx.conn(), tenant_id)
+                .await?
+                .and_then(|c| super::receipts::Receipt::of(tenant_id, &c));
+            if let Some(r) = receipt {
+                let at = crate::Clock::now(&crate::SystemClock);
+                crate::webhooks::emit_receipt(
+                    &mut tx,
+                    serde_json::to_value(&r).unwrap_or_default(),
+                    at,
+                )
+                .await?;
+            }
         }
         tx.commit().await?;
     }

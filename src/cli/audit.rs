@@ -14,6 +14,10 @@ pub(super) enum AuditCommand {
     Verify {
         #[arg(long)]
         tenant: Option<String>,
+        /// A folder of receipts (the `audit.checkpoint` webhook bodies, or bare receipts,
+        /// one `.json` file each) to check the database against.
+        #[arg(long)]
+        receipts: Option<std::path::PathBuf>,
     },
     /// Sign a checkpoint of every chain head now.
     Checkpoint,
@@ -44,7 +48,12 @@ pub(super) enum AuditCommand {
 
 pub(super) async fn run(op: &Operator<'_>, command: AuditCommand) -> anyhow::Result<ExitCode> {
     match command {
-        AuditCommand::Verify { tenant } => {
+        AuditCommand::Verify { tenant, receipts } => {
+            let receipts = match &receipts {
+                Some(dir) => read_receipts(dir)?,
+                None => Vec::new(),
+            };
+            let single = tenant.is_some();
             let tenants = match tenant {
                 Some(slug) => vec![(op.tenant_id(&slug).await?, slug)],
                 None => op.all_tenants().await?,
@@ -59,14 +68,32 @@ pub(super) async fn run(op: &Operator<'_>, command: AuditCommand) -> anyhow::Res
             );
             let now = crate::Clock::now(&crate::SystemClock);
             for (id, slug) in tenants {
-                let r = audit::verify(&mut conn, op.keyring, id).await?;
+                let mut r = audit::verify(&mut conn, op.keyring, id).await?;
+                // With one workspace named, every receipt given is its: one of another
+                // workspace is reported, not skipped.
+                let theirs: Vec<audit::receipts::Receipt> = receipts
+                    .iter()
+                    .filter(|x| single || x.tenant_id == id)
+                    .cloned()
+                    .collect();
+                if r.problem.is_none()
+                    && let Some(b) =
+                        audit::receipts::check(&mut conn, op.keyring, id, &theirs).await?
+                {
+                    r.problem = Some(b);
+                }
+                let receipts_note = if theirs.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} receipts match", theirs.len())
+                };
                 let floor = r
                     .floor
                     .map(|f| format!(", from entry {f}: older ones removed by retention behind a signed anchor"))
                     .unwrap_or_default();
                 match (&r.problem, r.uncovered_beyond(now, grace)) {
                     (None, None) => println!(
-                        "{slug}: ok ({} entries, {} checkpoints{floor})",
+                        "{slug}: ok ({} entries, {} checkpoints{receipts_note}{floor})",
                         r.entries, r.checkpoints
                     ),
                     (None, Some(seq)) => {
@@ -155,4 +182,29 @@ pub(super) async fn run(op: &Operator<'_>, command: AuditCommand) -> anyhow::Res
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Every receipt in `dir`: `.json` files holding a receipt, or the `audit.checkpoint` webhook
+/// body that carries one.
+fn read_receipts(dir: &std::path::Path) -> anyhow::Result<Vec<audit::receipts::Receipt>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", path.display()))?;
+        let receipt = value
+            .get("data")
+            .and_then(|d| d.get("receipt"))
+            .cloned()
+            .unwrap_or(value);
+        out.push(
+            serde_json::from_value(receipt)
+                .map_err(|e| anyhow::anyhow!("{}: not a receipt: {e}", path.display()))?,
+        );
+    }
+    Ok(out)
 }

@@ -170,6 +170,11 @@ impl Keyring {
         &self.current
     }
 
+    /// Every key held: the current one first.
+    pub fn all(&self) -> impl Iterator<Item = &MasterKey> {
+        std::iter::once(&self.current).chain(self.previous.iter())
+    }
+
     pub fn by_id(&self, id: u32) -> Option<&MasterKey> {
         std::iter::once(&self.current)
             .chain(self.previous.iter())

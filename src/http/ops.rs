@@ -108,3 +108,36 @@ fn serve_metrics(state: &AppState, headers: &HeaderMap, access: MetricsAccess) -
     )
         .into_response()
 }
+
+/// `GET /.well-known/tessera-audit-keys`: the Ed25519 public keys that sign audit
+/// checkpoints and receipts, by master key id, so a customer can check an export and its
+/// receipts without the server. Keys of a finished rotation stay listed while configured as
+/// previous keys; keep a copy of this document with your receipts.
+pub async fn audit_keys(State(state): State<AppState>) -> axum::response::Response {
+    use base64::Engine;
+    let current = state.inner.keyring.current().id();
+    let keys: Vec<serde_json::Value> = state
+        .inner
+        .keyring
+        .all()
+        .filter_map(|k| {
+            let public = state.inner.keyring.checkpoint_verifier(k.id())?;
+            Some(serde_json::json!({
+                "key_id": k.id(),
+                "algorithm": "Ed25519",
+                "public_key": base64::engine::general_purpose::STANDARD.encode(public.to_bytes()),
+                "current": k.id() == current,
+            }))
+        })
+        .collect();
+    let mut resp = axum::Json(serde_json::json!({
+        "format": "tessera-audit-keys-v1",
+        "keys": keys,
+    }))
+    .into_response();
+    resp.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("public, max-age=300"),
+    );
+    resp
+}

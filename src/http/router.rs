@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/w/{slug}/exports/{id}/content", get(exports::content))
         .route("/auth/oidc/{slug}/start", get(oidc::start))
         .route("/auth/oidc/{slug}/callback", get(oidc::callback))
+        .route("/.well-known/tessera-audit-keys", get(ops::audit_keys))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ops::readyz))
         .route("/status", get(ops::status))

@@ -80,13 +80,14 @@ fn check_events(events: &[String]) -> Result<Vec<String>, WebhookError> {
     for e in events {
         let e = e.trim();
         let ok = e == "*"
+            || e == super::CHECKPOINT_EVENT
             || (!e.is_empty()
                 && e.len() <= 64
                 && e.starts_with(|c: char| c.is_ascii_lowercase())
                 && e.chars().all(|c| c.is_ascii_alphanumeric()));
         if !ok {
             return Err(WebhookError::Invalid(format!(
-                "{e:?} is not an event type (a mutation name such as createProject, or *)"
+                "{e:?} is not an event type (a mutation name such as createProject, audit.checkpoint, or *)"
             )));
         }
         if !out.iter().any(|x| x == e) {

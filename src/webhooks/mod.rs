@@ -32,4 +32,4 @@ pub use endpoints::{
     Endpoint, Message, WebhookError, check_destination, create, delete, enable, list, messages,
     rotate,
 };
-pub use outbox::{Event, emit, message_id};
+pub use outbox::{CHECKPOINT_EVENT, Event, emit, emit_receipt, message_id};

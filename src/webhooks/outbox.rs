@@ -44,7 +44,44 @@ pub async fn emit(tx: &mut TenantTx, event: &Event<'_>) -> Result<usize, sqlx::E
             "auditSeq": event.audit_seq,
         },
     });
-    for endpoint in &endpoints {
+    enqueue(tx, &endpoints, event.event_type, &payload).await
+}
+
+/// The event type of audit checkpoint receipts.
+pub const CHECKPOINT_EVENT: &str = "audit.checkpoint";
+
+/// Sends a signed audit checkpoint (a receipt, see `audit::receipts`) to the endpoints
+/// subscribed to `audit.checkpoint` (or `*`), in the checkpoint's transaction.
+pub async fn emit_receipt(
+    tx: &mut TenantTx,
+    receipt: serde_json::Value,
+    at: DateTime<Utc>,
+) -> Result<usize, sqlx::Error> {
+    let endpoints: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM webhook_endpoints
+         WHERE enabled AND (events @> ARRAY[$1]::text[] OR events @> ARRAY['*']::text[])",
+    )
+    .bind(CHECKPOINT_EVENT)
+    .fetch_all(tx.conn())
+    .await?;
+    if endpoints.is_empty() {
+        return Ok(0);
+    }
+    let payload = serde_json::json!({
+        "type": CHECKPOINT_EVENT,
+        "timestamp": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "data": { "workspace": tx.tenant().slug.as_str(), "receipt": receipt },
+    });
+    enqueue(tx, &endpoints, CHECKPOINT_EVENT, &payload).await
+}
+
+async fn enqueue(
+    tx: &mut TenantTx,
+    endpoints: &[Uuid],
+    event_type: &str,
+    payload: &serde_json::Value,
+) -> Result<usize, sqlx::Error> {
+    for endpoint in endpoints {
         let id = Uuid::now_v7();
         sqlx::query(
             "INSERT INTO webhook_messages (id, endpoint_id, event_type, payload)
@@ -52,8 +89,8 @@ pub async fn emit(tx: &mut TenantTx, event: &Event<'_>) -> Result<usize, sqlx::E
         )
         .bind(id)
         .bind(endpoint)
-        .bind(event.event_type)
-        .bind(&payload)
+        .bind(event_type)
+        .bind(payload)
         .execute(tx.conn())
         .await?;
         crate::jobs::enqueue(tx, KIND, id, None).await?;

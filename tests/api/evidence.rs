@@ -325,3 +325,201 @@ async fn owners_set_the_retention_window_and_the_change_is_audited() {
         .await;
     assert_eq!(crate::helpers::code(&body), "FORBIDDEN", "{body}");
 }
+
+/// Every receipt of `slug` the `audit.checkpoint` webhook queued, oldest first.
+async fn receipts_of(app: &TestApp, slug: &str) -> Vec<serde_json::Value> {
+    sqlx::query_scalar(&format!(
+        "SELECT payload FROM tenant_{slug}.webhook_messages WHERE event_type = 'audit.checkpoint' ORDER BY id"
+    ))
+    .fetch_all(&app.db.migrator)
+    .await
+    .unwrap()
+}
+
+fn verify_cli(app: &TestApp, slug: &str, receipts: &std::path::Path) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["audit", "verify", "--tenant", slug, "--receipts"])
+        .arg(receipts)
+        .env("TESSERA_DATABASE_URL", &app.db.app_url)
+        .env("TESSERA_MIGRATOR_DATABASE_URL", &app.db.migrator_url)
+        .env("TESSERA_ROLE_PREFIX", &app.db.name)
+        .env("TESSERA_MASTER_KEY", &app.db.master_key_b64)
+        .env("TESSERA_LOG", "warn")
+        .env_remove("TESSERA_CONFIG")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Receipts, sent to the workspace's `audit.checkpoint` endpoint with every checkpoint and
+/// kept by the customer, reveal what the database alone cannot: a rollback of its newest
+/// entries and checkpoints, a receipt altered to frame the server, and a receipt of another
+/// workspace.
+#[tokio::test]
+async fn receipts_reveal_a_rollback_a_forged_receipt_and_another_workspaces() {
+    let mut db = crate::helpers::TestDb::new().await;
+    db.cfg.network.allow_loopback = true;
+    let app = TestApp::spawn_on(db, 8).await;
+    let a = seed(&app, "rcpt").await;
+    let b = seed(&app, "rcptb").await;
+    for (slug, token) in [("rcpt", &a.owner_token), ("rcptb", &b.owner_token)] {
+        app.ok(
+            slug,
+            token,
+            "mutation { createWebhookEndpoint(input: {url: \"http://127.0.0.1:9/hook\", events: [\"audit.checkpoint\"]}) { secret } }",
+            json!({}),
+        )
+        .await;
+    }
+    ideas(&app, "rcpt", &a.owner_token, 2).await;
+    audit::job::checkpoint_all(&app.pool, &app.db.keyring)
+        .await
+        .unwrap();
+    ideas(&app, "rcpt", &a.owner_token, 2).await;
+    audit::job::checkpoint_all(&app.pool, &app.db.keyring)
+        .await
+        .unwrap();
+    let mine = receipts_of(&app, "rcpt").await;
+    assert_eq!(mine.len(), 2, "one receipt per checkpoint");
+    assert_eq!(mine[1]["data"]["receipt"]["counter"], 2);
+    let dir = crate::helpers::tempdir::Dir::new();
+    for (i, r) in mine.iter().enumerate() {
+        std::fs::write(dir.path().join(format!("r{i}.json")), r.to_string()).unwrap();
+    }
+    let (code, out) = verify_cli(&app, "rcpt", dir.path());
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("2 receipts match"), "{out}");
+
+    // A receipt altered to claim another hash no longer carries the server's signature.
+    let forged_dir = crate::helpers::tempdir::Dir::new();
+    let mut forged = mine[0].clone();
+    forged["data"]["receipt"]["hash"] = json!(hex::encode([7u8; 32]));
+    std::fs::write(forged_dir.path().join("f.json"), forged.to_string()).unwrap();
+    let (code, out) = verify_cli(&app, "rcpt", forged_dir.path());
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("not signed by this server"), "{out}");
+
+    // Another workspace's receipt is not evidence about this one.
+    audit::job::checkpoint_all(&app.pool, &app.db.keyring)
+        .await
+        .unwrap();
+    let theirs = receipts_of(&app, "rcptb").await;
+    let other_dir = crate::helpers::tempdir::Dir::new();
+    std::fs::write(other_dir.path().join("b.json"), theirs[0].to_string()).unwrap();
+    let (code, out) = verify_cli(&app, "rcpt", other_dir.path());
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("another workspace"), "{out}");
+
+    // The database rolled back past the newest receipt: its last entries and checkpoint
+    // removed and the head rewound. Consistent on its own, behind the receipt.
+    let second = &mine[1]["data"]["receipt"];
+    let seq = second["seq"].as_i64().unwrap();
+    superuser(
+        &app,
+        &format!(
+            "DELETE FROM public.audit_log WHERE tenant_id = $T AND seq > {keep};
+             DELETE FROM public.audit_checkpoints WHERE tenant_id = $T AND counter >= 2;
+             UPDATE public.audit_heads SET (seq, hash) =
+                 (SELECT seq, hash FROM public.audit_log WHERE tenant_id = $T AND seq = {keep})
+             WHERE tenant_id = $T",
+            keep = seq - 2
+        ),
+        a.tenant.id,
+    )
+    .await;
+    assert!(verify(&app, a.tenant.id).await.problem.is_none());
+    let (code, out) = verify_cli(&app, "rcpt", dir.path());
+    assert_eq!(code, Some(3), "{out}");
+    assert!(
+        out.contains(&format!("BROKEN at seq {seq}")) && out.contains("behind receipt 2"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn the_checkpoint_keys_are_published() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .http
+        .get(app.url("/.well-known/tessera-audit-keys"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    let key = &body["keys"][0];
+    assert_eq!(key["current"], true);
+    let id = u32::try_from(key["key_id"].as_u64().unwrap()).unwrap();
+    let published = key["public_key"].as_str().unwrap();
+    use base64::Engine;
+    let held = app.db.keyring.checkpoint_verifier(id).unwrap();
+    assert_eq!(
+        published,
+        base64::engine::general_purpose::STANDARD.encode(held.to_bytes())
+    );
+}
+
+/// Offline: an export and the receipts verify with the published script alone; an export
+/// older than a receipt, and another workspace's receipt, are breaks.
+#[tokio::test]
+async fn an_export_and_its_receipts_verify_without_the_server() {
+    let mut db = crate::helpers::TestDb::new().await;
+    db.cfg.network.allow_loopback = true;
+    let app = TestApp::spawn_on(db, 8).await;
+    let a = seed(&app, "offl").await;
+    app.ok(
+        "offl",
+        &a.owner_token,
+        "mutation { createWebhookEndpoint(input: {url: \"http://127.0.0.1:9/hook\", events: [\"audit.checkpoint\"]}) { secret } }",
+        json!({}),
+    )
+    .await;
+    ideas(&app, "offl", &a.owner_token, 2).await;
+    audit::job::checkpoint_all(&app.pool, &app.db.keyring)
+        .await
+        .unwrap();
+    let export = crate::provisioning::cli(&app.db, &["audit", "export", "--tenant", "offl"]);
+    assert!(export.status.success());
+    ideas(&app, "offl", &a.owner_token, 1).await;
+    audit::job::checkpoint_all(&app.pool, &app.db.keyring)
+        .await
+        .unwrap();
+    let receipts = receipts_of(&app, "offl").await;
+    assert_eq!(receipts.len(), 2);
+
+    let dir = crate::helpers::tempdir::Dir::new();
+    let file = dir.path().join("export.jsonl");
+    std::fs::write(&file, &export.stdout).unwrap();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/verify_audit_export.py");
+    let check = |receipts: &[&serde_json::Value]| {
+        let folder = crate::helpers::tempdir::Dir::new();
+        for (i, r) in receipts.iter().enumerate() {
+            std::fs::write(folder.path().join(format!("{i}.json")), r.to_string()).unwrap();
+        }
+        let out = std::process::Command::new("python3")
+            .arg(&script)
+            .arg(&file)
+            .arg("--receipts")
+            .arg(folder.path())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, out) = check(&[&receipts[0]]);
+    assert!(ok, "{out}");
+    // The export was taken before the second checkpoint: it is behind that receipt.
+    let (ok, out) = check(&[&receipts[0], &receipts[1]]);
+    assert!(!ok && out.contains("behind receipt 2"), "{out}");
+    // A receipt of another workspace.
+    let mut other = receipts[0].clone();
+    other["data"]["receipt"]["tenant_id"] = json!(uuid::Uuid::nil());
+    let (ok, out) = check(&[&other]);
+    assert!(!ok && out.contains("another workspace"), "{out}");
+}
