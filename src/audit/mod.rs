@@ -16,6 +16,7 @@ mod error;
 mod export;
 pub mod job;
 mod keys;
+pub mod offline;
 pub mod receipts;
 pub mod retention;
 mod verify;

@@ -21,6 +21,16 @@ pub(super) enum AuditCommand {
     },
     /// Sign a checkpoint of every chain head now.
     Checkpoint,
+    /// Verify an export (and receipts) without the database or the server's keys: the
+    /// keys come from the export's header, or from `--keys` (the document published at
+    /// `/.well-known/tessera-audit-keys`).
+    VerifyExport {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        receipts: Option<std::path::PathBuf>,
+        #[arg(long)]
+        keys: Option<std::path::PathBuf>,
+    },
     /// Remove entries older than each workspace's retention window, behind a signed anchor
     /// (run it daily, e.g. as a CronJob; needs the migrator role).
     Prune {
@@ -46,8 +56,45 @@ pub(super) enum AuditCommand {
     },
 }
 
+/// `tessera audit verify-export`: needs no database.
+pub(super) fn verify_export(
+    file: &std::path::Path,
+    receipts: Option<&std::path::Path>,
+    keys: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let receipts = match receipts {
+        Some(dir) => read_receipts(dir)?,
+        None => Vec::new(),
+    };
+    let keys = match keys {
+        Some(path) => audit::offline::keys_document(&std::fs::read_to_string(path)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+        None => Default::default(),
+    };
+    match audit::offline::verify_export(&text, &receipts, keys) {
+        Ok(r) => {
+            println!(
+                "ok: {} entries verified; {} checkpoints, {} signatures checked; {} receipts match",
+                r.entries, r.checkpoints, r.signatures, r.receipts
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(b) => {
+            println!("BROKEN at seq {}: {}", b.seq, b.reason);
+            Ok(ExitCode::from(3))
+        }
+    }
+}
+
 pub(super) async fn run(op: &Operator<'_>, command: AuditCommand) -> anyhow::Result<ExitCode> {
     match command {
+        AuditCommand::VerifyExport {
+            file,
+            receipts,
+            keys,
+        } => verify_export(&file, receipts.as_deref(), keys.as_deref()),
         AuditCommand::Verify { tenant, receipts } => {
             let receipts = match &receipts {
                 Some(dir) => read_receipts(dir)?,

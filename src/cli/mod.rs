@@ -92,6 +92,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    // Offline verification needs neither a database nor keys.
+    if let Command::Audit {
+        command:
+            audit::AuditCommand::VerifyExport {
+                file,
+                receipts,
+                keys,
+            },
+    } = &cli.command
+    {
+        return audit::verify_export(file, receipts.as_deref(), keys.as_deref());
+    }
     let db = database::Database::open(&cfg).await?;
     let result = dispatch(&cfg, &db, cli.command).await;
     db.close();

@@ -514,6 +514,63 @@ async fn an_export_and_its_receipts_verify_without_the_server() {
     };
     let (ok, out) = check(&[&receipts[0]]);
     assert!(ok, "{out}");
+    // The same with the binary, offline: no database, no keys but the published ones.
+    let keys = app
+        .http
+        .get(app.url("/.well-known/tessera-audit-keys"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let keys_file = dir.path().join("keys.json");
+    std::fs::write(&keys_file, keys).unwrap();
+    let offline = |receipts: &[&serde_json::Value], export: &std::path::Path| {
+        let folder = crate::helpers::tempdir::Dir::new();
+        for (i, r) in receipts.iter().enumerate() {
+            std::fs::write(folder.path().join(format!("{i}.json")), r.to_string()).unwrap();
+        }
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["audit", "verify-export"])
+            .arg(export)
+            .arg("--receipts")
+            .arg(folder.path())
+            .arg("--keys")
+            .arg(&keys_file)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, out) = offline(&[&receipts[0]], &file);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("1 receipts match") && out.contains("signatures checked"),
+        "{out}"
+    );
+    let (code, out) = offline(&[&receipts[0], &receipts[1]], &file);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("behind receipt 2"), "{out}");
+    // A tampered export: one entry's action rewritten.
+    let text = String::from_utf8(export.stdout.clone()).unwrap();
+    let tampered_file = dir.path().join("tampered.jsonl");
+    std::fs::write(
+        &tampered_file,
+        text.replacen("\"createIdea\"", "\"deleteIdea\"", 1),
+    )
+    .unwrap();
+    let (code, out) = offline(&[&receipts[0]], &tampered_file);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("does not match its hash"), "{out}");
     // The export was taken before the second checkpoint: it is behind that receipt.
     let (ok, out) = check(&[&receipts[0], &receipts[1]]);
     assert!(!ok && out.contains("behind receipt 2"), "{out}");

@@ -86,6 +86,22 @@ test("goals, ideas and files in the console", async () => {
   assert.equal(readFileSync(saved, "utf8"), "offline first\n");
   await page.screenshot({ path: resolve(shots, "files.png"), fullPage: true });
 
+  // One table as CSV from the settings.
+  await page.getByRole("link", { name: "Settings" }).click();
+  const [csv] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "records", exact: true }).click()]);
+  assert.match(readFileSync(await csv.path(), "utf8"), /^id,.*title/);
+
+  // At 360 px wide, no page scrolls sideways.
+  await page.setViewportSize({ width: 360, height: 740 });
+  const projectUrl = `${server.url}/w/olive`;
+  for (const path of ["", "/goals", "/ideas", "/members", "/admin/audit", "/settings"]) {
+    await page.goto(`${projectUrl}${path}`);
+    await page.getByRole("heading", { level: 1 }).waitFor();
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 361, `${path || "/"} is ${String(width)} px wide at 360`);
+  }
+  await page.screenshot({ path: resolve(shots, "narrow.png"), fullPage: false });
+
   assert.deepEqual(problems, []);
   await ctx.close();
 });

@@ -44,6 +44,26 @@ export function Settings() {
   );
 }
 
+const CSV_TABLES = ["teams", "members", "goals", "projects", "records", "ideas", "attachments"] as const;
+
+/** One table as CSV, streamed from a snapshot as it is read (formulas defused). */
+function CsvLinks() {
+  const { slug = "" } = useParams();
+  return (
+    <p className="export-links">
+      One table as CSV:{" "}
+      {CSV_TABLES.map((t, i) => (
+        <span key={t}>
+          {i > 0 ? " · " : ""}
+          <a href={`/w/${encodeURIComponent(slug)}/export/${t}.csv`} download>
+            {t}
+          </a>
+        </span>
+      ))}
+    </p>
+  );
+}
+
 function Exports() {
   const [{ data, error }, refetch] = useQuery({ query: ExportsQuery, requestPolicy: "network-only" });
   const [start, doStart] = useMutation(StartExport);
@@ -59,6 +79,7 @@ function Exports() {
     <section className="card wide" aria-labelledby="exports">
       <h2 id="exports">Export</h2>
       <p className="muted">The whole workspace as JSON, prepared in the background; each export is kept for a few days.</p>
+      <CsvLinks />
       <ErrorNotice>{failure ? describeGraphql(failure) : ""}</ErrorNotice>
       <button
         type="button"
