@@ -60,6 +60,11 @@ test("goals, ideas and files in the console", async () => {
   await page.getByLabel("Team name").fill("Research");
   await page.getByRole("button", { name: "Create team" }).click();
   await page.getByRole("heading", { name: "New project" }).waitFor();
+  // The team is renamed in place.
+  await page.getByRole("region", { name: "Teams" }).getByRole("button", { name: "Edit" }).click();
+  await page.getByRole("form", { name: "Edit team Research" }).getByLabel("Team name").fill("Research Lab");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("region", { name: "Teams" }).getByText("Research Lab", { exact: true }).waitFor();
   await page.getByRole("link", { name: "Ideas" }).click();
   await page.getByRole("form", { name: "New idea" }).getByLabel("Title").fill("Offline mode");
   await page.getByRole("button", { name: "Add idea" }).click();
@@ -68,6 +73,14 @@ test("goals, ideas and files in the console", async () => {
   await page.getByRole("button", { name: "Create project" }).click();
   await page.getByRole("link", { name: "Offline mode" }).click();
   await page.getByRole("heading", { name: "Offline mode" }).waitFor();
+
+  // The project serves the goal; its history shows the change.
+  await page.getByRole("button", { name: "Edit project" }).click();
+  await page.getByLabel("Goal it serves").selectOption({ label: "Ship the beta in May" });
+  await page.getByRole("button", { name: "Save project" }).click();
+  await page.getByText("Serves Ship the beta in May").waitFor();
+  await page.getByRole("button", { name: "Project history" }).click();
+  await page.getByText(/Version 2/).waitFor();
 
   // A record with a file: uploaded with progress, downloaded through the signing proxy.
   await page.getByRole("form", { name: "New record" }).getByLabel("Title").fill("Sync design");

@@ -9,6 +9,7 @@ import { Page } from "../../components/Page";
 import { Pager, usePager } from "../../components/Pager";
 import type { RecordStatus } from "../../gql/tenant/graphql";
 import { Attachments } from "./Attachments";
+import { ProjectActions } from "./ProjectActions";
 import { History } from "./History";
 import { ArchiveRecord, CreateRecord, ProjectQuery, UpdateRecord } from "./queries.tenant";
 
@@ -35,6 +36,7 @@ export function Project() {
             {project.team.name}
             {project.description ? ` · ${project.description}` : ""}
           </p>
+          <ProjectActions id={project.id} />
           <details className="project-files">
             <summary>Project files</summary>
             <Attachments type="PROJECT" id={project.id} />

@@ -8,6 +8,7 @@ import { Empty, ErrorNotice, Loading } from "../../components/Notice";
 import { Page } from "../../components/Page";
 import { Pager, usePager } from "../../components/Pager";
 import { CreateProject, CreateTeam, ProjectsQuery } from "./queries.tenant";
+import { Teams, VISIBILITY, visibilityOf } from "./Teams";
 
 /** The workspace's projects (paged), and forms to add a team or a project. */
 export function Projects() {
@@ -49,6 +50,7 @@ export function Projects() {
         {teams.length > 0 ? <NewProject teams={teams} /> : null}
         <NewTeam first={data !== undefined && teams.length === 0} />
       </div>
+      {teams.length > 0 ? <Teams /> : null}
     </Page>
   );
 }
@@ -93,7 +95,7 @@ function NewProject({ teams }: { teams: { id: string; name: string }[] }) {
 function NewTeam({ first }: { first: boolean }) {
   const [result, create] = useMutation(CreateTeam);
   const onSubmit = submitHandler(async (form, f) => {
-    const visibility = text(f, "visibility") === "RESTRICTED" ? "RESTRICTED" : text(f, "visibility") === "LIMITED" ? "LIMITED" : "OPEN";
+    const visibility = visibilityOf(text(f, "visibility"));
     const r = await create(
       { input: { name: text(f, "name").trim(), visibility } },
       { additionalTypenames: ["Team", "TeamConnection"] },
@@ -108,9 +110,9 @@ function NewTeam({ first }: { first: boolean }) {
       <div className="field">
         <label htmlFor="team-visibility">Who can see its work</label>
         <select id="team-visibility" name="visibility" defaultValue="OPEN">
-          <option value="OPEN">Every member reads and edits</option>
-          <option value="LIMITED">Every member reads; team members edit</option>
-          <option value="RESTRICTED">Only team members read and edit</option>
+          <option value="OPEN">{VISIBILITY.OPEN}</option>
+          <option value="LIMITED">{VISIBILITY.LIMITED}</option>
+          <option value="RESTRICTED">{VISIBILITY.RESTRICTED}</option>
         </select>
       </div>
       <ErrorNotice>{result.error ? describeGraphql(result.error) : ""}</ErrorNotice>

@@ -141,3 +141,107 @@ export const AttachmentsQuery = graphql(`
     }
   }
 `);
+
+export const ProjectSettingsQuery = graphql(`
+  query ProjectSettings($id: ID!) {
+    project(id: $id) {
+      id
+      name
+      description
+      archivedAt
+      goal {
+        id
+        title
+      }
+    }
+    goals(first: 100) {
+      nodes {
+        id
+        title
+      }
+    }
+  }
+`);
+
+export const UpdateProject = graphql(`
+  mutation UpdateProject($id: ID!, $input: UpdateProjectInput!) {
+    updateProject(id: $id, input: $input) {
+      id
+      name
+      description
+      goal {
+        id
+        title
+      }
+    }
+  }
+`);
+
+export const ArchiveProject = graphql(`
+  mutation ArchiveProject($id: ID!) {
+    archiveProject(id: $id) {
+      id
+      archivedAt
+    }
+  }
+`);
+
+export const TeamsQuery = graphql(`
+  query Teams {
+    teams(first: 100) {
+      nodes {
+        id
+        name
+        visibility
+        archivedAt
+        members {
+          id
+          email
+          displayName
+        }
+      }
+    }
+    members(first: 100) {
+      nodes {
+        id
+        email
+        displayName
+      }
+    }
+  }
+`);
+
+export const UpdateTeam = graphql(`
+  mutation UpdateTeam($id: ID!, $input: UpdateTeamInput!) {
+    updateTeam(id: $id, input: $input) {
+      id
+      name
+      visibility
+    }
+  }
+`);
+
+export const ArchiveTeam = graphql(`
+  mutation ArchiveTeam($id: ID!) {
+    archiveTeam(id: $id) {
+      id
+      archivedAt
+    }
+  }
+`);
+
+export const AddTeamMember = graphql(`
+  mutation AddTeamMember($teamId: ID!, $userId: ID!) {
+    addTeamMember(teamId: $teamId, userId: $userId) {
+      id
+    }
+  }
+`);
+
+export const RemoveTeamMember = graphql(`
+  mutation RemoveTeamMember($teamId: ID!, $userId: ID!) {
+    removeTeamMember(teamId: $teamId, userId: $userId) {
+      id
+    }
+  }
+`);

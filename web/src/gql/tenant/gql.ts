@@ -45,6 +45,14 @@ type Documents = {
     "\n  query History($type: EntityType!, $id: ID!) {\n    history(entityType: $type, id: $id) {\n      version\n      at\n      actorUser\n      changes\n      restoredFrom\n    }\n  }\n": typeof types.HistoryDocument,
     "\n  mutation RestoreVersion($type: EntityType!, $id: ID!, $version: Int!) {\n    restoreVersion(entityType: $type, id: $id, version: $version) {\n      version\n    }\n  }\n": typeof types.RestoreVersionDocument,
     "\n  query Attachments($type: AttachedTo!, $id: ID!) {\n    attachments(entityType: $type, entityId: $id) {\n      id\n      filename\n      contentType\n      size\n      sha256\n      createdAt\n      contentUrl\n    }\n  }\n": typeof types.AttachmentsDocument,
+    "\n  query ProjectSettings($id: ID!) {\n    project(id: $id) {\n      id\n      name\n      description\n      archivedAt\n      goal {\n        id\n        title\n      }\n    }\n    goals(first: 100) {\n      nodes {\n        id\n        title\n      }\n    }\n  }\n": typeof types.ProjectSettingsDocument,
+    "\n  mutation UpdateProject($id: ID!, $input: UpdateProjectInput!) {\n    updateProject(id: $id, input: $input) {\n      id\n      name\n      description\n      goal {\n        id\n        title\n      }\n    }\n  }\n": typeof types.UpdateProjectDocument,
+    "\n  mutation ArchiveProject($id: ID!) {\n    archiveProject(id: $id) {\n      id\n      archivedAt\n    }\n  }\n": typeof types.ArchiveProjectDocument,
+    "\n  query Teams {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n        visibility\n        archivedAt\n        members {\n          id\n          email\n          displayName\n        }\n      }\n    }\n    members(first: 100) {\n      nodes {\n        id\n        email\n        displayName\n      }\n    }\n  }\n": typeof types.TeamsDocument,
+    "\n  mutation UpdateTeam($id: ID!, $input: UpdateTeamInput!) {\n    updateTeam(id: $id, input: $input) {\n      id\n      name\n      visibility\n    }\n  }\n": typeof types.UpdateTeamDocument,
+    "\n  mutation ArchiveTeam($id: ID!) {\n    archiveTeam(id: $id) {\n      id\n      archivedAt\n    }\n  }\n": typeof types.ArchiveTeamDocument,
+    "\n  mutation AddTeamMember($teamId: ID!, $userId: ID!) {\n    addTeamMember(teamId: $teamId, userId: $userId) {\n      id\n    }\n  }\n": typeof types.AddTeamMemberDocument,
+    "\n  mutation RemoveTeamMember($teamId: ID!, $userId: ID!) {\n    removeTeamMember(teamId: $teamId, userId: $userId) {\n      id\n    }\n  }\n": typeof types.RemoveTeamMemberDocument,
     "\n  query Settings {\n    viewer {\n      role\n      permissions\n    }\n    mfaRequired\n  }\n": typeof types.SettingsDocument,
     "\n  query Exports {\n    exports(first: 10) {\n      id\n      status\n      createdAt\n      finishedAt\n      size\n      sha256\n      error\n      contentUrl\n    }\n  }\n": typeof types.ExportsDocument,
     "\n  mutation StartExport {\n    startExport {\n      id\n      status\n      createdAt\n    }\n  }\n": typeof types.StartExportDocument,
@@ -97,6 +105,14 @@ const documents: Documents = {
     "\n  query History($type: EntityType!, $id: ID!) {\n    history(entityType: $type, id: $id) {\n      version\n      at\n      actorUser\n      changes\n      restoredFrom\n    }\n  }\n": types.HistoryDocument,
     "\n  mutation RestoreVersion($type: EntityType!, $id: ID!, $version: Int!) {\n    restoreVersion(entityType: $type, id: $id, version: $version) {\n      version\n    }\n  }\n": types.RestoreVersionDocument,
     "\n  query Attachments($type: AttachedTo!, $id: ID!) {\n    attachments(entityType: $type, entityId: $id) {\n      id\n      filename\n      contentType\n      size\n      sha256\n      createdAt\n      contentUrl\n    }\n  }\n": types.AttachmentsDocument,
+    "\n  query ProjectSettings($id: ID!) {\n    project(id: $id) {\n      id\n      name\n      description\n      archivedAt\n      goal {\n        id\n        title\n      }\n    }\n    goals(first: 100) {\n      nodes {\n        id\n        title\n      }\n    }\n  }\n": types.ProjectSettingsDocument,
+    "\n  mutation UpdateProject($id: ID!, $input: UpdateProjectInput!) {\n    updateProject(id: $id, input: $input) {\n      id\n      name\n      description\n      goal {\n        id\n        title\n      }\n    }\n  }\n": types.UpdateProjectDocument,
+    "\n  mutation ArchiveProject($id: ID!) {\n    archiveProject(id: $id) {\n      id\n      archivedAt\n    }\n  }\n": types.ArchiveProjectDocument,
+    "\n  query Teams {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n        visibility\n        archivedAt\n        members {\n          id\n          email\n          displayName\n        }\n      }\n    }\n    members(first: 100) {\n      nodes {\n        id\n        email\n        displayName\n      }\n    }\n  }\n": types.TeamsDocument,
+    "\n  mutation UpdateTeam($id: ID!, $input: UpdateTeamInput!) {\n    updateTeam(id: $id, input: $input) {\n      id\n      name\n      visibility\n    }\n  }\n": types.UpdateTeamDocument,
+    "\n  mutation ArchiveTeam($id: ID!) {\n    archiveTeam(id: $id) {\n      id\n      archivedAt\n    }\n  }\n": types.ArchiveTeamDocument,
+    "\n  mutation AddTeamMember($teamId: ID!, $userId: ID!) {\n    addTeamMember(teamId: $teamId, userId: $userId) {\n      id\n    }\n  }\n": types.AddTeamMemberDocument,
+    "\n  mutation RemoveTeamMember($teamId: ID!, $userId: ID!) {\n    removeTeamMember(teamId: $teamId, userId: $userId) {\n      id\n    }\n  }\n": types.RemoveTeamMemberDocument,
     "\n  query Settings {\n    viewer {\n      role\n      permissions\n    }\n    mfaRequired\n  }\n": types.SettingsDocument,
     "\n  query Exports {\n    exports(first: 10) {\n      id\n      status\n      createdAt\n      finishedAt\n      size\n      sha256\n      error\n      contentUrl\n    }\n  }\n": types.ExportsDocument,
     "\n  mutation StartExport {\n    startExport {\n      id\n      status\n      createdAt\n    }\n  }\n": types.StartExportDocument,
@@ -256,6 +272,38 @@ export function graphql(source: "\n  mutation RestoreVersion($type: EntityType!,
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query Attachments($type: AttachedTo!, $id: ID!) {\n    attachments(entityType: $type, entityId: $id) {\n      id\n      filename\n      contentType\n      size\n      sha256\n      createdAt\n      contentUrl\n    }\n  }\n"): (typeof documents)["\n  query Attachments($type: AttachedTo!, $id: ID!) {\n    attachments(entityType: $type, entityId: $id) {\n      id\n      filename\n      contentType\n      size\n      sha256\n      createdAt\n      contentUrl\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ProjectSettings($id: ID!) {\n    project(id: $id) {\n      id\n      name\n      description\n      archivedAt\n      goal {\n        id\n        title\n      }\n    }\n    goals(first: 100) {\n      nodes {\n        id\n        title\n      }\n    }\n  }\n"): (typeof documents)["\n  query ProjectSettings($id: ID!) {\n    project(id: $id) {\n      id\n      name\n      description\n      archivedAt\n      goal {\n        id\n        title\n      }\n    }\n    goals(first: 100) {\n      nodes {\n        id\n        title\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateProject($id: ID!, $input: UpdateProjectInput!) {\n    updateProject(id: $id, input: $input) {\n      id\n      name\n      description\n      goal {\n        id\n        title\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateProject($id: ID!, $input: UpdateProjectInput!) {\n    updateProject(id: $id, input: $input) {\n      id\n      name\n      description\n      goal {\n        id\n        title\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ArchiveProject($id: ID!) {\n    archiveProject(id: $id) {\n      id\n      archivedAt\n    }\n  }\n"): (typeof documents)["\n  mutation ArchiveProject($id: ID!) {\n    archiveProject(id: $id) {\n      id\n      archivedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Teams {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n        visibility\n        archivedAt\n        members {\n          id\n          email\n          displayName\n        }\n      }\n    }\n    members(first: 100) {\n      nodes {\n        id\n        email\n        displayName\n      }\n    }\n  }\n"): (typeof documents)["\n  query Teams {\n    teams(first: 100) {\n      nodes {\n        id\n        name\n        visibility\n        archivedAt\n        members {\n          id\n          email\n          displayName\n        }\n      }\n    }\n    members(first: 100) {\n      nodes {\n        id\n        email\n        displayName\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateTeam($id: ID!, $input: UpdateTeamInput!) {\n    updateTeam(id: $id, input: $input) {\n      id\n      name\n      visibility\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateTeam($id: ID!, $input: UpdateTeamInput!) {\n    updateTeam(id: $id, input: $input) {\n      id\n      name\n      visibility\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ArchiveTeam($id: ID!) {\n    archiveTeam(id: $id) {\n      id\n      archivedAt\n    }\n  }\n"): (typeof documents)["\n  mutation ArchiveTeam($id: ID!) {\n    archiveTeam(id: $id) {\n      id\n      archivedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AddTeamMember($teamId: ID!, $userId: ID!) {\n    addTeamMember(teamId: $teamId, userId: $userId) {\n      id\n    }\n  }\n"): (typeof documents)["\n  mutation AddTeamMember($teamId: ID!, $userId: ID!) {\n    addTeamMember(teamId: $teamId, userId: $userId) {\n      id\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RemoveTeamMember($teamId: ID!, $userId: ID!) {\n    removeTeamMember(teamId: $teamId, userId: $userId) {\n      id\n    }\n  }\n"): (typeof documents)["\n  mutation RemoveTeamMember($teamId: ID!, $userId: ID!) {\n    removeTeamMember(teamId: $teamId, userId: $userId) {\n      id\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
