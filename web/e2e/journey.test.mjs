@@ -92,10 +92,10 @@ test("a team comes together in the console", async () => {
 
   // Grace renames the record with markup in it: everyone sees it as text.
   await grace.page.goto(projectUrl);
-  await grace.page.getByRole("button", { name: "Edit" }).click();
+  await grace.page.locator("li.record").getByRole("button", { name: "Edit", exact: true }).click();
   await grace.page.getByRole("form", { name: "Edit Draft the brief" }).getByLabel("Title").fill(XSS);
   const saved = Date.now();
-  await grace.page.getByRole("button", { name: "Save" }).click();
+  await grace.page.getByRole("button", { name: "Save", exact: true }).click();
   // Ada's page shows the change without a reload.
   await page.getByText(XSS, { exact: true }).waitFor({ timeout: 5000 });
   console.log(`live update: Grace's edit appeared in Ada's browser ${Date.now() - saved} ms after she saved`);

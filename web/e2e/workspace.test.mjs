@@ -48,11 +48,11 @@ test("goals, ideas and files in the console", async () => {
   await page.getByRole("form", { name: "New goal" }).getByLabel("Title").fill("Ship the beta");
   await page.getByRole("button", { name: "Add goal" }).click();
   await page.getByText("Ship the beta").waitFor();
-  await page.getByRole("button", { name: "Edit" }).click();
+  await page.locator("li.record").getByRole("button", { name: "Edit", exact: true }).click();
   await page.getByRole("form", { name: "Edit Ship the beta" }).getByLabel("Title").fill("Ship the beta in May");
-  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("button", { name: "Save", exact: true }).click();
   await page.getByText("Ship the beta in May").waitFor();
-  await page.getByRole("button", { name: "History" }).click();
+  await page.getByRole("button", { name: "History", exact: true }).click();
   await page.getByText(/Version 2/).waitFor();
 
   // A team, then an idea that becomes its project.
@@ -61,9 +61,9 @@ test("goals, ideas and files in the console", async () => {
   await page.getByRole("button", { name: "Create team" }).click();
   await page.getByRole("heading", { name: "New project" }).waitFor();
   // The team is renamed in place.
-  await page.getByRole("region", { name: "Teams" }).getByRole("button", { name: "Edit" }).click();
+  await page.getByRole("region", { name: "Teams" }).getByRole("button", { name: "Edit", exact: true }).click();
   await page.getByRole("form", { name: "Edit team Research" }).getByLabel("Team name").fill("Research Lab");
-  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("button", { name: "Save", exact: true }).click();
   await page.getByRole("region", { name: "Teams" }).getByText("Research Lab", { exact: true }).waitFor();
   await page.getByRole("link", { name: "Ideas" }).click();
   await page.getByRole("form", { name: "New idea" }).getByLabel("Title").fill("Offline mode");
