@@ -27,6 +27,20 @@ pub(super) enum TenantCommand {
         #[arg(long)]
         slug: Option<String>,
     },
+    /// Incident: refuse every request to a workspace (or, with --read-only, every write) at
+    /// once, with a reason its members see. Audited.
+    Freeze {
+        slug: String,
+        #[arg(long)]
+        read_only: bool,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Lift a freeze. Audited.
+    Unfreeze { slug: String },
+    /// Incident: revoke every API token of a workspace and every session of its members
+    /// (their live connections close). Audited.
+    RevokeAll { slug: String },
     /// Restore a workspace export (GET /w/{slug}/export) into a new workspace.
     Import {
         file: std::path::PathBuf,
@@ -100,6 +114,60 @@ pub(super) async fn run(op: &Operator<'_>, command: TenantCommand) -> anyhow::Re
                 );
             }
         }
+        TenantCommand::Freeze {
+            slug,
+            read_only,
+            reason,
+        } => {
+            let mode = if read_only { "writes" } else { "all" };
+            set_frozen(op, &slug, Some((mode, reason.trim()))).await?;
+            println!(
+                "{slug}: frozen ({})",
+                if read_only {
+                    "writes refused"
+                } else {
+                    "every request refused"
+                }
+            );
+        }
+        TenantCommand::Unfreeze { slug } => {
+            set_frozen(op, &slug, None).await?;
+            println!("{slug}: unfrozen");
+        }
+        TenantCommand::RevokeAll { slug } => {
+            let tenant_id = op.tenant_id(&slug).await?;
+            let mut tx = op.migrator.begin().await?;
+            let tokens = sqlx::query(
+                "UPDATE public.api_tokens SET revoked_at = now() WHERE tenant_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(tenant_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let members: Vec<uuid::Uuid> =
+                sqlx::query_scalar("SELECT user_id FROM public.memberships WHERE tenant_id = $1")
+                    .bind(tenant_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let mut sessions = 0i64;
+            for user in &members {
+                sessions += i64::from(
+                    crate::identity::session::revoke_where(&mut tx, *user, None, None).await?,
+                );
+            }
+            let entry = NewEntry {
+                action: "workspace.revoke_all",
+                target_type: "Workspace",
+                target_id: tenant_id.to_string(),
+                payload: serde_json::json!({ "tokens": tokens, "sessions": sessions, "members": members.len() }),
+            };
+            op.audit(&mut tx, tenant_id, entry).await?;
+            tx.commit().await?;
+            println!(
+                "{slug}: revoked {tokens} tokens and {sessions} sessions of {} members",
+                members.len()
+            );
+        }
         TenantCommand::ShredAuditKey { slug } => {
             let tenant_id = op.tenant_id(&slug).await?;
             let mut tx = op.migrator.begin().await?;
@@ -124,4 +192,43 @@ pub(super) async fn run(op: &Operator<'_>, command: TenantCommand) -> anyhow::Re
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Freezes (`Some((mode, reason))`, mode `all` or `writes`) or unfreezes a workspace, with
+/// an audit entry in the same transaction.
+async fn set_frozen(
+    op: &Operator<'_>,
+    slug: &str,
+    freeze: Option<(&str, &str)>,
+) -> anyhow::Result<()> {
+    let tenant_id = op.tenant_id(slug).await?;
+    let mut tx = op.migrator.begin().await?;
+    let before: Option<String> =
+        sqlx::query_scalar("SELECT frozen FROM public.tenants WHERE id = $1 FOR UPDATE")
+            .bind(tenant_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let (mode, reason) = match freeze {
+        Some((m, r)) => (Some(m), Some(r).filter(|r| !r.is_empty())),
+        None => (None, None),
+    };
+    sqlx::query("UPDATE public.tenants SET frozen = $2, frozen_reason = $3 WHERE id = $1")
+        .bind(tenant_id)
+        .bind(mode)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+    let entry = NewEntry {
+        action: if mode.is_some() {
+            "workspace.freeze"
+        } else {
+            "workspace.unfreeze"
+        },
+        target_type: "Workspace",
+        target_id: tenant_id.to_string(),
+        payload: serde_json::json!({ "before": before, "after": mode, "reason": reason }),
+    };
+    op.audit(&mut tx, tenant_id, entry).await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -90,6 +90,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0016_audit_retention.sql",
         include_str!("../../migrations/public/0016_audit_retention.sql"),
     ),
+    (
+        "0017_freeze.sql",
+        include_str!("../../migrations/public/0017_freeze.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (

@@ -19,6 +19,7 @@ mod history;
 mod hostile;
 mod http_surface;
 mod idempotency;
+mod incident;
 mod invitations;
 mod isolation;
 mod live;

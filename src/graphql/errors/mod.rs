@@ -77,6 +77,8 @@ pub enum ErrorCode {
     TokenExpired,
     /// A verification or reset link that was used already.
     TokenUsed,
+    /// The operator froze the workspace (every request, or writes).
+    WorkspaceFrozen,
 }
 
 impl ErrorCode {
@@ -122,6 +124,7 @@ impl ErrorCode {
             Self::TokenInvalid => "TOKEN_INVALID",
             Self::TokenExpired => "TOKEN_EXPIRED",
             Self::TokenUsed => "TOKEN_USED",
+            Self::WorkspaceFrozen => "WORKSPACE_FROZEN",
         }
     }
 
@@ -164,6 +167,7 @@ impl ErrorCode {
             Self::MfaRequired | Self::SecondFactorRequired | Self::SsoRequired => {
                 StatusCode::FORBIDDEN
             }
+            Self::WorkspaceFrozen => StatusCode::LOCKED,
         }
     }
 }
@@ -314,6 +318,21 @@ impl From<sqlx::Error> for ApiError {
             }
             // The database is down or restarting: the request did nothing (its transaction
             // cannot have committed), and it is the server's state, not the client's mistake.
+            // The operator froze the workspace (see `tessera tenant freeze`).
+            sqlx::Error::Database(d) if d.code().as_deref() == Some("TF001") => {
+                let reason = d
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .and_then(|p| p.detail())
+                    .filter(|r| !r.is_empty())
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default();
+                let what = if d.message().contains("(writes)") {
+                    "this workspace is read-only for now: its operator froze changes"
+                } else {
+                    "this workspace is frozen by its operator"
+                };
+                Self::new(ErrorCode::WorkspaceFrozen, format!("{what}{reason}"))
+            }
             e if database_unavailable(&e) => {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::unavailable()

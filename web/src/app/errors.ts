@@ -15,6 +15,7 @@ const PLAIN: Record<string, string> = {
   MFA_REQUIRED: "This workspace requires a second factor. Add an authenticator app or a passkey in Security.",
   SECOND_FACTOR_REQUIRED: "Confirm with your authenticator code or a passkey first.",
   SSO_REQUIRED: "This workspace signs in through its single sign-on.",
+  WORKSPACE_FROZEN: "This workspace is frozen by its operator for now; nothing is lost. Try again once they lift it.",
   SLUG_TAKEN: "Another workspace already has this address. Choose another.",
   SLUG_RESERVED: "This address is reserved. Choose another.",
   SLUG_INVALID: "Use 3 to 40 lowercase letters, digits or _, starting with a letter.",
@@ -32,7 +33,7 @@ const PLAIN: Record<string, string> = {
 };
 
 // Codes whose server message names the specific problem (which field, which rule).
-const DETAILED = new Set(["BAD_USER_INPUT", "CONFLICT", "FORBIDDEN", "BAD_REQUEST", "GONE", "UNAUTHENTICATED"]);
+const DETAILED = new Set(["BAD_USER_INPUT", "CONFLICT", "FORBIDDEN", "BAD_REQUEST", "GONE", "UNAUTHENTICATED", "WORKSPACE_FROZEN"]);
 
 export function describe(code: string, message: string): string {
   if (DETAILED.has(code) && message) return capitalize(message);
