@@ -459,3 +459,24 @@ async fn connections_and_subscriptions_are_limited() {
         "connection_ack"
     );
 }
+
+/// Opening sockets does not use up the per-address sign-in limit: the consoles of an office
+/// behind one address must not lock its people out of signing in.
+#[tokio::test]
+async fn many_sockets_from_one_address_leave_sign_in_alone() {
+    let app = TestApp::spawn().await;
+    let mut person = Browser::new(&app);
+    person.sign_up("someone@live_n.test").await;
+    let limit = app.db.cfg.auth.signin_per_minute_per_ip;
+    for _ in 0..=limit {
+        let mut s = open(&app, "live_n", None, None).await;
+        let _ = s.close(None).await;
+    }
+    let (status, _, body) = person
+        .post(
+            "/auth/signin",
+            json!({ "email": "someone@live_n.test", "password": crate::helpers::PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
