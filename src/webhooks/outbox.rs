@@ -24,13 +24,7 @@ pub struct Event<'a> {
 /// Writes a message per enabled endpoint subscribed to `event`, each with its delivery job,
 /// in the mutation's transaction.
 pub async fn emit(tx: &mut TenantTx, event: &Event<'_>) -> Result<usize, sqlx::Error> {
-    let endpoints: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM webhook_endpoints
-         WHERE enabled AND (events @> ARRAY[$1]::text[] OR events @> ARRAY['*']::text[])",
-    )
-    .bind(event.event_type)
-    .fetch_all(tx.conn())
-    .await?;
+    let endpoints = subscribed(tx, event.event_type).await?;
     if endpoints.is_empty() {
         return Ok(0);
     }
@@ -57,13 +51,7 @@ pub async fn emit_receipt(
     receipt: serde_json::Value,
     at: DateTime<Utc>,
 ) -> Result<usize, sqlx::Error> {
-    let endpoints: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM webhook_endpoints
-         WHERE enabled AND (events @> ARRAY[$1]::text[] OR events @> ARRAY['*']::text[])",
-    )
-    .bind(CHECKPOINT_EVENT)
-    .fetch_all(tx.conn())
-    .await?;
+    let endpoints = subscribed(tx, CHECKPOINT_EVENT).await?;
     if endpoints.is_empty() {
         return Ok(0);
     }
@@ -73,6 +61,17 @@ pub async fn emit_receipt(
         "data": { "workspace": tx.tenant().slug.as_str(), "receipt": receipt },
     });
     enqueue(tx, &endpoints, CHECKPOINT_EVENT, &payload).await
+}
+
+/// The enabled endpoints subscribed to `event_type` (or to every event).
+async fn subscribed(tx: &mut TenantTx, event_type: &str) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM webhook_endpoints
+         WHERE enabled AND (events @> ARRAY[$1]::text[] OR events @> ARRAY['*']::text[])",
+    )
+    .bind(event_type)
+    .fetch_all(tx.conn())
+    .await
 }
 
 async fn enqueue(
