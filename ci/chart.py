@@ -25,7 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHART = ROOT / "charts" / "tessera"
 ALL_ON = ["--set", "ingress.enabled=true", "--set", "serviceMonitor.enabled=true",
           "--set", "secrets.s3=tessera-s3", "--set", "secrets.redis=tessera-redis",
-          "--set", "secrets.metricsToken=tessera-metrics"]
+          "--set", "secrets.metricsToken=tessera-metrics", "--set", "backup.enabled=true"]
 SECRETISH = re.compile(r"(KEY|SECRET|PASSWORD|TOKEN|DATABASE_URL)$")
 
 

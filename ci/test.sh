@@ -4,7 +4,8 @@
 # 127.0.0.1:5432 (starting the machine's cluster if it is stopped), else a throwaway
 # cluster in a temporary directory that is removed afterwards. It installs the npm packages of
 # the web console (web), the test OpenID provider (tests/oidc) and the test mail server
-# (tests/mail) when they are missing, Debian's Chromium for the browser tests (as root, with
+# (tests/mail) when they are missing, the test S3 server with Object Lock (moto, from PyPI, into
+# target/test-peers), Debian's Chromium for the browser tests (as root, with
 # apt-get) when it is missing, and starts a throwaway Redis
 # when none answers on 127.0.0.1:6379 (TESSERA_TEST_REDIS_URL overrides).
 set -euo pipefail
@@ -102,6 +103,20 @@ ensure_mail_server() {
   fi
 }
 
+ensure_moto() {
+  # The audit anchors are tested against an S3 server that enforces Object Lock: moto's
+  # server from PyPI, pinned by tests/s3/requirements.txt, in a virtualenv under target/.
+  local venv=target/test-peers/moto
+  if [ ! -x "$venv/bin/moto_server" ] || ! cmp -s tests/s3/requirements.txt "$venv/requirements.txt"; then
+    log "installing the test S3 server (moto, tests/s3/requirements.txt)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || { echo "python3 with venv is required: apt-get install python3-venv" >&2; exit 1; }
+    "$venv/bin/pip" install -q --disable-pip-version-check -r tests/s3/requirements.txt
+    cp tests/s3/requirements.txt "$venv/requirements.txt"
+  fi
+  export TESSERA_TEST_MOTO_SERVER="$PWD/$venv/bin/moto_server"
+}
+
 web_checks() {
   # The console: installed from its lock file; generated GraphQL types must match the schema
   # files; type check, lint and unit tests; the initial JavaScript against its budget.
@@ -176,6 +191,7 @@ ensure_postgres
 ensure_redis
 ensure_oidc_provider
 ensure_mail_server
+ensure_moto
 ensure_chromium
 log "tests against $TESSERA_TEST_ADMIN_URL"
 cargo test --locked

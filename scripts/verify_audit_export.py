@@ -61,10 +61,11 @@ def main(path: str, receipts_dir: str | None = None) -> int:
             hashes[e["seq"]] = e["hash"]
     signed = 0
     check_links(tenant, checkpoints)
+    gone = lost(checkpoints)
     if receipts_dir:
-        signed += check_receipts(tenant, receipts_dir, checkpoints, hashes, keys)
+        signed += check_receipts(tenant, receipts_dir, checkpoints, hashes, keys, gone)
     for c in checkpoints:
-        if c["seq"] in hashes and hashes[c["seq"]] != c["hash"]:
+        if c.get("counter") not in gone and c["seq"] in hashes and hashes[c["seq"]] != c["hash"]:
             print(f"BROKEN at seq {c['seq']}: differs from the signed checkpoint")
             return 1
         signed += check_signature(tenant, c, keys)
@@ -78,7 +79,8 @@ def checkpoint_message(tenant: uuid.UUID, c: dict) -> bytes:
     if c.get("counter") is None:
         return (b"tessera-checkpoint-v1\0" + tenant.bytes + struct.pack(">q", c["seq"])
                 + bytes.fromhex(c["hash"]))
-    return (b"tessera-checkpoint-v2\0" + tenant.bytes + struct.pack(">q", c["counter"])
+    prefix = b"tessera-restore-v2\0" if c.get("restored") else b"tessera-checkpoint-v2\0"
+    return (prefix + tenant.bytes + struct.pack(">q", c["counter"])
             + struct.pack(">q", c["seq"]) + bytes.fromhex(c["hash"])
             + bytes.fromhex(c["prev_checkpoint"]))
 
@@ -118,7 +120,20 @@ def check_signature(tenant: uuid.UUID, c: dict, keys: dict) -> int:
     return 1
 
 
-def check_receipts(tenant: uuid.UUID, folder: str, checkpoints: list, hashes: dict, keys: dict) -> int:
+def lost(checkpoints: list) -> set:
+    """Counters of checkpoints whose entries a recorded restore lost: a restore checkpoint
+    later in counter order signs an earlier position."""
+    out, restored_to = set(), None
+    chained = sorted((c for c in checkpoints if c.get("counter") is not None), key=lambda c: -c["counter"])
+    for c in chained:
+        if restored_to is not None and c["seq"] > restored_to:
+            out.add(c["counter"])
+        if c.get("restored"):
+            restored_to = c["seq"] if restored_to is None else min(restored_to, c["seq"])
+    return out
+
+
+def check_receipts(tenant: uuid.UUID, folder: str, checkpoints: list, hashes: dict, keys: dict, gone: set) -> int:
     """Each receipt (a bare receipt or the `audit.checkpoint` webhook body, one .json file
     each) must be this workspace's, signed, and matched by the export: an export behind a
     receipt, or differing from one, is a break. Exits on one; answers signatures checked."""
@@ -141,7 +156,7 @@ def check_receipts(tenant: uuid.UUID, folder: str, checkpoints: list, hashes: di
         if any(c[k] != r[k] for k in ("seq", "hash", "prev_checkpoint")):
             print(f"BROKEN at seq {r['seq']}: checkpoint {r['counter']} differs from the receipt")
             sys.exit(1)
-        if r["seq"] in hashes and hashes[r["seq"]] != r["hash"]:
+        if r["counter"] not in gone and r["seq"] in hashes and hashes[r["seq"]] != r["hash"]:
             print(f"BROKEN at seq {r['seq']}: entry differs from receipt {r['counter']}")
             sys.exit(1)
         signed += check_signature(tenant, r, keys)

@@ -5,6 +5,10 @@
 //! links each checkpoint to the one before, so a checkpoint deleted from the middle, or two
 //! swapped, no longer verifies. Checkpoints signed before the counter existed carry none and
 //! are checked with their original message (`tessera-checkpoint-v1`).
+//!
+//! A restore checkpoint (`tessera-restore-v2`, signed by `tessera audit restored` after the
+//! database came back from a backup) signs the restored head; checkpoints before it in
+//! counter order that cover later positions describe entries the restore lost ([`lost`]).
 
 use ed25519_dalek::{Signature, Signer, Verifier};
 use sha2::{Digest, Sha256};
@@ -23,16 +27,22 @@ pub fn checkpoint_message(tenant_id: Uuid, seq: i64, hash: &[u8]) -> Vec<u8> {
     m
 }
 
-/// The bytes a chained checkpoint signature covers.
+/// The bytes a chained checkpoint signature covers (`restored`: a restore checkpoint).
 pub fn chained_message(
     tenant_id: Uuid,
     counter: i64,
     seq: i64,
     hash: &[u8],
     prev: &[u8],
+    restored: bool,
 ) -> Vec<u8> {
     let mut m = Vec::with_capacity(128);
-    m.extend_from_slice(b"tessera-checkpoint-v2\0");
+    let prefix: &[u8] = if restored {
+        b"tessera-restore-v2\0"
+    } else {
+        b"tessera-checkpoint-v2\0"
+    };
+    m.extend_from_slice(prefix);
     m.extend_from_slice(tenant_id.as_bytes());
     m.extend_from_slice(&counter.to_be_bytes());
     m.extend_from_slice(&seq.to_be_bytes());
@@ -56,6 +66,7 @@ pub struct Stored {
     pub key_id: i64,
     pub counter: Option<i64>,
     pub prev_checkpoint: Option<Vec<u8>>,
+    pub restored: bool,
 }
 
 impl Stored {
@@ -68,6 +79,7 @@ impl Stored {
                 self.seq,
                 &self.hash,
                 self.prev_checkpoint.as_deref().unwrap_or_default(),
+                self.restored,
             ),
             None => checkpoint_message(tenant_id, self.seq, &self.hash),
         }
@@ -89,7 +101,7 @@ impl Stored {
 /// Every checkpoint of a workspace: unchained ones first by position, then by counter.
 pub async fn list(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<Stored>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT seq, hash, signature, key_id, counter, prev_checkpoint
+        "SELECT seq, hash, signature, key_id, counter, prev_checkpoint, restored
          FROM public.audit_checkpoints WHERE tenant_id = $1
          ORDER BY counter NULLS FIRST, seq, signed_at",
     )
@@ -104,7 +116,7 @@ pub async fn latest(
     tenant_id: Uuid,
 ) -> Result<Option<Stored>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT seq, hash, signature, key_id, counter, prev_checkpoint
+        "SELECT seq, hash, signature, key_id, counter, prev_checkpoint, restored
          FROM public.audit_checkpoints WHERE tenant_id = $1 AND counter IS NOT NULL
          ORDER BY counter DESC LIMIT 1",
     )
@@ -145,6 +157,26 @@ pub fn link_problem(tenant_id: Uuid, checkpoints: &[Stored]) -> Option<(i64, Str
     None
 }
 
+/// The counters of checkpoints that describe entries a recorded restore lost: a restore
+/// checkpoint later in counter order signs an earlier position. Such checkpoints still count
+/// in the links between checkpoints; only their entries are gone.
+pub fn lost(checkpoints: &[Stored]) -> std::collections::HashSet<i64> {
+    let mut chained: Vec<&Stored> = checkpoints.iter().filter(|c| c.counter.is_some()).collect();
+    chained.sort_by_key(|c| std::cmp::Reverse(c.counter));
+    // Walking back from the newest: the lowest position a later restore went back to.
+    let mut restored_to: Option<i64> = None;
+    let mut out = std::collections::HashSet::new();
+    for c in chained {
+        if restored_to.is_some_and(|r| c.seq > r) {
+            out.insert(c.counter.unwrap_or_default());
+        }
+        if c.restored {
+            restored_to = Some(restored_to.map_or(c.seq, |r| r.min(c.seq)));
+        }
+    }
+    out
+}
+
 /// The head this workspace's next checkpoint links to: (next counter, digest of the last).
 /// Locks the workspace's chain head, so concurrent signers take turns.
 async fn next_link(
@@ -155,15 +187,7 @@ async fn next_link(
         .bind(tenant_id)
         .execute(&mut *conn)
         .await?;
-    let last: Option<Stored> = sqlx::query_as(
-        "SELECT seq, hash, signature, key_id, counter, prev_checkpoint
-         FROM public.audit_checkpoints WHERE tenant_id = $1 AND counter IS NOT NULL
-         ORDER BY counter DESC LIMIT 1",
-    )
-    .bind(tenant_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(match last {
+    Ok(match latest(&mut *conn, tenant_id).await? {
         Some(c) => (
             c.counter.unwrap_or_default() + 1,
             digest(&c.message(tenant_id)),
@@ -181,13 +205,25 @@ pub(crate) async fn sign(
     seq: i64,
     hash: &[u8],
 ) -> Result<i64, sqlx::Error> {
+    sign_kind(conn, keyring, tenant_id, seq, hash, false).await
+}
+
+/// Signs a chained checkpoint, a restore checkpoint when `restored`.
+pub(crate) async fn sign_kind(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    tenant_id: Uuid,
+    seq: i64,
+    hash: &[u8],
+    restored: bool,
+) -> Result<i64, sqlx::Error> {
     let (counter, prev) = next_link(conn, tenant_id).await?;
-    let signature = keyring
-        .checkpoint_signer()
-        .sign(&chained_message(tenant_id, counter, seq, hash, &prev));
+    let signature = keyring.checkpoint_signer().sign(&chained_message(
+        tenant_id, counter, seq, hash, &prev, restored,
+    ));
     sqlx::query(
-        "INSERT INTO public.audit_checkpoints (tenant_id, seq, hash, key_id, signature, counter, prev_checkpoint)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO public.audit_checkpoints (tenant_id, seq, hash, key_id, signature, counter, prev_checkpoint, restored)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(tenant_id)
     .bind(seq)
@@ -196,7 +232,32 @@ pub(crate) async fn sign(
     .bind(&signature.to_bytes()[..])
     .bind(counter)
     .bind(&prev[..])
+    .bind(restored)
     .execute(&mut *conn)
     .await?;
     Ok(counter)
+}
+
+/// Stores a checkpoint this server signed that the database does not hold (one read back
+/// from an anchor or a receipt, for a recorded restore). The caller checked its signature.
+pub(crate) async fn import(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    c: &Stored,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO public.audit_checkpoints (tenant_id, seq, hash, key_id, signature, counter, prev_checkpoint, restored)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(tenant_id)
+    .bind(c.seq)
+    .bind(&c.hash)
+    .bind(c.key_id)
+    .bind(&c.signature)
+    .bind(c.counter)
+    .bind(&c.prev_checkpoint)
+    .bind(c.restored)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -161,6 +161,8 @@ pub async fn export(
                 // Chained checkpoints (see `checkpoints`): null on older, unchained ones.
                 "counter": c.counter,
                 "prev_checkpoint": c.prev_checkpoint.as_deref().map(hex::encode),
+                // A restore checkpoint (see `docs/audit.md`).
+                "restored": c.restored,
             }});
             writeln!(buf, "{line}").map_err(io)?;
         }

@@ -8,8 +8,10 @@
 //! (crypto-shredding) leaves the chain verifiable and the contents unreadable. Signed
 //! checkpoints of chain heads make a consistent rewrite of the whole chain detectable; they
 //! are chained themselves (a counter and the previous checkpoint's digest), and retention
-//! removes old entries only behind a signed anchor (see [`retention`]).
+//! removes old entries only behind a signed anchor (see [`retention`]). Every checkpoint
+//! is also written to the object store ([`anchors`]) and sent to the customer ([`receipts`]).
 
+pub mod anchors;
 mod chain;
 mod checkpoints;
 mod error;

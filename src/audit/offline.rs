@@ -56,6 +56,8 @@ struct CheckpointLine {
     key_id: i64,
     counter: Option<i64>,
     prev_checkpoint: Option<String>,
+    #[serde(default)]
+    restored: bool,
 }
 
 fn hex32(s: &str) -> Option<Vec<u8>> {
@@ -140,6 +142,7 @@ pub fn verify_export(
                 key_id: c.key_id,
                 counter: c.counter,
                 prev_checkpoint: c.prev_checkpoint.as_deref().and_then(hex32),
+                restored: c.restored,
             });
             continue;
         }
@@ -185,8 +188,11 @@ pub fn verify_export(
     if let Some((seq, reason)) = link_problem(tenant_id, &checkpoints) {
         return Err(broken(seq, reason));
     }
+    // Checkpoints of entries a recorded restore lost describe entries no longer there.
+    let lost = super::checkpoints::lost(&checkpoints);
     for c in &checkpoints {
-        if hashes.get(&c.seq).is_some_and(|h| *h != c.hash) {
+        let gone = c.counter.is_some_and(|n| lost.contains(&n));
+        if !gone && hashes.get(&c.seq).is_some_and(|h| *h != c.hash) {
             return Err(broken(
                 c.seq,
                 format!("entry {} differs from the signed checkpoint", c.seq),

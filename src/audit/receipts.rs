@@ -34,6 +34,9 @@ pub struct Receipt {
     pub key_id: i64,
     /// Base64 Ed25519 signature over the chained checkpoint message.
     pub signature: String,
+    /// A restore checkpoint (see `docs/audit.md`); absent on plain ones.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restored: bool,
 }
 
 impl Receipt {
@@ -48,10 +51,12 @@ impl Receipt {
             prev_checkpoint: hex::encode(c.prev_checkpoint.as_deref()?),
             key_id: c.key_id,
             signature: STANDARD.encode(&c.signature),
+            restored: c.restored,
         })
     }
 
-    fn stored(&self) -> Option<Stored> {
+    /// The checkpoint it carries.
+    pub(crate) fn stored(&self) -> Option<Stored> {
         Some(Stored {
             seq: self.seq,
             hash: hex::decode(&self.hash).ok()?,
@@ -59,19 +64,22 @@ impl Receipt {
             key_id: self.key_id,
             counter: Some(self.counter),
             prev_checkpoint: Some(hex::decode(&self.prev_checkpoint).ok()?),
+            restored: self.restored,
         })
     }
 }
 
 /// Checks `receipts` of `tenant_id` against the database. Answers the first problem, by the
-/// entry position it concerns.
+/// entry position it concerns. `what` names them in the messages ("receipt", "anchor").
 pub async fn check(
     conn: &mut PgConnection,
     keyring: &Keyring,
     tenant_id: Uuid,
     receipts: &[Receipt],
+    what: &str,
 ) -> Result<Option<Break>, sqlx::Error> {
     let stored = checkpoints::list(&mut *conn, tenant_id).await?;
+    let lost = checkpoints::lost(&stored);
     let newest = stored.iter().filter_map(|c| c.counter).max().unwrap_or(0);
     let floor: i64 = sqlx::query_scalar(
         "SELECT coalesce((SELECT seq FROM public.audit_floors WHERE tenant_id = $1), 1)",
@@ -81,49 +89,58 @@ pub async fn check(
     .await?;
     let mut sorted: Vec<&Receipt> = receipts.iter().collect();
     sorted.sort_by_key(|r| r.counter);
+    let mut pending = None;
     for r in sorted {
         let brk = |reason: String| Ok(Some(Break { seq: r.seq, reason }));
         if r.tenant_id != tenant_id {
             return brk(format!(
-                "receipt {} belongs to another workspace ({})",
+                "{what} {} belongs to another workspace ({})",
                 r.counter, r.tenant_id
             ));
         }
         let Some(given) = r.stored().filter(|_| r.format == FORMAT) else {
-            return brk(format!("receipt {} is not a readable receipt", r.counter));
+            return brk(format!("{what} {} is not a readable receipt", r.counter));
         };
         match given.signature_valid(tenant_id, keyring) {
             Some(true) => {}
             Some(false) => {
                 return brk(format!(
-                    "receipt {} is not signed by this server's key: it was altered or forged",
+                    "{what} {} is not signed by this server's key: it was altered or forged",
                     r.counter
                 ));
             }
             None => {
                 return brk(format!(
-                    "receipt {} is signed by key {}, which this keyring does not hold",
+                    "{what} {} is signed by key {}, which this keyring does not hold",
                     r.counter, r.key_id
                 ));
             }
         }
-        if r.counter > newest {
-            return brk(format!(
-                "the database is behind receipt {}: its checkpoints end at {newest} (restored from an older backup, or checkpoints removed)",
+        // A database behind the evidence (rolled back, or its newest checkpoints removed):
+        // reported where the entries part from it, else at the first checkpoint it lacks.
+        let behind = r.counter > newest;
+        let behind_note = || {
+            format!(
+                "the database is behind {what} {}: its checkpoints end at {newest} (restored from an older backup without `tessera audit restored`, or checkpoints removed)",
                 r.counter
-            ));
+            )
+        };
+        if !behind {
+            let held = stored.iter().find(|c| c.counter == Some(r.counter));
+            let same = held.is_some_and(|c| {
+                c.seq == given.seq
+                    && c.hash == given.hash
+                    && c.prev_checkpoint == given.prev_checkpoint
+            });
+            if !same {
+                return brk(format!(
+                    "checkpoint {} in the database is missing or differs from the {what}",
+                    r.counter
+                ));
+            }
         }
-        let held = stored.iter().find(|c| c.counter == Some(r.counter));
-        let same = held.is_some_and(|c| {
-            c.seq == given.seq && c.hash == given.hash && c.prev_checkpoint == given.prev_checkpoint
-        });
-        if !same {
-            return brk(format!(
-                "checkpoint {} in the database is missing or differs from the receipt",
-                r.counter
-            ));
-        }
-        if r.seq >= floor {
+        // A checkpoint of entries a recorded restore lost: its entry is gone by design.
+        if r.seq >= floor && !lost.contains(&r.counter) {
             let hash: Option<Vec<u8>> = sqlx::query_scalar(
                 "SELECT hash FROM public.audit_log WHERE tenant_id = $1 AND seq = $2",
             )
@@ -131,22 +148,33 @@ pub async fn check(
             .bind(r.seq)
             .fetch_optional(&mut *conn)
             .await?;
+            let suffix = if behind {
+                format!(": {}", behind_note())
+            } else {
+                String::new()
+            };
             match hash {
                 None => {
                     return brk(format!(
-                        "entry {} is gone, but receipt {} covers it",
+                        "entry {} is gone, but {what} {} covers it{suffix}",
                         r.seq, r.counter
                     ));
                 }
                 Some(h) if h != given.hash => {
                     return brk(format!(
-                        "entry {} differs from receipt {}",
+                        "entry {} differs from {what} {}{suffix}",
                         r.seq, r.counter
                     ));
                 }
                 Some(_) => {}
             }
         }
+        if behind && pending.is_none() {
+            pending = Some(Break {
+                seq: r.seq,
+                reason: behind_note(),
+            });
+        }
     }
-    Ok(None)
+    Ok(pending)
 }

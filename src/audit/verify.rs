@@ -31,6 +31,10 @@ pub struct VerifyReport {
     pub floor: Option<i64>,
     /// The first entry no verified checkpoint covers, and when it was written.
     pub first_uncovered: Option<(i64, chrono::DateTime<chrono::Utc>)>,
+    /// Recorded restores: (the restore checkpoint's counter, the entry it restored to).
+    pub restores: Vec<(i64, i64)>,
+    /// Checkpoints of entries those restores lost (kept, signed, no longer compared).
+    pub lost: usize,
     pub problem: Option<Break>,
 }
 
@@ -93,9 +97,11 @@ pub async fn verify(
     // position supersedes them (rotation signs one); otherwise relabelling checkpoints
     // would be a way to disarm them.
     let mut unverifiable = Vec::new();
+    let lost = checkpoints::lost(&checkpoints);
     for c in &checkpoints {
         match c.signature_valid(tenant_id, keyring) {
             None => unverifiable.push(c.seq),
+            Some(true) if c.counter.is_some_and(|n| lost.contains(&n)) => {}
             Some(true) => {
                 expected_at.insert(c.seq, c.hash.clone());
             }
@@ -240,6 +246,12 @@ pub async fn verify(
         checkpoints: checkpoints.len() - unverifiable.len(),
         floor: floor.map(|(seq, _)| seq),
         first_uncovered,
+        restores: checkpoints
+            .iter()
+            .filter(|c| c.restored)
+            .map(|c| (c.counter.unwrap_or_default(), c.seq))
+            .collect(),
+        lost: lost.len(),
         problem,
     })
 }
@@ -270,10 +282,13 @@ async fn sign_head(
     tenant_id: Uuid,
     force: bool,
 ) -> Result<Option<i64>, sqlx::Error> {
+    // Unless a checkpoint signs this very entry already (position and hash: after a
+    // restore, positions past the restored head may carry checkpoints of lost entries).
     let head: Option<(i64, Vec<u8>)> = sqlx::query_as(
         "SELECT h.seq, h.hash FROM public.audit_heads h
          WHERE h.tenant_id = $1 AND h.seq > 0
-           AND ($2 OR h.seq > coalesce((SELECT max(seq) FROM public.audit_checkpoints c WHERE c.tenant_id = $1), 0))",
+           AND ($2 OR NOT EXISTS (SELECT 1 FROM public.audit_checkpoints c
+                                  WHERE c.tenant_id = $1 AND c.seq = h.seq AND c.hash = h.hash))",
     )
     .bind(tenant_id)
     .bind(force)
@@ -294,7 +309,7 @@ pub async fn last_checkpoint(
 ) -> Result<Option<(i64, chrono::DateTime<chrono::Utc>, i64)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT seq, signed_at, key_id FROM public.audit_checkpoints
-         WHERE tenant_id = $1 ORDER BY seq DESC, signed_at DESC LIMIT 1",
+         WHERE tenant_id = $1 ORDER BY counter DESC NULLS LAST, seq DESC, signed_at DESC LIMIT 1",
     )
     .bind(tenant_id)
     .fetch_optional(conn)

@@ -19,8 +19,19 @@ pub(super) enum AuditCommand {
         #[arg(long)]
         receipts: Option<std::path::PathBuf>,
     },
-    /// Sign a checkpoint of every chain head now.
+    /// Sign a checkpoint of every chain head now, and anchor it in the object store.
     Checkpoint,
+    /// After the database was restored from a backup: record the restore, so the anchors
+    /// report it as one instead of as tampering. Stores back the anchored checkpoints the
+    /// backup lacks and signs a restore checkpoint of each workspace's restored head; the
+    /// entries written after the backup are reported as lost. Run it before `serve`.
+    Restored {
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Why (the incident or ticket), kept in each workspace's audit log.
+        #[arg(long)]
+        reason: String,
+    },
     /// Verify an export (and receipts) without the database or the server's keys: the
     /// keys come from the export's header, or from `--keys` (the document published at
     /// `/.well-known/tessera-audit-keys`).
@@ -95,6 +106,7 @@ pub(super) async fn run(op: &Operator<'_>, command: AuditCommand) -> anyhow::Res
             receipts,
             keys,
         } => verify_export(&file, receipts.as_deref(), keys.as_deref()),
+        AuditCommand::Restored { tenant, reason } => restored(op, tenant, &reason).await,
         AuditCommand::Verify { tenant, receipts } => {
             let receipts = match &receipts {
                 Some(dir) => read_receipts(dir)?,
@@ -114,8 +126,29 @@ pub(super) async fn run(op: &Operator<'_>, command: AuditCommand) -> anyhow::Res
                     .unwrap_or(i64::MAX),
             );
             let now = crate::Clock::now(&crate::SystemClock);
+            let store = anchor_store(op).await?;
             for (id, slug) in tenants {
                 let mut r = audit::verify(&mut conn, op.keyring, id).await?;
+                let mut anchors_note = String::new();
+                if let Some(store) = &store
+                    && r.problem.is_none()
+                {
+                    match audit::anchors::read(store.as_ref(), id).await {
+                        Ok(anchors) => {
+                            r.problem = audit::receipts::check(
+                                &mut conn, op.keyring, id, &anchors, "anchor",
+                            )
+                            .await?;
+                            anchors_note = format!(", {} anchors match", anchors.len());
+                        }
+                        Err(e) => {
+                            r.problem = Some(audit::Break {
+                                seq: r.last_seq + 1,
+                                reason: format!("the anchors cannot be read: {e}"),
+                            });
+                        }
+                    }
+                }
                 // With one workspace named, every receipt given is its: one of another
                 // workspace is reported, not skipped.
                 let theirs: Vec<audit::receipts::Receipt> = receipts
@@ -125,7 +158,8 @@ pub(super) async fn run(op: &Operator<'_>, command: AuditCommand) -> anyhow::Res
                     .collect();
                 if r.problem.is_none()
                     && let Some(b) =
-                        audit::receipts::check(&mut conn, op.keyring, id, &theirs).await?
+                        audit::receipts::check(&mut conn, op.keyring, id, &theirs, "receipt")
+                            .await?
                 {
                     r.problem = Some(b);
                 }
@@ -138,9 +172,26 @@ pub(super) async fn run(op: &Operator<'_>, command: AuditCommand) -> anyhow::Res
                     .floor
                     .map(|f| format!(", from entry {f}: older ones removed by retention behind a signed anchor"))
                     .unwrap_or_default();
+                let restores: String = r
+                    .restores
+                    .iter()
+                    .map(|(counter, seq)| {
+                        format!(
+                            "; restored from a backup at entry {seq} (restore checkpoint {counter})"
+                        )
+                    })
+                    .collect();
+                let lost = if r.lost > 0 {
+                    format!(
+                        ", {} checkpoints describe entries the restores lost",
+                        r.lost
+                    )
+                } else {
+                    String::new()
+                };
                 match (&r.problem, r.uncovered_beyond(now, grace)) {
                     (None, None) => println!(
-                        "{slug}: ok ({} entries, {} checkpoints{receipts_note}{floor})",
+                        "{slug}: ok ({} entries, {} checkpoints{anchors_note}{receipts_note}{floor}{lost}){restores}",
                         r.entries, r.checkpoints
                     ),
                     (None, Some(seq)) => {
@@ -162,13 +213,44 @@ pub(super) async fn run(op: &Operator<'_>, command: AuditCommand) -> anyhow::Res
             })
         }
         AuditCommand::Checkpoint => {
+            let store = anchor_store(op).await?;
             let mut conn = op.migrator.acquire().await?;
+            let mut failed = false;
             for (id, slug) in op.all_tenants().await? {
-                if let Some(seq) = audit::checkpoint(&mut conn, op.keyring, id).await? {
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let signed = audit::checkpoint(&mut tx, op.keyring, id).await?;
+                if let (Some(store), Some(_)) = (&store, signed) {
+                    let counter = audit::anchors::latest_counter(&mut tx, id).await?;
+                    if audit::anchors::taken(store.as_ref(), id, counter).await? {
+                        failed = true;
+                        println!(
+                            "{slug}: not signed: the object store already holds anchor {counter}, the database is behind it (run `tessera audit verify`)"
+                        );
+                        continue;
+                    }
+                }
+                tx.commit().await?;
+                if let Some(seq) = signed {
                     println!("{slug}: signed head at seq {seq}");
                 }
+                if let Some(store) = &store {
+                    let until = crate::Clock::now(&crate::SystemClock)
+                        + chrono::Duration::days(op.retention_days(id).await?);
+                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                    let n = audit::anchors::publish(&mut tx, store.as_ref(), id, until)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{slug}: {e}"))?;
+                    tx.commit().await?;
+                    if n > 0 {
+                        println!("{slug}: {n} checkpoints anchored in the object store");
+                    }
+                }
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(if failed {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         AuditCommand::Prune { tenant } => {
             let tenants = match tenant {
@@ -229,6 +311,97 @@ pub(super) async fn run(op: &Operator<'_>, command: AuditCommand) -> anyhow::Res
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The object store the anchors are in, unless anchors are off.
+async fn anchor_store(
+    op: &Operator<'_>,
+) -> anyhow::Result<Option<std::sync::Arc<dyn crate::storage::BlobStore>>> {
+    if !op.cfg.storage.audit_anchors {
+        return Ok(None);
+    }
+    let (store, _) = crate::storage::open(&op.cfg.storage, &op.cfg.data_dir)
+        .await
+        .map_err(|e| anyhow::anyhow!("storage: {e}"))?;
+    Ok(Some(store))
+}
+
+/// `tessera audit restored`: per workspace, verify the restored chain, store back the
+/// anchored checkpoints it lacks, sign a restore checkpoint, record it in the audit log.
+async fn restored(
+    op: &Operator<'_>,
+    tenant: Option<String>,
+    reason: &str,
+) -> anyhow::Result<ExitCode> {
+    let Some(store) = anchor_store(op).await? else {
+        bail!("storage.audit_anchors is off: there are no anchors to reconcile a restore with");
+    };
+    let tenants = match tenant {
+        Some(slug) => vec![(op.tenant_id(&slug).await?, slug)],
+        None => op.all_tenants().await?,
+    };
+    let mut failed = false;
+    for (id, slug) in tenants {
+        let mut tx = op.migrator.begin().await?;
+        let report = audit::verify(&mut tx, op.keyring, id).await?;
+        if let Some(b) = report.problem {
+            failed = true;
+            println!(
+                "{slug}: not recorded: the restored chain itself is BROKEN at seq {}: {}",
+                b.seq, b.reason
+            );
+            continue;
+        }
+        let anchors = audit::anchors::read(store.as_ref(), id).await?;
+        let done = match audit::anchors::record_restore(&mut tx, op.keyring, &anchors, id).await {
+            Ok(d) => d,
+            Err(e) => {
+                failed = true;
+                println!("{slug}: not recorded: {e}");
+                continue;
+            }
+        };
+        let entry = audit::NewEntry {
+            action: "audit.restored",
+            target_type: "Workspace",
+            target_id: id.to_string(),
+            payload: serde_json::json!({
+                "reason": reason,
+                "restored_to_seq": done.seq,
+                "restore_checkpoint": done.counter,
+                "lost_checkpoints": done.recovered,
+            }),
+        };
+        op.audit(&mut tx, id, entry).await?;
+        tx.commit().await?;
+        // The restore checkpoint goes out at once: from here on it is the evidence.
+        let until = crate::Clock::now(&crate::SystemClock)
+            + chrono::Duration::days(op.retention_days(id).await?);
+        let mut tx = op.migrator.begin().await?;
+        audit::anchors::publish(&mut tx, store.as_ref(), id, until)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{slug}: the restore is recorded, but its anchor was not written: {e}"
+                )
+            })?;
+        tx.commit().await?;
+        match (done.recovered.first(), done.recovered.last()) {
+            (Some(a), Some(b)) => println!(
+                "{slug}: restore recorded at entry {} (restore checkpoint {}); entries after it covered by anchored checkpoints {a} to {b} were lost",
+                done.seq, done.counter
+            ),
+            _ => println!(
+                "{slug}: restore recorded at entry {} (restore checkpoint {}); no anchored checkpoint was lost",
+                done.seq, done.counter
+            ),
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Every receipt in `dir`: `.json` files holding a receipt, or the `audit.checkpoint` webhook

@@ -158,6 +158,16 @@ impl<'a> Operator<'a> {
         )
     }
 
+    /// How many days the workspace keeps its audit entries (and its anchors).
+    pub(super) async fn retention_days(&self, tenant_id: uuid::Uuid) -> anyhow::Result<i64> {
+        let days: i32 =
+            sqlx::query_scalar("SELECT audit_retention_days FROM public.tenants WHERE id = $1")
+                .bind(tenant_id)
+                .fetch_one(&self.migrator)
+                .await?;
+        Ok(i64::from(days))
+    }
+
     /// Appends an entry for an operator action taken through the command line.
     pub(super) async fn audit(
         &self,

@@ -75,11 +75,17 @@ pub(super) async fn run(
     let tenant_schema = crate::graphql::build_tenant_schema(&cfg.limits)?;
     let global_schema = crate::graphql::build_global_schema(&cfg.limits)?;
     let interval = std::time::Duration::from_secs(cfg.audit_checkpoint_interval_secs.max(1));
-    let job = tokio::spawn(audit::job::run(app.clone(), db.keyring.clone(), interval));
-    let state =
-        crate::http::AppState::new(app, tenant_schema, global_schema, db.keyring.clone(), cfg)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let state = crate::http::AppState::new(
+        app.clone(),
+        tenant_schema,
+        global_schema,
+        db.keyring.clone(),
+        cfg,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let anchors = cfg.storage.audit_anchors.then(|| state.blob_store());
+    let job = tokio::spawn(audit::job::run(app, db.keyring.clone(), anchors, interval));
     // One signal fans out to the server (stop accepting, drain) and the worker (finish the
     // job under way, take no new one).
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

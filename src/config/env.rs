@@ -126,6 +126,9 @@ impl Config {
         if let Some(v) = env("TESSERA_S3_BUCKET") {
             self.storage.s3.bucket = Some(v);
         }
+        if let Some(v) = env("TESSERA_S3_ANCHOR_BUCKET") {
+            self.storage.s3.anchor_bucket = Some(v);
+        }
         if let Some(v) = env("TESSERA_S3_PATH_STYLE") {
             self.storage.s3.path_style = parse("TESSERA_S3_PATH_STYLE", v)?;
         }

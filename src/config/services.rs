@@ -82,6 +82,11 @@ pub struct S3 {
     /// Credentials; unset: the standard AWS chain (environment, profile, instance role).
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<crate::crypto::Secret<String>>,
+    /// The bucket audit anchors are written to, created with Object Lock enabled (anchors
+    /// are then kept in compliance mode for the workspace's retention window). Unset: the
+    /// attachment bucket. Keep attachments out of a locked bucket's default retention, or
+    /// deleting a workspace could not remove its files.
+    pub anchor_bucket: Option<String>,
 }
 
 impl Default for S3 {
@@ -93,6 +98,7 @@ impl Default for S3 {
             path_style: false,
             access_key_id: None,
             secret_access_key: None,
+            anchor_bucket: None,
         }
     }
 }
@@ -110,6 +116,8 @@ pub struct Storage {
     pub max_upload_bytes: u64,
     /// How long a signed download link works, in seconds.
     pub url_ttl_secs: i64,
+    /// Copy every signed audit checkpoint to the store as an anchor (see `docs/audit.md`).
+    pub audit_anchors: bool,
 }
 
 impl Default for Storage {
@@ -120,6 +128,7 @@ impl Default for Storage {
             s3: S3::default(),
             max_upload_bytes: 25 * 1024 * 1024,
             url_ttl_secs: 60,
+            audit_anchors: true,
         }
     }
 }

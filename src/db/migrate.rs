@@ -94,6 +94,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0017_freeze.sql",
         include_str!("../../migrations/public/0017_freeze.sql"),
     ),
+    (
+        "0018_audit_anchors.sql",
+        include_str!("../../migrations/public/0018_audit_anchors.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (

@@ -175,6 +175,11 @@ impl AppState {
 }
 
 impl AppState {
+    /// The object store (attachments, exports and audit anchors).
+    pub fn blob_store(&self) -> Arc<dyn crate::storage::BlobStore> {
+        self.inner.blobs.clone()
+    }
+
     /// The background worker over this server's pool, keys and store, with every kind of
     /// job registered (run it with [`crate::jobs::Worker::run`]).
     pub fn worker(&self, cfg: crate::config::Jobs) -> crate::jobs::Worker {

@@ -108,6 +108,68 @@ pub trait BlobStore: Send + Sync + 'static {
         key: &ObjectKey,
         download: &Download,
     ) -> Result<Option<String>, StorageError>;
+
+    /// Writes a small evidence record (an audit anchor) that is never overwritten: an
+    /// existing record of that name is left as it is and answered with
+    /// [`Written::Exists`]. Where the store supports it (S3 Object Lock), the record is kept
+    /// under compliance retention until `retain_until`: nobody, the store's own
+    /// administrators included, can delete or change it before then.
+    async fn put_record(
+        &self,
+        name: &RecordName,
+        bytes: Vec<u8>,
+        retain_until: DateTime<Utc>,
+    ) -> Result<Written, StorageError>;
+
+    /// A record's bytes (`None` when there is none).
+    async fn get_record(&self, name: &RecordName) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// The names of the records under `prefix` (a folder, ending in `/`), in name order.
+    async fn list_records(&self, prefix: &RecordName) -> Result<Vec<RecordName>, StorageError>;
+}
+
+/// The name of an evidence record: `/`-separated segments of lowercase letters, digits,
+/// `-`, `_` and `.`, no empty or dot-only segment. Built by Tessera, checked anyway, so a
+/// name can never leave the records' area.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RecordName(String);
+
+impl RecordName {
+    pub fn new(name: impl Into<String>) -> Option<Self> {
+        let name = name.into();
+        let ok = !name.is_empty()
+            && name.len() <= 512
+            && name.trim_end_matches('/').split('/').all(|seg| {
+                !seg.is_empty()
+                    && !seg.chars().all(|c| c == '.')
+                    && seg.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')
+                    })
+            });
+        ok.then_some(Self(name))
+    }
+
+    /// A name Tessera builds from ids and digits only, valid by construction (checked in
+    /// debug builds).
+    pub(crate) fn built(name: String) -> Self {
+        debug_assert!(Self::new(name.clone()).is_some(), "{name}");
+        Self(name)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What [`BlobStore::put_record`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Stored, under compliance retention until the given time.
+    Locked(DateTime<Utc>),
+    /// Stored; the store keeps no retention (whoever administers it can remove it).
+    Unlocked,
+    /// A record of that name was there already; nothing was written.
+    Exists,
 }
 
 /// A content type safe to send back: `type/subtype` from a conservative alphabet, else
@@ -161,6 +223,29 @@ pub fn content_disposition(filename: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn record_names_cannot_leave_their_area() {
+        for good in [
+            "audit-anchors/",
+            "audit-anchors/x/00000000000000000001.json",
+        ] {
+            assert!(RecordName::new(good).is_some(), "{good}");
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "a/../b",
+            "a//b",
+            "A/b",
+            "a/./b",
+            "a/b c",
+            "..",
+            "a\\b",
+        ] {
+            assert!(RecordName::new(bad).is_none(), "{bad}");
+        }
+    }
 
     #[test]
     fn names_and_types_are_made_harmless() {

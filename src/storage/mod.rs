@@ -16,8 +16,8 @@ pub mod s3;
 use std::sync::Arc;
 
 pub use blob::{
-    BlobStore, Body, Download, ObjectKey, ObjectMeta, StorageError, content_disposition,
-    safe_content_type, safe_filename,
+    BlobStore, Body, Download, ObjectKey, ObjectMeta, RecordName, StorageError, Written,
+    content_disposition, safe_content_type, safe_filename,
 };
 pub use fs::FsStore;
 pub use s3::S3Store;

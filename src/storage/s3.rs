@@ -1,6 +1,11 @@
 //! The S3 backend (any S3-compatible service). Uploads stream as multipart uploads with
 //! 8 MiB parts, so memory per upload is bounded by one part; small files are a single PUT.
 //! Downloads are presigned GETs that force the recorded content type and `attachment`.
+//!
+//! Evidence records go to `storage.s3.anchor_bucket` (else the attachment bucket), written
+//! with `If-None-Match: *` so none is ever replaced, and, when that bucket has Object Lock
+//! enabled, in compliance mode until their retention date: then neither Tessera's
+//! credentials nor the bucket's administrators can delete or overwrite them before it.
 
 use std::time::Duration;
 
@@ -9,10 +14,12 @@ use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 
 use super::blob::{
-    BlobStore, Body, Download, ObjectKey, ObjectMeta, StorageError, content_disposition,
+    BlobStore, Body, Download, ObjectKey, ObjectMeta, RecordName, StorageError, Written,
+    content_disposition,
 };
 use crate::config::S3;
 
@@ -22,6 +29,10 @@ const PART: usize = 8 * 1024 * 1024;
 pub struct S3Store {
     client: Client,
     bucket: String,
+    /// Where evidence records go.
+    records: String,
+    /// Whether the records' bucket has Object Lock enabled (asked once).
+    locking: tokio::sync::OnceCell<bool>,
 }
 
 impl std::fmt::Debug for S3Store {
@@ -61,10 +72,40 @@ impl S3Store {
         if let Some(endpoint) = &cfg.endpoint {
             b = b.endpoint_url(endpoint);
         }
+        let records = cfg.anchor_bucket.clone().unwrap_or_else(|| bucket.clone());
         Ok(Self {
             client: Client::from_conf(b.build()),
             bucket,
+            records,
+            locking: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// Whether the records' bucket has Object Lock enabled. A store that does not know
+    /// the call (many S3-compatible servers) has none.
+    async fn locking(&self) -> bool {
+        *self
+            .locking
+            .get_or_init(|| async {
+                let enabled = self
+                    .client
+                    .get_object_lock_configuration()
+                    .bucket(&self.records)
+                    .send()
+                    .await
+                    .ok()
+                    .and_then(|out| out.object_lock_configuration)
+                    .and_then(|c| c.object_lock_enabled)
+                    .is_some_and(|e| e == aws_sdk_s3::types::ObjectLockEnabled::Enabled);
+                if !enabled {
+                    tracing::warn!(
+                        bucket = %self.records,
+                        "the evidence bucket has no Object Lock: audit anchors are kept, but whoever administers the bucket can delete them"
+                    );
+                }
+                enabled
+            })
+            .await
     }
 
     async fn put_multipart(
@@ -218,5 +259,86 @@ impl BlobStore for S3Store {
             .await
             .map_err(backend)?;
         Ok(Some(presigned.uri().to_owned()))
+    }
+
+    async fn put_record(
+        &self,
+        name: &RecordName,
+        bytes: Vec<u8>,
+        retain_until: DateTime<Utc>,
+    ) -> Result<Written, StorageError> {
+        let locked = self.locking().await;
+        let mut put = self
+            .client
+            .put_object()
+            .bucket(&self.records)
+            .key(name.as_str())
+            .content_type("application/json")
+            .if_none_match("*")
+            .body(ByteStream::from(bytes));
+        if locked {
+            put = put
+                .object_lock_mode(aws_sdk_s3::types::ObjectLockMode::Compliance)
+                .object_lock_retain_until_date(aws_sdk_s3::primitives::DateTime::from_secs(
+                    retain_until.timestamp(),
+                ));
+        }
+        match put.send().await {
+            Ok(_) if locked => Ok(Written::Locked(retain_until)),
+            Ok(_) => Ok(Written::Unlocked),
+            // 412: the name is taken (409: a concurrent write of the same name).
+            Err(e)
+                if matches!(
+                    e.raw_response().map(|r| r.status().as_u16()),
+                    Some(409 | 412)
+                ) =>
+            {
+                Ok(Written::Exists)
+            }
+            Err(e) => Err(backend(aws_sdk_s3::error::DisplayErrorContext(e))),
+        }
+    }
+
+    async fn get_record(&self, name: &RecordName) -> Result<Option<Vec<u8>>, StorageError> {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.records)
+            .key(name.as_str())
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(out.body.collect().await.map_err(backend)?.to_vec())),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(backend(aws_sdk_s3::error::DisplayErrorContext(e))),
+        }
+    }
+
+    async fn list_records(&self, prefix: &RecordName) -> Result<Vec<RecordName>, StorageError> {
+        let mut names = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.records)
+                .prefix(prefix.as_str())
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| backend(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            names.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key())
+                    .filter_map(RecordName::new),
+            );
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        names.sort();
+        Ok(names)
     }
 }

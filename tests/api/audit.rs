@@ -731,14 +731,14 @@ async fn shredding_the_audit_key_keeps_the_chain_verifiable_and_the_contents_unr
 async fn the_periodic_job_signs_heads_and_cli_actions_are_audited() {
     let app = TestApp::spawn().await;
     let s = seed(&app, "acme").await;
-    let (signed, broken) = audit::job::checkpoint_all(&app.pool, &app.db.keyring)
+    let pass = audit::job::checkpoint_all(&app.pool, &app.db.keyring, None)
         .await
         .unwrap();
-    assert_eq!((signed, broken), (1, 0));
-    let (signed, _) = audit::job::checkpoint_all(&app.pool, &app.db.keyring)
+    assert_eq!((pass.signed, pass.broken), (1, 0));
+    let pass = audit::job::checkpoint_all(&app.pool, &app.db.keyring, None)
         .await
         .unwrap();
-    assert_eq!(signed, 0, "nothing new to sign");
+    assert_eq!(pass.signed, 0, "nothing new to sign");
     let out = cli(
         &app.db,
         &["user", "add", "--tenant", "acme", "--email", "n@acme.test"],

@@ -32,6 +32,7 @@ fn purge(app: &TestApp) -> String {
         .env("TESSERA_MIGRATOR_DATABASE_URL", &app.db.migrator_url)
         .env("TESSERA_ROLE_PREFIX", &app.db.name)
         .env("TESSERA_MASTER_KEY", &app.db.master_key_b64)
+        .env("TESSERA_DATA_DIR", &app.db.blob_dir)
         .env("TESSERA_STORAGE_DIR", app.db.blob_dir.join("blobs"))
         .env("TESSERA_LOG", "warn")
         .output()

@@ -153,6 +153,7 @@ async fn removing_the_tail_with_its_checkpoint_leaves_entries_no_checkpoint_cove
         .env("TESSERA_MIGRATOR_DATABASE_URL", &app.db.migrator_url)
         .env("TESSERA_ROLE_PREFIX", &app.db.name)
         .env("TESSERA_MASTER_KEY", &app.db.master_key_b64)
+        .env("TESSERA_DATA_DIR", &app.db.blob_dir)
         .env("TESSERA_AUDIT_CHECKPOINT_INTERVAL_SECS", "1")
         .env("TESSERA_LOG", "warn")
         .env_remove("TESSERA_CONFIG")
@@ -344,6 +345,7 @@ fn verify_cli(app: &TestApp, slug: &str, receipts: &std::path::Path) -> (Option<
         .env("TESSERA_MIGRATOR_DATABASE_URL", &app.db.migrator_url)
         .env("TESSERA_ROLE_PREFIX", &app.db.name)
         .env("TESSERA_MASTER_KEY", &app.db.master_key_b64)
+        .env("TESSERA_DATA_DIR", &app.db.blob_dir)
         .env("TESSERA_LOG", "warn")
         .env_remove("TESSERA_CONFIG")
         .output()
@@ -375,11 +377,11 @@ async fn receipts_reveal_a_rollback_a_forged_receipt_and_another_workspaces() {
         .await;
     }
     ideas(&app, "rcpt", &a.owner_token, 2).await;
-    audit::job::checkpoint_all(&app.pool, &app.db.keyring)
+    audit::job::checkpoint_all(&app.pool, &app.db.keyring, None)
         .await
         .unwrap();
     ideas(&app, "rcpt", &a.owner_token, 2).await;
-    audit::job::checkpoint_all(&app.pool, &app.db.keyring)
+    audit::job::checkpoint_all(&app.pool, &app.db.keyring, None)
         .await
         .unwrap();
     let mine = receipts_of(&app, "rcpt").await;
@@ -403,7 +405,7 @@ async fn receipts_reveal_a_rollback_a_forged_receipt_and_another_workspaces() {
     assert!(out.contains("not signed by this server"), "{out}");
 
     // Another workspace's receipt is not evidence about this one.
-    audit::job::checkpoint_all(&app.pool, &app.db.keyring)
+    audit::job::checkpoint_all(&app.pool, &app.db.keyring, None)
         .await
         .unwrap();
     let theirs = receipts_of(&app, "rcptb").await;
@@ -478,13 +480,13 @@ async fn an_export_and_its_receipts_verify_without_the_server() {
     )
     .await;
     ideas(&app, "offl", &a.owner_token, 2).await;
-    audit::job::checkpoint_all(&app.pool, &app.db.keyring)
+    audit::job::checkpoint_all(&app.pool, &app.db.keyring, None)
         .await
         .unwrap();
     let export = crate::provisioning::cli(&app.db, &["audit", "export", "--tenant", "offl"]);
     assert!(export.status.success());
     ideas(&app, "offl", &a.owner_token, 1).await;
-    audit::job::checkpoint_all(&app.pool, &app.db.keyring)
+    audit::job::checkpoint_all(&app.pool, &app.db.keyring, None)
         .await
         .unwrap();
     let receipts = receipts_of(&app, "offl").await;

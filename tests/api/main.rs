@@ -2,9 +2,11 @@
 //! Each test gets its own database and its own role prefix, dropped at the end.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod anchors;
 mod attachments;
 mod audit;
 mod authz;
+mod backup;
 mod console;
 mod crash;
 mod deletion;

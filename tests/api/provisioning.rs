@@ -322,6 +322,7 @@ pub fn cli(db: &TestDb, args: &[&str]) -> std::process::Output {
         .env("TESSERA_MIGRATOR_DATABASE_URL", &db.migrator_url)
         .env("TESSERA_ROLE_PREFIX", &db.name)
         .env("TESSERA_MASTER_KEY", &db.master_key_b64)
+        .env("TESSERA_DATA_DIR", &db.blob_dir)
         .env("TESSERA_LOG", "warn")
         .env_remove("TESSERA_CONFIG")
         .output()

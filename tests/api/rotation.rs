@@ -45,6 +45,7 @@ async fn rotating_the_master_key_reseals_everything_and_keeps_the_chain_verifiab
             .env("TESSERA_ROLE_PREFIX", &app.db.name)
             .env("TESSERA_MASTER_KEY", &new_b64)
             .env("TESSERA_PREVIOUS_MASTER_KEYS", &app.db.master_key_b64)
+            .env("TESSERA_DATA_DIR", &app.db.blob_dir)
             .env("TESSERA_LOG", "warn")
             .output()
             .unwrap()

@@ -76,6 +76,7 @@ async fn attachments_go_to_s3_and_come_back_through_the_servers_links_and_short_
         path_style: true,
         access_key_id: Some(ACCESS_KEY.into()),
         secret_access_key: Some(tessera::crypto::Secret::new(SECRET_KEY.into())),
+        anchor_bucket: None,
     };
     let app = TestApp::spawn_on(db, 8).await;
     let s = seed(&app, "acme").await;

@@ -23,6 +23,7 @@ async fn a_secret_is_sealed_bound_and_absent_from_responses_logs_and_audit() {
         .env("TESSERA_MIGRATOR_DATABASE_URL", &app.db.migrator_url)
         .env("TESSERA_ROLE_PREFIX", &app.db.name)
         .env("TESSERA_MASTER_KEY", &app.db.master_key_b64)
+        .env("TESSERA_DATA_DIR", &app.db.blob_dir)
         .env("TESSERA_LISTEN", "127.0.0.1:0")
         .env("TESSERA_LOG", "trace")
         .stdout(Stdio::null())
