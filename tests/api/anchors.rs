@@ -304,3 +304,123 @@ async fn anchor_seq(s3: &aws_sdk_s3::Client, tenant: uuid::Uuid, counter: i64) -
     let v: serde_json::Value = serde_json::from_slice(&body_bytes(s3, &key).await).unwrap();
     v["seq"].as_i64().unwrap()
 }
+
+/// The other attack: a superuser rewrites an early entry, recomputes every hash after it (a
+/// chain consistent on its own) and deletes the workspace's checkpoints. The anchors (here
+/// on the filesystem store, the embedded default) still hold the hash the first
+/// checkpoint signed: verification breaks at that entry.
+#[tokio::test]
+async fn a_recomputed_chain_without_its_checkpoints_differs_from_the_anchors() {
+    use sha2::{Digest, Sha256};
+    let app = TestApp::spawn().await;
+    let store = tessera::storage::FsStore::new(app.db.blob_dir.join("blobs"));
+    let s = seed(&app, "recomp").await;
+    let tenant = s.tenant.id;
+    ideas(&app, "recomp", &s.owner_token, 3).await;
+    let pass = audit::job::checkpoint_all(&app.pool, &app.db.keyring, Some(&store))
+        .await
+        .unwrap();
+    assert_eq!((pass.signed, pass.anchored), (1, 1));
+    let anchored: i64 = sqlx::query_scalar("SELECT seq FROM public.audit_heads WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_one(&app.db.migrator)
+        .await
+        .unwrap();
+
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        seq: i64,
+        at: chrono::DateTime<chrono::Utc>,
+        actor_type: String,
+        actor_id: String,
+        actor_user: String,
+        action: String,
+        target_type: String,
+        target_id: String,
+        request_id: String,
+        client_ip: String,
+        payload: Option<Vec<u8>>,
+    }
+    let url = app
+        .db
+        .migrator_url
+        .replace(&app.db.roles.migrator, "postgres");
+    let mut su = tessera::db::admin_connect_url(&url).await.unwrap();
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT seq, at, actor_type, actor_id, actor_user, action, target_type, target_id,
+                request_id, client_ip, payload
+         FROM public.audit_log WHERE tenant_id = $1 ORDER BY seq",
+    )
+    .bind(tenant)
+    .fetch_all(&mut su)
+    .await
+    .unwrap();
+    sqlx::raw_sql(
+        "ALTER TABLE public.audit_log DISABLE TRIGGER USER;
+         ALTER TABLE public.audit_checkpoints DISABLE TRIGGER USER;",
+    )
+    .execute(&mut su)
+    .await
+    .unwrap();
+    let mut prev = tessera::audit::GENESIS_HASH.to_vec();
+    for mut r in rows {
+        if r.seq == 2 {
+            r.action = "workspace.nothing_happened".into();
+        }
+        let canonical = audit::canonical_bytes(
+            tenant,
+            r.seq,
+            r.at.timestamp_micros(),
+            (&r.actor_type, &r.actor_id, &r.actor_user),
+            &r.action,
+            (&r.target_type, &r.target_id),
+            (&r.request_id, &r.client_ip),
+            r.payload.as_deref(),
+        );
+        let hash: Vec<u8> = Sha256::new()
+            .chain_update(&prev)
+            .chain_update(&canonical)
+            .finalize()
+            .to_vec();
+        sqlx::query(
+            "UPDATE public.audit_log SET action = $3, prev_hash = $4, hash = $5
+             WHERE tenant_id = $1 AND seq = $2",
+        )
+        .bind(tenant)
+        .bind(r.seq)
+        .bind(&r.action)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(&mut su)
+        .await
+        .unwrap();
+        prev = hash;
+    }
+    sqlx::query("UPDATE public.audit_heads SET hash = $2 WHERE tenant_id = $1")
+        .bind(tenant)
+        .bind(&prev)
+        .execute(&mut su)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM public.audit_checkpoints WHERE tenant_id = $1")
+        .bind(tenant)
+        .execute(&mut su)
+        .await
+        .unwrap();
+
+    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let own = audit::verify(&mut conn, &app.db.keyring, tenant)
+        .await
+        .unwrap();
+    assert!(own.problem.is_none(), "consistent on its own");
+    drop(conn);
+    let out = crate::provisioning::cli(&app.db, &["audit", "verify", "--tenant", "recomp"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains(&format!(
+            "BROKEN at seq {anchored}: entry {anchored} differs from anchor 1: the database is behind anchor 1"
+        )),
+        "{text}"
+    );
+}
