@@ -321,11 +321,12 @@ async fn a_recomputed_chain_without_its_checkpoints_differs_from_the_anchors() {
         .await
         .unwrap();
     assert_eq!((pass.signed, pass.anchored), (1, 1));
-    let anchored: i64 = sqlx::query_scalar("SELECT seq FROM public.audit_heads WHERE tenant_id = $1")
-        .bind(tenant)
-        .fetch_one(&app.db.migrator)
-        .await
-        .unwrap();
+    let anchored: i64 =
+        sqlx::query_scalar("SELECT seq FROM public.audit_heads WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_one(&app.db.migrator)
+            .await
+            .unwrap();
 
     #[derive(sqlx::FromRow)]
     struct Row {
