@@ -24,7 +24,12 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 
 throwaway=""
 redis_dir=""
+pgbouncer_dir=""
 cleanup() {
+  if [ -n "$pgbouncer_dir" ]; then
+    [ -f "$pgbouncer_dir/pid" ] && kill "$(cat "$pgbouncer_dir/pid")" 2>/dev/null || true
+    rm -rf "$pgbouncer_dir"
+  fi
   if [ -n "$throwaway" ]; then
     as_pg "$(pg_bin)/pg_ctl" stop -D "$throwaway/data" -m immediate >/dev/null 2>&1 || true
     rm -rf "$throwaway"
@@ -101,6 +106,73 @@ ensure_mail_server() {
     log "installing the test mail server (npm ci in tests/mail)"
     (cd tests/mail && npm ci --no-audit --no-fund --loglevel=error)
   fi
+}
+
+ensure_scale() {
+  # Citus 13.2.2 and PgBouncer 1.25.2, built from the sources in ../shared/scale (as root;
+  # about two minutes once, nothing when installed).
+  if grep -qs "default_version = '13.2-1'" /usr/share/postgresql/15/extension/citus.control \
+     && /usr/local/bin/pgbouncer --version 2>/dev/null | grep -q 'PgBouncer 1.25'; then
+    return
+  fi
+  local build=../shared/scale/build.sh
+  [ -f "$build" ] || { echo "Citus and PgBouncer are not installed and $build is missing" >&2; exit 1; }
+  [ "$(id -u)" = 0 ] || { echo "Citus and PgBouncer are not installed: run 'sudo bash $build'" >&2; exit 1; }
+  log "building Citus and PgBouncer (../shared/scale/build.sh)"
+  bash "$build"
+}
+
+start_pgbouncer() {
+  # PgBouncer in transaction mode with prepared statements in front of the test cluster;
+  # any role the cluster knows may connect (trust, looked up through auth_query).
+  local host port user
+  read -r host port user < <(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(p.hostname or "127.0.0.1", p.port or 5432, p.username or "postgres")' "$TESSERA_TEST_ADMIN_URL")
+  pgbouncer_dir=$(mktemp -d)
+  local listen=56432
+  while (echo >"/dev/tcp/127.0.0.1/$listen") 2>/dev/null; do listen=$((listen + 1)); done
+  cat >"$pgbouncer_dir/pgbouncer.ini" <<INI
+[databases]
+* = host=$host port=$port
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $listen
+unix_socket_dir =
+auth_type = trust
+auth_file = $pgbouncer_dir/users.txt
+auth_user = $user
+admin_users = $user
+pool_mode = transaction
+max_prepared_statements = 200
+max_client_conn = 1000
+default_pool_size = 8
+ignore_startup_parameters = extra_float_digits
+logfile = $pgbouncer_dir/log
+pidfile = $pgbouncer_dir/pid
+INI
+  printf '"%s" ""\n' "$user" >"$pgbouncer_dir/users.txt"
+  if [ "$(id -u)" = 0 ]; then
+    chown -R postgres "$pgbouncer_dir"
+    runuser -u postgres -- /usr/local/bin/pgbouncer -d "$pgbouncer_dir/pgbouncer.ini"
+  else
+    /usr/local/bin/pgbouncer -d "$pgbouncer_dir/pgbouncer.ini"
+  fi
+  for _ in $(seq 1 50); do (echo >"/dev/tcp/127.0.0.1/$listen") 2>/dev/null && break; sleep 0.1; done
+  PGBOUNCER_ADDR="127.0.0.1:$listen"
+  PGBOUNCER_ADMIN="postgres://$user@127.0.0.1:$listen/pgbouncer"
+}
+
+pgbouncer_pass() {
+  # The isolation and identity suites once more, the runtime role connecting through
+  # PgBouncer (LISTEN direct, as docs/scale-out.md says); then PgBouncer's own counters
+  # must show the transactions went through it.
+  log "isolation and identity tests through PgBouncer 1.25 (transaction mode, prepared statements)"
+  TESSERA_TEST_PGBOUNCER="$PGBOUNCER_ADDR" cargo test --locked --test api -- \
+    isolation:: authz:: entry:: sessions:: membership:: mfa:: passkeys:: invitations:: \
+    mixed_versions:: live:: export:: hardening::
+  local through
+  through=$(psql "$PGBOUNCER_ADMIN" -AtX -F ' ' -c 'SHOW STATS' | awk '$1 ~ /^tt_/ { n += $3 } END { print n + 0 }')
+  echo "PgBouncer carried $through transactions of the test databases"
+  [ "$through" -gt 1000 ] || { echo "the PgBouncer pass did not go through PgBouncer" >&2; exit 1; }
 }
 
 ensure_moto() {
@@ -192,9 +264,12 @@ ensure_redis
 ensure_oidc_provider
 ensure_mail_server
 ensure_moto
+ensure_scale
 ensure_chromium
 log "tests against $TESSERA_TEST_ADMIN_URL"
 cargo test --locked
+start_pgbouncer
+pgbouncer_pass
 browser_tests
 log "bench smoke run (toy sizes)"
 bench_smoke

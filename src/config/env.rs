@@ -40,6 +40,9 @@ impl Config {
         if let Some(v) = secret("TESSERA_DATABASE_URL")? {
             self.database_url = Some(v);
         }
+        if let Some(v) = secret("TESSERA_DATABASE_LISTEN_URL")? {
+            self.database_listen_url = Some(v);
+        }
         if let Some(v) = secret("TESSERA_MIGRATOR_DATABASE_URL")? {
             self.migrator_database_url = Some(v);
         }

@@ -41,6 +41,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Runtime (application) database URL. Unset: an embedded cluster under `data_dir`.
     pub database_url: Option<String>,
+    /// A direct connection to the database (not through PgBouncer in transaction mode) for
+    /// the live-updates `LISTEN`. Unset: `database_url`.
+    pub database_listen_url: Option<String>,
     /// Migrator database URL (owns every object). Unset: same host as `database_url` is not
     /// assumed; the embedded cluster provides one.
     pub migrator_database_url: Option<String>,
@@ -106,6 +109,7 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: None,
+            database_listen_url: None,
             migrator_database_url: None,
             role_prefix: "tessera".to_owned(),
             data_dir: PathBuf::from(".tessera"),

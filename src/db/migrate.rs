@@ -98,6 +98,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0018_audit_anchors.sql",
         include_str!("../../migrations/public/0018_audit_anchors.sql"),
     ),
+    (
+        "0019_enter_replan.sql",
+        include_str!("../../migrations/public/0019_enter_replan.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (

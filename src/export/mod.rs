@@ -160,10 +160,13 @@ impl Plan {
         sql: &str,
         skip: &[&str],
     ) -> Result<Self, ExportError> {
-        use sqlx::{Column, Executor, TypeInfo};
-        let described = conn.describe(sql).await?;
+        use sqlx::{Column, Executor, Statement, TypeInfo};
+        // `prepare`, not `describe`: describing also asks the server which columns may be
+        // null with an SQL-level EXECUTE of the protocol-level statement, which PgBouncer
+        // (transaction mode renames prepared statements) cannot route.
+        let prepared = conn.prepare(sql).await?;
         let mut columns = Vec::new();
-        for (i, c) in described.columns().iter().enumerate() {
+        for (i, c) in prepared.columns().iter().enumerate() {
             if skip.contains(&c.name()) {
                 continue;
             }

@@ -129,7 +129,15 @@ impl AppState {
         });
         crate::observability::metrics::install();
         let live = Arc::new(crate::live::Hub::default());
-        live.listen(pool.connect_options());
+        // LISTEN needs a session of its own: through PgBouncer in transaction mode it goes
+        // to the database directly.
+        let listen = match &cfg.database_listen_url {
+            Some(url) => url
+                .parse::<sqlx::postgres::PgConnectOptions>()
+                .map_err(|e| format!("database_listen_url: {e}"))?,
+            None => pool.connect_options(),
+        };
+        live.listen(listen);
         let outbound = Arc::new(crate::net::Outbound::new(crate::net::AddressPolicy {
             allow_loopback: network.allow_loopback,
             allow_private: network.allow_private,

@@ -1,7 +1,7 @@
 //! The request transaction. The only way to reach tenant tables.
 //!
 //! A tenant request enters its workspace in two round trips: `BEGIN`, then the prepared
-//! statement `SELECT * FROM public.tessera_enter($1, $2, $3, $4)`, which resolves the slug,
+//! statement `SELECT * FROM public.tessera_enter_v2($1, $2, $3, $4)`, which resolves the slug,
 //! sets `search_path`, `role` and `tessera.tenant_id` transaction-locally and, already as
 //! the workspace's role, looks up the caller's token or membership. [`TenantTx`] tracks the
 //! transaction through the pool's [`TxConn`] rather than the driver's transaction type: a
@@ -13,9 +13,6 @@
 //! on every request; preparing it costs the extra round trip and still gave 9% more reads
 //! with 15% less database time per read (`docs/benchmarks.md`). The values are now bound
 //! parameters, so no request value is ever spliced into SQL text.
-
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
 
 use sqlx::postgres::PgRow;
 use sqlx::{Connection, Executor, PgConnection, Row};
@@ -181,17 +178,16 @@ pub async fn enter(
         tx.tx.end("ROLLBACK").await?;
         return Ok(None);
     };
-    let backend: i32 = row.try_get("backend_pid")?;
     tx.tenant.id = row.try_get("tenant_id")?;
     tx.tenant.schema_version = row.try_get("schema_version")?;
     tx.tenant.name = row.try_get("name")?;
     tx.mfa_required = row.try_get("mfa_required")?;
     tx.sso_only = row.try_get("sso_only")?;
     let standing = standing_of(row)?;
-    if switches_version(backend, tx.tenant.schema_version) {
-        // Prepared statements were planned against another schema version: drop them
-        // before the first tenant statement (see `switches_version`).
-        tx.tx.conn().clear_cached_statements().await?;
+    if row.try_get::<Option<bool>, _>("replan")?.unwrap_or(false) {
+        // This database session's prepared statements were planned for another schema
+        // version: drop them before the first tenant statement (see `replan`).
+        replan(tx.tx.conn()).await?;
     }
     Ok(Some((tx, standing)))
 }
@@ -258,7 +254,7 @@ fn entry_query<'a>(
         } => (Some(hash.as_slice()), None, f64::from(stale_after_secs)),
         Entrant::Member(id) => (None, Some(id), 0.0),
     };
-    sqlx::query("SELECT * FROM public.tessera_enter($1, $2, $3, $4)")
+    sqlx::query("SELECT * FROM public.tessera_enter_v2($1, $2, $3, $4)")
         .bind(slug.as_str())
         .bind(token)
         .bind(member)
@@ -268,23 +264,21 @@ fn entry_query<'a>(
 /// Records that backend `pid` now serves a tenant at schema `version` and tells whether it
 /// served another version before.
 ///
-/// A pooled connection caches prepared statements by SQL text. PostgreSQL re-plans them
-/// when `search_path` changes, but refuses to run one whose result type changed ("cached
-/// plan must not change result type") — which is what happens when the same statement
-/// runs against tenants on either side of a migration mid-rollout. Clearing the cache when
-/// a connection crosses versions avoids that; within one version nothing is cleared.
-/// Keyed by backend pid: a reused pid belongs to a new connection with an empty cache, so
-/// a stale entry can only cause one unneeded clear.
-fn switches_version(pid: i32, version: i32) -> bool {
-    static SEEN: OnceLock<Mutex<HashMap<i32, i32>>> = OnceLock::new();
-    let Ok(mut seen) = SEEN.get_or_init(Default::default).lock() else {
-        return true;
-    };
-    if seen.len() > 4096 {
-        seen.clear();
-    }
-    seen.insert(pid, version)
-        .is_some_and(|before| before != version)
+/// Drops the prepared statements of a session that served another schema version.
+///
+/// A connection caches prepared statements by SQL text. PostgreSQL re-plans them when
+/// `search_path` changes, but refuses to run one whose result type changed ("cached plan
+/// must not change result type") — which is what happens when the same statement runs
+/// against workspaces on either side of a migration mid-rollout. The entry function tells
+/// when the database session last served another version (a session-level setting, so it
+/// holds behind PgBouncer, where one session serves many servers in turn); then the
+/// driver's cache is emptied and `DEALLOCATE ALL` drops what the session holds — PgBouncer
+/// recognises it and forgets the statements it prepared there. Within one version nothing
+/// is dropped.
+async fn replan(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    conn.clear_cached_statements().await?;
+    conn.execute(sqlx::raw_sql("DEALLOCATE ALL")).await?;
+    Ok(())
 }
 
 impl TenantTx {

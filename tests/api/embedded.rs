@@ -185,6 +185,12 @@ pub(crate) fn spawn_server_logged(
         .env("TESSERA_DATA_DIR", data)
         .env("TESSERA_LISTEN", "127.0.0.1:0")
         .env("TESSERA_LOG", "warn")
+        .envs(
+            db.cfg
+                .database_listen_url
+                .as_deref()
+                .map(|url| ("TESSERA_DATABASE_LISTEN_URL", url)),
+        )
         .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

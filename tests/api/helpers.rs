@@ -96,7 +96,17 @@ impl TestDb {
         cfg.limits.report_statement_count = true;
         // Tests read /metrics with this token (see `TestApp::metrics`).
         cfg.metrics_token = Some(tessera::crypto::Secret::new(METRICS_TOKEN.to_owned()));
-        let app_url = url_for(&roles.app, &name);
+        // With TESSERA_TEST_PGBOUNCER (host:port of a PgBouncer in transaction mode in front
+        // of the test cluster; the test command starts one) the runtime role connects
+        // through it, as in a deployment behind PgBouncer; LISTEN goes direct.
+        let direct_app_url = url_for(&roles.app, &name);
+        let app_url = match std::env::var("TESSERA_TEST_PGBOUNCER") {
+            Ok(via) if !via.is_empty() => {
+                cfg.database_listen_url = Some(direct_app_url.clone());
+                format!("postgres://{}@{via}/{name}", roles.app)
+            }
+            _ => direct_app_url,
+        };
         let migrator_url = url_for(&roles.migrator, &name);
         let migrator = db::connect_migrator_pool(&cfg, &migrator_url)
             .await

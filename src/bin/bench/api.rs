@@ -153,7 +153,7 @@ pub(crate) async fn api_scenario(
         let scoped = format!(
             "\\startpipeline
 BEGIN READ ONLY;
-SELECT * FROM public.tessera_enter('bench_api', NULL, NULL, 0);
+SELECT * FROM public.tessera_enter_v2('bench_api', NULL, NULL, 0);
 \\endpipeline
 {}
 COMMIT;
