@@ -25,7 +25,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHART = ROOT / "charts" / "tessera"
 ALL_ON = ["--set", "ingress.enabled=true", "--set", "serviceMonitor.enabled=true",
           "--set", "secrets.s3=tessera-s3", "--set", "secrets.redis=tessera-redis",
-          "--set", "secrets.metricsToken=tessera-metrics", "--set", "backup.enabled=true"]
+          "--set", "secrets.metricsToken=tessera-metrics", "--set", "backup.enabled=true",
+          "--set", "pgbouncer.enabled=true", "--set", "secrets.databaseListen=tessera-database-listen"]
+SERVER = "tessera"  # the release name the checks render with, so the server's name
 SECRETISH = re.compile(r"(KEY|SECRET|PASSWORD|TOKEN|DATABASE_URL)$")
 
 
@@ -38,11 +40,30 @@ def pods(doc):
     return []
 
 
+def pod_labels(doc):
+    kind = doc.get("kind")
+    if kind in ("Deployment", "Job"):
+        return doc["spec"]["template"]["metadata"].get("labels", {})
+    if kind == "CronJob":
+        return doc["spec"]["jobTemplate"]["spec"]["template"]["metadata"].get("labels", {})
+    return None
+
+
 def problems(docs):
     found = []
     kinds = {d["kind"] for d in docs}
+    server = next((d for d in docs if d["kind"] == "Deployment"
+                   and d["metadata"]["name"] == SERVER), None)
+    service = next((d for d in docs if d["kind"] == "Service"
+                    and d["metadata"]["name"] == SERVER), None)
     for d in docs:
         name = f'{d["kind"]}/{d["metadata"]["name"]}'
+        labels = pod_labels(d)
+        # Only the server's pods may match the server's Service (and its budget and policy):
+        # a job or PgBouncer pod matched there would be sent requests.
+        if service and labels is not None and d is not server \
+                and service["spec"]["selector"].items() <= labels.items():
+            found.append(f"{name}: its pods match the server Service's selector")
         for pod in pods(d):
             if not pod.get("securityContext", {}).get("runAsNonRoot"):
                 found.append(f"{name}: pod may run as root")
@@ -63,14 +84,14 @@ def problems(docs):
                         found.append(f"{name}/{c['name']}: {e['name']} is inlined, not from a Secret")
                     if "value" in e and re.search(r"://[^/\s]*:[^/\s]*@", str(e["value"])):
                         found.append(f"{name}/{c['name']}: {e['name']} holds a credential")
-                if d["kind"] == "Deployment":
+                if d is server:
                     if c.get("livenessProbe", {}).get("httpGet", {}).get("path") != "/healthz":
                         found.append(f"{name}/{c['name']}: no liveness probe on /healthz")
                     if c.get("readinessProbe", {}).get("httpGet", {}).get("path") != "/readyz":
                         found.append(f"{name}/{c['name']}: no readiness probe on /readyz")
                     if any("MIGRATOR" in e["name"] for e in c.get("env", [])):
                         found.append(f"{name}/{c['name']}: the server receives the migrator role")
-            if d["kind"] == "Deployment":
+            if d is server:
                 secrets = [v.get("secret", {}).get("secretName") for v in pod.get("volumes", [])]
                 if any(s and "migrator" in s for s in secrets):
                     found.append(f"{name}: mounts the migrator's Secret")
@@ -102,8 +123,12 @@ def main():
         c["env"].append({"name": "TESSERA_MASTER_KEY", "value": "inlined"})
         c["env"].append({"name": "TESSERA_MIGRATOR_DATABASE_URL_FILE", "value": "/x"})
         del c["readinessProbe"]
+        job = next(d for d in bad if d["kind"] == "CronJob")
+        job["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"] = \
+            dict(dep["spec"]["template"]["metadata"]["labels"])
         caught = problems(bad)
-        expected = ["writable root filesystem", "inlined", "migrator role", "readiness"]
+        expected = ["writable root filesystem", "inlined", "migrator role", "readiness",
+                    "match the server Service"]
         missed = [e for e in expected if not any(e in p for p in caught)]
         if missed:
             print(f"self-check FAILED: the chart checks missed {missed}", file=sys.stderr)

@@ -19,6 +19,13 @@ app.kubernetes.io/name: {{ .Chart.Name }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* Labels of another part's pods (jobs, PgBouncer): never matched by the server's
+Service, PodDisruptionBudget or NetworkPolicy. Call with (dict "root" $ "part" "name"). */}}
+{{- define "tessera.partSelector" -}}
+app.kubernetes.io/name: {{ .root.Chart.Name }}-{{ .part }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end -}}
+
 {{- define "tessera.image" -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
@@ -53,6 +60,10 @@ capabilities:
 - name: {{ $name }}
   value: {{ $value | quote }}
 {{- end }}
+{{- if .Values.secrets.databaseListen }}
+- name: TESSERA_DATABASE_LISTEN_URL_FILE
+  value: /run/secrets/tessera/database-listen/url
+{{- end }}
 {{- if .Values.secrets.redis }}
 - name: TESSERA_REDIS_URL_FILE
   value: /run/secrets/tessera/redis/url
@@ -82,6 +93,11 @@ capabilities:
 - name: database
   mountPath: /run/secrets/tessera/database
   readOnly: true
+{{- if .Values.secrets.databaseListen }}
+- name: database-listen
+  mountPath: /run/secrets/tessera/database-listen
+  readOnly: true
+{{- end }}
 {{- if .Values.secrets.redis }}
 - name: redis
   mountPath: /run/secrets/tessera/redis
@@ -107,6 +123,12 @@ capabilities:
   secret:
     secretName: {{ .Values.secrets.database }}
     defaultMode: 0400
+{{- if .Values.secrets.databaseListen }}
+- name: database-listen
+  secret:
+    secretName: {{ .Values.secrets.databaseListen }}
+    defaultMode: 0400
+{{- end }}
 {{- if .Values.secrets.redis }}
 - name: redis
   secret:
