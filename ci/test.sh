@@ -25,7 +25,14 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 throwaway=""
 redis_dir=""
 pgbouncer_dir=""
+citus_dir=""
 cleanup() {
+  if [ -n "$citus_dir" ]; then
+    for node in coordinator worker1 worker2; do
+      [ -d "$citus_dir/$node" ] && as_pg "$(pg_bin)/pg_ctl" stop -D "$citus_dir/$node" -m immediate >/dev/null 2>&1 || true
+    done
+    rm -rf "$citus_dir"
+  fi
   if [ -n "$pgbouncer_dir" ]; then
     [ -f "$pgbouncer_dir/pid" ] && kill "$(cat "$pgbouncer_dir/pid")" 2>/dev/null || true
     rm -rf "$pgbouncer_dir"
@@ -175,6 +182,43 @@ pgbouncer_pass() {
   [ "$through" -gt 1000 ] || { echo "the PgBouncer pass did not go through PgBouncer" >&2; exit 1; }
 }
 
+start_citus() {
+  # A Citus cluster on loopback ports: a coordinator and two workers, each an initdb cluster
+  # with Citus preloaded, the extension in their `postgres` database (so roles created there
+  # reach every node) and the workers registered. Trust authentication, as the test cluster.
+  local bin port names=(coordinator worker1 worker2) ports=()
+  bin=$(pg_bin)
+  citus_dir=$(mktemp -d)
+  chmod 755 "$citus_dir"
+  [ "$(id -u)" = 0 ] && chown postgres "$citus_dir"
+  port=59700
+  for node in "${names[@]}"; do
+    while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+    ports+=("$port")
+    as_pg "$bin/initdb" -D "$citus_dir/$node" -U postgres -A trust -E UTF8 --locale=C >/dev/null
+    as_pg "$bin/pg_ctl" start -D "$citus_dir/$node" -l "$citus_dir/$node.log" -w \
+      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='' -c shared_preload_libraries=citus -c max_connections=300 -c fsync=off -c wal_level=logical -c max_prepared_transactions=100" >/dev/null
+    # Citus turns on TLS between the nodes (a self-signed certificate); the tests' own
+    # connections ask for none (sslmode=disable).
+    psql "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable" -qAtX -c "CREATE EXTENSION citus" >/dev/null
+    port=$((port + 1))
+  done
+  psql "postgres://postgres@127.0.0.1:${ports[0]}/postgres?sslmode=disable" -qAtX \
+    -c "SELECT citus_set_coordinator_host('127.0.0.1', ${ports[0]})" \
+    -c "SELECT citus_add_node('127.0.0.1', ${ports[1]})" \
+    -c "SELECT citus_add_node('127.0.0.1', ${ports[2]})" >/dev/null
+  CITUS_ADMIN_URL="postgres://postgres@127.0.0.1:${ports[0]}/postgres?sslmode=disable"
+  CITUS_WORKERS="127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
+  log "Citus 13.2 cluster: coordinator on ${ports[0]}, workers on ${ports[1]} and ${ports[2]}"
+}
+
+citus_pass() {
+  # The isolation suite on the cluster, workspaces distributed over the workers.
+  log "isolation tests on the Citus cluster (schema-based sharding)"
+  TESSERA_TEST_ADMIN_URL="$CITUS_ADMIN_URL" TESSERA_TEST_CITUS_WORKERS="$CITUS_WORKERS" \
+    cargo test --locked --test api -- isolation:: citus:: authz:: invitations:: membership:: audit::every_mutation_of_the_schema_writes_an_audit_entry export_jobs::
+}
+
 ensure_moto() {
   # The audit anchors are tested against an S3 server that enforces Object Lock: moto's
   # server from PyPI, pinned by tests/s3/requirements.txt, in a virtualenv under target/.
@@ -270,6 +314,8 @@ log "tests against $TESSERA_TEST_ADMIN_URL"
 cargo test --locked
 start_pgbouncer
 pgbouncer_pass
+start_citus
+citus_pass
 browser_tests
 log "bench smoke run (toy sizes)"
 bench_smoke

@@ -2,6 +2,7 @@
 //! arguments and calls [`run`].
 
 mod audit;
+mod cluster;
 mod database;
 mod keys;
 mod migrate;
@@ -65,6 +66,11 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: keys::KeysCommand,
+    },
+    /// The cluster (Citus): nodes and what they hold.
+    Cluster {
+        #[command(subcommand)]
+        command: cluster::ClusterCommand,
     },
     /// The audit chain.
     Audit {
@@ -132,6 +138,7 @@ async fn dispatch(
         Command::Token { command } => token::run(&op, command).await,
         Command::Keys { command } => keys::run(&op, command).await,
         Command::Audit { command } => audit::run(&op, command).await,
+        Command::Cluster { command } => cluster::run(&op, command).await,
         Command::Serve { .. } | Command::Schema { .. } => Ok(ExitCode::SUCCESS),
     }
 }

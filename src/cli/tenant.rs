@@ -38,6 +38,13 @@ pub(super) enum TenantCommand {
     },
     /// Lift a freeze. Audited.
     Unfreeze { slug: String },
+    /// Citus: move a workspace to another node (`host:port`, as `tessera cluster status`
+    /// lists them) while it stays in use. Audited.
+    Move {
+        slug: String,
+        #[arg(long)]
+        to: String,
+    },
     /// Incident: revoke every API token of a workspace and every session of its members
     /// (their live connections close). Audited.
     RevokeAll { slug: String },
@@ -134,6 +141,7 @@ pub(super) async fn run(op: &Operator<'_>, command: TenantCommand) -> anyhow::Re
             set_frozen(op, &slug, None).await?;
             println!("{slug}: unfrozen");
         }
+        TenantCommand::Move { slug, to } => super::cluster::move_tenant(op, &slug, &to).await?,
         TenantCommand::RevokeAll { slug } => {
             let tenant_id = op.tenant_id(&slug).await?;
             let mut tx = op.migrator.begin().await?;

@@ -102,6 +102,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0019_enter_replan.sql",
         include_str!("../../migrations/public/0019_enter_replan.sql"),
     ),
+    (
+        "0020_citus.sql",
+        include_str!("../../migrations/public/0020_citus.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (

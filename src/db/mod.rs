@@ -7,6 +7,7 @@
 
 mod app_pool;
 mod bootstrap;
+pub mod citus;
 pub mod embedded;
 pub mod migrate;
 mod pool;

@@ -397,9 +397,11 @@ async fn finish(
     let error = (to == "failed").then_some(
         "the export could not be written; it was tried several times (the server log has the cause)",
     );
+    // `least(finished_at, now())`: the first finish time (NULL is ignored); Citus refuses
+    // `coalesce` around a volatile function in an UPDATE.
     sqlx::query(
         "UPDATE exports SET status = $2, object_key = $4, error = coalesce($3, error),
-                            finished_at = coalesce(finished_at, now())
+                            finished_at = least(finished_at, now())
          WHERE id = $1",
     )
     .bind(id)

@@ -491,8 +491,12 @@ async fn join(
         .execute(&mut *conn)
         .await?;
     sqlx::query(
-        "INSERT INTO team_members (team_id, user_id)
-         SELECT t.id, $2 FROM teams t WHERE t.id = ANY($1) AND t.archived_at IS NULL
+        // The teams in a materialized CTE: Citus 13.2 deparses an INSERT … SELECT from a
+        // table with a bound value in its select list into invalid SQL (docs/scale-out.md).
+        "WITH live AS MATERIALIZED (
+             SELECT t.id FROM teams t WHERE t.id = ANY($1) AND t.archived_at IS NULL)
+         INSERT INTO team_members (team_id, user_id)
+         SELECT live.id, $2 FROM live
          ON CONFLICT DO NOTHING",
     )
     .bind(&teams)

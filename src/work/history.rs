@@ -105,9 +105,12 @@ pub(crate) async fn record_change<T: serde::Serialize>(
     }
     let changes = Value::Object(changes);
     let version: i32 = sqlx::query_scalar(
-        "INSERT INTO versions (id, entity_type, entity_id, version, changes, snapshot, actor_user, restored_from)
-         SELECT $1, $2, $3, coalesce(max(v.version), 0) + 1, $4, $5, $6, $7
-         FROM versions v WHERE v.entity_type = $2 AND v.entity_id = $3
+        // The next number in a CTE, not beside the bound values in one SELECT: Citus 13.2
+        // deparses an INSERT … SELECT mixing parameters and an aggregate into invalid SQL.
+        "WITH next AS (SELECT coalesce(max(v.version), 0) + 1 AS version
+                       FROM versions v WHERE v.entity_type = $2 AND v.entity_id = $3)
+         INSERT INTO versions (id, entity_type, entity_id, version, changes, snapshot, actor_user, restored_from)
+         SELECT $1, $2, $3, next.version, $4, $5, $6, $7 FROM next
          RETURNING version",
     )
     .bind(Uuid::now_v7())

@@ -162,7 +162,9 @@ async fn locked(tx: &mut TenantTx, id: Uuid) -> Result<TeamRow, WorkError> {
 pub async fn archive(tx: &mut TenantTx, id: Uuid) -> Result<Team, WorkError> {
     let before = locked(tx, id).await?;
     let sql = format!(
-        "UPDATE teams AS tm SET archived_at = coalesce(tm.archived_at, now()), updated_at = now()
+        // `least` keeps an earlier archive time (it ignores NULL), like `coalesce(…, now())`,
+        // which Citus refuses in an UPDATE (no volatile function in CASE or COALESCE).
+        "UPDATE teams AS tm SET archived_at = least(tm.archived_at, now()), updated_at = now()
          WHERE tm.id = $1 RETURNING {COLS}"
     );
     let row: TeamRow = sqlx::query_as(&sql)

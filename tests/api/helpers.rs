@@ -59,8 +59,14 @@ pub struct TestDb {
 
 fn url_for(user: &str, db: &str) -> String {
     let admin: PgConnectOptions = admin_url().parse().expect("TESSERA_TEST_ADMIN_URL");
+    // A Citus cluster speaks TLS with a self-signed certificate; the tests ask for none.
+    let tls = if crate::citus::workers().is_some() {
+        "?sslmode=disable"
+    } else {
+        ""
+    };
     format!(
-        "postgres://{user}@{}:{}/{db}",
+        "postgres://{user}@{}:{}/{db}{tls}",
         admin.get_host(),
         admin.get_port()
     )
@@ -83,6 +89,9 @@ impl TestDb {
         db::bootstrap_database(&mut admin, &name, &roles, None)
             .await
             .expect("bootstrap");
+        if let Some(workers) = crate::citus::workers() {
+            crate::citus::prepare_database(&name, &roles, &workers).await;
+        }
         // From here on the database is dropped even if the set-up below panics.
         let cleanup = Cleanup {
             name: name.clone(),
@@ -194,6 +203,9 @@ impl Drop for Cleanup {
                 .build()
                 .ok()?;
             rt.block_on(async move {
+                if let Some(workers) = crate::citus::workers() {
+                    crate::citus::drop_on_workers(&name, &workers).await;
+                }
                 let mut admin = db::admin_connect_url(&admin_url()).await.ok()?;
                 db::drop_database(&mut admin, &name, &roles).await.ok()
             })

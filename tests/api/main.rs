@@ -7,6 +7,7 @@ mod attachments;
 mod audit;
 mod authz;
 mod backup;
+mod citus;
 mod console;
 mod crash;
 mod deletion;

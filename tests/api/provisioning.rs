@@ -14,10 +14,24 @@ async fn creating_a_workspace_makes_row_schema_and_confined_role() {
     .fetch_one(&db.migrator)
     .await
     .unwrap();
+    // On Citus the role logs in to the workers (as Citus connects there as the current
+    // user), with no password: only the workers' pg_hba rule for the coordinator lets it in.
+    let citus = crate::citus::workers().is_some();
     assert!(
-        !login && !bypass && inherit,
-        "tenant role must be NOLOGIN NOBYPASSRLS"
+        login == citus && !bypass && inherit,
+        "tenant role must be NOLOGIN (LOGIN without a password on Citus) NOBYPASSRLS"
     );
+    let mut su =
+        tessera::db::admin_connect_url(&db.migrator_url.replace(&db.roles.migrator, "postgres"))
+            .await
+            .unwrap();
+    let password: Option<String> =
+        sqlx::query_scalar("SELECT rolpassword FROM pg_authid WHERE rolname = $1")
+            .bind(&t.db_role)
+            .fetch_one(&mut su)
+            .await
+            .unwrap();
+    assert!(password.is_none(), "a workspace role has no password");
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'tenant_acme' ORDER BY 1",
     )

@@ -1,0 +1,80 @@
+//! `tessera cluster ...` and `tessera tenant move`: a Citus cluster seen from the operator's
+//! side (docs/scale-out.md).
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+
+use super::database::Operator;
+use crate::audit::NewEntry;
+use crate::db::citus;
+use crate::tenancy::Slug;
+
+#[derive(Subcommand)]
+pub(super) enum ClusterCommand {
+    /// Nodes, and the workspaces and bytes each holds (one line without Citus).
+    Status,
+}
+
+pub(super) async fn run(op: &Operator<'_>, command: ClusterCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ClusterCommand::Status => {
+            let mut conn = op.migrator.acquire().await?;
+            println!(
+                "{:<28} {:<12} {:>10} {:>14}",
+                "node", "role", "workspaces", "bytes"
+            );
+            for n in citus::status(&mut conn).await? {
+                println!(
+                    "{:<28} {:<12} {:>10} {:>14}",
+                    n.node, n.role, n.workspaces, n.bytes
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `tessera tenant move <slug> --to host:port`.
+pub(super) async fn move_tenant(op: &Operator<'_>, slug: &str, to: &str) -> anyhow::Result<()> {
+    let slug = Slug::parse(slug)?;
+    let tenant_id = op.tenant_id(slug.as_str()).await?;
+    let (host, port) = to
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h, p.parse::<i32>().ok()?)))
+        .context("--to is host:port, as `tessera cluster status` lists the nodes")?;
+    let schema = format!("tenant_{}", slug.as_str());
+    let mut conn = op.migrator.acquire().await?;
+    if !citus::enabled(&mut conn).await? {
+        bail!("this database is not a Citus cluster: there is nowhere to move a workspace to");
+    }
+    let from = citus::placement(&mut conn, &schema)
+        .await?
+        .context("the workspace's schema is not distributed (run `tessera migrate` first)")?;
+    if from == to {
+        println!("{slug}: already on {to}");
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    citus::move_schema(&mut conn, &schema, host, port).await?;
+    let took = started.elapsed();
+    let mut tx = op.migrator.begin().await?;
+    op.audit(
+        &mut tx,
+        tenant_id,
+        NewEntry {
+            action: "workspace.move",
+            target_type: "Workspace",
+            target_id: tenant_id.to_string(),
+            payload: serde_json::json!({ "before": from, "after": to, "seconds": took.as_secs_f64() }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    println!(
+        "{slug}: moved from {from} to {to} in {:.1} s",
+        took.as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! Citus mode: what the cluster looks like, and moving a workspace between nodes.
+//!
+//! Tessera detects Citus by its extension in the database; provisioning then distributes
+//! each workspace's schema (migration `public/0020_citus.sql`). Everything here reads or
+//! calls Citus's own catalog and functions with the migrator role; without Citus the status
+//! is a single node.
+
+use sqlx::PgConnection;
+
+/// Whether the database is a Citus coordinator.
+pub async fn enabled(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT public.tessera_citus()")
+        .fetch_one(conn)
+        .await
+}
+
+/// A node and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Node {
+    /// `host:port`.
+    pub node: String,
+    pub role: String,
+    pub workspaces: i64,
+    pub bytes: i64,
+}
+
+/// Every node of the cluster with the workspaces (distributed schemas) and bytes it holds;
+/// one line for the database itself without Citus.
+pub async fn status(conn: &mut PgConnection) -> Result<Vec<Node>, sqlx::Error> {
+    if !enabled(&mut *conn).await? {
+        return sqlx::query_as(
+            "SELECT inet_server_addr()::text || ':' || current_setting('port') AS node,
+                    'single node' AS role,
+                    (SELECT count(*) FROM public.tenants WHERE state = 'active') AS workspaces,
+                    pg_database_size(current_database()) AS bytes",
+        )
+        .fetch_all(conn)
+        .await;
+    }
+    sqlx::query_as(
+        "WITH placed AS (
+             SELECT s.schema_name::text AS schema, sh.nodename, sh.nodeport, sum(sh.shard_size) AS bytes
+             FROM citus_schemas s
+             JOIN citus_shards sh ON sh.colocation_id = s.colocation_id
+             GROUP BY 1, 2, 3)
+         SELECT n.nodename || ':' || n.nodeport AS node,
+                CASE WHEN n.groupid = 0 THEN 'coordinator' ELSE 'worker' END AS role,
+                count(p.schema) AS workspaces,
+                coalesce(sum(p.bytes), 0)::bigint AS bytes
+         FROM pg_dist_node n
+         LEFT JOIN placed p ON p.nodename = n.nodename AND p.nodeport = n.nodeport
+         WHERE n.isactive AND n.noderole = 'primary'
+         GROUP BY n.nodename, n.nodeport, n.groupid
+         ORDER BY n.groupid, n.nodename, n.nodeport",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Where a workspace's schema is (`host:port`), on a Citus cluster.
+pub async fn placement(
+    conn: &mut PgConnection,
+    schema: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT sh.nodename || ':' || sh.nodeport
+         FROM citus_schemas s JOIN citus_shards sh ON sh.colocation_id = s.colocation_id
+         WHERE s.schema_name = $1::regnamespace LIMIT 1",
+    )
+    .bind(schema)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Moves a workspace's schema to the node `host:port` with Citus's online move (logical
+/// replication; writes continue until a short final lock). Needs `wal_level = logical` on
+/// the nodes.
+pub async fn move_schema(
+    conn: &mut PgConnection,
+    schema: &str,
+    host: &str,
+    port: i32,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT citus_schema_move($1::regnamespace, $2, $3, 'force_logical')")
+        .bind(schema)
+        .bind(host)
+        .bind(port)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

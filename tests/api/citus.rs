@@ -1,0 +1,279 @@
+//! Citus mode, on a real cluster (a coordinator and two workers the test command starts:
+//! `TESSERA_TEST_ADMIN_URL` names the coordinator, `TESSERA_TEST_CITUS_WORKERS` the workers).
+//! Each test database is made on every node with the extension and the workers registered,
+//! as docs/scale-out.md tells operators; then Tessera runs unchanged and distributes each
+//! workspace's schema as it creates it. Without the variables these tests check nothing
+//! Citus-specific and say so.
+
+use sqlx::PgConnection;
+
+use crate::helpers::{TestApp, seed};
+
+/// The workers (`host:port`), when the tests run on a Citus cluster.
+pub fn workers() -> Option<Vec<String>> {
+    let v = std::env::var("TESSERA_TEST_CITUS_WORKERS").ok()?;
+    let list: Vec<String> = v
+        .split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    (!list.is_empty()).then_some(list)
+}
+
+async fn worker_admin(worker: &str, db: &str) -> PgConnection {
+    tessera::db::admin_connect_url(&format!(
+        "postgres://postgres@{worker}/{db}?sslmode=disable"
+    ))
+    .await
+    .expect("a worker")
+}
+
+/// Makes the test database `name` a Citus database: the same database on every worker
+/// (the roles are there already: roles made on the coordinator reach every node), whose
+/// workspace roles may connect there, the extension on every node, the workers registered.
+pub async fn prepare_database(name: &str, roles: &tessera::db::RoleNames, workers: &[String]) {
+    // One at a time: registering nodes updates the workers' shared catalogs, and two
+    // databases doing it at once fail with "tuple concurrently updated".
+    static PREPARING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one_at_a_time = PREPARING.lock().await;
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    for w in workers {
+        let mut admin = worker_admin(w, "postgres").await;
+        for sql in [
+            format!(
+                "CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0",
+                q(name),
+                q(&roles.migrator)
+            ),
+            format!("REVOKE ALL ON DATABASE {} FROM PUBLIC", q(name)),
+            format!(
+                "GRANT CONNECT ON DATABASE {} TO {}, {}",
+                q(name),
+                q(&roles.app),
+                q(&roles.tenant_group)
+            ),
+        ] {
+            sqlx::raw_sql(&sql)
+                .execute(&mut admin)
+                .await
+                .expect("the database on a worker");
+        }
+        let mut db = worker_admin(w, name).await;
+        sqlx::raw_sql("CREATE EXTENSION citus")
+            .execute(&mut db)
+            .await
+            .expect("citus on a worker");
+    }
+    let coordinator_url = crate::helpers::admin_url();
+    let opts: sqlx::postgres::PgConnectOptions = coordinator_url.parse().unwrap();
+    let url = format!(
+        "postgres://postgres@{}:{}/{name}?sslmode=disable",
+        opts.get_host(),
+        opts.get_port()
+    );
+    let mut db = tessera::db::admin_connect_url(&url).await.unwrap();
+    let mut sql = format!(
+        "CREATE EXTENSION citus; SELECT citus_set_coordinator_host('{}', {});",
+        opts.get_host(),
+        opts.get_port()
+    );
+    for w in workers {
+        let (host, port) = w.rsplit_once(':').expect("host:port");
+        sql.push_str(&format!("SELECT citus_add_node('{host}', {port});"));
+    }
+    sqlx::raw_sql(&sql)
+        .execute(&mut db)
+        .await
+        .expect("citus on the coordinator");
+}
+
+/// Drops the test database's copies on the workers.
+pub async fn drop_on_workers(name: &str, workers: &[String]) {
+    for w in workers {
+        if let Ok(mut admin) = tessera::db::admin_connect_url(&format!(
+            "postgres://postgres@{w}/postgres?sslmode=disable"
+        ))
+        .await
+        {
+            let _ = sqlx::raw_sql(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                name.replace('"', "\"\"")
+            ))
+            .execute(&mut admin)
+            .await;
+        }
+    }
+}
+
+/// On the cluster, workspaces are distributed schemas spread over both workers, each whole
+/// on one; a workspace's role works there and reaches nothing of another's.
+#[tokio::test]
+async fn workspaces_are_distributed_schemas_spread_over_the_workers() {
+    let Some(workers) = workers() else {
+        eprintln!("not on a Citus cluster (TESSERA_TEST_CITUS_WORKERS unset): nothing to check");
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let mut seeded = Vec::new();
+    for i in 0..6 {
+        seeded.push(seed(&app, &format!("ws{i}")).await);
+    }
+    let placed: Vec<(String, i32)> = sqlx::query_as(
+        "SELECT s.schema_name::text, n.nodeport
+         FROM citus_schemas s
+         JOIN pg_dist_partition p ON p.colocationid = s.colocation_id
+         JOIN pg_dist_shard sh ON sh.logicalrelid = p.logicalrelid
+         JOIN pg_dist_placement pl ON pl.shardid = sh.shardid
+         JOIN pg_dist_node n ON n.groupid = pl.groupid
+         GROUP BY 1, 2 ORDER BY 1",
+    )
+    .fetch_all(&app.db.migrator)
+    .await
+    .unwrap();
+    assert_eq!(
+        placed.len(),
+        6,
+        "each workspace whole on one node: {placed:?}"
+    );
+    let ports: std::collections::BTreeSet<i32> = placed.iter().map(|(_, p)| *p).collect();
+    assert_eq!(
+        ports.len(),
+        workers.len(),
+        "spread over every worker: {placed:?}"
+    );
+    // Work goes on as on one node.
+    for (i, s) in seeded.iter().enumerate() {
+        let data = app
+            .ok(
+                &format!("ws{i}"),
+                &s.owner_token,
+                "mutation { createTeam(input: {name: \"Core\", visibility: OPEN}) { id } }",
+                serde_json::json!({}),
+            )
+            .await;
+        assert!(data["createTeam"]["id"].is_string());
+    }
+}
+
+/// A workspace moves to the other worker (`tessera tenant move`, Citus's online move) while a
+/// client keeps writing and reading it: no request fails, every acknowledged write is there
+/// afterwards, and the move is in the workspace's audit log.
+#[tokio::test]
+async fn a_workspace_moves_to_the_other_worker_while_clients_write() {
+    let Some(workers) = workers() else {
+        eprintln!("not on a Citus cluster (TESSERA_TEST_CITUS_WORKERS unset): nothing to check");
+        return;
+    };
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let s = seed(&app, "mover").await;
+    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let from = tessera::db::citus::placement(&mut conn, "tenant_mover")
+        .await
+        .unwrap()
+        .expect("placed");
+    let to = workers
+        .iter()
+        .find(|w| **w != from)
+        .expect("another worker")
+        .clone();
+    drop(conn);
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (app, stop, token) = (app.clone(), stop.clone(), s.owner_token.clone());
+        tokio::spawn(async move {
+            let (mut acknowledged, mut failed, mut reads) = (Vec::new(), Vec::new(), 0u32);
+            let mut i = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                i += 1;
+                let (status, body) = app
+                    .gql(
+                        "mover",
+                        &token,
+                        "mutation($t: String!) { createIdea(input: {title: $t}) { id } }",
+                        serde_json::json!({ "t": format!("during the move {i}") }),
+                    )
+                    .await;
+                match body["data"]["createIdea"]["id"].as_str() {
+                    Some(id) if status == 200 => acknowledged.push(id.to_owned()),
+                    _ => failed.push(body.to_string()),
+                }
+                let (status, body) = app
+                    .gql(
+                        "mover",
+                        &token,
+                        "{ ideas(first: 5) { nodes { id } } }",
+                        serde_json::json!({}),
+                    )
+                    .await;
+                if status == 200 && body.get("errors").is_none() {
+                    reads += 1;
+                } else {
+                    failed.push(body.to_string());
+                }
+            }
+            (acknowledged, failed, reads)
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The command runs on a blocking thread: the test's own server shares this runtime and
+    // must keep answering the writer while the move waits for its transactions.
+    let out = {
+        let (app, to) = (app.clone(), to.clone());
+        tokio::task::spawn_blocking(move || {
+            crate::provisioning::cli(&app.db, &["tenant", "move", "mover", "--to", &to])
+        })
+        .await
+        .unwrap()
+    };
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (acknowledged, failed, reads) = writer.await.unwrap();
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("moved from {from} to {to}")),
+        "{text}"
+    );
+    assert!(
+        failed.is_empty(),
+        "{} requests failed during the move, the first: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    assert!(
+        acknowledged.len() > 3 && reads > 3,
+        "the client kept working: {} writes, {reads} reads",
+        acknowledged.len()
+    );
+
+    let mut conn = app.db.migrator.acquire().await.unwrap();
+    assert_eq!(
+        tessera::db::citus::placement(&mut conn, "tenant_mover")
+            .await
+            .unwrap(),
+        Some(to.clone())
+    );
+    let ids: Vec<uuid::Uuid> = acknowledged.iter().map(|i| i.parse().unwrap()).collect();
+    let kept: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM tenant_mover.ideas WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(
+        kept,
+        i64::try_from(ids.len()).unwrap(),
+        "every acknowledged write is kept"
+    );
+    let action: String = sqlx::query_scalar(
+        "SELECT action FROM public.audit_log WHERE tenant_id = $1 AND action = 'workspace.move'",
+    )
+    .bind(s.tenant.id)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(action, "workspace.move");
+}
