@@ -213,10 +213,12 @@ start_citus() {
 }
 
 citus_pass() {
-  # The isolation suite on the cluster, workspaces distributed over the workers.
+  # The isolation suite on the cluster, workspaces distributed over the workers, with the
+  # suites that write through every mutation, migrate distributed schemas and roll out.
   log "isolation tests on the Citus cluster (schema-based sharding)"
   TESSERA_TEST_ADMIN_URL="$CITUS_ADMIN_URL" TESSERA_TEST_CITUS_WORKERS="$CITUS_WORKERS" \
-    cargo test --locked --test api -- isolation:: citus:: authz:: invitations:: membership:: audit::every_mutation_of_the_schema_writes_an_audit_entry export_jobs::
+    cargo test --locked --test api -- isolation:: citus:: authz:: invitations:: membership:: audit::every_mutation_of_the_schema_writes_an_audit_entry export_jobs:: \
+    migrations:: mixed_versions:: provisioning::
 }
 
 ensure_moto() {

@@ -479,8 +479,12 @@ async fn apply_tenant_migrations(
     .bind(quote_ident(schema))
     .execute(&mut **tx)
     .await?;
+    // Statement by statement: Citus forwards DDL on a distributed schema with the text it
+    // came in and refuses a text of several commands (see `sql_split`).
     for m in set.tenant.iter().filter(|m| m.version > from) {
-        sqlx::raw_sql(&m.sql).execute(&mut **tx).await?;
+        for statement in super::sql_split::statements(&m.sql) {
+            sqlx::raw_sql(statement).execute(&mut **tx).await?;
+        }
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod citus;
 pub mod embedded;
 pub mod migrate;
 mod pool;
+pub mod sql_split;
 mod tx_conn;
 
 pub use app_pool::{AppPool, HOME_WAIT, PooledConn};

@@ -11,7 +11,10 @@ fn next(db: &TestDb) -> i32 {
     db.set.tenant_latest() + 1
 }
 
-const PRIORITY_SQL: &str = "ALTER TABLE projects ADD COLUMN priority integer NOT NULL DEFAULT 0;\n";
+/// Two statements: on Citus, a text of several DDL commands cannot be forwarded to the
+/// workers, so this also proves the runner applies them one by one.
+const PRIORITY_SQL: &str = "ALTER TABLE projects ADD COLUMN priority integer NOT NULL DEFAULT 0;\n\
+                            CREATE INDEX projects_priority_idx ON projects (priority);\n";
 
 fn add_priority(db: &TestDb) -> String {
     format!("{:04}_project_priority.sql", next(db))

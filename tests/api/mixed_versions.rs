@@ -8,7 +8,10 @@ use crate::helpers::{TestApp, TestDb, seed};
 
 /// A migration that changes the result type of a column existing statements select — the
 /// case that makes PostgreSQL refuse a cached plan.
-const RETYPE: &str = "ALTER TABLE projects ALTER COLUMN description TYPE varchar(20000);";
+/// (One statement per call: on Citus a text of several commands cannot be forwarded.)
+fn retype(schema: &str) -> String {
+    format!("ALTER TABLE {schema}.projects ALTER COLUMN description TYPE varchar(20000)")
+}
 
 #[tokio::test]
 async fn the_hazard_is_real_on_a_bare_connection() {
@@ -16,7 +19,7 @@ async fn the_hazard_is_real_on_a_bare_connection() {
     let db = TestDb::new().await;
     db.create_tenant("old1").await;
     db.create_tenant("new1").await;
-    sqlx::raw_sql(&format!("SET search_path = tenant_new1; {RETYPE}"))
+    sqlx::raw_sql(&retype("tenant_new1"))
         .execute(&db.migrator)
         .await
         .unwrap();
@@ -63,11 +66,19 @@ async fn alternating_versions_through_shared_connections_raise_no_statement_cach
     }
     // Roll half of the tenants forward, as a migration run would, one transaction each.
     for (slug, _) in tenants.iter().step_by(2) {
-        let sql = format!(
-            "BEGIN; SET LOCAL search_path = tenant_{slug}; {RETYPE}
-             UPDATE public.tenants SET schema_version = schema_version + 1 WHERE slug = '{slug}'; COMMIT;"
-        );
-        sqlx::raw_sql(&sql).execute(&app.db.migrator).await.unwrap();
+        let mut tx = app.db.migrator.begin().await.unwrap();
+        sqlx::raw_sql(&retype(&format!("tenant_{slug}")))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query(
+            "UPDATE public.tenants SET schema_version = schema_version + 1 WHERE slug = $1",
+        )
+        .bind(slug)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
     }
     for round in 0..20 {
         for (slug, tok) in &tenants {
