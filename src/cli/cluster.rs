@@ -15,6 +15,9 @@ use crate::tenancy::Slug;
 pub(super) enum ClusterCommand {
     /// Nodes, and the workspaces and bytes each holds (one line without Citus).
     Status,
+    /// After installing Citus on a single node: distribute every workspace made before,
+    /// one at a time (each is locked while it is copied). Audited per workspace.
+    Distribute,
 }
 
 pub(super) async fn run(op: &Operator<'_>, command: ClusterCommand) -> anyhow::Result<ExitCode> {
@@ -31,6 +34,43 @@ pub(super) async fn run(op: &Operator<'_>, command: ClusterCommand) -> anyhow::R
                     n.node, n.role, n.workspaces, n.bytes
                 );
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        ClusterCommand::Distribute => {
+            let mut conn = op.migrator.acquire().await?;
+            if !citus::enabled(&mut conn).await? {
+                bail!(
+                    "this database is not a Citus cluster: install Citus first (docs/scale-out.md)"
+                );
+            }
+            let pending = citus::undistributed(&mut conn).await?;
+            drop(conn);
+            for (tenant_id, slug) in &pending {
+                let schema = format!("tenant_{slug}");
+                let started = std::time::Instant::now();
+                let mut tx = op.migrator.begin().await?;
+                citus::distribute(&mut tx, &schema).await?;
+                let node = citus::placement(&mut tx, &schema)
+                    .await?
+                    .unwrap_or_default();
+                op.audit(
+                    &mut tx,
+                    *tenant_id,
+                    NewEntry {
+                        action: "workspace.move",
+                        target_type: "Workspace",
+                        target_id: tenant_id.to_string(),
+                        payload: serde_json::json!({ "before": "coordinator", "after": node }),
+                    },
+                )
+                .await?;
+                tx.commit().await?;
+                println!(
+                    "{slug}: distributed to {node} in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            println!("{} workspaces distributed", pending.len());
             Ok(ExitCode::SUCCESS)
         }
     }

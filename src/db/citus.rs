@@ -29,7 +29,7 @@ pub struct Node {
 pub async fn status(conn: &mut PgConnection) -> Result<Vec<Node>, sqlx::Error> {
     if !enabled(&mut *conn).await? {
         return sqlx::query_as(
-            "SELECT inet_server_addr()::text || ':' || current_setting('port') AS node,
+            "SELECT coalesce(host(inet_server_addr()), 'local') || ':' || current_setting('port') AS node,
                     'single node' AS role,
                     (SELECT count(*) FROM public.tenants WHERE state = 'active') AS workspaces,
                     pg_database_size(current_database()) AS bytes",
@@ -70,6 +70,32 @@ pub async fn placement(
     .bind(schema)
     .fetch_optional(conn)
     .await
+}
+
+/// The active workspaces whose schema is not distributed yet (made before Citus was
+/// installed), by slug.
+pub async fn undistributed(
+    conn: &mut PgConnection,
+) -> Result<Vec<(uuid::Uuid, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT t.id, t.slug FROM public.tenants t
+         WHERE t.state = 'active'
+           AND NOT EXISTS (SELECT 1 FROM citus_schemas s
+                           WHERE s.schema_name = to_regnamespace('tenant_' || t.slug))
+         ORDER BY t.slug",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Distributes a workspace's schema (placed whole on a worker Citus chooses). Takes the
+/// workspace's tables' locks while it copies them.
+pub async fn distribute(conn: &mut PgConnection, schema: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT citus_schema_distribute($1::regnamespace)")
+        .bind(schema)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Moves a workspace's schema to the node `host:port` with Citus's online move (logical

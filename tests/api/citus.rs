@@ -277,3 +277,112 @@ async fn a_workspace_moves_to_the_other_worker_while_clients_write() {
     .unwrap();
     assert_eq!(action, "workspace.move");
 }
+
+/// The upgrade path from one node: a workspace made before Citus (its schema local on the
+/// coordinator) is distributed by `tessera cluster distribute`, keeps its data and is
+/// listed by `tessera cluster status`; a second run has nothing to do.
+#[tokio::test]
+async fn workspaces_made_before_citus_are_distributed_by_the_operator() {
+    if workers().is_none() {
+        eprintln!("not on a Citus cluster (TESSERA_TEST_CITUS_WORKERS unset): nothing to check");
+        return;
+    }
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let s = seed(&app, "legacy").await;
+    // As if made on the single node before Citus was installed.
+    let url = app
+        .db
+        .migrator_url
+        .replace(&app.db.roles.migrator, "postgres");
+    let mut su = tessera::db::admin_connect_url(&url).await.unwrap();
+    sqlx::query("SELECT citus_schema_undistribute('tenant_legacy'::regnamespace)")
+        .execute(&mut su)
+        .await
+        .unwrap();
+    let mut conn = app.db.migrator.acquire().await.unwrap();
+    assert_eq!(
+        tessera::db::citus::placement(&mut conn, "tenant_legacy")
+            .await
+            .unwrap(),
+        None
+    );
+    drop(conn);
+    let before = app
+        .ok(
+            "legacy",
+            &s.owner_token,
+            "mutation { createIdea(input: {title: \"before\"}) { id } }",
+            serde_json::json!({}),
+        )
+        .await;
+
+    let run = |args: &'static [&'static str]| {
+        let app = app.clone();
+        tokio::task::spawn_blocking(move || {
+            let out = crate::provisioning::cli(&app.db, args);
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned()
+                    + &String::from_utf8_lossy(&out.stderr),
+            )
+        })
+    };
+    let (code, out) = run(&["cluster", "distribute"]).await.unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("legacy: distributed to") && out.contains("1 workspaces distributed"),
+        "{out}"
+    );
+    let mut conn = app.db.migrator.acquire().await.unwrap();
+    assert!(
+        tessera::db::citus::placement(&mut conn, "tenant_legacy")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    drop(conn);
+    let data = app
+        .ok(
+            "legacy",
+            &s.owner_token,
+            "{ ideas(first: 10) { nodes { id title } } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(data["ideas"]["nodes"][0]["id"], before["createIdea"]["id"]);
+
+    let (code, out) = run(&["cluster", "distribute"]).await.unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("0 workspaces distributed"), "{out}");
+    let (code, out) = run(&["cluster", "status"]).await.unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.contains(" worker ")).count(),
+        2,
+        "{out}"
+    );
+    assert!(out.contains("coordinator"), "{out}");
+}
+
+/// Without Citus, `cluster status` is one line for the database, with its workspaces, and
+/// `tenant move` says there is nowhere to go.
+#[tokio::test]
+async fn on_one_node_the_cluster_commands_say_so() {
+    if workers().is_some() {
+        eprintln!("on a Citus cluster: the single-node answers do not apply");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    seed(&app, "solo").await;
+    let out = crate::provisioning::cli(&app.db, &["cluster", "status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("single node"))
+        .expect("one line");
+    assert_eq!(line.split_whitespace().nth(3), Some("1"), "{text}");
+    let out = crate::provisioning::cli(&app.db, &["tenant", "move", "solo", "--to", "127.0.0.1:1"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a Citus cluster"));
+}
