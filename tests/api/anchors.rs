@@ -4,9 +4,9 @@
 //! delete the tail, the workspace's checkpoints, rewind the head — passes the database's own
 //! check and is reported against the anchors, with the sequence number.
 
-use serde_json::json;
 use tessera::audit;
 
+use crate::evidence::ideas;
 use crate::helpers::{TestApp, TestDb, seed};
 
 const ACCESS_KEY: &str = "tessera-test";
@@ -107,18 +107,6 @@ fn cli(db: &TestDb, endpoint: &str, args: &[&str]) -> (Option<i32>, String) {
             String::from_utf8_lossy(&out.stderr)
         ),
     )
-}
-
-async fn ideas(app: &TestApp, slug: &str, token: &str, n: usize) {
-    for i in 0..n {
-        app.ok(
-            slug,
-            token,
-            "mutation($t: String!) { createIdea(input: {title: $t}) { id } }",
-            json!({ "t": format!("idea {i}") }),
-        )
-        .await;
-    }
 }
 
 #[tokio::test]

@@ -203,9 +203,10 @@ async fn a_restore_into_a_fresh_cluster_is_a_break_until_recorded_then_verifies(
         .arg(fresh.url("postgres", "postgres")));
     assert_eq!(code, Some(0), "{out}");
 
-    let cli = |args: &[&str]| {
-        run(std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-            .args(args)
+    // The binary against the restored cluster (and the same anchors).
+    let on_fresh = |args: &[&str]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
+        c.args(args)
             .env(
                 "TESSERA_DATABASE_URL",
                 fresh.url(&app.db.roles.app, &app.db.name),
@@ -218,8 +219,10 @@ async fn a_restore_into_a_fresh_cluster_is_a_break_until_recorded_then_verifies(
             .env("TESSERA_MASTER_KEY", &app.db.master_key_b64)
             .env("TESSERA_DATA_DIR", &app.db.blob_dir)
             .env("TESSERA_LOG", "warn")
-            .env_remove("TESSERA_CONFIG"))
+            .env_remove("TESSERA_CONFIG");
+        c
     };
+    let cli = |args: &[&str]| run(&mut on_fresh(args));
 
     // Unrecorded, the rollback is a break where the restored database parts from the anchors.
     let (code, out) = cli(&["audit", "verify"]);
@@ -275,20 +278,7 @@ async fn a_restore_into_a_fresh_cluster_is_a_break_until_recorded_then_verifies(
     // Offline, the export carries the restore and the lost checkpoints, and verifies.
     let export = tempdir::Dir::new();
     let file = export.path().join("bkone.jsonl");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["audit", "export", "--tenant", "bkone"])
-        .env(
-            "TESSERA_DATABASE_URL",
-            fresh.url(&app.db.roles.app, &app.db.name),
-        )
-        .env(
-            "TESSERA_MIGRATOR_DATABASE_URL",
-            fresh.url(&app.db.roles.migrator, &app.db.name),
-        )
-        .env("TESSERA_ROLE_PREFIX", &app.db.name)
-        .env("TESSERA_MASTER_KEY", &app.db.master_key_b64)
-        .env("TESSERA_DATA_DIR", &app.db.blob_dir)
-        .env("TESSERA_LOG", "warn")
+    let out = on_fresh(&["audit", "export", "--tenant", "bkone"])
         .output()
         .unwrap();
     assert!(out.status.success());

@@ -43,7 +43,8 @@ async fn superuser(app: &TestApp, sql: &str, tenant: uuid::Uuid) {
     sqlx::raw_sql(&sql).execute(&mut c).await.unwrap();
 }
 
-async fn ideas(app: &TestApp, slug: &str, token: &str, n: usize) {
+/// `n` ideas in the workspace (each a mutation with its audit entry).
+pub(crate) async fn ideas(app: &TestApp, slug: &str, token: &str, n: usize) {
     for i in 0..n {
         app.ok(
             slug,
