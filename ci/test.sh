@@ -218,7 +218,7 @@ citus_pass() {
   log "isolation tests on the Citus cluster (schema-based sharding)"
   TESSERA_TEST_ADMIN_URL="$CITUS_ADMIN_URL" TESSERA_TEST_CITUS_WORKERS="$CITUS_WORKERS" \
     cargo test --locked --test api -- isolation:: citus:: authz:: invitations:: membership:: audit::every_mutation_of_the_schema_writes_an_audit_entry export_jobs:: \
-    migrations:: mixed_versions:: provisioning::
+    migrations:: mixed_versions:: provisioning:: webhooks::
 }
 
 ensure_moto() {

@@ -202,12 +202,14 @@ async fn deliver(worker: &Delivery, slug: &Slug, message: Uuid) -> Result<(), Jo
                     now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
                 crate::jobs::enqueue(&mut tx, KIND, message, Some(at)).await?;
             } else if enabled {
+                // Concatenation, not `format()`: Citus refuses a non-immutable function inside
+                // CASE in an UPDATE of a distributed table.
                 let disabled: Option<bool> = sqlx::query_scalar(
                     "UPDATE webhook_endpoints
                         SET consecutive_failures = consecutive_failures + 1,
                             enabled = consecutive_failures + 1 < $2,
                             disabled_reason = CASE WHEN consecutive_failures + 1 >= $2
-                                THEN format('%s messages in a row failed every attempt', consecutive_failures + 1)
+                                THEN (consecutive_failures + 1)::text || ' messages in a row failed every attempt'
                                 ELSE disabled_reason END
                       WHERE id = $1
                   RETURNING NOT enabled",
