@@ -598,18 +598,10 @@ async fn every_kind_of_tampering_is_detected_and_names_the_first_bad_entry() {
     }
 }
 
-#[tokio::test]
-async fn a_consistent_rewrite_of_the_whole_chain_is_caught_by_the_signed_checkpoint() {
-    // The attacker recomputes every hash with the public algorithm after changing entry 3.
-    let (app, _, tenant) = tampered("SELECT 1").await;
-    let mut su = superuser(&app).await;
-    sqlx::query(
-        "UPDATE public.audit_log SET actor_user = 'framed' WHERE tenant_id = $1 AND seq = 3",
-    )
-    .bind(tenant)
-    .execute(&mut su)
-    .await
-    .unwrap();
+/// What an attacker with the public algorithm does after editing entries: recomputes every
+/// entry's links and hash, and the head, so the chain is consistent on its own again. The
+/// caller has the append-only triggers off.
+pub(crate) async fn rehash_chain(su: &mut sqlx::PgConnection, tenant: uuid::Uuid) {
     #[derive(sqlx::FromRow)]
     struct ChainRow {
         seq: i64,
@@ -629,7 +621,7 @@ async fn a_consistent_rewrite_of_the_whole_chain_is_caught_by_the_signed_checkpo
          FROM public.audit_log WHERE tenant_id = $1 ORDER BY seq",
     )
     .bind(tenant)
-    .fetch_all(&mut su)
+    .fetch_all(&mut *su)
     .await
     .unwrap();
     let mut prev = audit::GENESIS_HASH.to_vec();
@@ -650,15 +642,30 @@ async fn a_consistent_rewrite_of_the_whole_chain_is_caught_by_the_signed_checkpo
         let hash = sha2::Digest::finalize(h).to_vec();
         sqlx::query("UPDATE public.audit_log SET prev_hash = $3, hash = $4 WHERE tenant_id = $1 AND seq = $2")
             .bind(tenant).bind(r.seq).bind(&prev).bind(&hash)
-            .execute(&mut su).await.unwrap();
+            .execute(&mut *su).await.unwrap();
         prev = hash;
     }
     sqlx::query("UPDATE public.audit_heads SET hash = $2 WHERE tenant_id = $1")
         .bind(tenant)
         .bind(&prev)
-        .execute(&mut su)
+        .execute(&mut *su)
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_consistent_rewrite_of_the_whole_chain_is_caught_by_the_signed_checkpoint() {
+    // The attacker recomputes every hash with the public algorithm after changing entry 3.
+    let (app, _, tenant) = tampered("SELECT 1").await;
+    let mut su = superuser(&app).await;
+    sqlx::query(
+        "UPDATE public.audit_log SET actor_user = 'framed' WHERE tenant_id = $1 AND seq = 3",
+    )
+    .bind(tenant)
+    .execute(&mut su)
+    .await
+    .unwrap();
+    rehash_chain(&mut su, tenant).await;
     let report = verify(&app, tenant).await;
     let problem = report
         .problem
