@@ -40,6 +40,9 @@ pub enum AnchorError {
     /// An object in the anchors' folder that is not a readable receipt.
     #[error("{0} in the object store is not a readable anchor")]
     Unreadable(String),
+    /// An anchor that is not this server's signature for this workspace.
+    #[error("anchor {0} is not signed by this server for this workspace: it was altered or forged")]
+    Forged(i64),
     /// The anchors past the database's newest checkpoint do not follow on from it.
     #[error("anchor {0} is missing from the object store")]
     Missing(i64),
@@ -178,7 +181,7 @@ pub async fn record_restore(
             .stored()
             .filter(|_| r.tenant_id == tenant_id)
             .filter(|c| c.signature_valid(tenant_id, keyring) == Some(true))
-            .ok_or_else(|| AnchorError::Unreadable(name(tenant_id, r.counter).as_str().into()))?;
+            .ok_or(AnchorError::Forged(r.counter))?;
         checkpoints::import(&mut *conn, tenant_id, &stored).await?;
         recovered.push(r.counter);
     }

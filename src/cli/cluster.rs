@@ -43,6 +43,12 @@ pub(super) async fn run(op: &Operator<'_>, command: ClusterCommand) -> anyhow::R
                     "this database is not a Citus cluster: install Citus first (docs/scale-out.md)"
                 );
             }
+            let logins = citus::enable_role_logins(&mut conn).await?;
+            if logins > 0 {
+                println!(
+                    "{logins} workspace roles may now log in (on the workers only, by pg_hba)"
+                );
+            }
             let pending = citus::undistributed(&mut conn).await?;
             drop(conn);
             for (tenant_id, slug) in &pending {

@@ -88,6 +88,26 @@ pub async fn undistributed(
     .await
 }
 
+/// Lets every workspace role (assigned or pooled) log in, as Citus needs on the workers
+/// (migration `public/0020_citus.sql` does it only when Citus was there as it ran). Returns
+/// how many roles changed.
+pub async fn enable_role_logins(conn: &mut PgConnection) -> Result<usize, sqlx::Error> {
+    let roles: Vec<String> = sqlx::query_scalar(
+        "SELECT r.rolname::text FROM pg_roles r
+         WHERE NOT r.rolcanlogin
+           AND r.rolname IN (SELECT db_role FROM public.tenants
+                             UNION SELECT role_name FROM public.tenant_role_pool)",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for role in &roles {
+        sqlx::raw_sql(&format!("ALTER ROLE {} LOGIN", super::quote_ident(role)))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(roles.len())
+}
+
 /// Distributes a workspace's schema (placed whole on a worker Citus chooses). Takes the
 /// workspace's tables' locks while it copies them.
 pub async fn distribute(conn: &mut PgConnection, schema: &str) -> Result<(), sqlx::Error> {

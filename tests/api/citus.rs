@@ -299,6 +299,14 @@ async fn workspaces_made_before_citus_are_distributed_by_the_operator() {
         .execute(&mut su)
         .await
         .unwrap();
+    // ...with a role made before Citus: it cannot log in anywhere.
+    sqlx::raw_sql(&format!(
+        "ALTER ROLE \"{}\" NOLOGIN",
+        s.tenant.db_role.replace('"', "\"\"")
+    ))
+    .execute(&mut su)
+    .await
+    .unwrap();
     let mut conn = app.db.migrator.acquire().await.unwrap();
     assert_eq!(
         tessera::db::citus::placement(&mut conn, "tenant_legacy")
