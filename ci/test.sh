@@ -27,12 +27,7 @@ redis_dir=""
 pgbouncer_dir=""
 citus_dir=""
 cleanup() {
-  if [ -n "$citus_dir" ]; then
-    for node in coordinator worker1 worker2; do
-      [ -d "$citus_dir/$node" ] && as_pg "$(pg_bin)/pg_ctl" stop -D "$citus_dir/$node" -m immediate >/dev/null 2>&1 || true
-    done
-    rm -rf "$citus_dir"
-  fi
+  [ -n "$citus_dir" ] && bash scripts/local-cluster.sh stop "$citus_dir"
   if [ -n "$pgbouncer_dir" ]; then
     [ -f "$pgbouncer_dir/pid" ] && kill "$(cat "$pgbouncer_dir/pid")" 2>/dev/null || true
     rm -rf "$pgbouncer_dir"
@@ -183,33 +178,12 @@ pgbouncer_pass() {
 }
 
 start_citus() {
-  # A Citus cluster on loopback ports: a coordinator and two workers, each an initdb cluster
-  # with Citus preloaded, the extension in their `postgres` database (so roles created there
-  # reach every node) and the workers registered. Trust authentication, as the test cluster.
-  local bin port names=(coordinator worker1 worker2) ports=()
-  bin=$(pg_bin)
+  # A Citus cluster on loopback ports: a coordinator and two workers
+  # (scripts/local-cluster.sh), fsync off as the tests need no durability.
   citus_dir=$(mktemp -d)
-  chmod 755 "$citus_dir"
-  [ "$(id -u)" = 0 ] && chown postgres "$citus_dir"
-  port=59700
-  for node in "${names[@]}"; do
-    while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
-    ports+=("$port")
-    as_pg "$bin/initdb" -D "$citus_dir/$node" -U postgres -A trust -E UTF8 --locale=C >/dev/null
-    as_pg "$bin/pg_ctl" start -D "$citus_dir/$node" -l "$citus_dir/$node.log" -w \
-      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='' -c shared_preload_libraries=citus -c max_connections=300 -c fsync=off -c wal_level=logical -c max_prepared_transactions=100" >/dev/null
-    # Citus turns on TLS between the nodes (a self-signed certificate); the tests' own
-    # connections ask for none (sslmode=disable).
-    psql "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable" -qAtX -c "CREATE EXTENSION citus" >/dev/null
-    port=$((port + 1))
-  done
-  psql "postgres://postgres@127.0.0.1:${ports[0]}/postgres?sslmode=disable" -qAtX \
-    -c "SELECT citus_set_coordinator_host('127.0.0.1', ${ports[0]})" \
-    -c "SELECT citus_add_node('127.0.0.1', ${ports[1]})" \
-    -c "SELECT citus_add_node('127.0.0.1', ${ports[2]})" >/dev/null
-  CITUS_ADMIN_URL="postgres://postgres@127.0.0.1:${ports[0]}/postgres?sslmode=disable"
-  CITUS_WORKERS="127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
-  log "Citus 13.2 cluster: coordinator on ${ports[0]}, workers on ${ports[1]} and ${ports[2]}"
+  read -r CITUS_ADMIN_URL CITUS_WORKERS < <(TESSERA_CLUSTER_PG_OPTS="-c fsync=off" bash scripts/local-cluster.sh start "$citus_dir" citus)
+  [ -n "$CITUS_WORKERS" ] || { echo "the Citus cluster did not start" >&2; exit 1; }
+  log "Citus 13.2 cluster: coordinator $CITUS_ADMIN_URL, workers $CITUS_WORKERS"
 }
 
 citus_pass() {
@@ -289,7 +263,8 @@ bench_smoke() {
   "$b" export --records 2000
   "$b" api --seconds 1 --rounds 1 --concurrency 4
   "$b" tenants --tenants 11 --seconds 1 --rounds 1 --concurrency 4
-  for s in audit export api tenants; do
+  "$b" cluster --tenants 6 --seconds 1 --rounds 1 --concurrency 4 --records 2000
+  for s in audit export api tenants cluster; do
     [ -s "target/bench/$s.json" ] || { echo "bench $s wrote no result" >&2; exit 1; }
   done
   if grep -ho '"errors": *[0-9]*' target/bench/*.json | grep -qv ': *0$'; then

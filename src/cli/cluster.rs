@@ -86,9 +86,7 @@ pub(super) async fn run(op: &Operator<'_>, command: ClusterCommand) -> anyhow::R
 pub(super) async fn move_tenant(op: &Operator<'_>, slug: &str, to: &str) -> anyhow::Result<()> {
     let slug = Slug::parse(slug)?;
     let tenant_id = op.tenant_id(slug.as_str()).await?;
-    let (host, port) = to
-        .rsplit_once(':')
-        .and_then(|(h, p)| Some((h, p.parse::<i32>().ok()?)))
+    let (host, port) = citus::node_address(to)
         .context("--to is host:port, as `tessera cluster status` lists the nodes")?;
     let schema = format!("tenant_{}", slug.as_str());
     let mut conn = op.migrator.acquire().await?;
@@ -103,7 +101,7 @@ pub(super) async fn move_tenant(op: &Operator<'_>, slug: &str, to: &str) -> anyh
         return Ok(());
     }
     let started = std::time::Instant::now();
-    citus::move_schema(&mut conn, &schema, host, port).await?;
+    citus::move_schema(&mut conn, &schema, host, i32::from(port)).await?;
     let took = started.elapsed();
     let mut tx = op.migrator.begin().await?;
     op.audit(

@@ -118,6 +118,12 @@ pub async fn distribute(conn: &mut PgConnection, schema: &str) -> Result<(), sql
     Ok(())
 }
 
+/// A node as `tessera cluster status` names it, `host:port`, split.
+pub fn node_address(node: &str) -> Option<(&str, u16)> {
+    let (host, port) = node.rsplit_once(':')?;
+    Some((host, port.parse().ok()?))
+}
+
 /// Moves a workspace's schema to the node `host:port` with Citus's online move (logical
 /// replication; writes continue until a short final lock). Needs `wal_level = logical` on
 /// the nodes.
@@ -133,5 +139,98 @@ pub async fn move_schema(
         .bind(port)
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// Makes the database `name` a Citus database across a cluster, as docs/scale-out.md sets
+/// one up by hand: on each worker the database (owned by the migrator, closed to `PUBLIC`,
+/// open to the runtime role and the workspace group) with the extension, then the extension
+/// on the coordinator with the coordinator and the workers registered. `admin_url` is a
+/// superuser's URL on the coordinator; the same user and options reach the workers
+/// (`host:port`). The roles must exist already (made on a node with the extension, Citus
+/// creates them on every node). Registering nodes updates the workers' shared catalogs:
+/// prepare one database at a time.
+pub async fn prepare_database(
+    admin_url: &str,
+    name: &str,
+    roles: &super::RoleNames,
+    workers: &[String],
+) -> Result<(), sqlx::Error> {
+    use sqlx::Connection as _;
+    let q = super::quote_ident;
+    let base: sqlx::postgres::PgConnectOptions = admin_url.parse()?;
+    let on = |host: &str, port: u16, db: &str| base.clone().host(host).port(port).database(db);
+    let mut nodes = Vec::with_capacity(workers.len());
+    for w in workers {
+        let (host, port) = node_address(w).ok_or_else(|| {
+            sqlx::Error::Configuration(format!("worker {w:?} is not host:port").into())
+        })?;
+        let mut admin = PgConnection::connect_with(&on(host, port, "postgres")).await?;
+        let db = q(name);
+        // One statement each: CREATE DATABASE cannot run in the implicit transaction of a
+        // multi-statement text.
+        for sql in [
+            format!(
+                "CREATE DATABASE {db} OWNER {} ENCODING 'UTF8' TEMPLATE template0",
+                q(&roles.migrator)
+            ),
+            format!("REVOKE ALL ON DATABASE {db} FROM PUBLIC"),
+            format!(
+                "GRANT CONNECT ON DATABASE {db} TO {}, {}",
+                q(&roles.app),
+                q(&roles.tenant_group)
+            ),
+        ] {
+            sqlx::raw_sql(&sql).execute(&mut admin).await?;
+        }
+        let mut db = PgConnection::connect_with(&on(host, port, name)).await?;
+        sqlx::raw_sql("CREATE EXTENSION citus")
+            .execute(&mut db)
+            .await?;
+        nodes.push((host, port));
+    }
+    let coordinator = base.clone().database(name);
+    let mut db = PgConnection::connect_with(&coordinator).await?;
+    sqlx::raw_sql("CREATE EXTENSION citus")
+        .execute(&mut db)
+        .await?;
+    sqlx::query("SELECT citus_set_coordinator_host($1, $2)")
+        .bind(coordinator.get_host())
+        .bind(i32::from(coordinator.get_port()))
+        .execute(&mut db)
+        .await?;
+    for (host, port) in nodes {
+        sqlx::query("SELECT citus_add_node($1, $2)")
+            .bind(host)
+            .bind(i32::from(port))
+            .execute(&mut db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Drops the database `name`'s copies on the workers (`host:port`, reached as the user of
+/// `admin_url`), ending their sessions; the coordinator's is dropped as on one node.
+pub async fn drop_on_workers(
+    admin_url: &str,
+    name: &str,
+    workers: &[String],
+) -> Result<(), sqlx::Error> {
+    use sqlx::Connection as _;
+    let base: sqlx::postgres::PgConnectOptions = admin_url.parse()?;
+    for w in workers {
+        let Some((host, port)) = node_address(w) else {
+            continue;
+        };
+        let mut admin =
+            PgConnection::connect_with(&base.clone().host(host).port(port).database("postgres"))
+                .await?;
+        sqlx::raw_sql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            super::quote_ident(name)
+        ))
+        .execute(&mut admin)
+        .await?;
+    }
     Ok(())
 }

@@ -5,8 +5,6 @@
 //! workspace's schema as it creates it. Without the variables these tests check nothing
 //! Citus-specific and say so.
 
-use sqlx::PgConnection;
-
 use crate::helpers::{TestApp, seed};
 
 /// The workers (`host:port`), when the tests run on a Citus cluster.
@@ -21,89 +19,21 @@ pub fn workers() -> Option<Vec<String>> {
     (!list.is_empty()).then_some(list)
 }
 
-async fn worker_admin(worker: &str, db: &str) -> PgConnection {
-    tessera::db::admin_connect_url(&format!(
-        "postgres://postgres@{worker}/{db}?sslmode=disable"
-    ))
-    .await
-    .expect("a worker")
-}
-
-/// Makes the test database `name` a Citus database: the same database on every worker
-/// (the roles are there already: roles made on the coordinator reach every node), whose
-/// workspace roles may connect there, the extension on every node, the workers registered.
+/// Makes the test database `name` a Citus database on the cluster
+/// (`tessera::db::citus::prepare_database`), one database at a time: registering nodes
+/// updates the workers' shared catalogs, and two databases doing it at once fail with
+/// "tuple concurrently updated".
 pub async fn prepare_database(name: &str, roles: &tessera::db::RoleNames, workers: &[String]) {
-    // One at a time: registering nodes updates the workers' shared catalogs, and two
-    // databases doing it at once fail with "tuple concurrently updated".
     static PREPARING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _one_at_a_time = PREPARING.lock().await;
-    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    for w in workers {
-        let mut admin = worker_admin(w, "postgres").await;
-        for sql in [
-            format!(
-                "CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0",
-                q(name),
-                q(&roles.migrator)
-            ),
-            format!("REVOKE ALL ON DATABASE {} FROM PUBLIC", q(name)),
-            format!(
-                "GRANT CONNECT ON DATABASE {} TO {}, {}",
-                q(name),
-                q(&roles.app),
-                q(&roles.tenant_group)
-            ),
-        ] {
-            sqlx::raw_sql(&sql)
-                .execute(&mut admin)
-                .await
-                .expect("the database on a worker");
-        }
-        let mut db = worker_admin(w, name).await;
-        sqlx::raw_sql("CREATE EXTENSION citus")
-            .execute(&mut db)
-            .await
-            .expect("citus on a worker");
-    }
-    let coordinator_url = crate::helpers::admin_url();
-    let opts: sqlx::postgres::PgConnectOptions = coordinator_url.parse().unwrap();
-    let url = format!(
-        "postgres://postgres@{}:{}/{name}?sslmode=disable",
-        opts.get_host(),
-        opts.get_port()
-    );
-    let mut db = tessera::db::admin_connect_url(&url).await.unwrap();
-    let mut sql = format!(
-        "CREATE EXTENSION citus; SELECT citus_set_coordinator_host('{}', {});",
-        opts.get_host(),
-        opts.get_port()
-    );
-    for w in workers {
-        let (host, port) = w.rsplit_once(':').expect("host:port");
-        sql.push_str(&format!("SELECT citus_add_node('{host}', {port});"));
-    }
-    sqlx::raw_sql(&sql)
-        .execute(&mut db)
+    tessera::db::citus::prepare_database(&crate::helpers::admin_url(), name, roles, workers)
         .await
-        .expect("citus on the coordinator");
+        .expect("the test database on the Citus cluster");
 }
 
 /// Drops the test database's copies on the workers.
 pub async fn drop_on_workers(name: &str, workers: &[String]) {
-    for w in workers {
-        if let Ok(mut admin) = tessera::db::admin_connect_url(&format!(
-            "postgres://postgres@{w}/postgres?sslmode=disable"
-        ))
-        .await
-        {
-            let _ = sqlx::raw_sql(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                name.replace('"', "\"\"")
-            ))
-            .execute(&mut admin)
-            .await;
-        }
-    }
+    let _ = tessera::db::citus::drop_on_workers(&crate::helpers::admin_url(), name, workers).await;
 }
 
 /// On the cluster, workspaces are distributed schemas spread over both workers, each whole

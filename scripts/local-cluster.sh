@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Throwaway PostgreSQL nodes on loopback ports, for the tests and `bench cluster`.
+#
+#   scripts/local-cluster.sh start DIR citus   a Citus coordinator and two workers
+#   scripts/local-cluster.sh start DIR single  one plain PostgreSQL node, same settings
+#   scripts/local-cluster.sh stop DIR          stops the nodes and removes DIR
+#
+# `start` prints one line: the admin URL of the coordinator (or the node) and the workers as
+# `host:port,host:port` (`-` for a single node). Every node is an initdb cluster in DIR with
+# trust authentication on 127.0.0.1, `wal_level = logical` (Citus moves schemas by logical
+# replication) and the extra server options of TESSERA_CLUSTER_PG_OPTS (the tests pass
+# `-c fsync=off`). Citus turns on TLS between its nodes; clients ask for none
+# (`sslmode=disable` in the URL). Run as root, it runs PostgreSQL as the `postgres` user.
+set -euo pipefail
+
+pg_bin() {
+  for d in $(command -v pg_ctl >/dev/null 2>&1 && dirname "$(command -v pg_ctl)") /usr/lib/postgresql/*/bin; do
+    [ -x "$d/pg_ctl" ] && { echo "$d"; return 0; }
+  done
+  echo "PostgreSQL server binaries not found: apt-get install postgresql" >&2
+  return 1
+}
+
+# Open files up to the hard limit (runuser starts from the PAM defaults): a Citus coordinator's
+# backend holds a connection per worker and workspace role it serves, as a service manager's
+# LimitNOFILE would allow.
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then
+    runuser -u postgres -- bash -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"' as_pg "$@"
+  else
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    "$@"
+  fi
+}
+
+free_port() {
+  local port=$1
+  while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+  echo "$port"
+}
+
+start() {
+  local dir=$1 mode=$2 bin port preload="" names=() ports=()
+  case "$mode" in
+    citus) names=(coordinator worker1 worker2); preload="-c shared_preload_libraries=citus" ;;
+    single) names=(node) ;;
+    *) echo "mode must be citus or single, not '$mode'" >&2; exit 2 ;;
+  esac
+  bin=$(pg_bin)
+  mkdir -p "$dir"
+  chmod 755 "$dir"
+  [ "$(id -u)" = 0 ] && chown postgres "$dir"
+  port=59700
+  for node in "${names[@]}"; do
+    port=$(free_port "$port")
+    ports+=("$port")
+    as_pg "$bin/initdb" -D "$dir/$node" -U postgres -A trust -E UTF8 --locale=C >/dev/null
+    as_pg "$bin/pg_ctl" start -D "$dir/$node" -l "$dir/$node.log" -w \
+      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='' $preload -c max_connections=300 -c wal_level=logical -c max_prepared_transactions=100 ${TESSERA_CLUSTER_PG_OPTS:-}" >/dev/null
+    if [ "$mode" = citus ]; then
+      # In the `postgres` database, so that roles created there reach every node.
+      psql "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable" -qAtX -c "CREATE EXTENSION citus" >/dev/null
+    fi
+    port=$((port + 1))
+  done
+  local admin="postgres://postgres@127.0.0.1:${ports[0]}/postgres?sslmode=disable"
+  if [ "$mode" = citus ]; then
+    psql "$admin" -qAtX \
+      -c "SELECT citus_set_coordinator_host('127.0.0.1', ${ports[0]})" \
+      -c "SELECT citus_add_node('127.0.0.1', ${ports[1]})" \
+      -c "SELECT citus_add_node('127.0.0.1', ${ports[2]})" >/dev/null
+    echo "$admin 127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
+  else
+    echo "$admin -"
+  fi
+}
+
+stop() {
+  local dir=$1 bin
+  bin=$(pg_bin)
+  for node in "$dir"/*/; do
+    [ -f "$node/PG_VERSION" ] && as_pg "$bin/pg_ctl" stop -D "$node" -m immediate >/dev/null 2>&1 || true
+  done
+  rm -rf "$dir"
+}
+
+case "${1:-}" in
+  start) [ $# -eq 3 ] || { echo "usage: $0 start DIR citus|single" >&2; exit 2; }; start "$2" "$3" ;;
+  stop) [ $# -eq 2 ] || { echo "usage: $0 stop DIR" >&2; exit 2; }; stop "$2" ;;
+  *) echo "usage: $0 start DIR citus|single | stop DIR" >&2; exit 2 ;;
+esac
