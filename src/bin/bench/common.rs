@@ -19,6 +19,8 @@ pub(crate) struct Bench {
     pub(crate) migrator: PgPool,
     pub(crate) app: tessera::db::AppPool,
     pub(crate) keyring: Keyring,
+    /// The Citus workers (`host:port`) when the database is on a cluster.
+    pub(crate) workers: Vec<String>,
 }
 
 pub(crate) fn admin_url() -> String {
@@ -29,13 +31,27 @@ pub(crate) fn admin_url() -> String {
 
 impl Bench {
     pub(crate) async fn setup(pool_size: u32) -> anyhow::Result<Self> {
-        let admin_url = admin_url();
+        Self::setup_on(admin_url(), &[], pool_size).await
+    }
+
+    /// A bench database on the PostgreSQL of `admin_url`; with `workers`, a Citus
+    /// coordinator whose workers are given (the database is made on every node).
+    pub(crate) async fn setup_on(
+        admin_url: String,
+        workers: &[String],
+        pool_size: u32,
+    ) -> anyhow::Result<Self> {
         let name = format!("tb_{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let roles = RoleNames::new(&name);
         let mut admin = db::admin_connect_url(&admin_url)
             .await
             .context("admin connection")?;
         db::bootstrap_database(&mut admin, &name, &roles, None).await?;
+        if !workers.is_empty() {
+            db::citus::prepare_database(&admin_url, &name, &roles, workers)
+                .await
+                .context("the bench database on the Citus cluster")?;
+        }
         let opts: PgConnectOptions = admin_url.parse()?;
         let url = |user: &str| {
             format!(
@@ -61,6 +77,7 @@ impl Bench {
             migrator,
             app,
             keyring: Keyring::new(MasterKey::generate()),
+            workers: workers.to_vec(),
         })
     }
 
@@ -98,6 +115,7 @@ impl Bench {
     pub(crate) async fn teardown(self) -> anyhow::Result<()> {
         self.app.close().await;
         self.migrator.close().await;
+        db::citus::drop_on_workers(&self.admin_url, &self.name, &self.workers).await?;
         let mut admin = db::admin_connect_url(&self.admin_url).await?;
         db::drop_database(&mut admin, &self.name, &self.roles).await?;
         Ok(())

@@ -15,6 +15,13 @@ pub(crate) struct Load {
     pub(crate) rps: f64,
     pub(crate) p50_ms: f64,
     pub(crate) p99_ms: f64,
+    /// The slowest successful request (the built-in generator; wrk reports none).
+    #[serde(default)]
+    pub(crate) max_ms: f64,
+    /// Failed requests of the warm-up (the first visit to each target), not in `errors`
+    /// (the built-in generator).
+    #[serde(default)]
+    pub(crate) warmup_errors: u64,
 }
 
 /// Which load generator drives the HTTP scenarios: wrk when installed (a C client, far
@@ -59,16 +66,30 @@ pub(crate) fn builtin(
     concurrency: usize,
     secs: u64,
 ) -> anyhow::Result<Load> {
-    let out = std::process::Command::new(std::env::current_exe()?)
-        .args([
-            "load",
-            url,
-            &serde_json::to_string(body)?,
-            &concurrency.to_string(),
-            &secs.to_string(),
-        ])
-        .env("TESSERA_BENCH_TOKEN", token)
-        .output()?;
+    builtin_until(url, token, body, concurrency, secs, None)
+}
+
+/// [`builtin`], measuring until `stop_file` exists (`secs` at most) when one is given.
+pub(crate) fn builtin_until(
+    url: &str,
+    token: &str,
+    body: &serde_json::Value,
+    concurrency: usize,
+    secs: u64,
+    stop_file: Option<&std::path::Path>,
+) -> anyhow::Result<Load> {
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.args([
+        "load",
+        url,
+        &serde_json::to_string(body)?,
+        &concurrency.to_string(),
+        &secs.to_string(),
+    ]);
+    if let Some(stop) = stop_file {
+        cmd.arg(stop);
+    }
+    let out = cmd.env("TESSERA_BENCH_TOKEN", token).output()?;
     anyhow::ensure!(
         out.status.success(),
         "load generator failed: {}",
@@ -155,8 +176,10 @@ pub(crate) fn wrk(
 /// The `load` mode: `concurrency` clients POST `body` (or the targets of an `@file`) for a
 /// warm-up, then `secs` measured seconds; prints one JSON line.
 pub(crate) async fn load(args: &[String]) -> anyhow::Result<()> {
-    let [url, body, concurrency, secs] = args else {
-        anyhow::bail!("load URL BODY CONCURRENCY SECONDS");
+    let (url, body, concurrency, secs, stop_file) = match args {
+        [url, body, concurrency, secs] => (url, body, concurrency, secs, None),
+        [url, body, concurrency, secs, stop] => (url, body, concurrency, secs, Some(stop)),
+        _ => anyhow::bail!("load URL BODY CONCURRENCY SECONDS [STOP-FILE]"),
     };
     // `@file`: round-robin over its lines, `url<TAB>token<TAB>body`.
     let targets: Vec<(String, String, String)> = match url.strip_prefix('@') {
@@ -188,17 +211,29 @@ pub(crate) async fn load(args: &[String]) -> anyhow::Result<()> {
     // first-touch cost); then `secs` measured.
     let start = Instant::now();
     let len = targets.len();
-    drive(&client, &targets, &next, concurrency, move |now, issued| {
+    let (_, warmup_errors) = drive(&client, &targets, &next, concurrency, move |now, issued| {
         now >= start + Duration::from_secs(2) && (len == 1 || issued >= len)
     })
     .await?;
-    let until = Instant::now() + Duration::from_secs(secs);
+    // With a stop file: measured until the file exists (checked every 10 ms), `secs` at most.
+    let measured = Instant::now();
+    let until = measured + Duration::from_secs(secs);
+    let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Some(path) = stop_file.cloned() {
+        let stopped = stopped.clone();
+        tokio::spawn(async move {
+            while !std::path::Path::new(&path).exists() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
     let (mut lat, errors) = drive(&client, &targets, &next, concurrency, move |now, _| {
-        now >= until
+        now >= until || stopped.load(std::sync::atomic::Ordering::Relaxed)
     })
     .await?;
     lat.sort_unstable();
-    let seconds = secs as f64;
+    let seconds = measured.elapsed().as_secs_f64();
     let out = Load {
         requests: lat.len() as u64,
         errors,
@@ -210,6 +245,8 @@ pub(crate) async fn load(args: &[String]) -> anyhow::Result<()> {
         },
         p50_ms: percentile(&lat, 0.5),
         p99_ms: percentile(&lat, 0.99),
+        max_ms: percentile(&lat, 1.0),
+        warmup_errors,
     };
     println!("{}", serde_json::to_string(&out)?);
     Ok(())

@@ -4,11 +4,15 @@
 //! `cargo run --release --bin bench -- export [--records N]`
 //! `cargo run --release --bin bench -- api [--concurrency C] [--seconds S] [--rounds R] [--peer-workers W]`
 //! `cargo run --release --bin bench -- tenants [--tenants N] [--creators P] [--concurrency C] [--seconds S] [--rounds R]`
+//! `cargo run --release --bin bench -- cluster [--tenants N] [--concurrency C] [--seconds S] [--rounds R] [--records M]`
 //!
 //! `api` serves Tessera in this process and drives it from a second process (this binary's
 //! `load` mode) over loopback, then runs `pgbench` over the same SQL at the same concurrency.
 //!
-//! Sets up its own database on the PostgreSQL at `TESSERA_BENCH_ADMIN_URL` (or
+//! `cluster` starts its own PostgreSQL nodes (one plain, and a Citus coordinator with two
+//! workers: `scripts/local-cluster.sh`; Citus from `../shared/scale/build.sh`).
+//!
+//! The others set up their own database on the PostgreSQL at `TESSERA_BENCH_ADMIN_URL` (or
 //! `TESSERA_TEST_ADMIN_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`), prints a
 //! table, writes `target/bench/<scenario>.json`, and drops the database. Every client of the
 //! bench database (Tessera, pgbench, PostGraphile) connects over loopback without TLS, so none
@@ -16,6 +20,7 @@
 
 mod api;
 mod audit;
+mod cluster;
 mod common;
 mod export;
 mod load;
@@ -87,8 +92,20 @@ async fn main() -> anyhow::Result<()> {
             )
             .await?
         }
+        "cluster" => {
+            cluster::cluster_scenario(
+                usize::try_from(flag("--tenants", 1_000)?)?.max(2),
+                usize::try_from(flag("--concurrency", 16)?)?,
+                u64::try_from(flag("--seconds", 10)?)?,
+                usize::try_from(flag("--rounds", 3)?)?,
+                usize::try_from(flag("--records", 100_000)?)?,
+            )
+            .await?
+        }
         other => {
-            anyhow::bail!("unknown scenario {other:?}; available: audit, export, api, tenants")
+            anyhow::bail!(
+                "unknown scenario {other:?}; available: audit, export, api, tenants, cluster"
+            )
         }
     };
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");

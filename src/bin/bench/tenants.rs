@@ -10,15 +10,29 @@ use tessera::db::migrate;
 use crate::common::*;
 use crate::load::*;
 
-/// Provisions `from..to` tenants, each with a member's API token and one project, by
-/// `creators` concurrent callers (as a burst of sign-ups would); returns tenants per second
-/// and appends `url<TAB>token<TAB>body` lines for the load generator.
+/// What each provisioned workspace gets besides its owner: an API token with `scopes`, a
+/// team "Core" with project [`PROJECT`] holding `records` records, and the load generator's
+/// `url<TAB>token<TAB>body` lines that `lines` makes from the workspace's GraphQL URL and the
+/// token.
+pub(crate) struct Seed<'a> {
+    pub(crate) scopes: &'a [tessera::authz::Scope],
+    pub(crate) records: usize,
+    pub(crate) lines: &'a (dyn Fn(&str, &str) -> String + Sync),
+}
+
+/// The project every provisioned workspace has.
+pub(crate) const PROJECT: &str = "00000000-0000-0000-0001-000000000001";
+
+/// Provisions `from..to` tenants as `seed` says, by `creators` concurrent callers (as a
+/// burst of sign-ups would); returns tenants per second and appends the load generator's
+/// lines to `targets`.
 pub(crate) async fn provision(
     b: &Bench,
     user: uuid::Uuid,
     range: std::ops::Range<usize>,
     creators: usize,
     addr: std::net::SocketAddr,
+    seed: &Seed<'_>,
     targets: &mut String,
 ) -> anyhow::Result<f64> {
     /// Progress shared by the creators: blocks of 250 completed tenants, with the mean time
@@ -59,30 +73,25 @@ pub(crate) async fn provision(
             tessera::identity::add_member(&mut conn, tenant, user, tessera::authz::Role::Owner)
                 .await?;
             tick(1);
-            let (_, token) = tessera::identity::mint_token(
-                &mut conn,
-                tenant,
-                user,
-                "bench",
-                &[tessera::authz::Scope::Read],
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("minting a bench token: {e:?}"))?;
+            let (_, token) =
+                tessera::identity::mint_token(&mut conn, tenant, user, "bench", seed.scopes)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("minting a bench token: {e:?}"))?;
             tick(2);
             sqlx::raw_sql(&format!(
                 "INSERT INTO tenant_{slug}.teams (id, name, visibility) VALUES ('00000000-0000-0000-0000-000000000001', 'Core', 'open');
                  INSERT INTO tenant_{slug}.projects (id, team_id, name, description) VALUES
-                     ('00000000-0000-0000-0001-000000000001', '00000000-0000-0000-0000-000000000001', 'P', 'About P');"
+                     ('{PROJECT}', '00000000-0000-0000-0000-000000000001', 'P', 'About P');
+                 INSERT INTO tenant_{slug}.records (id, project_id, title, body)
+                     SELECT gen_random_uuid(), '{PROJECT}', 'Record ' || g, repeat('x', 200)
+                     FROM generate_series(1, {records}) g;",
+                records = seed.records,
             ))
             .execute(&mut *conn)
             .await?;
             tick(3);
             drop(conn);
-            let body = json!({ "query": "query($id: ID!) { project(id: $id) { id name description } }", "variables": { "id": "00000000-0000-0000-0001-000000000001" } });
-            let line = format!(
-                "http://{addr}/w/{slug}/graphql\t{}\t{body}\n",
-                token.expose()
-            );
+            let line = (seed.lines)(&format!("http://{addr}/w/{slug}/graphql"), token.expose());
             let Ok(mut p) = progress.lock() else {
                 anyhow::bail!("a creator panicked");
             };
@@ -201,14 +210,19 @@ pub(crate) async fn tenants_scenario(
         let samples = (tenants / 30).clamp(10, 300);
         let file = std::env::temp_dir().join(format!("{}-targets.tsv", b.name));
         let mut targets = String::new();
-        let rate_10 = provision(&b, user.id, 0..10, 1, addr, &mut targets).await?;
+        let by_id = |url: &str, token: &str| {
+            let body = json!({ "query": "query($id: ID!) { project(id: $id) { id name description } }", "variables": { "id": PROJECT } });
+            format!("{url}\t{token}\t{body}\n")
+        };
+        let seed = Seed { scopes: &[tessera::authz::Scope::Read], records: 0, lines: &by_id };
+        let rate_10 = provision(&b, user.id, 0..10, 1, addr, &seed, &mut targets).await?;
         std::fs::write(&file, &targets)?;
         let at_10 = load_from_another_process(&format!("@{}", file.display()), "", &json!(null), concurrency, secs)?;
         println!("provisioned 10 tenants at {rate_10:.1} tenants/s; round-robin over 10: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors", at_10.rps, at_10.p50_ms, at_10.p99_ms, at_10.errors);
         let first_10 = targets.clone();
         let (create_p50_10, create_p95_10, create_p99_10) = create_workspace_latency(&client, addr, &cookie, "ca", samples).await?;
         println!("createWorkspace through the API from 10 existing workspaces ({samples} in a row): p50 {create_p50_10:.1} ms, p95 {create_p95_10:.1} ms, p99 {create_p99_10:.1} ms");
-        let rate_n = provision(&b, user.id, 10..tenants, creators, addr, &mut targets).await?;
+        let rate_n = provision(&b, user.id, 10..tenants, creators, addr, &seed, &mut targets).await?;
         println!("provisioned {} more tenants at {rate_n:.1} tenants/s ({creators} concurrent creators)", tenants - 10);
         let (create_p50_n, create_p95_n, create_p99_n) = create_workspace_latency(&client, addr, &cookie, "cb", samples).await?;
         println!("createWorkspace through the API from {} existing workspaces ({samples} in a row): p50 {create_p50_n:.1} ms, p95 {create_p95_n:.1} ms, p99 {create_p99_n:.1} ms", tenants + samples);
