@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Chart gate: `helm lint --strict` and `helm template` of charts/tessera with the default values
-and with every optional part on, then policy checks on the rendered manifests:
+"""Chart gate: `helm lint --strict` and `helm template` of charts/tessera with the default values,
+with every optional part on and with each values file of charts/tessera/examples, then policy checks on the rendered manifests:
 
 - every pod runs as non-root with a read-only root filesystem, no privilege escalation, all
   capabilities dropped, and a memory limit;
@@ -135,11 +135,14 @@ def main():
             return 1
         print(f"self-check: {len(caught)} seeded chart problems are caught")
         return 0
-    for extra in ([], ALL_ON):
+    examples = [["-f", str(p)] for p in sorted((CHART / "examples").glob("*.yaml"))]
+    for extra in ([], ALL_ON, *examples):
         subprocess.run([helm, "lint", "--strict", str(CHART), *extra], check=True,
                        stdout=subprocess.DEVNULL)
     full = render(helm, ALL_ON)
     found = problems(base) + problems(full)
+    for extra in examples:
+        found += [f"{extra[1]}: {p}" for p in problems(render(helm, extra))]
     for k in ["Ingress", "ServiceMonitor"]:
         if k not in {d["kind"] for d in full}:
             found.append(f"no {k} rendered with it enabled")
