@@ -124,6 +124,13 @@ pub fn node_address(node: &str) -> Option<(&str, u16)> {
     Some((host, port.parse().ok()?))
 }
 
+/// A configured worker's address, or a configuration error naming it.
+fn worker_address(worker: &str) -> Result<(&str, u16), sqlx::Error> {
+    node_address(worker).ok_or_else(|| {
+        sqlx::Error::Configuration(format!("worker {worker:?} is not host:port").into())
+    })
+}
+
 /// Moves a workspace's schema to the node `host:port` with Citus's online move (logical
 /// replication; writes continue until a short final lock). Needs `wal_level = logical` on
 /// the nodes.
@@ -162,9 +169,7 @@ pub async fn prepare_database(
     let on = |host: &str, port: u16, db: &str| base.clone().host(host).port(port).database(db);
     let mut nodes = Vec::with_capacity(workers.len());
     for w in workers {
-        let (host, port) = node_address(w).ok_or_else(|| {
-            sqlx::Error::Configuration(format!("worker {w:?} is not host:port").into())
-        })?;
+        let (host, port) = worker_address(w)?;
         let mut admin = PgConnection::connect_with(&on(host, port, "postgres")).await?;
         let db = q(name);
         // One statement each: CREATE DATABASE cannot run in the implicit transaction of a
@@ -219,9 +224,7 @@ pub async fn drop_on_workers(
     use sqlx::Connection as _;
     let base: sqlx::postgres::PgConnectOptions = admin_url.parse()?;
     for w in workers {
-        let Some((host, port)) = node_address(w) else {
-            continue;
-        };
+        let (host, port) = worker_address(w)?;
         let mut admin =
             PgConnection::connect_with(&base.clone().host(host).port(port).database("postgres"))
                 .await?;

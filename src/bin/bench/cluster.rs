@@ -19,6 +19,11 @@ use crate::common::*;
 use crate::load::*;
 use crate::tenants::{PROJECT, Seed, provision};
 
+/// The script that starts and stops throwaway nodes.
+fn script() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/local-cluster.sh")
+}
+
 /// Throwaway PostgreSQL nodes (`scripts/local-cluster.sh`): stopped and removed on drop.
 struct Nodes {
     dir: std::path::PathBuf,
@@ -32,12 +37,10 @@ impl Nodes {
             "tessera-bench-{mode}-{}",
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         ));
-        let script =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/local-cluster.sh");
         // Room for the coordinator's connections to the workers: one per workspace role
         // each pooled backend has served (docs/scale-out.md, Connections to the workers).
         let out = std::process::Command::new("bash")
-            .arg(&script)
+            .arg(script())
             .args(["start", &dir.display().to_string(), mode])
             .env("TESSERA_CLUSTER_PG_OPTS", "-c max_connections=2000")
             .output()
@@ -71,10 +74,8 @@ impl Nodes {
 
 impl Drop for Nodes {
     fn drop(&mut self) {
-        let script =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/local-cluster.sh");
         let _ = std::process::Command::new("bash")
-            .arg(script)
+            .arg(script())
             .args(["stop", &self.dir.display().to_string()])
             .output();
     }
@@ -93,11 +94,23 @@ fn mixed_lines(url: &str, token: &str) -> String {
         .collect()
 }
 
+/// What each workspace gets: a token that reads and writes, `records` records, the mixed
+/// load's lines.
+fn seed(records: usize) -> Seed<'static> {
+    Seed {
+        scopes: &[Scope::Read, Scope::Write],
+        records,
+        lines: &mixed_lines,
+    }
+}
+
 /// A set-up under test: its nodes, bench database, server and targets file.
 struct Side {
     name: &'static str,
     bench: Bench,
     addr: std::net::SocketAddr,
+    /// The owner of every workspace.
+    user: uuid::Uuid,
     stop: tokio::sync::oneshot::Sender<()>,
     targets: std::path::PathBuf,
     provision_rate: f64,
@@ -116,14 +129,17 @@ impl Side {
         let user = tessera::identity::ensure_user(&mut conn, "bench@bench.test", "Bench").await?;
         drop(conn);
         let (addr, stop) = serve(&bench, 16).await?;
-        let seed = Seed {
-            scopes: &[Scope::Read, Scope::Write],
-            records,
-            lines: &mixed_lines,
-        };
         let mut lines = String::new();
-        let provision_rate =
-            provision(&bench, user.id, 0..tenants, 2, addr, &seed, &mut lines).await?;
+        let provision_rate = provision(
+            &bench,
+            user.id,
+            0..tenants,
+            2,
+            addr,
+            &seed(records),
+            &mut lines,
+        )
+        .await?;
         // Interleaved so that consecutive requests go to different workspaces and every
         // stretch of the run has the same mix: workspace w's request k at position k·n + w.
         let per: Vec<Vec<&str>> = lines
@@ -146,6 +162,7 @@ impl Side {
             name,
             bench,
             addr,
+            user: user.id,
             stop,
             targets,
             provision_rate,
@@ -160,25 +177,26 @@ impl Side {
 }
 
 /// Moves a workspace of `records` records to the other worker while `concurrency` clients
-/// read and write it; first the same load for as long without a move, for comparison.
+/// read and write it; then the same load for as long without a move, for comparison.
 async fn move_under_load(
     side: &Side,
     records: usize,
     concurrency: usize,
 ) -> anyhow::Result<serde_json::Value> {
     let b = &side.bench;
-    let mut conn = b.migrator.acquire().await?;
-    let user = tessera::identity::ensure_user(&mut conn, "bench@bench.test", "Bench").await?;
-    drop(conn);
-    let seed = Seed {
-        scopes: &[Scope::Read, Scope::Write],
-        records,
-        lines: &mixed_lines,
-    };
     let mut lines = String::new();
     let t0 = Instant::now();
     // Slug t99999: apart from the mixed load's workspaces.
-    provision(b, user.id, 99_999..100_000, 1, side.addr, &seed, &mut lines).await?;
+    provision(
+        b,
+        side.user,
+        99_999..100_000,
+        1,
+        side.addr,
+        &seed(records),
+        &mut lines,
+    )
+    .await?;
     let schema = "tenant_t99999";
     let mut conn = b.migrator.acquire().await?;
     let bytes: i64 = sqlx::query_scalar(
