@@ -181,9 +181,9 @@ start_citus() {
   # A Citus cluster on loopback ports: a coordinator and two workers
   # (scripts/local-cluster.sh), fsync off as the tests need no durability.
   citus_dir=$(mktemp -d)
-  read -r CITUS_ADMIN_URL CITUS_WORKERS < <(TESSERA_CLUSTER_PG_OPTS="-c fsync=off" bash scripts/local-cluster.sh start "$citus_dir" citus)
-  [ -n "$CITUS_WORKERS" ] || { echo "the Citus cluster did not start" >&2; exit 1; }
-  log "Citus 13.2 cluster: coordinator $CITUS_ADMIN_URL, workers $CITUS_WORKERS"
+  read -r CITUS_ADMIN_URL CITUS_WORKERS CITUS_POOLERS < <(TESSERA_CLUSTER_PG_OPTS="-c fsync=off" bash scripts/local-cluster.sh start "$citus_dir" citus)
+  [ -n "$CITUS_POOLERS" ] || { echo "the Citus cluster did not start" >&2; exit 1; }
+  log "Citus 13.2 cluster: coordinator $CITUS_ADMIN_URL, workers $CITUS_WORKERS through PgBouncer $CITUS_POOLERS"
 }
 
 citus_pass() {
@@ -191,8 +191,15 @@ citus_pass() {
   # suites that write through every mutation, migrate distributed schemas and roll out.
   log "isolation tests on the Citus cluster (schema-based sharding)"
   TESSERA_TEST_ADMIN_URL="$CITUS_ADMIN_URL" TESSERA_TEST_CITUS_WORKERS="$CITUS_WORKERS" \
-    cargo test --locked --test api -- isolation:: citus:: authz:: invitations:: membership:: audit::every_mutation_of_the_schema_writes_an_audit_entry export_jobs:: \
+    TESSERA_TEST_CITUS_POOLERS="$CITUS_POOLERS" cargo test --locked --test api -- isolation:: citus:: authz:: invitations:: membership:: audit::every_mutation_of_the_schema_writes_an_audit_entry export_jobs:: \
     migrations:: mixed_versions:: provisioning:: webhooks::
+  # The coordinator reached the workers through their PgBouncers, not around them.
+  local pooler through
+  for pooler in ${CITUS_POOLERS//,/ }; do
+    through=$(psql "postgres://postgres@$pooler/pgbouncer?sslmode=disable" -AtX -F ' ' -c 'SHOW STATS' | awk '$1 ~ /^tt_/ { n += $3 } END { print n + 0 }')
+    echo "PgBouncer $pooler carried $through transactions of the test databases to its worker"
+    [ "$through" -gt 100 ] || { echo "the coordinator did not reach worker $pooler through PgBouncer" >&2; exit 1; }
+  done
 }
 
 ensure_moto() {

@@ -5,12 +5,21 @@
 #   scripts/local-cluster.sh start DIR single  one plain PostgreSQL node, same settings
 #   scripts/local-cluster.sh stop DIR          stops the nodes and removes DIR
 #
-# `start` prints one line: the admin URL of the coordinator (or the node) and the workers as
-# `host:port,host:port` (`-` for a single node). Every node is an initdb cluster in DIR with
+# `start` prints one line: the admin URL of the coordinator (or the node), the workers as
+# `host:port,host:port` and, in the same order, the PgBouncer in front of each worker
+# (`-` for both on a single node). Every node is an initdb cluster in DIR with
 # trust authentication on 127.0.0.1, `wal_level = logical` (Citus moves schemas by logical
 # replication) and the extra server options of TESSERA_CLUSTER_PG_OPTS (the tests pass
 # `-c fsync=off`). Citus turns on TLS between its nodes; clients ask for none
 # (`sslmode=disable` in the URL). Run as root, it runs PostgreSQL as the `postgres` user.
+#
+# Each worker gets a PgBouncer (transaction mode) for the coordinator to reach it through,
+# registered per database in `pg_dist_poolinfo` (db::citus::prepare_database): Citus keeps a
+# connection per coordinator backend, worker and role, and with a role per workspace a worker's
+# sessions would grow with the workspaces; PgBouncer holds them to
+# TESSERA_CLUSTER_WORKER_SESSIONS (default 40) server sessions per database, closing other
+# roles' idle ones when it needs a place (docs/scale-out.md, Connections to the workers).
+# Citus insists on TLS, so each PgBouncer has a throwaway self-signed certificate.
 set -euo pipefail
 
 pg_bin() {
@@ -33,6 +42,42 @@ as_pg() {
   fi
 }
 
+# A PgBouncer in front of the worker on $2, listening on $3, its files in $1.
+start_pooler() {
+  local dir=$1 node_port=$2 port=$3
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -keyout "$dir/key.pem" -out "$dir/cert.pem" >/dev/null 2>&1
+  cat >"$dir/pgbouncer.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=$node_port
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/users.txt
+auth_user = postgres
+admin_users = postgres
+pool_mode = transaction
+max_client_conn = 15000
+default_pool_size = ${TESSERA_CLUSTER_WORKER_SESSIONS:-40}
+max_db_connections = ${TESSERA_CLUSTER_WORKER_SESSIONS:-40}
+server_idle_timeout = 60
+client_tls_sslmode = allow
+client_tls_key_file = $dir/key.pem
+client_tls_cert_file = $dir/cert.pem
+logfile = $dir/log
+pidfile = $dir/pid
+INI
+  printf '"postgres" ""\n' >"$dir/users.txt"
+  [ "$(id -u)" = 0 ] && chown -R postgres "$dir"
+  as_pg /usr/local/bin/pgbouncer -d "$dir/pgbouncer.ini"
+  for _ in $(seq 1 50); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0; sleep 0.1; done
+  echo "PgBouncer did not start: $(cat "$dir/log" 2>/dev/null)" >&2
+  return 1
+}
+
 free_port() {
   local port=$1
   while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
@@ -42,7 +87,10 @@ free_port() {
 start() {
   local dir=$1 mode=$2 bin port preload="" names=() ports=()
   case "$mode" in
-    citus) names=(coordinator worker1 worker2); preload="-c shared_preload_libraries=citus" ;;
+    # No Citus throttle of the connections to each worker: it counts the cached connections
+    # per workspace role to PgBouncer, which are idle and cheap, and backends waiting for a
+    # slot while others keep theirs cached never get one. PgBouncer bounds the workers.
+    citus) names=(coordinator worker1 worker2); preload="-c shared_preload_libraries=citus -c citus.max_shared_pool_size=-1" ;;
     single) names=(node) ;;
     *) echo "mode must be citus or single, not '$mode'" >&2; exit 2 ;;
   esac
@@ -69,15 +117,25 @@ start() {
       -c "SELECT citus_set_coordinator_host('127.0.0.1', ${ports[0]})" \
       -c "SELECT citus_add_node('127.0.0.1', ${ports[1]})" \
       -c "SELECT citus_add_node('127.0.0.1', ${ports[2]})" >/dev/null
-    echo "$admin 127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
+    local poolers=() i
+    for i in 1 2; do
+      port=$(free_port "$port")
+      start_pooler "$dir/pooler$i" "${ports[$i]}" "$port"
+      poolers+=("127.0.0.1:$port")
+      port=$((port + 1))
+    done
+    echo "$admin 127.0.0.1:${ports[1]},127.0.0.1:${ports[2]} ${poolers[0]},${poolers[1]}"
   else
-    echo "$admin -"
+    echo "$admin - -"
   fi
 }
 
 stop() {
-  local dir=$1 bin
+  local dir=$1 bin pid
   bin=$(pg_bin)
+  for pid in "$dir"/pooler*/pid; do
+    [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
+  done
   for node in "$dir"/*/; do
     [ -f "$node/PG_VERSION" ] && as_pg "$bin/pg_ctl" stop -D "$node" -m immediate >/dev/null 2>&1 || true
   done

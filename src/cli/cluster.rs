@@ -25,13 +25,22 @@ pub(super) async fn run(op: &Operator<'_>, command: ClusterCommand) -> anyhow::R
         ClusterCommand::Status => {
             let mut conn = op.migrator.acquire().await?;
             println!(
-                "{:<28} {:<12} {:>10} {:>14}",
+                "{:<28} {:<12} {:>10} {:>14}  reached",
                 "node", "role", "workspaces", "bytes"
             );
-            for n in citus::status(&mut conn).await? {
+            let nodes = citus::status(&mut conn).await?;
+            for n in &nodes {
                 println!(
-                    "{:<28} {:<12} {:>10} {:>14}",
-                    n.node, n.role, n.workspaces, n.bytes
+                    "{:<28} {:<12} {:>10} {:>14}  {}",
+                    n.node, n.role, n.workspaces, n.bytes, n.via
+                );
+            }
+            if nodes
+                .iter()
+                .any(|n| n.role == "worker" && n.via == "direct")
+            {
+                println!(
+                    "warning: a worker reached directly keeps a session per coordinator backend and workspace role; put a PgBouncer in front of it (docs/scale-out.md, Connections to the workers)"
                 );
             }
             Ok(ExitCode::SUCCESS)

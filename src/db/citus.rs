@@ -22,6 +22,9 @@ pub struct Node {
     pub role: String,
     pub workspaces: i64,
     pub bytes: i64,
+    /// How the coordinator reaches the node: its pooler's `host=… port=…`
+    /// (`pg_dist_poolinfo`), or `direct`.
+    pub via: String,
 }
 
 /// Every node of the cluster with the workspaces (distributed schemas) and bytes it holds;
@@ -32,7 +35,8 @@ pub async fn status(conn: &mut PgConnection) -> Result<Vec<Node>, sqlx::Error> {
             "SELECT coalesce(host(inet_server_addr()), 'local') || ':' || current_setting('port') AS node,
                     'single node' AS role,
                     (SELECT count(*) FROM public.tenants WHERE state = 'active') AS workspaces,
-                    pg_database_size(current_database()) AS bytes",
+                    pg_database_size(current_database()) AS bytes,
+                    'direct' AS via",
         )
         .fetch_all(conn)
         .await;
@@ -46,9 +50,12 @@ pub async fn status(conn: &mut PgConnection) -> Result<Vec<Node>, sqlx::Error> {
          SELECT n.nodename || ':' || n.nodeport AS node,
                 CASE WHEN n.groupid = 0 THEN 'coordinator' ELSE 'worker' END AS role,
                 count(p.schema) AS workspaces,
-                coalesce(sum(p.bytes), 0)::bigint AS bytes
+                coalesce(sum(p.bytes), 0)::bigint AS bytes,
+                CASE WHEN n.groupid = 0 THEN 'local'
+                     ELSE coalesce(min(i.poolinfo), 'direct') END AS via
          FROM pg_dist_node n
          LEFT JOIN placed p ON p.nodename = n.nodename AND p.nodeport = n.nodeport
+         LEFT JOIN pg_dist_poolinfo i ON i.nodeid = n.nodeid
          WHERE n.isactive AND n.noderole = 'primary'
          GROUP BY n.nodename, n.nodeport, n.groupid
          ORDER BY n.groupid, n.nodename, n.nodeport",
@@ -156,13 +163,26 @@ pub async fn move_schema(
 /// superuser's URL on the coordinator; the same user and options reach the workers
 /// (`host:port`). The roles must exist already (made on a node with the extension, Citus
 /// creates them on every node). Registering nodes updates the workers' shared catalogs:
-/// prepare one database at a time.
+/// prepare one database at a time. `poolers`, empty or one per worker in the same order, are
+/// the PgBouncers (`host:port`) the coordinator reaches each worker through
+/// (`pg_dist_poolinfo`; docs/scale-out.md, Connections to the workers).
 pub async fn prepare_database(
     admin_url: &str,
     name: &str,
     roles: &super::RoleNames,
     workers: &[String],
+    poolers: &[String],
 ) -> Result<(), sqlx::Error> {
+    if !poolers.is_empty() && poolers.len() != workers.len() {
+        return Err(sqlx::Error::Configuration(
+            format!(
+                "{} poolers for {} workers: give one per worker or none",
+                poolers.len(),
+                workers.len()
+            )
+            .into(),
+        ));
+    }
     use sqlx::Connection as _;
     let q = super::quote_ident;
     let base: sqlx::postgres::PgConnectOptions = admin_url.parse()?;
@@ -204,12 +224,20 @@ pub async fn prepare_database(
         .bind(i32::from(coordinator.get_port()))
         .execute(&mut db)
         .await?;
-    for (host, port) in nodes {
-        sqlx::query("SELECT citus_add_node($1, $2)")
+    for (i, (host, port)) in nodes.into_iter().enumerate() {
+        let node: i32 = sqlx::query_scalar("SELECT citus_add_node($1, $2)")
             .bind(host)
             .bind(i32::from(port))
-            .execute(&mut db)
+            .fetch_one(&mut db)
             .await?;
+        if let Some(pooler) = poolers.get(i) {
+            let (pooler_host, pooler_port) = worker_address(pooler)?;
+            sqlx::query("INSERT INTO pg_dist_poolinfo (nodeid, poolinfo) VALUES ($1, $2)")
+                .bind(node)
+                .bind(format!("host={pooler_host} port={pooler_port}"))
+                .execute(&mut db)
+                .await?;
+        }
     }
     Ok(())
 }

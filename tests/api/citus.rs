@@ -7,28 +7,41 @@
 
 use crate::helpers::{TestApp, seed};
 
-/// The workers (`host:port`), when the tests run on a Citus cluster.
-pub fn workers() -> Option<Vec<String>> {
-    let v = std::env::var("TESSERA_TEST_CITUS_WORKERS").ok()?;
-    let list: Vec<String> = v
+/// The addresses (`host:port`) listed in the environment variable `var`.
+fn addresses(var: &str) -> Vec<String> {
+    std::env::var(var)
+        .unwrap_or_default()
         .split(',')
         .map(str::trim)
-        .filter(|w| !w.is_empty())
+        .filter(|w| !w.is_empty() && *w != "-")
         .map(str::to_owned)
-        .collect();
+        .collect()
+}
+
+/// The workers (`host:port`), when the tests run on a Citus cluster.
+pub fn workers() -> Option<Vec<String>> {
+    let list = addresses("TESSERA_TEST_CITUS_WORKERS");
     (!list.is_empty()).then_some(list)
 }
 
 /// Makes the test database `name` a Citus database on the cluster
 /// (`tessera::db::citus::prepare_database`), one database at a time: registering nodes
 /// updates the workers' shared catalogs, and two databases doing it at once fail with
-/// "tuple concurrently updated".
+/// "tuple concurrently updated". The coordinator reaches the workers through the PgBouncers
+/// of `TESSERA_TEST_CITUS_POOLERS` when it names them (one per worker), as in production.
 pub async fn prepare_database(name: &str, roles: &tessera::db::RoleNames, workers: &[String]) {
     static PREPARING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _one_at_a_time = PREPARING.lock().await;
-    tessera::db::citus::prepare_database(&crate::helpers::admin_url(), name, roles, workers)
-        .await
-        .expect("the test database on the Citus cluster");
+    let poolers = addresses("TESSERA_TEST_CITUS_POOLERS");
+    tessera::db::citus::prepare_database(
+        &crate::helpers::admin_url(),
+        name,
+        roles,
+        workers,
+        &poolers,
+    )
+    .await
+    .expect("the test database on the Citus cluster");
 }
 
 /// Drops the test database's copies on the workers.
@@ -295,11 +308,24 @@ async fn workspaces_made_before_citus_are_distributed_by_the_operator() {
     let (code, out) = run(&["cluster", "status"]).await.unwrap();
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(
-        out.lines().filter(|l| l.contains(" worker ")).count(),
+        out.lines()
+            .filter(|l| l.split_whitespace().nth(1) == Some("worker"))
+            .count(),
         2,
         "{out}"
     );
     assert!(out.contains("coordinator"), "{out}");
+    // Each worker is shown reached through its PgBouncer; a worker without one is warned of.
+    let poolers = addresses("TESSERA_TEST_CITUS_POOLERS");
+    for pooler in &poolers {
+        let (host, port) = pooler.rsplit_once(':').unwrap();
+        assert!(out.contains(&format!("host={host} port={port}")), "{out}");
+    }
+    assert_eq!(
+        out.contains("warning: a worker reached directly"),
+        poolers.is_empty(),
+        "{out}"
+    );
 }
 
 /// Without Citus, `cluster status` is one line for the database, with its workspaces, and

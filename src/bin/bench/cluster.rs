@@ -29,6 +29,8 @@ struct Nodes {
     dir: std::path::PathBuf,
     admin_url: String,
     workers: Vec<String>,
+    /// The PgBouncer in front of each worker, in the same order.
+    poolers: Vec<String>,
 }
 
 impl Nodes {
@@ -37,32 +39,43 @@ impl Nodes {
             "tessera-bench-{mode}-{}",
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         ));
-        // Room for the coordinator's connections to the workers: one per workspace role
-        // each pooled backend has served (docs/scale-out.md, Connections to the workers).
+        // The workers are reached through their PgBouncers, which hold each to a few
+        // sessions whatever the number of workspace roles (docs/scale-out.md, Connections
+        // to the workers).
         let out = std::process::Command::new("bash")
             .arg(script())
             .args(["start", &dir.display().to_string(), mode])
-            .env("TESSERA_CLUSTER_PG_OPTS", "-c max_connections=2000")
             .output()
             .context("scripts/local-cluster.sh")?;
-        let nodes = |workers: Vec<String>, admin_url: String| Self {
+        let list = |field: &str| -> Vec<String> {
+            field
+                .split(',')
+                .filter(|w| *w != "-")
+                .map(str::to_owned)
+                .collect()
+        };
+        let mut nodes = Self {
             dir: dir.clone(),
-            admin_url,
-            workers,
+            admin_url: String::new(),
+            workers: Vec::new(),
+            poolers: Vec::new(),
         };
         let text = String::from_utf8_lossy(&out.stdout);
         let mut fields = text.split_whitespace();
-        match (out.status.success(), fields.next(), fields.next()) {
-            (true, Some(url), Some(workers)) => Ok(nodes(
-                workers
-                    .split(',')
-                    .filter(|w| *w != "-")
-                    .map(str::to_owned)
-                    .collect(),
-                url.to_owned(),
-            )),
+        match (
+            out.status.success(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        ) {
+            (true, Some(url), Some(workers), Some(poolers)) => {
+                nodes.admin_url = url.to_owned();
+                nodes.workers = list(workers);
+                nodes.poolers = list(poolers);
+                Ok(nodes)
+            }
             _ => {
-                drop(nodes(Vec::new(), String::new()));
+                drop(nodes);
                 anyhow::bail!(
                     "starting the {mode} nodes failed (Citus: bash ../shared/scale/build.sh): {}",
                     String::from_utf8_lossy(&out.stderr)
@@ -124,7 +137,8 @@ impl Side {
         tenants: usize,
         records: usize,
     ) -> anyhow::Result<Self> {
-        let bench = Bench::setup_on(nodes.admin_url.clone(), &nodes.workers, 8).await?;
+        let bench =
+            Bench::setup_on(nodes.admin_url.clone(), &nodes.workers, &nodes.poolers, 8).await?;
         let mut conn = bench.migrator.acquire().await?;
         let user = tessera::identity::ensure_user(&mut conn, "bench@bench.test", "Bench").await?;
         drop(conn);
@@ -313,10 +327,11 @@ pub(crate) async fn cluster_scenario(
     let single_nodes = Nodes::start("single")?;
     let citus_nodes = Nodes::start("citus")?;
     println!(
-        "one node: {}; cluster: coordinator {}, workers {}",
+        "one node: {}; cluster: coordinator {}, workers {} through PgBouncer {}",
         single_nodes.admin_url,
         citus_nodes.admin_url,
-        citus_nodes.workers.join(", ")
+        citus_nodes.workers.join(", "),
+        citus_nodes.poolers.join(", ")
     );
     let single = Side::up("one node", &single_nodes, tenants, 20).await?;
     let cluster = match Side::up("cluster", &citus_nodes, tenants, 20).await {

@@ -31,14 +31,16 @@ pub(crate) fn admin_url() -> String {
 
 impl Bench {
     pub(crate) async fn setup(pool_size: u32) -> anyhow::Result<Self> {
-        Self::setup_on(admin_url(), &[], pool_size).await
+        Self::setup_on(admin_url(), &[], &[], pool_size).await
     }
 
     /// A bench database on the PostgreSQL of `admin_url`; with `workers`, a Citus
-    /// coordinator whose workers are given (the database is made on every node).
+    /// coordinator whose workers are given (the database is made on every node), reached
+    /// through `poolers` when given (one per worker).
     pub(crate) async fn setup_on(
         admin_url: String,
         workers: &[String],
+        poolers: &[String],
         pool_size: u32,
     ) -> anyhow::Result<Self> {
         let name = format!("tb_{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
@@ -48,7 +50,7 @@ impl Bench {
             .context("admin connection")?;
         db::bootstrap_database(&mut admin, &name, &roles, None).await?;
         if !workers.is_empty() {
-            db::citus::prepare_database(&admin_url, &name, &roles, workers)
+            db::citus::prepare_database(&admin_url, &name, &roles, workers, poolers)
                 .await
                 .context("the bench database on the Citus cluster")?;
         }
