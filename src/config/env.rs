@@ -175,6 +175,9 @@ impl Config {
                 smtp.password = Some(crate::crypto::Secret::new(v));
             }
         }
+        if let Some(v) = env("TESSERA_TRUSTED_PROXIES") {
+            self.trusted_proxies = parse("TESSERA_TRUSTED_PROXIES", v)?;
+        }
         if let Some(v) = env("TESSERA_PUBLIC_ORIGIN") {
             self.auth.public_origin = v;
         }

@@ -11,10 +11,12 @@ use serde::Deserialize;
 mod auth;
 mod env;
 mod limits;
+mod proxies;
 mod services;
 
 pub use auth::Auth;
 pub use limits::{Limits, RateLimits, Tier};
+pub use proxies::TrustedProxies;
 pub use services::{Backend, Jobs, Mail, Network, S3, Smtp, SmtpTls, Storage, Webhooks};
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +88,10 @@ pub struct Config {
     /// --demo` turns it on). Otherwise, without `metrics_token` or `metrics_listen`, the main
     /// listener's `/metrics` answers 404.
     pub metrics_public: bool,
+    /// Load balancers and proxies whose `Forwarded` / `X-Forwarded-For` name the client
+    /// (networks or addresses; `TESSERA_TRUSTED_PROXIES`, comma-separated). Empty: the
+    /// client is the socket's peer and those headers are ignored.
+    pub trusted_proxies: TrustedProxies,
     /// Sign-in, sessions and CSRF.
     pub auth: Auth,
     /// GraphQL and HTTP limits.
@@ -127,6 +133,7 @@ impl Default for Config {
             metrics_token: None,
             metrics_listen: None,
             metrics_public: false,
+            trusted_proxies: TrustedProxies::default(),
             auth: Auth::default(),
             limits: Limits::default(),
             network: Network::default(),

@@ -112,11 +112,15 @@ pub fn client(headers: &HeaderMap, ext: &axum::http::Extensions) -> (String, Str
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let ip = ext
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default();
-    (ua, ip)
+    (ua, client_ip(ext))
+}
+
+/// The client's address (`client_addr`: the peer's, or the one a trusted proxy forwards);
+/// empty when the server was not given connection information.
+pub fn client_ip(ext: &axum::http::Extensions) -> String {
+    ext.get::<super::client_addr::ClientIp>()
+        .map(|c| c.0.to_string())
+        .unwrap_or_default()
 }
 
 /// Who did it, for identity events in the audit log.

@@ -6,6 +6,7 @@
 mod account;
 mod attachments;
 mod authn;
+mod client_addr;
 mod console;
 mod exports;
 mod graphql;

@@ -8,7 +8,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use super::state::AppState;
-use super::{account, attachments, console, exports, graphql, oidc, ops, signin};
+use super::{account, attachments, client_addr, console, exports, graphql, oidc, ops, signin};
 use crate::observability::REQUEST_ID;
 
 pub fn router(state: AppState) -> Router {
@@ -49,7 +49,11 @@ pub fn router(state: AppState) -> Router {
         .route("/status", get(ops::status))
         .route("/metrics", get(ops::metrics))
         .fallback(console::fallback)
-        .with_state(state)
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            client_addr::resolve_client,
+        ))
         .layer(axum::middleware::from_fn(crate::observability::log_requests))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

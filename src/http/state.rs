@@ -47,6 +47,8 @@ pub(super) struct Inner {
     /// Request limits per workspace, actor and route.
     pub(super) request_limits: Arc<crate::ratelimit::RequestLimits>,
     pub(super) webhooks: crate::config::Webhooks,
+    /// Proxies whose forwarding headers name the client (see [`super::client_addr`]).
+    pub(super) trusted_proxies: crate::config::TrustedProxies,
     /// Bearer token `/metrics` requires, if any.
     pub(super) metrics_token: Option<crate::crypto::Secret<String>>,
     /// Who may read `/metrics` on the main listener (see [`super::ops::metrics`]).
@@ -163,6 +165,7 @@ impl AppState {
                     (None, None) => MetricsAccess::Off,
                 },
                 webhooks: cfg.webhooks.clone(),
+                trusted_proxies: cfg.trusted_proxies.clone(),
                 webauthn,
                 outbound,
                 blobs,

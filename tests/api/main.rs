@@ -8,6 +8,7 @@ mod audit;
 mod authz;
 mod backup;
 mod citus;
+mod client_addr;
 mod console;
 mod crash;
 mod deletion;

@@ -67,11 +67,7 @@ async fn tenant_inner(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let client_ip = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default();
+    let client_ip = crate::http::authn::client_ip(req.extensions());
     let headers = req.headers().clone();
     let is_post = req.method() == Method::POST;
     let key = crate::graphql::idempotency::key_of(&headers)?;
