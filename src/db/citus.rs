@@ -131,11 +131,10 @@ pub fn node_address(node: &str) -> Option<(&str, u16)> {
     Some((host, port.parse().ok()?))
 }
 
-/// A configured worker's address, or a configuration error naming it.
-fn worker_address(worker: &str) -> Result<(&str, u16), sqlx::Error> {
-    node_address(worker).ok_or_else(|| {
-        sqlx::Error::Configuration(format!("worker {worker:?} is not host:port").into())
-    })
+/// A configured worker's (or its pooler's) address, or a configuration error naming it.
+fn worker_address(address: &str) -> Result<(&str, u16), sqlx::Error> {
+    node_address(address)
+        .ok_or_else(|| sqlx::Error::Configuration(format!("{address:?} is not host:port").into()))
 }
 
 /// Moves a workspace's schema to the node `host:port` with Citus's online move (logical
@@ -173,6 +172,7 @@ pub async fn prepare_database(
     workers: &[String],
     poolers: &[String],
 ) -> Result<(), sqlx::Error> {
+    use sqlx::Connection as _;
     if !poolers.is_empty() && poolers.len() != workers.len() {
         return Err(sqlx::Error::Configuration(
             format!(
@@ -183,7 +183,11 @@ pub async fn prepare_database(
             .into(),
         ));
     }
-    use sqlx::Connection as _;
+    // Every address checked before anything is made on a node.
+    let poolers = poolers
+        .iter()
+        .map(|p| worker_address(p))
+        .collect::<Result<Vec<_>, _>>()?;
     let q = super::quote_ident;
     let base: sqlx::postgres::PgConnectOptions = admin_url.parse()?;
     let on = |host: &str, port: u16, db: &str| base.clone().host(host).port(port).database(db);
@@ -230,8 +234,7 @@ pub async fn prepare_database(
             .bind(i32::from(port))
             .fetch_one(&mut db)
             .await?;
-        if let Some(pooler) = poolers.get(i) {
-            let (pooler_host, pooler_port) = worker_address(pooler)?;
+        if let Some((pooler_host, pooler_port)) = poolers.get(i) {
             sqlx::query("INSERT INTO pg_dist_poolinfo (nodeid, poolinfo) VALUES ($1, $2)")
                 .bind(node)
                 .bind(format!("host={pooler_host} port={pooler_port}"))

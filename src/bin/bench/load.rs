@@ -221,8 +221,12 @@ pub(crate) async fn load(args: &[String]) -> anyhow::Result<()> {
     let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     if let Some(path) = stop_file.cloned() {
         let stopped = stopped.clone();
+        // A bench that was interrupted never writes the file: stop when it is gone too.
+        let parent = std::os::unix::process::parent_id();
         tokio::spawn(async move {
-            while !std::path::Path::new(&path).exists() {
+            while !std::path::Path::new(&path).exists()
+                && std::os::unix::process::parent_id() == parent
+            {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
             stopped.store(true, std::sync::atomic::Ordering::Relaxed);
