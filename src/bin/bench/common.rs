@@ -171,9 +171,19 @@ pub(crate) async fn serve(
     b: &Bench,
     pool_size: u32,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::sync::oneshot::Sender<()>)> {
+    serve_with_lifetime(b, pool_size, Config::default().pool_max_lifetime_secs).await
+}
+
+/// [`serve`] with its pooled connections closed after `lifetime_secs`.
+pub(crate) async fn serve_with_lifetime(
+    b: &Bench,
+    pool_size: u32,
+    lifetime_secs: u64,
+) -> anyhow::Result<(std::net::SocketAddr, tokio::sync::oneshot::Sender<()>)> {
     let mut cfg = Config {
         role_prefix: b.name.clone(),
         pool_max_connections: pool_size,
+        pool_max_lifetime_secs: lifetime_secs,
         data_dir: std::env::temp_dir().join(&b.name),
         ..Config::default()
     };

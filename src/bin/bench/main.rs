@@ -89,6 +89,7 @@ async fn main() -> anyhow::Result<()> {
                 usize::try_from(flag("--concurrency", 16)?)?,
                 u64::try_from(flag("--seconds", 10)?)?,
                 usize::try_from(flag("--rounds", 3)?)?,
+                u64::try_from(flag("--short-lifetime", 10)?)?.max(1),
             )
             .await?
         }

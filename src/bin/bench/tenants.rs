@@ -198,6 +198,7 @@ pub(crate) async fn tenants_scenario(
     concurrency: usize,
     secs: u64,
     rounds: usize,
+    short_lifetime_secs: u64,
 ) -> anyhow::Result<serde_json::Value> {
     let b = Bench::setup(8).await?;
     let result = async {
@@ -205,6 +206,9 @@ pub(crate) async fn tenants_scenario(
         let user = tessera::identity::ensure_user(&mut conn, "bench@bench.test", "Bench").await?;
         drop(conn);
         let (addr, stop) = serve(&b, 16).await?;
+        // A second server over the same database whose connections live `short_lifetime_secs`
+        // only: each backend then holds the catalog entries and plans of fewer workspaces.
+        let (short_addr, short_stop) = serve_with_lifetime(&b, 16, short_lifetime_secs).await?;
         let client = reqwest::Client::new();
         let cookie = browser_session(&client, addr).await?;
         let samples = (tenants / 30).clamp(10, 300);
@@ -231,8 +235,10 @@ pub(crate) async fn tenants_scenario(
         // cost of spreading the load over every workspace, with the machine's drift damped.
         // Each run's warm-up visits every target once (steady state, not first touch).
         let file_n = std::env::temp_dir().join(format!("{}-targets-all.tsv", b.name));
+        let file_short = std::env::temp_dir().join(format!("{}-targets-short.tsv", b.name));
         std::fs::write(&file, &first_10)?;
         std::fs::write(&file_n, &targets)?;
+        std::fs::write(&file_short, targets.replace(&format!("//{addr}/"), &format!("//{short_addr}/")))?;
         // The database's own behaviour, for reference: pgbench sending Tessera's statements
         // (entry pipelined with BEGIN, the read, COMMIT) for a random workspace of the N, or
         // of the first 10, per transaction.
@@ -256,10 +262,13 @@ COMMIT;
                 format!("\\set t random(0, {})", n - 1)
             }
         );
-        let (mut over_n, mut over_10, mut pg_n, mut pg_10, mut pg_homed) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut over_n, mut over_10, mut pg_n, mut pg_10, mut pg_homed, mut short_n) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for round in 1..=rounds.max(1) {
             over_n.push(load_from_another_process(&format!("@{}", file_n.display()), "", &json!(null), concurrency, secs)?);
+            short_n.push(load_from_another_process(&format!("@{}", file_short.display()), "", &json!(null), concurrency, secs)?);
+            let s = &short_n[round - 1];
+            println!("round {round}: over {tenants}, connections living {short_lifetime_secs} s: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors", s.rps, s.p50_ms, s.p99_ms, s.errors);
             over_10.push(load_from_another_process(&format!("@{}", file.display()), "", &json!(null), concurrency, secs)?);
             pg_n.push(pgbench(&b.app_url(), &pg_script(tenants, false), concurrency, secs)?);
             pg_homed.push(pgbench(&b.app_url(), &pg_script(tenants, true), concurrency, secs)?);
@@ -272,8 +281,16 @@ COMMIT;
         }
         let (backends, rss) = backend_rss_mib(&b).await?;
         let _ = stop.send(());
+        let _ = short_stop.send(());
         let _ = std::fs::remove_file(&file);
         let _ = std::fs::remove_file(&file_n);
+        let _ = std::fs::remove_file(&file_short);
+        let short_p50: Vec<f64> = short_n.iter().zip(&over_10).map(|(n, t)| n.p50_ms / t.p50_ms).collect();
+        let short_vs_long: Vec<f64> = short_n.iter().zip(&over_n).map(|(s, l)| s.p50_ms / l.p50_ms).collect();
+        println!(
+            "over {tenants} with connections living {short_lifetime_secs} s: p50 {:.2}x of over 10, {:.2}x of the default lifetime (medians of rounds)",
+            median(short_p50.iter().copied()), median(short_vs_long.iter().copied())
+        );
         let p50_ratio: Vec<f64> = over_n.iter().zip(&over_10).map(|(n, t)| n.p50_ms / t.p50_ms).collect();
         let p99_ratio: Vec<f64> = over_n.iter().zip(&over_10).map(|(n, t)| n.p99_ms / t.p99_ms).collect();
         let rps_ratio: Vec<f64> = over_n.iter().zip(&over_10).map(|(n, t)| n.rps / t.rps).collect();
@@ -324,6 +341,7 @@ COMMIT;
             "pgbench_latency_ratio": ratio_summary(&pg_ratio),
             "pgbench_homed": pg_homed.iter().map(|(tps, ms)| json!({ "tps": tps, "latency_avg_ms": ms })).collect::<Vec<_>>(),
             "pgbench_homed_latency_ratio": ratio_summary(&pg_homed_ratio),
+            "short_lifetime": { "seconds": short_lifetime_secs, "round_robin_all": short_n, "p50_ratio_to_10": ratio_summary(&short_p50), "p50_ratio_to_default": ratio_summary(&short_vs_long) },
             "backends": backends, "backend_rss_mib": rss,
             "migration_seconds": migrate_secs,
         }))
