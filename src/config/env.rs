@@ -178,6 +178,9 @@ impl Config {
         if let Some(v) = env("TESSERA_TRUSTED_PROXIES") {
             self.trusted_proxies = parse("TESSERA_TRUSTED_PROXIES", v)?;
         }
+        if let Some(v) = env("TESSERA_FORWARDED_HEADER") {
+            self.forwarded_header = parse("TESSERA_FORWARDED_HEADER", v)?;
+        }
         if let Some(v) = env("TESSERA_PUBLIC_ORIGIN") {
             self.auth.public_origin = v;
         }

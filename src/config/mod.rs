@@ -16,7 +16,7 @@ mod services;
 
 pub use auth::Auth;
 pub use limits::{Limits, RateLimits, Tier};
-pub use proxies::TrustedProxies;
+pub use proxies::{ForwardedHeader, TrustedProxies};
 pub use services::{Backend, Jobs, Mail, Network, S3, Smtp, SmtpTls, Storage, Webhooks};
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +92,9 @@ pub struct Config {
     /// (networks or addresses; `TESSERA_TRUSTED_PROXIES`, comma-separated). Empty: the
     /// client is the socket's peer and those headers are ignored.
     pub trusted_proxies: TrustedProxies,
+    /// The header those proxies append the client to (`x-forwarded-for`, the default, or
+    /// `forwarded`; `TESSERA_FORWARDED_HEADER`); the other is never read.
+    pub forwarded_header: ForwardedHeader,
     /// Sign-in, sessions and CSRF.
     pub auth: Auth,
     /// GraphQL and HTTP limits.
@@ -134,6 +137,7 @@ impl Default for Config {
             metrics_listen: None,
             metrics_public: false,
             trusted_proxies: TrustedProxies::default(),
+            forwarded_header: ForwardedHeader::default(),
             auth: Auth::default(),
             limits: Limits::default(),
             network: Network::default(),

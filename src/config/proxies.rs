@@ -25,6 +25,41 @@ impl TrustedProxies {
     }
 }
 
+/// The header the trusted proxies write the client into (`forwarded_header`,
+/// `TESSERA_FORWARDED_HEADER`). Only that one is read: a proxy passes the other on from the
+/// client untouched, so reading it would let a client name its own address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For` (nginx and most ingress controllers, cloud load balancers).
+    #[default]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239).
+    Forwarded,
+}
+
+impl ForwardedHeader {
+    /// The header's name, lowercase.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::XForwardedFor => "x-forwarded-for",
+            Self::Forwarded => "forwarded",
+        }
+    }
+}
+
+impl FromStr for ForwardedHeader {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(Self::XForwardedFor),
+            "forwarded" => Ok(Self::Forwarded),
+            other => Err(format!("{other:?}: x-forwarded-for or forwarded")),
+        }
+    }
+}
+
 impl FromStr for TrustedProxies {
     type Err = String;
 
@@ -85,5 +120,10 @@ mod tests {
             .unwrap_err();
         assert!(e.contains("10.0.0.300"), "{e}");
         assert!("10.0.0.0/33".parse::<TrustedProxies>().is_err());
+        assert!("x-real-ip".parse::<ForwardedHeader>().is_err());
+        assert_eq!(
+            "Forwarded".parse::<ForwardedHeader>(),
+            Ok(ForwardedHeader::Forwarded)
+        );
     }
 }

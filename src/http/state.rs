@@ -49,6 +49,7 @@ pub(super) struct Inner {
     pub(super) webhooks: crate::config::Webhooks,
     /// Proxies whose forwarding headers name the client (see [`super::client_addr`]).
     pub(super) trusted_proxies: crate::config::TrustedProxies,
+    pub(super) forwarded_header: crate::config::ForwardedHeader,
     /// Bearer token `/metrics` requires, if any.
     pub(super) metrics_token: Option<crate::crypto::Secret<String>>,
     /// Who may read `/metrics` on the main listener (see [`super::ops::metrics`]).
@@ -166,6 +167,7 @@ impl AppState {
                 },
                 webhooks: cfg.webhooks.clone(),
                 trusted_proxies: cfg.trusted_proxies.clone(),
+                forwarded_header: cfg.forwarded_header,
                 webauthn,
                 outbound,
                 blobs,

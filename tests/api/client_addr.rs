@@ -76,13 +76,27 @@ async fn forwarding_headers_count_only_from_trusted_proxies() {
         audited_address(&app, at, t, p, &chain).await,
         "198.51.100.7"
     );
-    // RFC 7239 wins over X-Forwarded-For; IPv6 with a port.
+    // Only the header the proxy appends to (X-Forwarded-For by default) is read: a
+    // `Forwarded` the client wrote and the proxy passed on is ignored.
+    let forged = [
+        ("x-forwarded-for", "198.51.100.7"),
+        ("forwarded", "for=203.0.113.9"),
+    ];
+    assert_eq!(
+        audited_address(&app, at, t, p, &forged).await,
+        "198.51.100.7"
+    );
+    // Behind proxies that write RFC 7239 instead: IPv6 with a port, X-Forwarded-For ignored.
+    let mut cfg = app.db.cfg.clone();
+    cfg.trusted_proxies = "127.0.0.0/8".parse().unwrap();
+    cfg.forwarded_header = tessera::config::ForwardedHeader::Forwarded;
+    let rfc = app.replica(cfg).await;
     let both = [
         ("x-forwarded-for", "192.0.2.99"),
         ("forwarded", "for=\"[2001:db8:cafe::17]:4711\";proto=https"),
     ];
     assert_eq!(
-        audited_address(&app, at, t, p, &both).await,
+        audited_address(&app, rfc.addr, t, p, &both).await,
         "2001:db8:cafe::17"
     );
     // Garbage in the chain: the proxy that passed it on is the client.
