@@ -98,6 +98,7 @@ permissions! {
     SelfManage = "self:manage",
     WorkspaceLeave = "workspace:leave",
     WorkspaceTransfer = "workspace:transfer",
+    NetworkManage = "network:manage",
 }
 
 impl Permission {
@@ -113,6 +114,7 @@ impl Permission {
                 | Self::AuditRetention
                 | Self::WorkspaceLeave
                 | Self::WorkspaceTransfer
+                | Self::NetworkManage
         )
     }
 }
@@ -196,6 +198,7 @@ const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             P::AuditRetention,
             P::WorkspaceLeave,
             P::WorkspaceTransfer,
+            P::NetworkManage,
         ],
     ),
 ];
@@ -264,6 +267,7 @@ mod tests {
         assert!(!perms.contains(P::WorkspaceDelete));
         assert!(!perms.contains(P::SsoManage));
         assert!(!perms.contains(P::MfaManage));
+        assert!(!perms.contains(P::NetworkManage));
         assert!(perms.contains(P::TokensRevoke));
     }
 

@@ -38,6 +38,9 @@ pub(super) enum TenantCommand {
     },
     /// Lift a freeze. Audited.
     Unfreeze { slug: String },
+    /// Clear a workspace's IP allowlist (every address may reach it again), for owners who
+    /// locked themselves out — say, after their office's address changed. Audited.
+    AllowlistClear { slug: String },
     /// Citus: move a workspace to another node (`host:port`, as `tessera cluster status`
     /// lists them) while it stays in use. Audited.
     Move {
@@ -141,6 +144,17 @@ pub(super) async fn run(op: &Operator<'_>, command: TenantCommand) -> anyhow::Re
             set_frozen(op, &slug, None).await?;
             println!("{slug}: unfrozen");
         }
+        TenantCommand::AllowlistClear { slug } => {
+            let before = clear_allowlist(op, &slug).await?;
+            if before.is_empty() {
+                println!("{slug}: had no IP allowlist; nothing changed");
+            } else {
+                println!(
+                    "{slug}: IP allowlist cleared (was {}); every address may reach it",
+                    before.join(", ")
+                );
+            }
+        }
         TenantCommand::Move { slug, to } => super::cluster::move_tenant(op, &slug, &to).await?,
         TenantCommand::RevokeAll { slug } => {
             let tenant_id = op.tenant_id(&slug).await?;
@@ -239,4 +253,33 @@ async fn set_frozen(
     op.audit(&mut tx, tenant_id, entry).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Empties a workspace's IP allowlist, with an audit entry (before and after) in the same
+/// transaction; answers the list it had.
+async fn clear_allowlist(op: &Operator<'_>, slug: &str) -> anyhow::Result<Vec<String>> {
+    let tenant_id = op.tenant_id(slug).await?;
+    let mut tx = op.migrator.begin().await?;
+    let before: Vec<String> = sqlx::query_scalar(
+        "SELECT ip_allowlist::text[] FROM public.tenants WHERE id = $1 FOR UPDATE",
+    )
+    .bind(tenant_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if before.is_empty() {
+        return Ok(before);
+    }
+    sqlx::query("UPDATE public.tenants SET ip_allowlist = '{}' WHERE id = $1")
+        .bind(tenant_id)
+        .execute(&mut *tx)
+        .await?;
+    let entry = NewEntry {
+        action: "workspace.ip_allowlist_clear",
+        target_type: "Workspace",
+        target_id: tenant_id.to_string(),
+        payload: serde_json::json!({ "before": before, "after": [] }),
+    };
+    op.audit(&mut tx, tenant_id, entry).await?;
+    tx.commit().await?;
+    Ok(before)
 }

@@ -106,6 +106,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0020_citus.sql",
         include_str!("../../migrations/public/0020_citus.sql"),
     ),
+    (
+        "0021_ip_allowlist.sql",
+        include_str!("../../migrations/public/0021_ip_allowlist.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (

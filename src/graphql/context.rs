@@ -56,6 +56,11 @@ pub struct RequestState {
 }
 
 impl RequestState {
+    /// The client's address (the one audit entries record), if the server knows it.
+    pub fn client_ip(&self) -> Option<std::net::IpAddr> {
+        self.audit_meta.client_ip.parse().ok()
+    }
+
     /// Whether the caller's session passed a second-factor check within the
     /// re-authentication window.
     pub fn factor_fresh(&self) -> bool {

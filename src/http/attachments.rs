@@ -21,7 +21,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::authn::authorize;
+use super::authn::{Caller, Client, authorize};
 use super::state::AppState;
 use crate::audit::{self, EntryMeta, NewEntry};
 use crate::authz::{Actor, Permission, Principal};
@@ -105,6 +105,7 @@ pub async fn upload(
 async fn may_attach(
     state: &AppState,
     headers: &HeaderMap,
+    client: Client,
     slug: &str,
     to: AttachedTo,
     id: Uuid,
@@ -112,7 +113,7 @@ async fn may_attach(
 ) -> Result<(crate::tenancy::TenantTx, Principal), ApiError> {
     let (mut tx, auth) = authorize(
         state,
-        headers,
+        Caller { headers, client },
         slug,
         Access::ReadWrite,
         Permission::WorkWrite,
@@ -133,6 +134,7 @@ async fn upload_inner(
     req: Request<Body>,
 ) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
+    let client = Client::of(&parts.extensions, "attachments");
     let headers = parts.headers;
     let filename = safe_filename(&params.filename)
         .ok_or_else(|| ApiError::bad_input("a file name is required"))?;
@@ -153,6 +155,7 @@ async fn upload_inner(
     let (tx, _) = may_attach(
         state,
         &headers,
+        client,
         slug,
         params.entity_type,
         params.entity_id,
@@ -211,6 +214,7 @@ async fn upload_inner(
         let (mut tx, principal) = may_attach(
             state,
             &headers,
+            client,
             slug,
             params.entity_type,
             params.entity_id,
@@ -281,8 +285,10 @@ pub async fn content(
     State(state): State<AppState>,
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
+    ext: axum::http::Extensions,
 ) -> Response {
-    content_inner(&state, &slug, &id, &headers)
+    let client = Client::of(&ext, "attachments");
+    content_inner(&state, &slug, &id, &headers, client)
         .await
         .unwrap_or_else(ApiError::into_http)
 }
@@ -292,10 +298,11 @@ async fn content_inner(
     slug: &str,
     id: &str,
     headers: &HeaderMap,
+    client: Client,
 ) -> Result<Response, ApiError> {
     let (mut tx, auth) = authorize(
         state,
-        headers,
+        Caller { headers, client },
         slug,
         Access::ReadOnly,
         Permission::WorkspaceRead,
@@ -364,8 +371,10 @@ pub async fn blob(
     State(state): State<AppState>,
     Path((tenant, object)): Path<(String, String)>,
     query: Result<Query<Signed>, axum::extract::rejection::QueryRejection>,
+    ext: axum::http::Extensions,
 ) -> Response {
-    blob_inner(&state, &tenant, &object, query.ok().map(|q| q.0))
+    let client = Client::of(&ext, "blobs");
+    blob_inner(&state, &tenant, &object, query.ok().map(|q| q.0), client)
         .await
         .unwrap_or_else(ApiError::into_http)
 }
@@ -375,6 +384,7 @@ async fn blob_inner(
     tenant: &str,
     object: &str,
     query: Option<Signed>,
+    client: Client,
 ) -> Result<Response, ApiError> {
     let denied = || ApiError::forbidden("this link is not valid");
     let key = ObjectKey::parse(&format!("{tenant}/{object}")).ok_or_else(denied)?;
@@ -384,24 +394,34 @@ async fn blob_inner(
         Err(Refusal::BadSignature) => return Err(denied()),
         Err(Refusal::Expired) => return Err(ApiError::forbidden("this link has expired")),
     };
-    // The holder must still be entitled: a member, through a token or session still valid.
+    // The holder must still be entitled: a member, through a token or session still valid;
+    // and the link is followed from an address the workspace's allowlist admits, whoever
+    // holds it (the link travels; the network rule stays).
     let (token, session) = match holder.via {
         Via::Token(t) => (Some(t), None),
         Via::Session(s) => (None, Some(s)),
     };
-    let valid: bool = sqlx::query_scalar("SELECT public.tessera_link_holder_valid($1, $2, $3, $4)")
-        .bind(key.tenant)
-        .bind(holder.user)
-        .bind(token)
-        .bind(session)
-        .fetch_one(&mut *state.inner.pool.acquire().await.map_err(ApiError::from)?)
-        .await
-        .map_err(ApiError::from)?;
+    let (valid, inside): (bool, bool) = sqlx::query_as(
+        "SELECT public.tessera_link_holder_valid($1, $2, $3, $4), \
+                public.tessera_link_client_allowed($1, $5::inet)",
+    )
+    .bind(key.tenant)
+    .bind(holder.user)
+    .bind(token)
+    .bind(session)
+    .bind(client.ip.map(|ip| ip.to_canonical().to_string()))
+    .fetch_one(&mut *state.inner.pool.acquire().await.map_err(ApiError::from)?)
+    .await
+    .map_err(ApiError::from)?;
     if !valid {
         tracing::info!(user = %holder.user, "signed link of a holder no longer entitled refused");
         return Err(ApiError::forbidden(
             "this link was issued to access that has ended",
         ));
+    }
+    if !inside {
+        let actor = format!("user:{}", holder.user);
+        return Err(super::authn::outside_allowlist(&key.tenant, &actor, client));
     }
     let Some(fs) = state.inner.fs_blobs.as_ref() else {
         // The object is in S3: a presigned URL that lives only long enough to be followed.

@@ -228,7 +228,11 @@ pub(crate) async fn count_request(
 
 /// Authenticates a tenant request (a bearer token, else a session cookie, with the CSRF rule
 /// for cookie writes) and opens its transaction. Membership, the workspace's SSO binding,
-/// SSO-only mode and the MFA policy are checked here, before any tenant data is touched.
+/// SSO-only mode, the MFA policy and the IP allowlist are checked here, before any tenant
+/// data is touched. `client` is the request's address ([`client_addr`]); `surface` names
+/// the route in the refusal counter.
+///
+/// [`client_addr`]: super::client_addr
 pub(crate) async fn authenticate(
     state: &AppState,
     headers: &axum::http::HeaderMap,
@@ -236,6 +240,7 @@ pub(crate) async fn authenticate(
     token: Option<&PresentedToken>,
     writes: bool,
     access: Access,
+    client: Client,
 ) -> Result<(tenancy::TenantTx, crate::identity::Authenticated), ApiError> {
     // An invalid slug cannot name a workspace: the same answer as an unknown one.
     let slug = Slug::parse(slug).map_err(|_| ApiError::not_found())?;
@@ -261,7 +266,7 @@ pub(crate) async fn authenticate(
         (None, Some(info)) => tenancy::Entrant::Member(info.user_id),
         (None, None) => return Err(ApiError::unauthenticated()),
     };
-    let (mut ttx, standing) = tenancy::enter(pool, &slug, access, entrant)
+    let (mut ttx, standing) = tenancy::enter(pool, &slug, access, entrant, client.ip)
         .await
         .map_err(ApiError::from)?
         .ok_or_else(ApiError::unauthenticated)?;
@@ -306,15 +311,78 @@ pub(crate) async fn authenticate(
         }
         (None, None) => return Err(ApiError::unauthenticated()),
     };
+    // After the credential (an outsider learns nothing of the workspace's policies), before
+    // anything else: sessions and tokens alike.
+    if !ttx.ip_allowed() {
+        let actor = actor_label(&auth.principal);
+        return Err(outside_allowlist(&ttx.tenant().slug, &actor, client));
+    }
     Ok((ttx, auth))
 }
 
+/// Where a tenant request comes from, for the workspace's IP allowlist.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Client {
+    /// The client's address ([`super::client_addr`]); `None` when the server was not given
+    /// connection information, which a workspace with a list refuses.
+    pub ip: Option<std::net::IpAddr>,
+    /// The route family, for the refusal counter.
+    pub surface: &'static str,
+}
+
+impl Client {
+    pub(crate) fn of(ext: &axum::http::Extensions, surface: &'static str) -> Self {
+        Self {
+            ip: ext.get::<super::client_addr::ClientIp>().map(|c| c.0),
+            surface,
+        }
+    }
+}
+
+/// The refusal of a request from outside a workspace's allowlist: logged and counted; the
+/// message names the address the server saw, so that a person can tell their network
+/// administrator (or spot a proxy that is not configured as trusted).
+pub(crate) fn outside_allowlist(
+    tenant: &dyn std::fmt::Display,
+    actor: &str,
+    client: Client,
+) -> ApiError {
+    let shown = client
+        .ip
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    tracing::warn!(
+        tenant = %tenant,
+        actor,
+        client = %shown,
+        surface = client.surface,
+        "request from outside the workspace's IP allowlist refused"
+    );
+    crate::observability::metrics::ip_refused(client.surface);
+    ApiError::new(
+        ErrorCode::IpNotAllowed,
+        format!(
+            "this workspace accepts requests only from its allowed networks, and your address \
+             ({shown}) is not one of them: connect from an allowed network, or ask an owner \
+             to add yours"
+        ),
+    )
+}
+
+/// What [`authorize`] reads of a request: its headers (credentials, `Origin`) and where it
+/// comes from.
+#[derive(Clone, Copy)]
+pub(crate) struct Caller<'a> {
+    pub headers: &'a axum::http::HeaderMap,
+    pub client: Client,
+}
+
 /// [`authenticate`] for a non-GraphQL route that needs one permission: the bearer token or
-/// the session cookie of `headers`, then `needed` (403 with `refusal` otherwise); the request
-/// is counted on `route` (once per request: later checks of the same request pass `None`).
+/// the session cookie of the caller's headers, then `needed` (403 with `refusal` otherwise);
+/// the request is counted on `route` (once per request: later checks of the same request
+/// pass `None`).
 pub(crate) async fn authorize(
     state: &AppState,
-    headers: &axum::http::HeaderMap,
+    Caller { headers, client }: Caller<'_>,
     slug: &str,
     access: Access,
     needed: crate::authz::Permission,
@@ -323,7 +391,8 @@ pub(crate) async fn authorize(
 ) -> Result<(tenancy::TenantTx, crate::identity::Authenticated), ApiError> {
     let token = bearer(headers)?;
     let writes = access == Access::ReadWrite;
-    let (tx, auth) = authenticate(state, headers, slug, token.as_ref(), writes, access).await?;
+    let (tx, auth) =
+        authenticate(state, headers, slug, token.as_ref(), writes, access, client).await?;
     if !auth.principal.has(needed) {
         return Err(ApiError::forbidden(refusal));
     }

@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 
 use super::attachments::audit_request;
-use super::authn::{authenticate, authorize, bearer};
+use super::authn::{Caller, Client, authenticate, authorize, bearer};
 use super::state::AppState;
 use crate::audit::NewEntry;
 use crate::authz::Permission;
@@ -100,6 +100,7 @@ async fn begin_export(
     what: serde_json::Value,
 ) -> Result<TenantTx, ApiError> {
     let token = bearer(headers)?;
+    let client = Client::of(ext, "exports");
     let (mut tx, auth) = authenticate(
         state,
         headers,
@@ -107,6 +108,7 @@ async fn begin_export(
         token.as_ref(),
         false,
         Access::ReadWrite,
+        client,
     )
     .await?;
     if !auth.principal.has(kind.needs) {
@@ -140,6 +142,7 @@ async fn begin_export(
         token.as_ref(),
         false,
         Access::Snapshot,
+        client,
     )
     .await?;
     Ok(snapshot)
@@ -223,7 +226,10 @@ pub async fn content(
     let (state, slug, id, headers, ext) = (&state, slug.as_str(), id.as_str(), &headers, &ext);
     let (mut tx, auth) = authorize(
         state,
-        headers,
+        Caller {
+            headers,
+            client: Client::of(ext, "exports"),
+        },
         slug,
         Access::ReadWrite,
         Permission::ExportRun,

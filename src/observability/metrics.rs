@@ -144,3 +144,9 @@ pub fn live_connection(delta: i8) {
 pub fn live_revoked() {
     metrics::counter!("tessera_live_revoked_total").increment(1);
 }
+
+/// A request refused because its address is outside the workspace's IP allowlist, by
+/// surface (`graphql`, `live`, `attachments`, `blobs`, `exports`).
+pub fn ip_refused(surface: &'static str) {
+    metrics::counter!("tessera_ip_allowlist_refusals_total", "surface" => surface).increment(1);
+}

@@ -1,9 +1,10 @@
 //! The request transaction. The only way to reach tenant tables.
 //!
 //! A tenant request enters its workspace in two round trips: `BEGIN`, then the prepared
-//! statement `SELECT * FROM public.tessera_enter_v2($1, $2, $3, $4)`, which resolves the slug,
-//! sets `search_path`, `role` and `tessera.tenant_id` transaction-locally and, already as
-//! the workspace's role, looks up the caller's token or membership. [`TenantTx`] tracks the
+//! statement `SELECT * FROM public.tessera_enter_v3($1, $2, $3, $4, $5)`, which resolves the
+//! slug, decides whether the workspace's IP allowlist admits the client's address, sets
+//! `search_path`, `role` and `tessera.tenant_id` transaction-locally and, already as the
+//! workspace's role, looks up the caller's token or membership. [`TenantTx`] tracks the
 //! transaction through the pool's [`TxConn`] rather than the driver's transaction type: a
 //! connection is only ever returned to the pool after its COMMIT or ROLLBACK completed, or
 //! closed, and one that ended cleanly goes back without a check.
@@ -13,6 +14,8 @@
 //! on every request; preparing it costs the extra round trip and still gave 9% more reads
 //! with 15% less database time per read (`docs/benchmarks.md`). The values are now bound
 //! parameters, so no request value is ever spliced into SQL text.
+
+use std::net::IpAddr;
 
 use sqlx::postgres::PgRow;
 use sqlx::{Connection, Executor, PgConnection, Row};
@@ -63,6 +66,8 @@ pub struct TenantTx {
     sso_only: bool,
     /// Deletion was asked for: the request handler performs it last, before COMMIT.
     delete_requested: bool,
+    /// The workspace's IP allowlist admits the client address given to [`enter`].
+    ip_allowed: bool,
 }
 
 impl std::fmt::Debug for TenantTx {
@@ -114,7 +119,7 @@ pub async fn begin(
     slug: &Slug,
     access: Access,
 ) -> Result<Option<TenantTx>, sqlx::Error> {
-    Ok(enter(pool, slug, access, Entrant::System)
+    Ok(enter(pool, slug, access, Entrant::System, None)
         .await?
         .map(|(tx, _)| tx))
 }
@@ -122,12 +127,15 @@ pub async fn begin(
 /// Opens a tenant transaction for `slug` and looks up `entrant` in it: `BEGIN`, then
 /// `public.tessera_enter(..)` as a prepared statement with bound parameters. `Ok(None)`: no
 /// active workspace has this slug. The [`Standing`] is `None` when the entrant is
-/// [`Entrant::System`] or its credential is not valid in this workspace.
+/// [`Entrant::System`] or its credential is not valid in this workspace. `client` is the
+/// caller's address, checked against the workspace's allowlist ([`TenantTx::ip_allowed`]);
+/// an unknown address is admitted only by a workspace without a list.
 pub async fn enter(
     pool: &AppPool,
     slug: &Slug,
     access: Access,
     entrant: Entrant<'_>,
+    client: Option<IpAddr>,
 ) -> Result<Option<(TenantTx, Option<Standing>)>, sqlx::Error> {
     let begin = begin_statement(access);
     let mut attempt = 0u32;
@@ -152,9 +160,14 @@ pub async fn enter(
             mfa_required: false,
             sso_only: false,
             delete_requested: false,
+            ip_allowed: false,
         };
         let entered = match tx.tx.conn().execute(begin).await {
-            Ok(_) => entry_query(slug, entrant).fetch_all(tx.tx.conn()).await,
+            Ok(_) => {
+                entry_query(slug, entrant, client)
+                    .fetch_all(tx.tx.conn())
+                    .await
+            }
             Err(e) => Err(e),
         };
         match entered {
@@ -183,6 +196,7 @@ pub async fn enter(
     tx.tenant.name = row.try_get("name")?;
     tx.mfa_required = row.try_get("mfa_required")?;
     tx.sso_only = row.try_get("sso_only")?;
+    tx.ip_allowed = row.try_get("ip_allowed")?;
     let standing = standing_of(row)?;
     if row.try_get::<Option<bool>, _>("replan")?.unwrap_or(false) {
         // This database session's prepared statements were planned for another schema
@@ -245,6 +259,7 @@ fn begin_statement(access: Access) -> &'static str {
 fn entry_query<'a>(
     slug: &'a Slug,
     entrant: Entrant<'a>,
+    client: Option<IpAddr>,
 ) -> sqlx::query::Query<'a, sqlx::Postgres, sqlx::postgres::PgArguments> {
     let (token, member, stale): (Option<&[u8]>, Option<Uuid>, f64) = match entrant {
         Entrant::System => (None, None, 0.0),
@@ -254,11 +269,12 @@ fn entry_query<'a>(
         } => (Some(hash.as_slice()), None, f64::from(stale_after_secs)),
         Entrant::Member(id) => (None, Some(id), 0.0),
     };
-    sqlx::query("SELECT * FROM public.tessera_enter_v2($1, $2, $3, $4)")
+    sqlx::query("SELECT * FROM public.tessera_enter_v3($1, $2, $3, $4, $5::inet)")
         .bind(slug.as_str())
         .bind(token)
         .bind(member)
         .bind(stale)
+        .bind(client.map(|ip| ip.to_canonical().to_string()))
 }
 
 /// Records that backend `pid` now serves a tenant at schema `version` and tells whether it
@@ -315,6 +331,12 @@ impl TenantTx {
             .bind(keep_days)
             .fetch_one(self.tx.conn())
             .await
+    }
+
+    /// Whether the workspace's IP allowlist admits the address the transaction was entered
+    /// for (always true without a list).
+    pub fn ip_allowed(&self) -> bool {
+        self.ip_allowed
     }
 
     /// Whether the workspace accepts only sessions created by its own SSO.
@@ -454,7 +476,11 @@ impl GlobalTx {
             Some(id) => Entrant::Member(id),
             None => Entrant::System,
         };
-        let rows = entry_query(slug, entrant).fetch_all(self.tx.conn()).await?;
+        // No address: these global requests create rows (a workspace, a membership) but read
+        // no workspace data, so the allowlist is not consulted (docs/network-access.md).
+        let rows = entry_query(slug, entrant, None)
+            .fetch_all(self.tx.conn())
+            .await?;
         let Some(row) = rows.first() else {
             return Ok(None);
         };

@@ -5,6 +5,7 @@
 //! transaction-locally. Nothing here issues a session-level `SET`, so a pooled connection
 //! can never carry one tenant's context into another request.
 
+pub mod allowlist;
 mod context;
 mod provision;
 mod slug;

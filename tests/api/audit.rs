@@ -245,6 +245,7 @@ async fn every_mutation_of_the_schema_writes_an_audit_entry() {
         "mutation { createApiToken(name: \"ci\", scopes: [READ]) { secret } }",
         "mutation { setMfaRequired(required: true) }",
         "mutation { setAuditRetention(days: 3650) }",
+        "mutation { setIpAllowlist(networks: [\"127.0.0.0/8\"]) { allowlist } }",
     ] {
         let (_, resp) = owner.gql("acme", m).await;
         assert!(resp.get("errors").is_none(), "{m}: {resp}");

@@ -129,7 +129,7 @@ async fn the_entry_finds_a_credential_only_in_its_own_workspace() {
         tessera::identity::PresentedToken::from_authorization(&format!("Bearer {}", a.owner_token))
             .unwrap();
 
-    let (tx, standing) = tenancy::enter(&app.pool, &alpha, Access::ReadOnly, token.entrant())
+    let (tx, standing) = tenancy::enter(&app.pool, &alpha, Access::ReadOnly, token.entrant(), None)
         .await
         .unwrap()
         .unwrap();
@@ -142,7 +142,7 @@ async fn the_entry_finds_a_credential_only_in_its_own_workspace() {
 
     // The same token entering b: b is entered, the token is not found (RLS and the
     // workspace check both say no).
-    let (tx, standing) = tenancy::enter(&app.pool, &bravo, Access::ReadOnly, token.entrant())
+    let (tx, standing) = tenancy::enter(&app.pool, &bravo, Access::ReadOnly, token.entrant(), None)
         .await
         .unwrap()
         .unwrap();
@@ -156,13 +156,48 @@ async fn the_entry_finds_a_credential_only_in_its_own_workspace() {
         (&bravo, b.owner, Some("owner")),
         (&alpha, b.owner, None),
     ] {
-        let (tx, standing) =
-            tenancy::enter(&app.pool, slug, Access::ReadOnly, Entrant::Member(user))
-                .await
-                .unwrap()
-                .unwrap();
+        let (tx, standing) = tenancy::enter(
+            &app.pool,
+            slug,
+            Access::ReadOnly,
+            Entrant::Member(user),
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
         assert_eq!(standing.as_ref().map(|s| s.role.as_str()), expected);
         assert!(standing.is_none_or(|s| s.token.is_none()));
+        tx.rollback().await.unwrap();
+    }
+
+    // The entry decides the allowlist in the same round trip: no list admits any address
+    // (an unknown one too); a list admits its networks only, never an unknown address.
+    sqlx::query("UPDATE public.tenants SET ip_allowlist = '{10.1.0.0/16, 2001:db8::/32}' WHERE slug = 'alpha'")
+        .execute(&app.db.migrator)
+        .await
+        .unwrap();
+    for (slug, client, admitted) in [
+        (&bravo, None, true),
+        (&bravo, Some("192.0.2.1"), true),
+        (&alpha, Some("10.1.2.3"), true),
+        (&alpha, Some("::ffff:10.1.2.3"), true),
+        (&alpha, Some("2001:db8::5"), true),
+        (&alpha, Some("10.2.0.1"), false),
+        (&alpha, None, false),
+    ] {
+        let ip = client.map(|c| c.parse().unwrap());
+        let (tx, _) = tenancy::enter(
+            &app.pool,
+            slug,
+            Access::ReadOnly,
+            Entrant::Member(a.owner),
+            ip,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(tx.ip_allowed(), admitted, "{slug} from {client:?}");
         tx.rollback().await.unwrap();
     }
 
@@ -172,7 +207,8 @@ async fn the_entry_finds_a_credential_only_in_its_own_workspace() {
             &app.pool,
             &Slug::parse("nowhere").unwrap(),
             Access::ReadOnly,
-            token.entrant()
+            token.entrant(),
+            None
         )
         .await
         .unwrap()
@@ -187,7 +223,8 @@ async fn the_entry_finds_a_credential_only_in_its_own_workspace() {
             &app.pool,
             &bravo,
             Access::ReadOnly,
-            Entrant::Member(b.owner)
+            Entrant::Member(b.owner),
+            None
         )
         .await
         .unwrap()

@@ -32,6 +32,7 @@ mod membership;
 mod mfa;
 mod migrations;
 mod mixed_versions;
+mod network_access;
 mod oidc;
 mod outage;
 mod passkeys;

@@ -1,7 +1,8 @@
 // The rest of a workspace in a real browser: goals and ideas (an idea becomes a project),
 // files attached and downloaded through the signing proxy, a webhook endpoint whose secret
 // is shown once, the audit log of a date range downloaded, single sign-on configured and
-// used through the test OpenID provider, and a deleted workspace restored.
+// used through the test OpenID provider, an IP allowlist set without locking its owner out,
+// and a deleted workspace restored.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -191,6 +192,47 @@ test("webhooks, the audit export and single sign-on in the settings", async () =
   assert.ok(actions.includes("setAuditRetention"), actions.join(","));
   assert.ok(lines.slice(1).every((l) => !l.action || /^[0-9a-f]{64}$/.test(l.hash)));
 
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
+test("an owner limits the workspace to their networks without locking themselves out", async () => {
+  const ctx = await browser.newContext();
+  const { page, problems } = await ownerWithWorkspace(ctx, "nia@example.com", "Nia Bank", "niabank");
+  await page.getByRole("link", { name: "Settings" }).click();
+  const section = page.getByRole("region", { name: "Network access" });
+  await section.getByText("Every address may reach this workspace.").waitFor();
+  const mine = (await page.getByTestId("your-address").textContent()).trim();
+  assert.match(mine, /^(127\.0\.0\.1|::1)$/);
+  const editor = page.getByLabel("Allowed networks, one per line");
+
+  // Markup typed into the list is refused as an entry and shown as text, never run.
+  await editor.fill('<img src=x onerror="alert(1)">');
+  await page.getByRole("button", { name: "Save allowlist" }).click();
+  await section.getByText(/is not an IP address or network/).waitFor();
+  assert.equal(await page.locator("img[src=x]").count(), 0);
+
+  // A list without the owner's own address is refused with the reason.
+  await editor.fill("203.0.113.0/24");
+  await page.getByRole("button", { name: "Save allowlist" }).click();
+  await section.getByText(/would lock you out/).waitFor();
+  await page.getByRole("button", { name: "Add my address" }).click();
+  assert.equal(await editor.inputValue(), `203.0.113.0/24\n${mine}`);
+  await page.getByRole("button", { name: "Save allowlist" }).click();
+  await section.getByText("Allowlist saved; it applies from the next request.").waitFor();
+  const list = section.getByRole("list", { name: "Allowed networks" });
+  await list.getByText("203.0.113.0/24").waitFor();
+  await list.getByText(mine.includes(":") ? `${mine}/128` : `${mine}/32`).waitFor();
+  await page.screenshot({ path: resolve(shots, "settings-network.png"), fullPage: true });
+  // The workspace still works from here.
+  await page.getByRole("link", { name: "Projects", exact: true }).click();
+  await page.getByRole("heading", { name: "Projects" }).waitFor();
+
+  // Emptied again: every address.
+  await page.getByRole("link", { name: "Settings" }).click();
+  await editor.fill("");
+  await page.getByRole("button", { name: "Save allowlist" }).click();
+  await section.getByText("Every address may reach this workspace again.").waitFor();
   assert.deepEqual(problems, []);
   await ctx.close();
 });

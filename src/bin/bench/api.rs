@@ -153,7 +153,7 @@ pub(crate) async fn api_scenario(
         let scoped = format!(
             "\\startpipeline
 BEGIN READ ONLY;
-SELECT * FROM public.tessera_enter_v2('bench_api', NULL, NULL, 0);
+SELECT * FROM public.tessera_enter_v3('bench_api', NULL, NULL, 0, '127.0.0.1');
 \\endpipeline
 {}
 COMMIT;

@@ -248,7 +248,7 @@ pub(crate) async fn tenants_scenario(
             "{}
 \\startpipeline
 BEGIN READ ONLY;
-SELECT * FROM public.tessera_enter_v2('t' || lpad(:t::text, 5, '0'), NULL, NULL, 0);
+SELECT * FROM public.tessera_enter_v3('t' || lpad(:t::text, 5, '0'), NULL, NULL, 0, '127.0.0.1');
 \\endpipeline
 SELECT p.id, p.team_id, p.goal_id, p.name, p.description, p.archived_at, p.created_at, p.updated_at FROM projects p JOIN teams tm ON tm.id = p.team_id WHERE p.id = '00000000-0000-0000-0001-000000000001' AND (true OR tm.visibility <> 'restricted');
 COMMIT;

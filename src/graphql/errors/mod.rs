@@ -79,6 +79,10 @@ pub enum ErrorCode {
     TokenUsed,
     /// The operator froze the workspace (every request, or writes).
     WorkspaceFrozen,
+    /// The client's address is outside the workspace's IP allowlist.
+    IpNotAllowed,
+    /// The new IP allowlist would not admit the address it is being saved from.
+    WouldLockOut,
 }
 
 impl ErrorCode {
@@ -125,6 +129,8 @@ impl ErrorCode {
             Self::TokenExpired => "TOKEN_EXPIRED",
             Self::TokenUsed => "TOKEN_USED",
             Self::WorkspaceFrozen => "WORKSPACE_FROZEN",
+            Self::IpNotAllowed => "IP_NOT_ALLOWED",
+            Self::WouldLockOut => "WOULD_LOCK_OUT",
         }
     }
 
@@ -168,6 +174,8 @@ impl ErrorCode {
                 StatusCode::FORBIDDEN
             }
             Self::WorkspaceFrozen => StatusCode::LOCKED,
+            Self::IpNotAllowed => StatusCode::FORBIDDEN,
+            Self::WouldLockOut => StatusCode::BAD_REQUEST,
         }
     }
 }

@@ -11,6 +11,7 @@ mod ideas;
 mod invitations;
 mod live;
 mod members;
+mod network;
 pub(crate) mod objects;
 mod planning;
 mod projects;
@@ -34,6 +35,7 @@ pub struct Query(
     attachments::AttachmentsQuery,
     audit::AuditQuery,
     settings::SettingsQuery,
+    network::NetworkQuery,
     sso::SsoQuery,
     webhooks::WebhooksQuery,
     exports::ExportsQuery,
@@ -51,6 +53,7 @@ pub struct Mutation(
     ideas::IdeasMutation,
     history::HistoryMutation,
     settings::SettingsMutation,
+    network::NetworkMutation,
     sso::SsoMutation,
     exports::ExportsMutation,
     webhooks::WebhooksMutation,

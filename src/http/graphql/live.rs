@@ -60,6 +60,7 @@ pub async fn live(
     req: axum::extract::Request,
 ) -> HttpResponse {
     let (mut parts, _) = req.into_parts();
+    let client = crate::http::authn::Client::of(&parts.extensions, "live");
     let offered = headers
         .get_all(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
@@ -86,7 +87,7 @@ pub async fn live(
         .protocols([PROTOCOL])
         .max_message_size(limits.max_body_bytes)
         .max_frame_size(limits.max_body_bytes)
-        .on_upgrade(move |socket| serve(state, slug, headers, socket))
+        .on_upgrade(move |socket| serve(state, slug, headers, client, socket))
         .into_response()
 }
 
@@ -97,6 +98,8 @@ struct Credentials {
     /// The upgrade request's headers: cookie, `Origin`, `Host`.
     headers: HeaderMap,
     token: Option<PresentedToken>,
+    /// The upgrade request's client address, for the workspace's IP allowlist.
+    client: crate::http::authn::Client,
 }
 
 impl Credentials {
@@ -110,6 +113,7 @@ impl Credentials {
             self.token.as_ref(),
             session,
             Access::ReadOnly,
+            self.client,
         )
         .await
     }
@@ -173,7 +177,13 @@ fn reason(e: &ApiError) -> String {
     r
 }
 
-async fn serve(state: AppState, slug: String, headers: HeaderMap, socket: WebSocket) {
+async fn serve(
+    state: AppState,
+    slug: String,
+    headers: HeaderMap,
+    client: crate::http::authn::Client,
+    socket: WebSocket,
+) {
     crate::observability::metrics::live_connection(1);
     let conn = Arc::new(Connection::default());
     let (mut sink, source) = socket.split();
@@ -193,7 +203,7 @@ async fn serve(state: AppState, slug: String, headers: HeaderMap, socket: WebSoc
     let init = {
         let (state, conn) = (state.clone(), conn.clone());
         move |payload: serde_json::Value| async move {
-            open(&state, &slug, headers, payload, &conn)
+            open(&state, &slug, headers, client, payload, &conn)
                 .await
                 .map_err(|e| {
                     let code = if e.code == ErrorCode::RateLimited {
@@ -248,6 +258,7 @@ async fn open(
     state: &AppState,
     slug: &str,
     headers: HeaderMap,
+    client: crate::http::authn::Client,
     payload: serde_json::Value,
     conn: &Connection,
 ) -> Result<Data, ApiError> {
@@ -270,6 +281,7 @@ async fn open(
         slug: slug.to_owned(),
         headers,
         token,
+        client,
     });
     let (tx, auth) = credentials.authenticate().await?;
     let tenant_id = tx.tenant_id();

@@ -68,6 +68,7 @@ async fn tenant_inner(
         .unwrap_or_default()
         .to_owned();
     let client_ip = crate::http::authn::client_ip(req.extensions());
+    let client = crate::http::authn::Client::of(req.extensions(), "graphql");
     let headers = req.headers().clone();
     let is_post = req.method() == Method::POST;
     let key = crate::graphql::idempotency::key_of(&headers)?;
@@ -95,6 +96,7 @@ async fn tenant_inner(
             transport.token.as_ref(),
             is_post,
             checked.access,
+            client,
         )
         .await?;
         let actor = actor_label(&auth.principal);

@@ -30,10 +30,12 @@ const PLAIN: Record<string, string> = {
   TOKEN_INVALID: "This link is not valid.",
   TOKEN_EXPIRED: "This link has expired. Ask for a new one.",
   TOKEN_USED: "This link was used already.",
+  IP_NOT_ALLOWED: "This workspace accepts requests only from its allowed networks, and yours is not one of them.",
+  WOULD_LOCK_OUT: "This list leaves out your own address: saving it would lock you out.",
 };
 
 // Codes whose server message names the specific problem (which field, which rule).
-const DETAILED = new Set(["BAD_USER_INPUT", "CONFLICT", "FORBIDDEN", "BAD_REQUEST", "GONE", "UNAUTHENTICATED", "WORKSPACE_FROZEN"]);
+const DETAILED = new Set(["BAD_USER_INPUT", "CONFLICT", "FORBIDDEN", "BAD_REQUEST", "GONE", "UNAUTHENTICATED", "WORKSPACE_FROZEN", "IP_NOT_ALLOWED", "WOULD_LOCK_OUT"]);
 
 export function describe(code: string, message: string): string {
   if (DETAILED.has(code) && message) return capitalize(message);

@@ -5,6 +5,7 @@ import { describeGraphql } from "../../app/errors";
 import { Field } from "../../components/Field";
 import { fileSize } from "../../components/format";
 import { SecretOnce } from "../../components/SecretOnce";
+import { NetworkAccess } from "./NetworkAccess";
 import { Retention } from "./Retention";
 import { SsoSettings } from "./SsoSettings";
 import { Webhooks } from "./Webhooks";
@@ -23,8 +24,8 @@ import {
   StartExport,
 } from "./queries.tenant";
 
-/** Workspace settings: exports, API tokens, webhooks, single sign-on, the MFA policy,
- * deletion — as permitted. */
+/** Workspace settings: exports, API tokens, webhooks, single sign-on, network access, the
+ * MFA policy, deletion — as permitted. */
 export function Settings() {
   const [{ data, fetching, error }, refetch] = useQuery({ query: SettingsQuery });
   if (fetching && !data) return <Loading what="settings" />;
@@ -37,6 +38,7 @@ export function Settings() {
       {can("settings:manage") ? <Webhooks /> : null}
       {can("sso:manage") ? <SsoSettings /> : null}
       {can("audit:read") ? <Retention canChange={can("audit:retention")} /> : null}
+      {can("settings:manage") ? <NetworkAccess canChange={can("network:manage")} /> : null}
       {can("mfa:manage") && data ? <MfaPolicy required={data.mfaRequired} onChanged={() => refetch({ requestPolicy: "network-only" })} /> : null}
       {can("workspace:delete") ? <DeleteZone /> : null}
       {data && !can("export:run") && !can("tokens:read") ? <Empty>Only owners and admins change this workspace's settings.</Empty> : null}

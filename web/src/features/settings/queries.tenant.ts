@@ -197,3 +197,23 @@ export const SetAuditRetention = graphql(`
     setAuditRetention(days: $days)
   }
 `);
+
+export const NetworkAccessQuery = graphql(`
+  query NetworkAccess {
+    networkAccess {
+      allowlist
+      yourAddress
+      youAreInside
+    }
+  }
+`);
+
+export const SetIpAllowlist = graphql(`
+  mutation SetIpAllowlist($networks: [String!]!) {
+    setIpAllowlist(networks: $networks) {
+      allowlist
+      yourAddress
+      youAreInside
+    }
+  }
+`);

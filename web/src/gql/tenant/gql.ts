@@ -72,6 +72,8 @@ type Documents = {
     "\n  mutation SetSsoOnly($only: Boolean!) {\n    setSsoOnly(only: $only)\n  }\n": typeof types.SetSsoOnlyDocument,
     "\n  query AuditRetention {\n    auditRetention {\n      days\n      firstKept\n    }\n  }\n": typeof types.AuditRetentionDocument,
     "\n  mutation SetAuditRetention($days: Int!) {\n    setAuditRetention(days: $days)\n  }\n": typeof types.SetAuditRetentionDocument,
+    "\n  query NetworkAccess {\n    networkAccess {\n      allowlist\n      yourAddress\n      youAreInside\n    }\n  }\n": typeof types.NetworkAccessDocument,
+    "\n  mutation SetIpAllowlist($networks: [String!]!) {\n    setIpAllowlist(networks: $networks) {\n      allowlist\n      yourAddress\n      youAreInside\n    }\n  }\n": typeof types.SetIpAllowlistDocument,
 };
 const documents: Documents = {
     "\n  query AuditEntries($after: Int!, $from: DateTime, $to: DateTime, $actions: [String!]!, $actorUser: ID, $targetId: String) {\n    auditEntries(first: 50, after: $after, from: $from, to: $to, actions: $actions, actorUser: $actorUser, targetId: $targetId) {\n      seq\n      at\n      actorType\n      actorUser\n      action\n      targetType\n      targetId\n      clientIp\n      payload\n      erased\n      hash\n    }\n  }\n": types.AuditEntriesDocument,
@@ -132,6 +134,8 @@ const documents: Documents = {
     "\n  mutation SetSsoOnly($only: Boolean!) {\n    setSsoOnly(only: $only)\n  }\n": types.SetSsoOnlyDocument,
     "\n  query AuditRetention {\n    auditRetention {\n      days\n      firstKept\n    }\n  }\n": types.AuditRetentionDocument,
     "\n  mutation SetAuditRetention($days: Int!) {\n    setAuditRetention(days: $days)\n  }\n": types.SetAuditRetentionDocument,
+    "\n  query NetworkAccess {\n    networkAccess {\n      allowlist\n      yourAddress\n      youAreInside\n    }\n  }\n": types.NetworkAccessDocument,
+    "\n  mutation SetIpAllowlist($networks: [String!]!) {\n    setIpAllowlist(networks: $networks) {\n      allowlist\n      yourAddress\n      youAreInside\n    }\n  }\n": types.SetIpAllowlistDocument,
 };
 
 /**
@@ -380,6 +384,14 @@ export function graphql(source: "\n  query AuditRetention {\n    auditRetention 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation SetAuditRetention($days: Int!) {\n    setAuditRetention(days: $days)\n  }\n"): (typeof documents)["\n  mutation SetAuditRetention($days: Int!) {\n    setAuditRetention(days: $days)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query NetworkAccess {\n    networkAccess {\n      allowlist\n      yourAddress\n      youAreInside\n    }\n  }\n"): (typeof documents)["\n  query NetworkAccess {\n    networkAccess {\n      allowlist\n      yourAddress\n      youAreInside\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetIpAllowlist($networks: [String!]!) {\n    setIpAllowlist(networks: $networks) {\n      allowlist\n      yourAddress\n      youAreInside\n    }\n  }\n"): (typeof documents)["\n  mutation SetIpAllowlist($networks: [String!]!) {\n    setIpAllowlist(networks: $networks) {\n      allowlist\n      yourAddress\n      youAreInside\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
