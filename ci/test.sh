@@ -4,8 +4,8 @@
 # 127.0.0.1:5432 (starting the machine's cluster if it is stopped), else a throwaway
 # cluster in a temporary directory that is removed afterwards. It installs the npm packages of
 # the web console (web), the test OpenID provider (tests/oidc) and the test mail server
-# (tests/mail) when they are missing, the test S3 server with Object Lock (moto, from PyPI, into
-# target/test-peers), Debian's Chromium for the browser tests (as root, with
+# (tests/mail) when they are missing, the test S3 server with Object Lock (moto) and the SCIM
+# compliance checker (scim2-tester), both from PyPI into target/test-peers, Debian's Chromium for the browser tests (as root, with
 # apt-get) when it is missing, and starts a throwaway Redis
 # when none answers on 127.0.0.1:6379 (TESSERA_TEST_REDIS_URL overrides).
 set -euo pipefail
@@ -216,6 +216,20 @@ ensure_moto() {
   export TESSERA_TEST_MOTO_SERVER="$PWD/$venv/bin/moto_server"
 }
 
+ensure_scim_tester() {
+  # The SCIM service is checked by scim2-tester (PyPI), pinned by tests/scim/requirements.txt,
+  # in a virtualenv under target/; tests/api/scim.rs runs tests/scim/check.py with it.
+  local venv=target/test-peers/scim
+  if [ ! -x "$venv/bin/python" ] || ! cmp -s tests/scim/requirements.txt "$venv/requirements.txt"; then
+    log "installing the SCIM compliance checker (scim2-tester, tests/scim/requirements.txt)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || { echo "python3 with venv is required: apt-get install python3-venv" >&2; exit 1; }
+    "$venv/bin/pip" install -q --disable-pip-version-check -r tests/scim/requirements.txt
+    cp tests/scim/requirements.txt "$venv/requirements.txt"
+  fi
+  export TESSERA_TEST_SCIM_PYTHON="$PWD/$venv/bin/python"
+}
+
 web_checks() {
   # The console: installed from its lock file; generated GraphQL types must match the schema
   # files; type check, lint and unit tests; the initial JavaScript against its budget.
@@ -292,6 +306,7 @@ ensure_redis
 ensure_oidc_provider
 ensure_mail_server
 ensure_moto
+ensure_scim_tester
 ensure_scale
 ensure_chromium
 log "tests against $TESSERA_TEST_ADMIN_URL"

@@ -23,6 +23,7 @@ pub mod members;
 pub mod net;
 pub mod observability;
 pub mod ratelimit;
+pub mod scim;
 pub mod storage;
 pub mod tenancy;
 pub mod webhooks;

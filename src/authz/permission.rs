@@ -99,6 +99,7 @@ permissions! {
     WorkspaceLeave = "workspace:leave",
     WorkspaceTransfer = "workspace:transfer",
     NetworkManage = "network:manage",
+    ScimManage = "scim:manage",
 }
 
 impl Permission {
@@ -115,6 +116,7 @@ impl Permission {
                 | Self::WorkspaceLeave
                 | Self::WorkspaceTransfer
                 | Self::NetworkManage
+                | Self::ScimManage
         )
     }
 }
@@ -177,6 +179,7 @@ const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             P::ExportRun,
             P::SsoManage,
             P::WorkspaceLeave,
+            P::ScimManage,
         ],
     ),
     (
@@ -199,6 +202,7 @@ const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             P::WorkspaceLeave,
             P::WorkspaceTransfer,
             P::NetworkManage,
+            P::ScimManage,
         ],
     ),
 ];
@@ -268,6 +272,7 @@ mod tests {
         assert!(!perms.contains(P::SsoManage));
         assert!(!perms.contains(P::MfaManage));
         assert!(!perms.contains(P::NetworkManage));
+        assert!(!perms.contains(P::ScimManage));
         assert!(perms.contains(P::TokensRevoke));
     }
 

@@ -110,6 +110,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0021_ip_allowlist.sql",
         include_str!("../../migrations/public/0021_ip_allowlist.sql"),
     ),
+    (
+        "0022_scim.sql",
+        include_str!("../../migrations/public/0022_scim.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (
@@ -139,6 +143,10 @@ const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (
         "0007_export_cancel.sql",
         include_str!("../../migrations/tenant/0007_export_cancel.sql"),
+    ),
+    (
+        "0008_scim.sql",
+        include_str!("../../migrations/tenant/0008_scim.sql"),
     ),
 ];
 

@@ -13,6 +13,7 @@ mod graphql;
 mod oidc;
 mod ops;
 mod router;
+mod scim;
 mod signin;
 mod state;
 

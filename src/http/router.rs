@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/status", get(ops::status))
         .route("/metrics", get(ops::metrics))
+        .merge(super::scim::routes())
         .fallback(console::fallback)
         .with_state(state.clone())
         .layer(axum::middleware::from_fn_with_state(

@@ -25,7 +25,7 @@ pub use invitations::{
     AcceptContext, Accepted, INVITATION_PREFIX, Invitation, InvitationStatus, NewInvitation,
     Preview, accept, invite, list, preview, resend, revoke, sso_accept,
 };
-pub use roles::{change_role, leave, remove, transfer_ownership};
+pub use roles::{change_role, deprovision, leave, remove, transfer_ownership};
 
 /// Why a membership change was refused. Not `Display`: it reaches clients only through
 /// `graphql::errors`, which maps each variant to its code.

@@ -120,6 +120,17 @@ pub async fn leave(tx: &mut TenantTx, user: Uuid) -> Result<(), MemberError> {
     take_out(tx, None, user).await
 }
 
+/// The workspace's identity provider deactivated or deleted `user` (SCIM): removed like a
+/// member an owner removes, whatever their role — except the last owner. False when they
+/// were not a member (any more).
+pub async fn deprovision(tx: &mut TenantTx, user: Uuid) -> Result<bool, MemberError> {
+    match take_out(tx, None, user).await {
+        Ok(()) => Ok(true),
+        Err(MemberError::NotFound) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Makes `to` an owner and the caller (an owner) an admin. The caller must have passed a
 /// second-factor check recently (`factor_fresh`), checked by the caller of this function.
 pub async fn transfer_ownership(

@@ -399,6 +399,8 @@ pub enum Route {
     Upload,
     Download,
     Export,
+    /// `/scim/v2/…`: the workspace's and the token's quotas only.
+    Scim,
 }
 
 /// The request limits of workspaces: per route, per actor and per workspace, by tier.
@@ -439,7 +441,7 @@ impl RequestLimits {
             },
         ];
         let route_quota = match route {
-            Route::GraphQl => None,
+            Route::GraphQl | Route::Scim => None,
             Route::Upload => Some(("upload", tier.upload_per_minute)),
             Route::Download => Some(("download", tier.download_per_minute)),
             Route::Export => Some(("export", tier.export_per_minute)),
@@ -457,6 +459,7 @@ impl RequestLimits {
                 Route::Upload => "upload",
                 Route::Download => "download",
                 Route::Export => "export",
+                Route::Scim => "scim",
             });
         }
         taken

@@ -246,10 +246,21 @@ async fn every_mutation_of_the_schema_writes_an_audit_entry() {
         "mutation { setMfaRequired(required: true) }",
         "mutation { setAuditRetention(days: 3650) }",
         "mutation { setIpAllowlist(networks: [\"127.0.0.0/8\"]) { allowlist } }",
+        "mutation { createScimToken(name: \"idp\") { secret } }",
     ] {
         let (_, resp) = owner.gql("acme", m).await;
         assert!(resp.get("errors").is_none(), "{m}: {resp}");
     }
+    let (_, resp) = owner.gql("acme", "{ scim { tokens { id } } }").await;
+    let scim_token = resp["data"]["scim"]["tokens"][0]["id"].clone();
+    let (_, resp) = owner
+        .gql_vars(
+            "acme",
+            "mutation($id: ID!) { revokeScimToken(id: $id) { id } }",
+            json!({ "id": scim_token }),
+        )
+        .await;
+    assert!(resp.get("errors").is_none(), "{resp}");
     app.ok(
         "acme",
         t,

@@ -14,13 +14,18 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::helpers::{Browser, TestApp, seed};
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 const SUBSCRIBE: &str = "subscription($e: [String!]) { workspaceChanged(entities: $e) { seq action entity id resync } }";
 
 /// Opens `/w/{slug}/graphql/ws` with the protocol and, if given, a cookie and an Origin.
-async fn open(app: &TestApp, slug: &str, cookie: Option<&str>, origin: Option<&str>) -> Socket {
+pub(crate) async fn open(
+    app: &TestApp,
+    slug: &str,
+    cookie: Option<&str>,
+    origin: Option<&str>,
+) -> Socket {
     let mut req = format!("ws://{}/w/{slug}/graphql/ws", app.addr)
         .into_client_request()
         .unwrap();
@@ -70,7 +75,7 @@ async fn next(s: &mut Socket, within: Duration) -> Option<Value> {
 
 /// The next message other than a resync notice: the live listener announces one to every
 /// subscriber whenever its own connection (re)starts, which may happen after a test subscribed.
-async fn next_skipping_resync(s: &mut Socket, within: Duration) -> Option<Value> {
+pub(crate) async fn next_skipping_resync(s: &mut Socket, within: Duration) -> Option<Value> {
     loop {
         let v = next(s, within).await?;
         if v["payload"]["data"]["workspaceChanged"]["resync"] != true {
@@ -84,7 +89,7 @@ async fn send(s: &mut Socket, v: Value) {
 }
 
 /// `connection_init` with `payload`; answers the server's reply.
-async fn init(s: &mut Socket, payload: Value) -> Value {
+pub(crate) async fn init(s: &mut Socket, payload: Value) -> Value {
     send(s, json!({ "type": "connection_init", "payload": payload })).await;
     next(s, Duration::from_secs(5)).await.unwrap()
 }

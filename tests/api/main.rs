@@ -43,6 +43,7 @@ mod provisioning;
 mod rate_limits;
 mod rotation;
 mod s3;
+mod scim;
 mod secrets;
 mod sessions;
 mod walker;

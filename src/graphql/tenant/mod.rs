@@ -15,6 +15,7 @@ mod network;
 pub(crate) mod objects;
 mod planning;
 mod projects;
+mod scim;
 mod settings;
 mod sso;
 mod tokens;
@@ -36,6 +37,7 @@ pub struct Query(
     audit::AuditQuery,
     settings::SettingsQuery,
     network::NetworkQuery,
+    scim::ScimQuery,
     sso::SsoQuery,
     webhooks::WebhooksQuery,
     exports::ExportsQuery,
@@ -54,6 +56,7 @@ pub struct Mutation(
     history::HistoryMutation,
     settings::SettingsMutation,
     network::NetworkMutation,
+    scim::ScimMutation,
     sso::SsoMutation,
     exports::ExportsMutation,
     webhooks::WebhooksMutation,
