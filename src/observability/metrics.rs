@@ -146,7 +146,7 @@ pub fn live_revoked() {
 }
 
 /// A request refused because its address is outside the workspace's IP allowlist, by
-/// surface (`graphql`, `live`, `attachments`, `blobs`, `exports`).
+/// surface (`graphql`, `live`, `attachments`, `blobs`, `exports`, `scim`).
 pub fn ip_refused(surface: &'static str) {
     metrics::counter!("tessera_ip_allowlist_refusals_total", "surface" => surface).increment(1);
 }

@@ -1,7 +1,8 @@
 // The rest of a workspace in a real browser: goals and ideas (an idea becomes a project),
 // files attached and downloaded through the signing proxy, a webhook endpoint whose secret
 // is shown once, the audit log of a date range downloaded, single sign-on configured and
-// used through the test OpenID provider, an IP allowlist set without locking its owner out,
+// used through the test OpenID provider, members provisioned over SCIM, an IP allowlist set
+// without locking its owner out,
 // and a deleted workspace restored.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -233,6 +234,58 @@ test("an owner limits the workspace to their networks without locking themselves
   await editor.fill("");
   await page.getByRole("button", { name: "Save allowlist" }).click();
   await section.getByText("Every address may reach this workspace again.").waitFor();
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
+test("an identity provider provisions and deprovisions members with a SCIM token from the settings", async () => {
+  const ctx = await browser.newContext();
+  const { page, problems } = await ownerWithWorkspace(ctx, "ivy@example.com", "Ivy Health", "ivyhealth");
+  await page.getByRole("link", { name: "Settings" }).click();
+  const section = page.getByRole("region", { name: "Provisioning (SCIM)" });
+  await section.getByText("No SCIM tokens.").waitFor();
+  const base = (await page.getByTestId("scim-base-url").textContent()).trim();
+  assert.equal(base, `${server.url}/scim/v2/ivyhealth`);
+  await section.getByLabel("SCIM token name").fill("Okta");
+  await page.getByRole("button", { name: "Create SCIM token" }).click();
+  const token = (await page.getByTestId("new-scim-token").textContent()).trim();
+  assert.match(token, /^tsc_/);
+  await section.getByRole("cell", { name: "Okta" }).waitFor();
+
+  // The provider (here: fetch, as Okta would send it) adds a person.
+  const scim = (method, path, body) =>
+    fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/scim+json" },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  const created = await scim("POST", "/Users", {
+    schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+    userName: "kai@example.com",
+    name: { givenName: "Kai", familyName: "Moss" },
+    emails: [{ value: "kai@example.com", primary: true }],
+    active: true,
+  });
+  assert.equal(created.status, 201);
+  const { id } = await created.json();
+  await page.getByRole("link", { name: "Members", exact: true }).click();
+  await page.getByText("kai@example.com").waitFor();
+
+  // Deactivated by the provider: gone from the members at once.
+  const patched = await scim("PATCH", `/Users/${id}`, {
+    schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    Operations: [{ op: "replace", path: "active", value: false }],
+  });
+  assert.equal(patched.status, 200);
+  await page.reload();
+  await page.getByText("owner", { exact: false }).first().waitFor();
+  assert.equal(await page.getByText("kai@example.com").count(), 0);
+
+  // A revoked token is refused.
+  await page.getByRole("link", { name: "Settings" }).click();
+  await section.getByRole("button", { name: "Revoke" }).click();
+  await section.getByText("No SCIM tokens.").waitFor();
+  assert.equal((await scim("GET", "/Users")).status, 401);
   assert.deepEqual(problems, []);
   await ctx.close();
 });

@@ -6,6 +6,7 @@ import { Field } from "../../components/Field";
 import { fileSize } from "../../components/format";
 import { SecretOnce } from "../../components/SecretOnce";
 import { NetworkAccess } from "./NetworkAccess";
+import { Provisioning } from "./Provisioning";
 import { Retention } from "./Retention";
 import { SsoSettings } from "./SsoSettings";
 import { Webhooks } from "./Webhooks";
@@ -24,8 +25,8 @@ import {
   StartExport,
 } from "./queries.tenant";
 
-/** Workspace settings: exports, API tokens, webhooks, single sign-on, network access, the
- * MFA policy, deletion — as permitted. */
+/** Workspace settings: exports, API tokens, webhooks, single sign-on, SCIM provisioning,
+ * network access, the MFA policy, deletion — as permitted. */
 export function Settings() {
   const [{ data, fetching, error }, refetch] = useQuery({ query: SettingsQuery });
   if (fetching && !data) return <Loading what="settings" />;
@@ -37,6 +38,7 @@ export function Settings() {
       {can("tokens:read") ? <ApiTokens canMint={can("tokens:mint")} canRevoke={can("tokens:revoke")} /> : null}
       {can("settings:manage") ? <Webhooks /> : null}
       {can("sso:manage") ? <SsoSettings /> : null}
+      {can("scim:manage") ? <Provisioning /> : null}
       {can("audit:read") ? <Retention canChange={can("audit:retention")} /> : null}
       {can("settings:manage") ? <NetworkAccess canChange={can("network:manage")} /> : null}
       {can("mfa:manage") && data ? <MfaPolicy required={data.mfaRequired} onChanged={() => refetch({ requestPolicy: "network-only" })} /> : null}

@@ -217,3 +217,38 @@ export const SetIpAllowlist = graphql(`
     }
   }
 `);
+
+export const ScimQuery = graphql(`
+  query Scim {
+    scim {
+      baseUrl
+      tokens {
+        id
+        name
+        createdAt
+        lastUsedAt
+        revokedAt
+      }
+    }
+  }
+`);
+
+export const CreateScimToken = graphql(`
+  mutation CreateScimToken($name: String!) {
+    createScimToken(name: $name) {
+      secret
+      scimToken {
+        id
+      }
+    }
+  }
+`);
+
+export const RevokeScimToken = graphql(`
+  mutation RevokeScimToken($id: ID!) {
+    revokeScimToken(id: $id) {
+      id
+      revokedAt
+    }
+  }
+`);

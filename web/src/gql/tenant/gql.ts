@@ -74,6 +74,9 @@ type Documents = {
     "\n  mutation SetAuditRetention($days: Int!) {\n    setAuditRetention(days: $days)\n  }\n": typeof types.SetAuditRetentionDocument,
     "\n  query NetworkAccess {\n    networkAccess {\n      allowlist\n      yourAddress\n      youAreInside\n    }\n  }\n": typeof types.NetworkAccessDocument,
     "\n  mutation SetIpAllowlist($networks: [String!]!) {\n    setIpAllowlist(networks: $networks) {\n      allowlist\n      yourAddress\n      youAreInside\n    }\n  }\n": typeof types.SetIpAllowlistDocument,
+    "\n  query Scim {\n    scim {\n      baseUrl\n      tokens {\n        id\n        name\n        createdAt\n        lastUsedAt\n        revokedAt\n      }\n    }\n  }\n": typeof types.ScimDocument,
+    "\n  mutation CreateScimToken($name: String!) {\n    createScimToken(name: $name) {\n      secret\n      scimToken {\n        id\n      }\n    }\n  }\n": typeof types.CreateScimTokenDocument,
+    "\n  mutation RevokeScimToken($id: ID!) {\n    revokeScimToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": typeof types.RevokeScimTokenDocument,
 };
 const documents: Documents = {
     "\n  query AuditEntries($after: Int!, $from: DateTime, $to: DateTime, $actions: [String!]!, $actorUser: ID, $targetId: String) {\n    auditEntries(first: 50, after: $after, from: $from, to: $to, actions: $actions, actorUser: $actorUser, targetId: $targetId) {\n      seq\n      at\n      actorType\n      actorUser\n      action\n      targetType\n      targetId\n      clientIp\n      payload\n      erased\n      hash\n    }\n  }\n": types.AuditEntriesDocument,
@@ -136,6 +139,9 @@ const documents: Documents = {
     "\n  mutation SetAuditRetention($days: Int!) {\n    setAuditRetention(days: $days)\n  }\n": types.SetAuditRetentionDocument,
     "\n  query NetworkAccess {\n    networkAccess {\n      allowlist\n      yourAddress\n      youAreInside\n    }\n  }\n": types.NetworkAccessDocument,
     "\n  mutation SetIpAllowlist($networks: [String!]!) {\n    setIpAllowlist(networks: $networks) {\n      allowlist\n      yourAddress\n      youAreInside\n    }\n  }\n": types.SetIpAllowlistDocument,
+    "\n  query Scim {\n    scim {\n      baseUrl\n      tokens {\n        id\n        name\n        createdAt\n        lastUsedAt\n        revokedAt\n      }\n    }\n  }\n": types.ScimDocument,
+    "\n  mutation CreateScimToken($name: String!) {\n    createScimToken(name: $name) {\n      secret\n      scimToken {\n        id\n      }\n    }\n  }\n": types.CreateScimTokenDocument,
+    "\n  mutation RevokeScimToken($id: ID!) {\n    revokeScimToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": types.RevokeScimTokenDocument,
 };
 
 /**
@@ -392,6 +398,18 @@ export function graphql(source: "\n  query NetworkAccess {\n    networkAccess {\
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation SetIpAllowlist($networks: [String!]!) {\n    setIpAllowlist(networks: $networks) {\n      allowlist\n      yourAddress\n      youAreInside\n    }\n  }\n"): (typeof documents)["\n  mutation SetIpAllowlist($networks: [String!]!) {\n    setIpAllowlist(networks: $networks) {\n      allowlist\n      yourAddress\n      youAreInside\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Scim {\n    scim {\n      baseUrl\n      tokens {\n        id\n        name\n        createdAt\n        lastUsedAt\n        revokedAt\n      }\n    }\n  }\n"): (typeof documents)["\n  query Scim {\n    scim {\n      baseUrl\n      tokens {\n        id\n        name\n        createdAt\n        lastUsedAt\n        revokedAt\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateScimToken($name: String!) {\n    createScimToken(name: $name) {\n      secret\n      scimToken {\n        id\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation CreateScimToken($name: String!) {\n    createScimToken(name: $name) {\n      secret\n      scimToken {\n        id\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RevokeScimToken($id: ID!) {\n    revokeScimToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n"): (typeof documents)["\n  mutation RevokeScimToken($id: ID!) {\n    revokeScimToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
