@@ -48,6 +48,7 @@ async fn creating_a_workspace_makes_row_schema_and_confined_role() {
             "idempotency_keys",
             "projects",
             "records",
+            "scim_users",
             "team_members",
             "teams",
             "versions",
