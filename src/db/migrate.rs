@@ -148,6 +148,10 @@ const EMBEDDED_TENANT: &[(&str, &str)] = &[
         "0008_scim.sql",
         include_str!("../../migrations/tenant/0008_scim.sql"),
     ),
+    (
+        "0009_scim_groups.sql",
+        include_str!("../../migrations/tenant/0009_scim_groups.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

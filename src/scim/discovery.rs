@@ -1,8 +1,11 @@
-//! What the server publishes about itself (RFC 7643 §5–7): its features, the one resource
-//! type it serves, and the User schema — only the attributes it keeps (`super::resource`).
+//! What the server publishes about itself (RFC 7643 §5–7): its features, the resource types
+//! it serves (User, Group), and their schemas — only the attributes it keeps
+//! (`super::resource`, `super::group`).
 
 use serde_json::{Value, json};
 
+use super::Kind;
+use super::group::GROUP_SCHEMA;
 use super::resource::USER_SCHEMA;
 
 const SPC_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
@@ -36,17 +39,36 @@ pub fn service_provider_config(base: &str) -> Value {
     })
 }
 
-pub fn user_resource_type(base: &str) -> Value {
+pub fn resource_type(base: &str, kind: Kind) -> Value {
+    let (endpoint, description) = match kind {
+        Kind::User => ("/Users", "A member of the workspace"),
+        Kind::Group => ("/Groups", "A team of the workspace"),
+    };
     json!({
         "schemas": [RT_SCHEMA],
-        "id": "User",
-        "name": "User",
-        "endpoint": "/Users",
-        "description": "A member of the workspace",
-        "schema": USER_SCHEMA,
+        "id": kind.name(),
+        "name": kind.name(),
+        "endpoint": endpoint,
+        "description": description,
+        "schema": kind.urn(),
         "schemaExtensions": [],
-        "meta": meta(base, "ResourceType", "ResourceTypes/User"),
+        "meta": meta(base, "ResourceType", &format!("ResourceTypes/{}", kind.name())),
     })
+}
+
+/// The schema of `kind`.
+pub fn schema(base: &str, kind: Kind) -> Value {
+    match kind {
+        Kind::User => user_schema(base),
+        Kind::Group => group_schema(base),
+    }
+}
+
+/// The kind whose schema or resource type `id` names (case-insensitively).
+pub fn kind_of(id: &str) -> Option<Kind> {
+    [Kind::User, Kind::Group]
+        .into_iter()
+        .find(|k| id.eq_ignore_ascii_case(k.urn()) || id.eq_ignore_ascii_case(k.name()))
 }
 
 fn attribute(
@@ -68,7 +90,7 @@ fn string(name: &str) -> Value {
     attribute(name, "string", false, false, false, "none")
 }
 
-pub fn user_schema(base: &str) -> Value {
+fn user_schema(base: &str) -> Value {
     let mut name = attribute("name", "complex", false, false, false, "none");
     name["subAttributes"] = json!([
         string("formatted"),
@@ -95,6 +117,28 @@ pub fn user_schema(base: &str) -> Value {
             attribute("active", "boolean", true, false, false, "none"),
         ],
         "meta": meta(base, "Schema", &format!("Schemas/{USER_SCHEMA}")),
+    })
+}
+
+fn group_schema(base: &str) -> Value {
+    let mut value = attribute("value", "string", false, false, false, "none");
+    value["mutability"] = "immutable".into();
+    value["description"] = "The id of a User of this workspace".into();
+    let mut reference = attribute("$ref", "reference", false, false, false, "none");
+    reference["mutability"] = "immutable".into();
+    reference["referenceTypes"] = json!(["User"]);
+    let mut members = attribute("members", "complex", false, true, false, "none");
+    members["description"] = "The team's provisioned members".into();
+    members["subAttributes"] = json!([value, reference]);
+    let mut name = attribute("displayName", "string", true, false, false, "server");
+    name["description"] = "The team's name".into();
+    json!({
+        "schemas": [SCHEMA_SCHEMA],
+        "id": GROUP_SCHEMA,
+        "name": "Group",
+        "description": "A team of the workspace",
+        "attributes": [name, members],
+        "meta": meta(base, "Schema", &format!("Schemas/{GROUP_SCHEMA}")),
     })
 }
 

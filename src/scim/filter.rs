@@ -1,12 +1,14 @@
-//! SCIM filters (RFC 7644 §3.4.2.2) over the workspace's users, compiled to a SQL condition
-//! with bound values — no filter text is ever spliced into SQL.
+//! SCIM filters (RFC 7644 §3.4.2.2) over the workspace's users or groups, compiled to a SQL
+//! condition with bound values — no filter text is ever spliced into SQL.
 //!
-//! Supported: `eq ne co sw ew pr`, `and`, `or`, `not (…)`, parentheses, on `id`, `userName`,
-//! `externalId`, `displayName`, `active`, `name.givenName|familyName|formatted`,
-//! `emails.value` (also `emails`) and `emails.type`. `userName`, names and emails compare
-//! case-insensitively, as their schema says (`caseExact: false`). Anything else is an
-//! `invalidFilter` error that names what was not understood.
+//! Supported: `eq ne co sw ew pr`, `and`, `or`, `not (…)`, parentheses. Users: `id`,
+//! `userName`, `externalId`, `displayName`, `active`, `name.givenName|familyName|formatted`,
+//! `emails.value` (also `emails`) and `emails.type`. Groups: `id`, `displayName`,
+//! `externalId` and `members.value` (also `members`). `userName`, names, display names and
+//! emails compare case-insensitively, as their schema says (`caseExact: false`). Anything
+//! else is an `invalidFilter` error that names what was not understood.
 
+use super::Kind;
 use super::error::ScimError;
 
 /// The longest filter accepted, and how deep parentheses may nest.
@@ -20,7 +22,8 @@ pub enum Bound {
     Bool(bool),
 }
 
-/// A compiled filter: a SQL condition over `scim_users` whose parameters are numbered from
+/// A compiled filter: a SQL condition over `scim_users` (users) or `teams tm` left-joined to
+/// `scim_groups g` (groups) whose parameters are numbered from
 /// the `first` given to [`compile`], and their values in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Compiled {
@@ -99,6 +102,7 @@ struct Parser {
     at: usize,
     values: Vec<Bound>,
     first: usize,
+    kind: Kind,
 }
 
 impl Parser {
@@ -173,7 +177,7 @@ impl Parser {
             .peek_word()
             .ok_or_else(|| invalid(format!("expected an operator after {path}")))?;
         self.at += 1;
-        let attr = Attr::parse(&path)?;
+        let attr = Attr::parse(self.kind, &path)?;
         if op == "pr" {
             return Ok(attr.present());
         }
@@ -199,63 +203,77 @@ impl Parser {
 /// An attribute a filter may name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Attr {
-    Id,
+    Id(Kind),
     UserName,
-    ExternalId,
-    DisplayName,
+    ExternalId(Kind),
+    DisplayName(Kind),
     Active,
     Name(&'static str),
     Email(&'static str),
+    Member,
 }
 
 impl Attr {
-    fn parse(path: &str) -> Result<Self, ScimError> {
-        let p = path
-            .strip_prefix("urn:ietf:params:scim:schemas:core:2.0:User:")
-            .unwrap_or(path)
-            .to_ascii_lowercase();
-        Ok(match p.as_str() {
-            "id" => Self::Id,
-            "username" => Self::UserName,
-            "externalid" => Self::ExternalId,
-            "displayname" => Self::DisplayName,
-            "active" => Self::Active,
-            "name.givenname" => Self::Name("givenName"),
-            "name.familyname" => Self::Name("familyName"),
-            "name.formatted" => Self::Name("formatted"),
-            "emails" | "emails.value" => Self::Email("value"),
-            "emails.type" => Self::Email("type"),
-            _ => return Err(invalid(format!("filtering on {path} is not supported"))),
+    fn parse(kind: Kind, path: &str) -> Result<Self, ScimError> {
+        let p = super::strip_urn(path, kind.urn()).to_ascii_lowercase();
+        Ok(match (kind, p.as_str()) {
+            (_, "id") => Self::Id(kind),
+            (_, "externalid") => Self::ExternalId(kind),
+            (_, "displayname") => Self::DisplayName(kind),
+            (Kind::User, "username") => Self::UserName,
+            (Kind::User, "active") => Self::Active,
+            (Kind::User, "name.givenname") => Self::Name("givenName"),
+            (Kind::User, "name.familyname") => Self::Name("familyName"),
+            (Kind::User, "name.formatted") => Self::Name("formatted"),
+            (Kind::User, "emails" | "emails.value") => Self::Email("value"),
+            (Kind::User, "emails.type") => Self::Email("type"),
+            (Kind::Group, "members" | "members.value") => Self::Member,
+            _ => {
+                return Err(invalid(format!(
+                    "filtering {}s on {path} is not supported",
+                    kind.name()
+                )));
+            }
         })
     }
 
     /// The column expression (text attributes), and whether it compares case-exactly.
     fn column(self) -> (String, bool) {
         match self {
-            Self::Id => ("id::text".into(), false),
+            Self::Id(Kind::User) => ("id::text".into(), false),
+            Self::Id(Kind::Group) => ("tm.id::text".into(), false),
             Self::UserName => ("user_name".into(), false),
-            Self::ExternalId => ("external_id".into(), true),
-            Self::DisplayName => ("(attributes->>'displayName')".into(), false),
+            Self::ExternalId(Kind::User) => ("external_id".into(), true),
+            Self::ExternalId(Kind::Group) => ("g.external_id".into(), true),
+            Self::DisplayName(Kind::User) => ("(attributes->>'displayName')".into(), false),
+            Self::DisplayName(Kind::Group) => ("tm.name".into(), false),
             Self::Name(sub) => (format!("(attributes->'name'->>'{sub}')"), false),
             Self::Email(sub) => (format!("(e->>'{sub}')"), false),
+            Self::Member => ("m.scim_user_id::text".into(), false),
             Self::Active => ("active::text".into(), true),
         }
     }
 
-    fn emails(cond: &str) -> String {
-        format!(
-            "EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(attributes->'emails') = 'array' \
-             THEN attributes->'emails' ELSE '[]'::jsonb END) AS x(e) WHERE {cond})"
-        )
+    /// `cond` over the element variable of a multi-valued attribute, as a condition on the
+    /// resource.
+    fn within(self, cond: String) -> String {
+        match self {
+            Self::Email(_) => format!(
+                "EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(attributes->'emails') = 'array' \
+                 THEN attributes->'emails' ELSE '[]'::jsonb END) AS x(e) WHERE {cond})"
+            ),
+            Self::Member => format!(
+                "EXISTS (SELECT 1 FROM scim_group_members m WHERE m.team_id = tm.id AND {cond})"
+            ),
+            _ => cond,
+        }
     }
 
     fn present(self) -> String {
         let (col, _) = self.column();
-        let cond = format!("({col} IS NOT NULL AND {col} <> '')");
         match self {
-            Self::Email(_) => Self::emails(&cond),
             Self::Active => "true".into(),
-            _ => cond,
+            _ => self.within(format!("({col} IS NOT NULL AND {col} <> '')")),
         }
     }
 
@@ -292,15 +310,12 @@ impl Attr {
             }
             other => return Err(invalid(format!("unknown operator {other}"))),
         };
-        Ok(match self {
-            Self::Email(_) => Self::emails(&cond),
-            _ => cond,
-        })
+        Ok(self.within(cond))
     }
 }
 
-/// Compiles `filter`; its parameters are numbered from `$first`.
-pub fn compile(filter: &str, first: usize) -> Result<Compiled, ScimError> {
+/// Compiles `filter` over resources of `kind`; its parameters are numbered from `$first`.
+pub fn compile(kind: Kind, filter: &str, first: usize) -> Result<Compiled, ScimError> {
     if filter.len() > MAX_LEN {
         return Err(invalid(format!("a filter is at most {MAX_LEN} characters")));
     }
@@ -309,6 +324,7 @@ pub fn compile(filter: &str, first: usize) -> Result<Compiled, ScimError> {
         at: 0,
         values: Vec::new(),
         first,
+        kind,
     };
     if p.toks.is_empty() {
         return Err(invalid("the filter is empty"));
@@ -331,16 +347,18 @@ mod tests {
 
     #[test]
     fn the_identity_providers_filters_compile_with_bound_values() {
-        let c = compile(r#"userName eq "Bjensen@Example.com""#, 1).unwrap();
+        let c = compile(Kind::User, r#"userName eq "Bjensen@Example.com""#, 1).unwrap();
         assert_eq!(c.sql, "(lower(user_name) = lower($1))");
         assert_eq!(c.values, vec![Bound::Text("Bjensen@Example.com".into())]);
         let c = compile(
+            Kind::User,
             r#"externalId eq "00u1" and (emails.value eq "a@b.c" or emails[type eq "work"] pr)"#,
             3,
         );
         // Value paths (`emails[…]`) are not supported: named in the error.
         assert!(c.is_err());
         let c = compile(
+            Kind::User,
             r#"externalId eq "00u1" and (emails.value eq "a@b.c" or not (active eq false))"#,
             3,
         )
@@ -351,11 +369,44 @@ mod tests {
     }
 
     #[test]
+    fn group_filters_name_teams_and_their_provisioned_members() {
+        let c = compile(Kind::Group, r#"displayName eq "Engineering""#, 1).unwrap();
+        assert_eq!(c.sql, "(lower(tm.name) = lower($1))");
+        let c = compile(
+            Kind::Group,
+            r#"urn:ietf:params:scim:schemas:core:2.0:Group:externalId eq "g1" and members eq "u1""#,
+            1,
+        )
+        .unwrap();
+        assert!(
+            c.sql
+                .starts_with("((g.external_id = $1) AND EXISTS (SELECT 1 FROM scim_group_members"),
+            "{}",
+            c.sql
+        );
+        assert!(
+            c.sql
+                .contains("AND (lower(m.scim_user_id::text) = lower($2))"),
+            "{}",
+            c.sql
+        );
+        // User attributes are not Group attributes, and the other way round.
+        for (kind, f) in [
+            (Kind::Group, r#"userName eq "a""#),
+            (Kind::Group, r#"emails.value eq "a@b.c""#),
+            (Kind::User, r#"members eq "a""#),
+        ] {
+            let e = compile(kind, f, 1).unwrap_err();
+            assert_eq!(e.scim_type, Some("invalidFilter"), "{f}");
+        }
+    }
+
+    #[test]
     fn injection_stays_a_value() {
-        let c = compile(r#"userName eq "x') OR true --""#, 1).unwrap();
+        let c = compile(Kind::User, r#"userName eq "x') OR true --""#, 1).unwrap();
         assert_eq!(c.sql, "(lower(user_name) = lower($1))");
         assert_eq!(c.values, vec![Bound::Text("x') OR true --".into())]);
-        assert!(compile("userName eq x'); DROP TABLE scim_users; --", 1).is_err());
+        assert!(compile(Kind::User, "userName eq x'); DROP TABLE scim_users; --", 1).is_err());
     }
 
     #[test]
@@ -371,10 +422,10 @@ mod tests {
             r#"active eq "yes""#,
             r#"userName eq "unterminated"#,
         ] {
-            let e = compile(bad, 1).unwrap_err();
+            let e = compile(Kind::User, bad, 1).unwrap_err();
             assert_eq!(e.scim_type, Some("invalidFilter"), "{bad}");
         }
         let deep = format!("{}userName pr{}", "(".repeat(40), ")".repeat(40));
-        assert!(compile(&deep, 1).is_err());
+        assert!(compile(Kind::User, &deep, 1).is_err());
     }
 }

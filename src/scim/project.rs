@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::resource::USER_SCHEMA;
+use super::Kind;
 
 /// The attribute lists of a request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -13,13 +13,11 @@ pub struct Projection {
     except: Vec<(String, Option<String>)>,
 }
 
-fn names(list: Option<&str>) -> Vec<(String, Option<String>)> {
-    let prefix = format!("{}:", USER_SCHEMA.to_ascii_lowercase());
+fn names(kind: Kind, list: Option<&str>) -> Vec<(String, Option<String>)> {
     list.unwrap_or_default()
         .split(',')
-        .map(|s| s.trim().to_ascii_lowercase())
+        .map(|s| super::strip_urn(s.trim(), kind.urn()).to_ascii_lowercase())
         .filter(|s| !s.is_empty())
-        .map(|s| s.strip_prefix(&prefix).map(str::to_owned).unwrap_or(s))
         .map(|s| match s.split_once('.') {
             Some((a, b)) => (a.to_owned(), Some(b.to_owned())),
             None => (s, None),
@@ -28,10 +26,10 @@ fn names(list: Option<&str>) -> Vec<(String, Option<String>)> {
 }
 
 impl Projection {
-    pub fn new(attributes: Option<&str>, excluded: Option<&str>) -> Self {
+    pub fn new(kind: Kind, attributes: Option<&str>, excluded: Option<&str>) -> Self {
         Self {
-            only: names(attributes),
-            except: names(excluded),
+            only: names(kind, attributes),
+            except: names(kind, excluded),
         }
     }
 
@@ -107,6 +105,7 @@ fn drop_subs(v: Value, dropped: &[&Option<String>]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::resource::USER_SCHEMA;
     use serde_json::json;
 
     fn user() -> Value {
@@ -117,17 +116,18 @@ mod tests {
 
     #[test]
     fn attributes_keep_and_excluded_attributes_drop() {
-        let p = Projection::new(Some("userName, name.givenName"), None);
+        let p = Projection::new(Kind::User, Some("userName, name.givenName"), None);
         assert_eq!(
             p.apply(user()),
             json!({ "schemas": [USER_SCHEMA], "id": "1", "userName": "a@b.c", "name": { "givenName": "A" } })
         );
-        let p = Projection::new(None, Some("emails,name.familyName,id"));
+        let p = Projection::new(Kind::User, None, Some("emails,name.familyName,id"));
         let out = p.apply(user());
         assert!(out.get("emails").is_none());
         assert_eq!(out["name"], json!({ "givenName": "A" }));
         assert_eq!(out["id"], "1", "id is always returned");
         let p = Projection::new(
+            Kind::User,
             Some("urn:ietf:params:scim:schemas:core:2.0:User:emails.value"),
             None,
         );

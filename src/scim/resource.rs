@@ -35,7 +35,7 @@ fn invalid(detail: impl Into<String>) -> ScimError {
 }
 
 /// A string attribute, trimmed; `None` when absent or null.
-fn text(v: Option<&Value>, what: &str, max: usize) -> Result<Option<String>, ScimError> {
+pub(super) fn text(v: Option<&Value>, what: &str, max: usize) -> Result<Option<String>, ScimError> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => {
@@ -66,26 +66,32 @@ pub fn attr<'a>(o: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
         .map(|(_, v)| v)
 }
 
+/// Refuses a body whose `schemas`, when given, leave out `urn`.
+pub(super) fn declares(o: &Map<String, Value>, urn: &str) -> Result<(), ScimError> {
+    let Some(schemas) = attr(o, "schemas") else {
+        return Ok(());
+    };
+    let named = schemas.as_array().is_some_and(|a| {
+        a.iter()
+            .any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn)))
+    });
+    if named {
+        Ok(())
+    } else {
+        Err(ScimError::bad(
+            "invalidSyntax",
+            format!("schemas must include {urn}"),
+        ))
+    }
+}
+
 impl UserInput {
     /// Validates a User body (POST, PUT, or the result of a PATCH).
     pub fn parse(body: &Value) -> Result<Self, ScimError> {
         let o = body
             .as_object()
             .ok_or_else(|| ScimError::bad("invalidSyntax", "a User is a JSON object"))?;
-        if let Some(schemas) = attr(o, "schemas") {
-            let ok = schemas.as_array().is_some_and(|a| {
-                a.iter().any(|s| {
-                    s.as_str()
-                        .is_some_and(|s| s.eq_ignore_ascii_case(USER_SCHEMA))
-                })
-            });
-            if !ok {
-                return Err(ScimError::bad(
-                    "invalidSyntax",
-                    format!("schemas must include {USER_SCHEMA}"),
-                ));
-            }
-        }
+        declares(o, USER_SCHEMA)?;
         let user_name = text(attr(o, "userName"), "userName", 256)?
             .ok_or_else(|| invalid("userName is required"))?;
         let external_id = text(attr(o, "externalId"), "externalId", 256)?;

@@ -223,6 +223,16 @@ pub async fn remove_member(
     if removed.rows_affected() == 0 {
         return Err(WorkError::NotFound);
     }
+    // Taken out in Tessera, they are out of the identity provider's group too, so the
+    // provider sees who is in the team (and puts them back if it disagrees).
+    sqlx::query(
+        "DELETE FROM scim_group_members m USING scim_users su
+         WHERE m.team_id = $1 AND su.id = m.scim_user_id AND su.user_id = $2",
+    )
+    .bind(team_id)
+    .bind(user_id)
+    .execute(tx.conn())
+    .await?;
     tx.note_change(serde_json::json!({
         "entity": "team", "id": team_id, "changes": { "members": { "removed": user_id } }
     }));

@@ -44,6 +44,7 @@ mod rate_limits;
 mod rotation;
 mod s3;
 mod scim;
+mod scim_groups;
 mod secrets;
 mod sessions;
 mod walker;

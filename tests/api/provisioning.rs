@@ -48,6 +48,8 @@ async fn creating_a_workspace_makes_row_schema_and_confined_role() {
             "idempotency_keys",
             "projects",
             "records",
+            "scim_group_members",
+            "scim_groups",
             "scim_users",
             "team_members",
             "teams",

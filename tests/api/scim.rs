@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Browser, TestApp, code, seed};
 
-const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub(crate) const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub(crate) const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-async fn scim(
+pub(crate) async fn scim(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,
@@ -42,7 +42,7 @@ async fn scim(
 }
 
 /// An owner's browser session in `tenant`; answers the browser.
-async fn owner<'a>(
+pub(crate) async fn owner<'a>(
     app: &'a TestApp,
     tenant: &tessera::tenancy::Tenant,
     email: &str,
@@ -56,7 +56,7 @@ async fn owner<'a>(
 }
 
 /// Mints a SCIM token through the owner's session.
-async fn mint(b: &mut Browser<'_>, slug: &str) -> String {
+pub(crate) async fn mint(b: &mut Browser<'_>, slug: &str) -> String {
     let (_, body) = b
         .gql(
             slug,
@@ -71,7 +71,7 @@ async fn mint(b: &mut Browser<'_>, slug: &str) -> String {
     secret
 }
 
-fn new_user(user_name: &str, email: &str, external: &str) -> Value {
+pub(crate) fn new_user(user_name: &str, email: &str, external: &str) -> Value {
     json!({ "schemas": [USER], "userName": user_name, "externalId": external,
             "name": { "givenName": "Ada", "familyName": "Lovelace" },
             "emails": [{ "value": email, "type": "work", "primary": true }], "active": true })
@@ -522,4 +522,13 @@ async fn scim2_tester_finds_the_service_compliant() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(report.contains("0 failed"), "{report}");
+    // Both resource types were exercised, Groups with members that are Users.
+    for kind in ["[User]", "[Group]"] {
+        assert!(
+            report
+                .lines()
+                .any(|l| l.starts_with("SUCCESS") && l.contains(kind)),
+            "no successful {kind} check:\n{report}"
+        );
+    }
 }

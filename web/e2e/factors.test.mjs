@@ -129,7 +129,7 @@ test("an owner exports the workspace and mints an API token that is shown once",
   const exported = JSON.parse(readFileSync(await file.path(), "utf8"));
   assert.ok(exported && typeof exported === "object");
 
-  await page.getByLabel("Token name").fill("nightly");
+  await page.getByLabel("Token name", { exact: true }).fill("nightly");
   await page.getByRole("button", { name: "Create token" }).click();
   const token = await page.getByTestId("new-token").textContent();
   assert.match(token, /^tsr_/);

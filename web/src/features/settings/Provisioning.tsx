@@ -32,7 +32,8 @@ export function Provisioning() {
       {data ? (
         <>
           <p>
-            Your identity provider adds, updates and deactivates members here; a person it deactivates loses access at once. SCIM base URL (Okta:
+            Your identity provider adds, updates and deactivates members here, and its groups become teams (new ones restricted to their
+            members until you open them); a person it deactivates loses access at once. SCIM base URL (Okta:
             “SCIM connector base URL”, Entra ID: “Tenant URL”):
           </p>
           <code data-testid="scim-base-url">{data.scim.baseUrl}</code>
