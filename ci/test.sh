@@ -192,7 +192,7 @@ citus_pass() {
   log "isolation tests on the Citus cluster (schema-based sharding)"
   TESSERA_TEST_ADMIN_URL="$CITUS_ADMIN_URL" TESSERA_TEST_CITUS_WORKERS="$CITUS_WORKERS" \
     TESSERA_TEST_CITUS_POOLERS="$CITUS_POOLERS" cargo test --locked --test api -- isolation:: citus:: authz:: invitations:: membership:: audit::every_mutation_of_the_schema_writes_an_audit_entry export_jobs:: \
-    migrations:: mixed_versions:: provisioning:: webhooks::
+    migrations:: mixed_versions:: provisioning:: webhooks:: scim::the_provider_manages scim_groups::
   # The coordinator reached the workers through their PgBouncers, not around them.
   local pooler through
   for pooler in ${CITUS_POOLERS//,/ }; do

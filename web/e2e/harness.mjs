@@ -2,7 +2,7 @@
 // directory, so a private PostgreSQL of its own), MailDev as its SMTP server, and Debian's
 // Chromium driven by playwright-core.
 import { spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -83,6 +83,11 @@ export async function startServer(mail) {
   const env = { ...process.env };
   // The demo's own private PostgreSQL, whatever the surrounding shell points at.
   for (const k of ["TESSERA_DATABASE_URL", "TESSERA_MIGRATOR_DATABASE_URL", "TESSERA_DATABASE_URL_FILE", "TESSERA_MIGRATOR_DATABASE_URL_FILE"]) delete env[k];
+  // A suite's people all sign up and create workspaces from 127.0.0.1, more than the 5 a
+  // minute one address gets of each by default (limits the API tests check), so the suites'
+  // server allows more.
+  const config = join(dir, "tessera.toml");
+  writeFileSync(config, "[auth]\nsignup_per_minute_per_ip = 100\nworkspace_creations_per_minute_per_ip = 100\n");
   const child = spawn(bin, ["serve", "--demo"], {
     cwd: dir,
     env: {
@@ -96,6 +101,7 @@ export async function startServer(mail) {
       TESSERA_SMTP_PASSWORD: "mail-secret",
       TESSERA_ALLOW_LOOPBACK_OUTBOUND: "true",
       TESSERA_RATE_LIMITS_ENABLED: "false",
+      TESSERA_CONFIG: config,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
