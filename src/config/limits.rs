@@ -34,6 +34,9 @@ pub struct Limits {
     /// Diagnostics: report the number of SQL statements a tenant request issued in the
     /// response's `extensions.tessera.statements`. Off in production.
     pub report_statement_count: bool,
+    /// Answer the read fields that compile (`docs/compiled-reads.md`) from one SQL statement
+    /// planned from the selection; off, every field goes through its resolver.
+    pub compiled_reads: bool,
     /// Live (WebSocket) connections one user may hold across the server.
     pub live_connections_per_user: usize,
     /// Subscriptions one live connection may run at once.
@@ -60,6 +63,7 @@ impl Default for Limits {
             request_timeout_secs: 30,
             introspection: true,
             report_statement_count: false,
+            compiled_reads: true,
             live_connections_per_user: 8,
             live_subscriptions_per_connection: 10,
             live_recheck_secs: 60,

@@ -8,6 +8,7 @@
 pub mod apq;
 pub mod audit;
 mod cache;
+mod compiled;
 mod connection;
 mod context;
 pub mod documents;

@@ -58,6 +58,8 @@ pub struct TenantTx {
     access: Access,
     /// Statements issued through [`TenantTx::conn`] (the scoping statement included).
     statements: u32,
+    /// Root fields answered by a compiled read (`graphql::compiled`), for diagnostics.
+    compiled_reads: u32,
     /// Field-level changes recorded in this transaction and not yet audited.
     changes: Vec<serde_json::Value>,
     /// The workspace refuses sessions below `aal2`.
@@ -156,6 +158,7 @@ pub async fn enter(
             },
             access,
             statements: 1,
+            compiled_reads: 0,
             changes: Vec::new(),
             mfa_required: false,
             sso_only: false,
@@ -401,6 +404,16 @@ impl TenantTx {
     /// Statements issued in this transaction so far (N+1 detection in tests and benches).
     pub fn statements(&self) -> u32 {
         self.statements
+    }
+
+    /// Counts a root field answered by a compiled read.
+    pub fn count_compiled_read(&mut self) {
+        self.compiled_reads += 1;
+    }
+
+    /// Root fields answered by compiled reads in this transaction (tests and benches).
+    pub fn compiled_reads(&self) -> u32 {
+        self.compiled_reads
     }
 
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {

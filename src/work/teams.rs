@@ -25,7 +25,7 @@ impl Visibility {
         }
     }
 
-    fn parse(s: &str) -> Self {
+    pub(crate) fn parse(s: &str) -> Self {
         match s {
             "open" => Self::Open,
             "limited" => Self::Limited,

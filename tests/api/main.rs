@@ -9,6 +9,7 @@ mod authz;
 mod backup;
 mod citus;
 mod client_addr;
+mod compiled_reads;
 mod console;
 mod crash;
 mod deletion;

@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, InputObject, Json, Object, Result};
 
 use super::objects::{ProjectObj, RecordObj};
 use crate::authz::{Permission as P, requires};
+use crate::graphql::compiled::{self, Root, Served};
 use crate::graphql::connection::{Conn, connection};
 use crate::graphql::context::{opt_id, page, parse_id, perm, state, tx};
 use crate::work::projects::{self, NewProject, ProjectChanges, ProjectFilter};
@@ -15,12 +16,15 @@ pub struct ProjectsQuery;
 #[Object]
 impl ProjectsQuery {
     #[graphql(directive = requires::apply(perm(P::WorkspaceRead)))]
-    async fn project(&self, ctx: &Context<'_>, id: ID) -> Result<ProjectObj> {
+    async fn project(&self, ctx: &Context<'_>, id: ID) -> Result<Served<ProjectObj>> {
         let id = parse_id(&id)?;
+        if let Some(v) = compiled::serve(ctx, Root::Project(id)).await? {
+            return Ok(Served::Compiled(v));
+        }
         let viewer = state(ctx)?.principal.viewer();
-        Ok(ProjectObj(
+        Ok(Served::Resolved(ProjectObj(
             projects::get(&mut *tx(ctx).await?, viewer, id).await?,
-        ))
+        )))
     }
 
     /// Projects the caller can see, optionally filtered by team or goal.
@@ -36,30 +40,36 @@ impl ProjectsQuery {
         team_id: Option<ID>,
         goal_id: Option<ID>,
         #[graphql(default = false)] include_archived: bool,
-    ) -> Result<Conn<ProjectObj>> {
+    ) -> Result<Served<Conn<ProjectObj>>> {
         let args = page(ctx, first, after.as_deref())?;
         let filter = ProjectFilter {
             team_id: opt_id(team_id.as_ref())?,
             goal_id: opt_id(goal_id.as_ref())?,
             include_archived,
         };
+        if let Some(v) = compiled::serve(ctx, Root::Projects(filter, args)).await? {
+            return Ok(Served::Compiled(v));
+        }
         let viewer = state(ctx)?.principal.viewer();
         let found = projects::list(&mut *tx(ctx).await?, viewer, filter, args).await?;
-        Ok(connection(
+        Ok(Served::Resolved(connection(
             found,
             args.after.is_some(),
             |p| p.id,
             ProjectObj,
-        ))
+        )))
     }
 
     #[graphql(directive = requires::apply(perm(P::WorkspaceRead)))]
-    async fn record(&self, ctx: &Context<'_>, id: ID) -> Result<RecordObj> {
+    async fn record(&self, ctx: &Context<'_>, id: ID) -> Result<Served<RecordObj>> {
         let id = parse_id(&id)?;
+        if let Some(v) = compiled::serve(ctx, Root::Record(id)).await? {
+            return Ok(Served::Compiled(v));
+        }
         let viewer = state(ctx)?.principal.viewer();
-        Ok(RecordObj(
+        Ok(Served::Resolved(RecordObj(
             records::get(&mut *tx(ctx).await?, viewer, id).await?,
-        ))
+        )))
     }
 
     /// Records of one project, newest first.
@@ -73,15 +83,23 @@ impl ProjectsQuery {
         project_id: ID,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<RecordObj>> {
+    ) -> Result<Served<Conn<RecordObj>>> {
         let project_id = parse_id(&project_id)?;
         let args = page(ctx, first, after.as_deref())?;
+        if let Some(v) = compiled::serve(ctx, Root::Records(project_id, args)).await? {
+            return Ok(Served::Compiled(v));
+        }
         let viewer = state(ctx)?.principal.viewer();
         let mut tx = tx(ctx).await?;
         // Not found (rather than an empty list) when the project is invisible.
         projects::get(&mut tx, viewer, project_id).await?;
         let found = records::list_for_project(&mut tx, viewer, project_id, args).await?;
-        Ok(connection(found, args.after.is_some(), |r| r.id, RecordObj))
+        Ok(Served::Resolved(connection(
+            found,
+            args.after.is_some(),
+            |r| r.id,
+            RecordObj,
+        )))
     }
 }
 

@@ -262,9 +262,10 @@ async fn execute(
         if state.inner.limits.report_statement_count {
             response.extensions.insert(
                 "tessera".to_owned(),
-                async_graphql::Value::from_json(
-                    serde_json::json!({ "statements": tx.statements() }),
-                )
+                async_graphql::Value::from_json(serde_json::json!({
+                    "statements": tx.statements(),
+                    "compiled": tx.compiled_reads(),
+                }))
                 .unwrap_or_default(),
             );
         }

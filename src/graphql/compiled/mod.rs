@@ -1,0 +1,148 @@
+//! Compiled reads: a root read field and everything selected under it answered from one
+//! SQL statement planned from the selection, instead of a resolver per field.
+//!
+//! The root resolvers (`project`, `record`, `projects`, `records`) call [`serve`] first.
+//! When the whole selection under the field compiles ([`plan`]), PostgreSQL returns only
+//! the selected columns, nested pages come from correlated subqueries aggregated to JSON in
+//! the same statement ([`sql`]), and the answer is shaped from that JSON without a future
+//! per field ([`shape`]). When it does not compile, [`serve`] returns `None` and the
+//! resolvers answer; what compiles is listed in `docs/compiled-reads.md`, and property
+//! tests check that both paths give the same answers.
+//!
+//! The field keeps its schema type ([`Served`]): validation, the `@requires` guard, depth
+//! and complexity limits all run before the resolver, as for any field.
+
+mod plan;
+mod shape;
+mod sql;
+
+use std::borrow::Cow;
+
+use async_graphql::parser::types::Field;
+use async_graphql::registry::Registry;
+use async_graphql::{Context, ContextSelectionSet, OutputType, Positioned, ServerResult, Value};
+use uuid::Uuid;
+
+use super::context::{state, tx};
+use super::errors::ApiError;
+use crate::work::projects::ProjectFilter;
+use crate::work::{PageArgs, WorkError};
+use plan::{Entity, Planner, Row};
+use sql::Binds;
+
+/// A compilable root read field with its arguments, parsed by its resolver.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Root {
+    Project(Uuid),
+    Record(Uuid),
+    Projects(ProjectFilter, PageArgs),
+    Records(Uuid, PageArgs),
+}
+
+/// What a root read field answers: its value from the resolvers, or the compiled answer
+/// (the same type to the schema).
+pub(crate) enum Served<T> {
+    Resolved(T),
+    Compiled(Value),
+}
+
+impl<T: OutputType> OutputType for Served<T> {
+    fn type_name() -> Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        T::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        match self {
+            Self::Resolved(value) => value.resolve(ctx, field).await,
+            // Built for this field's selection set, keyed by its response keys.
+            Self::Compiled(value) => Ok(value.clone()),
+        }
+    }
+}
+
+/// A planned statement and how to shape its answer.
+enum Planned {
+    Object(plan::Fields),
+    Connection(plan::Connection),
+}
+
+/// Answers `root` from one statement, if its selection compiles (and compiled reads are
+/// on); `None` leaves it to the resolvers.
+pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Value>, ApiError> {
+    let state = state(ctx)?;
+    if !state.limits.compiled_reads {
+        return Ok(None);
+    }
+    let mut binds = Binds::new(state.principal.viewer()).map_err(|e| ApiError::internal(&e))?;
+    let mut planner = Planner {
+        limits: &state.limits,
+    };
+    let field = ctx.field();
+    let (planned, text) = match root {
+        Root::Project(id) | Root::Record(id) => {
+            let entity = match root {
+                Root::Project(_) => Entity::Project,
+                _ => Entity::Record,
+            };
+            let mut row = Row::default();
+            let Some(fields) = planner.object(entity, &field, &mut row) else {
+                return Ok(None);
+            };
+            if !plan::fits(&row) {
+                return Ok(None);
+            }
+            let text = match root {
+                Root::Project(_) => sql::project(&mut binds, &row, id),
+                _ => sql::record(&mut binds, &row, id),
+            };
+            (Planned::Object(fields), text)
+        }
+        Root::Projects(filter, page) => {
+            let Some((conn, row)) = planner.connection(Entity::Project, &field, page) else {
+                return Ok(None);
+            };
+            let text = sql::projects(&mut binds, page, &row, filter);
+            (Planned::Connection(conn), text)
+        }
+        Root::Records(project, page) => {
+            let Some((conn, row)) = planner.connection(Entity::Record, &field, page) else {
+                return Ok(None);
+            };
+            let text = sql::records(&mut binds, page, &row, project);
+            (Planned::Connection(conn), text)
+        }
+    };
+    if binds.failed {
+        return Err(ApiError::internal(
+            &"a compiled read's value could not be bound",
+        ));
+    }
+    let found: Option<sqlx::types::Json<serde_json::Value>> = {
+        let mut tx = tx(ctx).await?;
+        tx.count_compiled_read();
+        sqlx::query_scalar_with(&text, binds.args)
+            .fetch_optional(tx.conn())
+            .await?
+    };
+    // No row: the object, or the project whose records were asked for, is not visible.
+    let Some(sqlx::types::Json(json)) = found else {
+        return Err(WorkError::NotFound.into());
+    };
+    let value = match &planned {
+        Planned::Object(fields) => shape::object(fields, &json),
+        Planned::Connection(conn) => shape::connection(conn, &json),
+    };
+    value.map(Some).map_err(|e| ApiError::internal(&e))
+}

@@ -1,0 +1,327 @@
+//! From a field's selection set to a plan: which columns each object needs (in the order
+//! the statement returns them) and how to shape the answer from them.
+//!
+//! Planning walks the selection as async-graphql hands it to the resolver: `@skip` and
+//! `@include` already applied, fragments spread, variables resolved through
+//! `SelectionField::arguments`. Anything the planner does not know — a field that needs
+//! its own loader (`team`, `goal`, `assignee`), an argument it cannot read, a page size out
+//! of range — makes it give up, and the resolvers answer instead, errors included.
+
+use async_graphql::{Name, SelectionField, Value};
+
+use crate::config::Limits;
+use crate::work::PageArgs;
+
+/// The types the planner compiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entity {
+    Project,
+    Record,
+    Team,
+    Goal,
+}
+
+impl Entity {
+    /// The SQL alias the entity's row has in every statement.
+    pub(crate) fn alias(self) -> &'static str {
+        match self {
+            Self::Project => "p",
+            Self::Record => "r",
+            Self::Team => "tm",
+            Self::Goal => "g",
+        }
+    }
+
+    fn type_name(self) -> &'static str {
+        match self {
+            Self::Project => "Project",
+            Self::Record => "Record",
+            Self::Team => "Team",
+            Self::Goal => "Goal",
+        }
+    }
+
+    pub(crate) fn connection_name(self) -> &'static str {
+        match self {
+            Self::Project => "ProjectConnection",
+            _ => "RecordConnection",
+        }
+    }
+
+    pub(crate) fn edge_name(self) -> &'static str {
+        match self {
+            Self::Project => "ProjectEdge",
+            _ => "RecordEdge",
+        }
+    }
+}
+
+/// A scalar field read from one column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Leaf {
+    /// A UUID, answered as its text.
+    Id,
+    Text,
+    /// `Record.status`, stored as text, answered as the enum.
+    Status,
+    /// `Team.visibility`, the same.
+    Visibility,
+    /// Custom fields: JSON.
+    Json,
+    /// A timestamp, fetched as microseconds since the epoch and formatted as the
+    /// `DateTime` scalar formats it.
+    Time,
+}
+
+impl Leaf {
+    /// The leaf type and column of `entity.field`, or `None` if the field is not a column.
+    fn of(entity: Entity, field: &str) -> Option<(Self, &'static str)> {
+        Some(match (entity, field) {
+            (_, "id") => (Self::Id, "id"),
+            (_, "archivedAt") => (Self::Time, "archived_at"),
+            (_, "createdAt") => (Self::Time, "created_at"),
+            (Entity::Project | Entity::Record, "updatedAt") => (Self::Time, "updated_at"),
+            (Entity::Team, "name") => (Self::Text, "name"),
+            (Entity::Team, "visibility") => (Self::Visibility, "visibility"),
+            (Entity::Goal, "title") => (Self::Text, "title"),
+            (Entity::Goal, "description") => (Self::Text, "description"),
+            (Entity::Project, "name") => (Self::Text, "name"),
+            (Entity::Project, "description") => (Self::Text, "description"),
+            (Entity::Record, "title") => (Self::Text, "title"),
+            (Entity::Record, "body") => (Self::Text, "body"),
+            (Entity::Record, "status") => (Self::Status, "status"),
+            (Entity::Record, "fields") => (Self::Json, "fields"),
+            (Entity::Record, "projectId") => (Self::Id, "project_id"),
+            _ => return None,
+        })
+    }
+
+    fn expr(self, alias: &str, column: &str) -> String {
+        match self {
+            // `extract(epoch ...)` is numeric: exact to the microsecond.
+            Self::Time => format!("(extract(epoch FROM {alias}.{column}) * 1000000)::int8"),
+            _ => format!("{alias}.{column}"),
+        }
+    }
+}
+
+/// One column of a row: a column expression, or a nested page or object (rendered to SQL,
+/// with its bound values, by `sql`).
+#[derive(Debug)]
+pub(crate) enum Expr {
+    Column(String),
+    /// The project's records: a page of rows.
+    Records {
+        page: PageArgs,
+        row: Row,
+    },
+    /// The project's team or goal: one row, or null.
+    One(Entity, Row),
+}
+
+/// The columns of one row, each column expression once; fields refer to them by position.
+#[derive(Debug, Default)]
+pub(crate) struct Row {
+    pub(crate) exprs: Vec<Expr>,
+}
+
+impl Row {
+    fn column(&mut self, expr: String) -> usize {
+        let found = self
+            .exprs
+            .iter()
+            .position(|e| matches!(e, Expr::Column(c) if *c == expr));
+        found.unwrap_or_else(|| self.push(Expr::Column(expr)))
+    }
+
+    fn push(&mut self, expr: Expr) -> usize {
+        self.exprs.push(expr);
+        self.exprs.len() - 1
+    }
+}
+
+/// A field of an object, under its response key. Keys may repeat (the same field selected
+/// twice, or through two fragments): the answer merges them as the executor does.
+pub(crate) type Fields = Vec<(Name, Item)>;
+
+#[derive(Debug)]
+pub(crate) enum Item {
+    Typename(&'static str),
+    Leaf(Leaf, usize),
+    /// A nested object, its row a JSON array (or null) in column `usize`; `true` when the
+    /// field is non-null in the schema.
+    Object(Fields, usize, bool),
+    /// A nested connection, its rows a JSON array in column `usize`.
+    Connection(Box<Connection>, usize),
+}
+
+/// A connection: its page (rows are fetched one beyond it, to learn whether another
+/// follows), the position of the id among their columns (for cursors), and what was
+/// selected of it. Its rows' columns are a [`Row`] of their own.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub(crate) entity: Entity,
+    pub(crate) page: PageArgs,
+    pub(crate) id_col: usize,
+    pub(crate) items: Vec<(Name, ConnItem)>,
+}
+
+#[derive(Debug)]
+pub(crate) enum ConnItem {
+    Typename,
+    Nodes(Fields),
+    Edges(Vec<(Name, EdgeItem)>),
+    PageInfo(Vec<(Name, PageItem)>),
+}
+
+#[derive(Debug)]
+pub(crate) enum EdgeItem {
+    Typename,
+    Cursor,
+    Node(Fields),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PageItem {
+    Typename,
+    HasNext,
+    HasPrevious,
+    Start,
+    End,
+}
+
+fn key(f: &SelectionField<'_>) -> Name {
+    Name::new(f.alias().unwrap_or_else(|| f.name()))
+}
+
+/// Plans objects and connections.
+pub(crate) struct Planner<'a> {
+    pub(crate) limits: &'a Limits,
+}
+
+impl Planner<'_> {
+    /// The fields of an `entity` object selected by `sel`, their columns added to `row`.
+    pub(crate) fn object(
+        &mut self,
+        entity: Entity,
+        sel: &SelectionField<'_>,
+        row: &mut Row,
+    ) -> Option<Fields> {
+        let alias = entity.alias();
+        let mut out = Vec::new();
+        for f in sel.selection_set() {
+            let item = match (entity, f.name()) {
+                (_, "__typename") => Item::Typename(entity.type_name()),
+                (Entity::Project, "records") => {
+                    let page = self.page_of(&f)?;
+                    let (conn, rows) = self.connection(Entity::Record, &f, page)?;
+                    let col = row.push(Expr::Records { page, row: rows });
+                    Item::Connection(Box::new(conn), col)
+                }
+                // The project's team is visible (the project was read through it), and
+                // the statement checks it again; its goal is not subject to visibility.
+                (Entity::Project, "team" | "goal") => {
+                    let (nested, required) = match f.name() {
+                        "team" => (Entity::Team, true),
+                        _ => (Entity::Goal, false),
+                    };
+                    let mut sub = Row::default();
+                    let fields = self.object(nested, &f, &mut sub)?;
+                    if !fits(&sub) {
+                        return None;
+                    }
+                    Item::Object(fields, row.push(Expr::One(nested, sub)), required)
+                }
+                (_, name) => {
+                    let (leaf, column) = Leaf::of(entity, name)?;
+                    Item::Leaf(leaf, row.column(leaf.expr(alias, column)))
+                }
+            };
+            out.push((key(&f), item));
+        }
+        Some(out)
+    }
+
+    /// A connection of `entity` selected by `sel`, for page `page`, and its rows' columns.
+    pub(crate) fn connection(
+        &mut self,
+        entity: Entity,
+        sel: &SelectionField<'_>,
+        page: PageArgs,
+    ) -> Option<(Connection, Row)> {
+        let mut row = Row::default();
+        let id_col = row.column(Leaf::Id.expr(entity.alias(), "id"));
+        let mut items = Vec::new();
+        for f in sel.selection_set() {
+            let item = match f.name() {
+                "__typename" => ConnItem::Typename,
+                "nodes" => ConnItem::Nodes(self.object(entity, &f, &mut row)?),
+                "edges" => {
+                    let mut edge = Vec::new();
+                    for e in f.selection_set() {
+                        let item = match e.name() {
+                            "__typename" => EdgeItem::Typename,
+                            "cursor" => EdgeItem::Cursor,
+                            "node" => EdgeItem::Node(self.object(entity, &e, &mut row)?),
+                            _ => return None,
+                        };
+                        edge.push((key(&e), item));
+                    }
+                    ConnItem::Edges(edge)
+                }
+                "pageInfo" => {
+                    let mut info = Vec::new();
+                    for p in f.selection_set() {
+                        let item = match p.name() {
+                            "__typename" => PageItem::Typename,
+                            "hasNextPage" => PageItem::HasNext,
+                            "hasPreviousPage" => PageItem::HasPrevious,
+                            "startCursor" => PageItem::Start,
+                            "endCursor" => PageItem::End,
+                            _ => return None,
+                        };
+                        info.push((key(&p), item));
+                    }
+                    ConnItem::PageInfo(info)
+                }
+                _ => return None,
+            };
+            items.push((key(&f), item));
+        }
+        fits(&row).then_some((
+            Connection {
+                entity,
+                page,
+                id_col,
+                items,
+            },
+            row,
+        ))
+    }
+
+    /// The page arguments of a nested connection field (`first`, `after`), as the resolver
+    /// would read them; `None` for anything it would refuse, so that it does.
+    fn page_of(&self, f: &SelectionField<'_>) -> Option<PageArgs> {
+        let (mut first, mut after) = (None, None);
+        for (name, value) in f.arguments().ok()? {
+            match (name.as_str(), value) {
+                (_, Value::Null) => {}
+                ("first", Value::Number(n)) => first = Some(i32::try_from(n.as_i64()?).ok()?),
+                ("after", Value::String(s)) => after = Some(s),
+                _ => return None,
+            }
+        }
+        PageArgs::parse(
+            first,
+            after.as_deref(),
+            self.limits.default_page_size,
+            self.limits.max_page_size,
+        )
+        .ok()
+    }
+}
+
+/// Whether a row fits in one `json_build_array` (PostgreSQL takes at most 100 arguments).
+pub(crate) fn fits(row: &Row) -> bool {
+    row.exprs.len() <= 100
+}

@@ -1,0 +1,150 @@
+//! The statements of compiled reads. Each returns one JSON value: a row as an array of its
+//! columns in plan order, a page as an array of such rows, nested pages as arrays inside.
+//! Every value from the request is bound, never spliced; the text depends only on the
+//! selection's shape. Team visibility is the same `VISIBLE_TEAM` condition the resolvers'
+//! statements use, inside the same statement, and the tenant's row-level policies apply to
+//! it as to any other.
+
+use sqlx::Arguments;
+use sqlx::postgres::PgArguments;
+use uuid::Uuid;
+
+use super::plan::{Entity, Expr, Row};
+use crate::authz::Viewer;
+use crate::work::PageArgs;
+use crate::work::VISIBLE_TEAM;
+use crate::work::projects::ProjectFilter;
+
+/// Bound values, numbered as they are added; `$1` and `$2` are the viewer, as
+/// `VISIBLE_TEAM` expects.
+pub(crate) struct Binds {
+    pub(crate) args: PgArguments,
+    n: usize,
+    /// A value could not be encoded: the statement must not run with its placeholders
+    /// pointing at the wrong values.
+    pub(crate) failed: bool,
+}
+
+impl Binds {
+    pub(crate) fn new(viewer: Viewer) -> Result<Self, sqlx::error::BoxDynError> {
+        let mut args = PgArguments::default();
+        args.add(viewer.user_id)?;
+        args.add(viewer.sees_all_teams)?;
+        Ok(Self {
+            args,
+            n: 2,
+            failed: false,
+        })
+    }
+
+    /// Binds `value`; returns its placeholder with an explicit type.
+    fn bind<T>(&mut self, value: T, ty: &str) -> String
+    where
+        T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+    {
+        // Adding to `PgArguments` fails only for a value that cannot be encoded (none of
+        // the types bound here can fail); `serve` refuses to run the statement then.
+        self.failed |= self.args.add(value).is_err();
+        self.n += 1;
+        format!("${}::{ty}", self.n)
+    }
+}
+
+/// A row as a JSON array of its columns, nested pages and objects rendered in place.
+fn array(binds: &mut Binds, row: &Row) -> String {
+    let cols: Vec<String> = row
+        .exprs
+        .iter()
+        .map(|expr| match expr {
+            Expr::Column(c) => c.clone(),
+            Expr::Records { page, row } => records_of_project(binds, *page, row, "p.id"),
+            Expr::One(Entity::Team, row) => format!(
+                "(SELECT {} FROM teams tm WHERE tm.id = p.team_id AND {VISIBLE_TEAM})",
+                array(binds, row)
+            ),
+            Expr::One(_, row) => format!(
+                "(SELECT {} FROM goals g WHERE g.id = p.goal_id)",
+                array(binds, row)
+            ),
+        })
+        .collect();
+    format!("json_build_array({})", cols.join(", "))
+}
+
+/// The page `page` of records of the project `parent` (an SQL expression), newest first,
+/// as a JSON array: the nested `Project.records` and the root `records`.
+fn records_of_project(binds: &mut Binds, page: PageArgs, row: &Row, parent: &str) -> String {
+    let after = match page.after {
+        Some(id) => format!(" AND r.id < {}", binds.bind(id, "uuid")),
+        None => String::new(),
+    };
+    let limit = binds.bind(page.limit(), "int8");
+    format!(
+        "(SELECT coalesce(json_agg({} ORDER BY r.id DESC), '[]'::json) FROM (
+             SELECT r.* FROM records r
+             WHERE r.project_id = {parent} AND r.archived_at IS NULL{after}
+             ORDER BY r.id DESC LIMIT {limit}) r)",
+        array(binds, row)
+    )
+}
+
+/// `project(id:)`: one row, none when the project is not visible.
+pub(crate) fn project(binds: &mut Binds, row: &Row, id: Uuid) -> String {
+    let cols = array(binds, row);
+    let id = binds.bind(id, "uuid");
+    format!(
+        "SELECT {cols} FROM projects p JOIN teams tm ON tm.id = p.team_id
+         WHERE p.id = {id} AND {VISIBLE_TEAM}"
+    )
+}
+
+/// `record(id:)`: one row, none when the record's project is not visible.
+pub(crate) fn record(binds: &mut Binds, row: &Row, id: Uuid) -> String {
+    let cols = array(binds, row);
+    let id = binds.bind(id, "uuid");
+    format!(
+        "SELECT {cols} FROM records r
+         JOIN projects p ON p.id = r.project_id JOIN teams tm ON tm.id = p.team_id
+         WHERE r.id = {id} AND {VISIBLE_TEAM}"
+    )
+}
+
+/// `projects(...)`: one page as a JSON array, in id order.
+pub(crate) fn projects(
+    binds: &mut Binds,
+    page: PageArgs,
+    row: &Row,
+    filter: ProjectFilter,
+) -> String {
+    let cols = array(binds, row);
+    let mut cond = String::new();
+    if let Some(after) = page.after {
+        cond += &format!(" AND p.id > {}", binds.bind(after, "uuid"));
+    }
+    if let Some(team) = filter.team_id {
+        cond += &format!(" AND p.team_id = {}", binds.bind(team, "uuid"));
+    }
+    if let Some(goal) = filter.goal_id {
+        cond += &format!(" AND p.goal_id = {}", binds.bind(goal, "uuid"));
+    }
+    if !filter.include_archived {
+        cond += " AND p.archived_at IS NULL";
+    }
+    let limit = binds.bind(page.limit(), "int8");
+    format!(
+        "SELECT coalesce(json_agg({cols} ORDER BY p.id), '[]'::json) FROM (
+             SELECT p.* FROM projects p JOIN teams tm ON tm.id = p.team_id
+             WHERE {VISIBLE_TEAM}{cond}
+             ORDER BY p.id LIMIT {limit}) p"
+    )
+}
+
+/// `records(projectId:)`: the page, or no row when the project is not visible.
+pub(crate) fn records(binds: &mut Binds, page: PageArgs, row: &Row, project_id: Uuid) -> String {
+    let page = records_of_project(binds, page, row, "p.id");
+    let id = binds.bind(project_id, "uuid");
+    format!(
+        "SELECT {page} FROM projects p JOIN teams tm ON tm.id = p.team_id
+         WHERE p.id = {id} AND {VISIBLE_TEAM}"
+    )
+}

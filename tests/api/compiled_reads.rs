@@ -1,0 +1,813 @@
+//! Compiled reads answer exactly as the resolvers do. Random valid queries over the
+//! project and record read fields — aliases, repeated keys, inline fragments and named
+//! fragment spreads, `@skip`/`@include` on variables, page arguments (valid or not, literal
+//! or from variables), nested record pages, fields that do not compile — go to two servers
+//! over the same data: one with compiled reads on, one with them off. Their answers, errors
+//! included, must be identical, for an owner (who sees every team) and for a member who is
+//! outside one restricted team and inside another, with archived projects and records in
+//! the data.
+
+use std::cell::Cell;
+use std::fmt::Write as _;
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config as RunnerConfig, TestRunner};
+use serde_json::{Value, json};
+use tessera::authz::{Role, Scope};
+
+use crate::helpers::{TestApp, seed};
+
+/// The ids a query may name: real ones, one that exists nowhere and one that is not an id.
+#[derive(Debug, Clone)]
+struct Data {
+    teams: Vec<String>,
+    goals: Vec<String>,
+    projects: Vec<String>,
+    records: Vec<String>,
+}
+
+impl Data {
+    fn id(list: &[String], i: usize) -> String {
+        match i % (list.len() + 2) {
+            n if n < list.len() => list[n].clone(),
+            n if n == list.len() => "00000000-0000-7000-8000-000000000000".to_owned(),
+            _ => "not-an-id".to_owned(),
+        }
+    }
+
+    fn cursor(list: &[String], i: usize) -> String {
+        match list.get(i % (list.len() + 1)) {
+            Some(id) => tessera::work::page::encode_cursor(id.parse().unwrap()),
+            None => "bm9wZQ".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Dir {
+    None,
+    Skipped,
+    Kept,
+    IncludedNot,
+    Included,
+    LiteralFalse,
+}
+
+#[derive(Debug, Clone)]
+enum Page {
+    Default,
+    Literal(i32),
+    Variable(i32),
+}
+
+#[derive(Debug, Clone)]
+enum Sel {
+    Leaf {
+        name: &'static str,
+        alias: bool,
+        dir: Dir,
+    },
+    /// A field that does not compile: the selection must fall back to the resolvers.
+    Loader(&'static str),
+    /// A nested object (`team`, `goal`) of type `ty`.
+    Object {
+        name: &'static str,
+        ty: &'static str,
+        alias: bool,
+        dir: Dir,
+        sel: Vec<Sel>,
+    },
+    Records {
+        alias: u8,
+        first: Page,
+        after: Option<usize>,
+        dir: Dir,
+        conn: Vec<ConnSel>,
+    },
+    Inline(Vec<Sel>, Dir),
+    Spread(Vec<Sel>, Dir),
+}
+
+#[derive(Debug, Clone)]
+enum ConnSel {
+    Typename,
+    Nodes(Vec<Sel>),
+    Edges(Vec<EdgeSel>),
+    PageInfo(Vec<&'static str>),
+}
+
+#[derive(Debug, Clone)]
+enum EdgeSel {
+    Typename,
+    Cursor,
+    Node(Vec<Sel>),
+}
+
+#[derive(Debug, Clone)]
+enum Root {
+    Project(usize, Vec<Sel>),
+    Record(usize, Vec<Sel>),
+    Projects {
+        first: Page,
+        after: Option<usize>,
+        team: Option<usize>,
+        goal: Option<usize>,
+        archived: Option<bool>,
+        conn: Vec<ConnSel>,
+    },
+    Records {
+        project: usize,
+        first: Page,
+        after: Option<usize>,
+        conn: Vec<ConnSel>,
+    },
+}
+
+fn dir() -> impl Strategy<Value = Dir> {
+    prop_oneof![
+        6 => Just(Dir::None),
+        1 => Just(Dir::Skipped),
+        1 => Just(Dir::Kept),
+        1 => Just(Dir::IncludedNot),
+        1 => Just(Dir::Included),
+        1 => Just(Dir::LiteralFalse),
+    ]
+}
+
+fn page() -> impl Strategy<Value = Page> {
+    prop_oneof![
+        3 => Just(Page::Default),
+        4 => (1..6i32).prop_map(Page::Literal),
+        2 => (1..6i32).prop_map(Page::Variable),
+        1 => prop_oneof![Just(0), Just(101), Just(-1)].prop_map(Page::Literal),
+    ]
+}
+
+const PROJECT_LEAVES: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "archivedAt",
+    "createdAt",
+    "updatedAt",
+    "__typename",
+];
+const RECORD_LEAVES: &[&str] = &[
+    "id",
+    "title",
+    "body",
+    "status",
+    "fields",
+    "archivedAt",
+    "createdAt",
+    "updatedAt",
+    "projectId",
+    "__typename",
+];
+
+fn leaf(names: &'static [&'static str]) -> impl Strategy<Value = Sel> {
+    (prop::sample::select(names), any::<bool>(), dir()).prop_map(|(name, alias, dir)| Sel::Leaf {
+        name,
+        alias,
+        dir,
+    })
+}
+
+const TEAM_LEAVES: &[&str] = &[
+    "id",
+    "name",
+    "visibility",
+    "archivedAt",
+    "createdAt",
+    "__typename",
+];
+const GOAL_LEAVES: &[&str] = &[
+    "id",
+    "title",
+    "description",
+    "archivedAt",
+    "createdAt",
+    "__typename",
+];
+
+fn object(
+    name: &'static str,
+    ty: &'static str,
+    leaves: &'static [&'static str],
+    loader: &'static str,
+) -> BoxedStrategy<Sel> {
+    let sel = selection(
+        leaves,
+        prop_oneof![4 => leaf(leaves), 1 => Just(Sel::Loader(loader))].boxed(),
+    );
+    (any::<bool>(), dir(), sel)
+        .prop_map(move |(alias, dir, sel)| Sel::Object {
+            name,
+            ty,
+            alias,
+            dir,
+            sel,
+        })
+        .boxed()
+}
+
+/// Selections of `leaves` and `extra` (a field that does not compile), some in inline
+/// fragments and fragment spreads, nested.
+fn selection(
+    leaves: &'static [&'static str],
+    extra: BoxedStrategy<Sel>,
+) -> BoxedStrategy<Vec<Sel>> {
+    let item = prop_oneof![10 => leaf(leaves), 3 => extra];
+    let nested = item.prop_recursive(2, 12, 4, |inner| {
+        prop_oneof![
+            (prop::collection::vec(inner.clone(), 1..4), dir())
+                .prop_map(|(s, d)| Sel::Inline(s, d)),
+            (prop::collection::vec(inner, 1..4), dir()).prop_map(|(s, d)| Sel::Spread(s, d)),
+        ]
+    });
+    // Every selection set keeps one unconditional field. An object whose every field is
+    // skipped answers null; where such an object shares its key with a non-empty one, the
+    // executor merges the two in the order their futures finish, so its answer depends on
+    // timing (the compiled path merges in selection order, as the spec's CollectFields
+    // does). Empty selections alone are checked in `EMPTY` below.
+    prop::collection::vec(nested, 0..5)
+        .prop_map(move |mut sels| {
+            sels.insert(
+                0,
+                Sel::Leaf {
+                    name: leaves[0],
+                    alias: false,
+                    dir: Dir::None,
+                },
+            );
+            sels
+        })
+        .boxed()
+}
+
+/// Selections whose every field is skipped: the object answers null.
+const EMPTY: &[&str] = &[
+    "query($p: ID!) { project(id: $p) { id @skip(if: true) } }",
+    "query($p: ID!) { project(id: $p) { ... on Project @include(if: false) { id } team { name @skip(if: true) } } }",
+    "{ projects { nodes { id @include(if: false) } pageInfo { hasNextPage } } }",
+    "query($p: ID!) { records(projectId: $p) { edges { node { title @skip(if: true) } cursor } } }",
+];
+
+/// A selection on `Record`.
+fn record_sel() -> BoxedStrategy<Vec<Sel>> {
+    selection(
+        RECORD_LEAVES,
+        prop_oneof![
+            3 => leaf(RECORD_LEAVES),
+            1 => Just(Sel::Loader("assignee { email }")),
+        ]
+        .boxed(),
+    )
+}
+
+fn conn(node: BoxedStrategy<Vec<Sel>>) -> BoxedStrategy<Vec<ConnSel>> {
+    let edge = prop_oneof![
+        Just(EdgeSel::Typename),
+        Just(EdgeSel::Cursor),
+        node.clone().prop_map(EdgeSel::Node),
+    ];
+    let info = prop::sample::subsequence(
+        vec![
+            "hasNextPage",
+            "hasPreviousPage",
+            "startCursor",
+            "endCursor",
+            "__typename",
+        ],
+        1..=5,
+    );
+    let item = prop_oneof![
+        1 => Just(ConnSel::Typename),
+        4 => node.prop_map(ConnSel::Nodes),
+        2 => prop::collection::vec(edge, 1..3).prop_map(ConnSel::Edges),
+        2 => info.prop_map(ConnSel::PageInfo),
+    ];
+    prop::collection::vec(item, 1..4).boxed()
+}
+
+/// A selection on `Project`, its record pages included.
+fn project_sel() -> BoxedStrategy<Vec<Sel>> {
+    let records = (
+        0..3u8,
+        page(),
+        prop::option::of(0..20usize),
+        dir(),
+        conn(record_sel()),
+    )
+        .prop_map(|(alias, first, after, dir, conn)| Sel::Records {
+            alias,
+            first,
+            after,
+            dir,
+            conn,
+        });
+    selection(
+        PROJECT_LEAVES,
+        prop_oneof![
+            6 => records,
+            2 => object("team", "Team", TEAM_LEAVES, "members { email }"),
+            2 => object("goal", "Goal", GOAL_LEAVES, "projects { nodes { id } }"),
+        ]
+        .boxed(),
+    )
+}
+
+fn root() -> impl Strategy<Value = Root> {
+    prop_oneof![
+        (0..20usize, project_sel()).prop_map(|(i, s)| Root::Project(i, s)),
+        (0..60usize, record_sel()).prop_map(|(i, s)| Root::Record(i, s)),
+        (
+            page(),
+            prop::option::of(0..20usize),
+            prop::option::of(0..6usize),
+            prop::option::of(0..3usize),
+            prop::option::of(any::<bool>()),
+            conn(project_sel()),
+        )
+            .prop_map(
+                |(first, after, team, goal, archived, conn)| Root::Projects {
+                    first,
+                    after,
+                    team,
+                    goal,
+                    archived,
+                    conn,
+                }
+            ),
+        (
+            0..20usize,
+            page(),
+            prop::option::of(0..60usize),
+            conn(record_sel())
+        )
+            .prop_map(|(project, first, after, conn)| Root::Records {
+                project,
+                first,
+                after,
+                conn,
+            }),
+    ]
+}
+
+/// Renders a query document and its variables.
+struct Render<'a> {
+    data: &'a Data,
+    fragments: String,
+    vars: Vec<(String, &'static str, Value)>,
+}
+
+impl Render<'_> {
+    fn dir(&mut self, d: Dir) -> &'static str {
+        let (text, var) = match d {
+            Dir::None => return "",
+            Dir::Skipped => (" @skip(if: $yes)", "yes"),
+            Dir::Kept => (" @skip(if: $no)", "no"),
+            Dir::IncludedNot => (" @include(if: $no)", "no"),
+            Dir::Included => (" @include(if: $yes)", "yes"),
+            Dir::LiteralFalse => return " @include(if: false)",
+        };
+        if !self.vars.iter().any(|(n, ..)| n == var) {
+            self.vars
+                .push((var.to_owned(), "Boolean!", json!(var == "yes")));
+        }
+        text
+    }
+
+    fn page(&mut self, first: &Page, after: Option<usize>, ids: &[String]) -> String {
+        let mut args = Vec::new();
+        match first {
+            Page::Default => {}
+            Page::Literal(n) => args.push(format!("first: {n}")),
+            Page::Variable(n) => {
+                let name = format!("f{}", self.vars.len());
+                args.push(format!("first: ${name}"));
+                self.vars.push((name, "Int", json!(n)));
+            }
+        }
+        if let Some(i) = after {
+            args.push(format!("after: {:?}", Data::cursor(ids, i)));
+        }
+        args.join(", ")
+    }
+
+    fn sels(&mut self, ty: &str, sels: &[Sel], out: &mut String) {
+        for s in sels {
+            match s {
+                Sel::Leaf { name, alias, dir } => {
+                    let d = self.dir(*dir);
+                    let alias = if *alias {
+                        format!("{name}_a: ")
+                    } else {
+                        String::new()
+                    };
+                    let _ = write!(out, " {alias}{name}{d}");
+                }
+                Sel::Loader(text) => out.push_str(&format!(" {text}")),
+                Sel::Object {
+                    name,
+                    ty,
+                    alias,
+                    dir,
+                    sel,
+                } => {
+                    let d = self.dir(*dir);
+                    let alias = if *alias {
+                        format!("{name}_a: ")
+                    } else {
+                        String::new()
+                    };
+                    let _ = write!(out, " {alias}{name}{d} {{");
+                    self.sels(ty, sel, out);
+                    out.push_str(" }");
+                }
+                Sel::Records {
+                    alias,
+                    first,
+                    after,
+                    dir,
+                    conn,
+                } => {
+                    let d = self.dir(*dir);
+                    let records = self.data.records.clone();
+                    let args = self.page(first, *after, &records);
+                    let args = if args.is_empty() {
+                        args
+                    } else {
+                        format!("({args})")
+                    };
+                    // A key names one set of arguments. Two `records` fields under one key
+                    // with different arguments cannot be merged (the spec's validation
+                    // refuses them; async-graphql lets them through and merges the two
+                    // answers in the order their futures finish).
+                    let first = match first {
+                        Page::Default => "d".to_owned(),
+                        Page::Literal(n) | Page::Variable(n) => n.to_string().replace('-', "m"),
+                    };
+                    let after = after.map_or("n".to_owned(), |i| i.to_string());
+                    let key = format!("r{alias}_{first}_{after}");
+                    let _ = write!(out, " {key}: records{args}{d} {{");
+                    self.conn("Record", conn, out);
+                    out.push_str(" }");
+                }
+                Sel::Inline(inner, dir) => {
+                    let d = self.dir(*dir);
+                    let _ = write!(out, " ... on {ty}{d} {{");
+                    self.sels(ty, inner, out);
+                    out.push_str(" }");
+                }
+                Sel::Spread(inner, dir) => {
+                    let d = self.dir(*dir);
+                    let mut body = String::new();
+                    self.sels(ty, inner, &mut body);
+                    // Named after the fragments the body itself spread.
+                    let name = format!("F{}", self.fragments.matches("fragment").count());
+                    let _ = write!(self.fragments, " fragment {name} on {ty} {{{body} }}");
+                    let _ = write!(out, " ...{name}{d}");
+                }
+            }
+        }
+    }
+
+    fn conn(&mut self, ty: &str, conn: &[ConnSel], out: &mut String) {
+        for c in conn {
+            match c {
+                ConnSel::Typename => out.push_str(" __typename"),
+                ConnSel::Nodes(s) => {
+                    out.push_str(" nodes {");
+                    self.sels(ty, s, out);
+                    out.push_str(" }");
+                }
+                ConnSel::Edges(edges) => {
+                    out.push_str(" edges {");
+                    for e in edges {
+                        match e {
+                            EdgeSel::Typename => out.push_str(" __typename"),
+                            EdgeSel::Cursor => out.push_str(" cursor"),
+                            EdgeSel::Node(s) => {
+                                out.push_str(" node {");
+                                self.sels(ty, s, out);
+                                out.push_str(" }");
+                            }
+                        }
+                    }
+                    out.push_str(" }");
+                }
+                ConnSel::PageInfo(items) => {
+                    let _ = write!(out, " pageInfo {{ {} }}", items.join(" "));
+                }
+            }
+        }
+    }
+
+    fn root(&mut self, root: &Root) -> String {
+        let d = self.data.clone();
+        let mut out = String::new();
+        match root {
+            Root::Project(i, s) => {
+                let _ = write!(out, "project(id: {:?}) {{", Data::id(&d.projects, *i));
+                self.sels("Project", s, &mut out);
+            }
+            Root::Record(i, s) => {
+                let _ = write!(out, "record(id: {:?}) {{", Data::id(&d.records, *i));
+                self.sels("Record", s, &mut out);
+            }
+            Root::Projects {
+                first,
+                after,
+                team,
+                goal,
+                archived,
+                conn,
+            } => {
+                let mut args = vec![self.page(first, *after, &d.projects)];
+                if let Some(t) = team {
+                    args.push(format!("teamId: {:?}", Data::id(&d.teams, *t)));
+                }
+                if let Some(g) = goal {
+                    args.push(format!("goalId: {:?}", Data::id(&d.goals, *g)));
+                }
+                if let Some(a) = archived {
+                    args.push(format!("includeArchived: {a}"));
+                }
+                args.retain(|a| !a.is_empty());
+                let args = if args.is_empty() {
+                    String::new()
+                } else {
+                    format!("({})", args.join(", "))
+                };
+                let _ = write!(out, "projects{args} {{");
+                self.conn("Project", conn, &mut out);
+            }
+            Root::Records {
+                project,
+                first,
+                after,
+                conn,
+            } => {
+                let page = self.page(first, *after, &d.records);
+                let page = if page.is_empty() {
+                    page
+                } else {
+                    format!(", {page}")
+                };
+                let _ = write!(
+                    out,
+                    "records(projectId: {:?}{page}) {{",
+                    Data::id(&d.projects, *project)
+                );
+                self.conn("Record", conn, &mut out);
+            }
+        }
+        out.push_str(" }");
+        out
+    }
+}
+
+fn render(data: &Data, roots: &[Root]) -> (String, Value) {
+    let mut r = Render {
+        data,
+        fragments: String::new(),
+        vars: Vec::new(),
+    };
+    let fields: Vec<String> = roots
+        .iter()
+        .enumerate()
+        .map(|(i, root)| format!("q{i}: {}", r.root(root)))
+        .collect();
+    let decl: Vec<String> = r
+        .vars
+        .iter()
+        .map(|(n, t, _)| format!("${n}: {t}"))
+        .collect();
+    let decl = if decl.is_empty() {
+        String::new()
+    } else {
+        format!("({})", decl.join(", "))
+    };
+    let vars: serde_json::Map<String, Value> = r
+        .vars
+        .iter()
+        .map(|(n, _, v)| (n.clone(), v.clone()))
+        .collect();
+    (
+        format!("query Q{decl} {{ {} }}{}", fields.join(" "), r.fragments),
+        Value::Object(vars),
+    )
+}
+
+/// A workspace with an open, a restricted and a second restricted team the member belongs
+/// to; projects in each (one archived per team, some serving a goal); records with every
+/// status, custom fields and assignees, some archived.
+async fn populate(app: &TestApp) -> (Data, String, String) {
+    let s = seed(app, "acme").await;
+    let t = s.owner_token.clone();
+    let member = app
+        .db
+        .add_user(&s.tenant, "member@acme.test", Role::Member)
+        .await;
+    let member_token = app.db.token(&s.tenant, member, &[Scope::Read]).await;
+    let q = |query: &'static str, vars: Value| {
+        let t = t.clone();
+        async move { app.ok("acme", &t, query, vars).await }
+    };
+    let mut teams = vec![s.team_id.clone()];
+    for (name, vis) in [
+        ("Secret", "RESTRICTED"),
+        ("Inner", "RESTRICTED"),
+        ("Wide", "LIMITED"),
+    ] {
+        let team = q(
+            "mutation($n: String!, $v: Visibility!) { createTeam(input: {name: $n, visibility: $v}) { id } }",
+            json!({ "n": name, "v": vis }),
+        )
+        .await["createTeam"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        teams.push(team);
+    }
+    q(
+        "mutation($t: ID!, $u: ID!) { addTeamMember(teamId: $t, userId: $u) { id } }",
+        json!({ "t": teams[2], "u": member.to_string() }),
+    )
+    .await;
+    let mut goals = Vec::new();
+    for title in ["Grow", "Keep"] {
+        goals.push(
+            crate::helpers::create_goal(app, "acme", &t, title)
+                .await
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let mut projects = vec![s.project_id.clone()];
+    let mut records = Vec::new();
+    for (ti, team) in teams.iter().enumerate() {
+        for pi in 0..3 {
+            let goal = (pi % 2 == 0).then(|| goals[(ti + pi) % 2].clone());
+            let p = q(
+                "mutation($t: ID!, $g: ID, $n: String!, $d: String!) { createProject(input: {teamId: $t, goalId: $g, name: $n, description: $d}) { id } }",
+                json!({ "t": team, "g": goal, "n": format!("p{ti}.{pi}"), "d": format!("about <b>{ti}</b> \"{pi}\"\n") }),
+            )
+            .await["createProject"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            for ri in 0..(ti + pi + 1) % 5 {
+                let status = ["OPEN", "IN_PROGRESS", "DONE"][ri % 3];
+                let fields = match ri % 3 {
+                    0 => json!({}),
+                    1 => json!({ "z": 1, "a": [true, null, 2.5], "ü": { "k": "v" } }),
+                    _ => json!({ "big": 12345678901234_i64, "neg": -0.125, "s": "x\u{2028}y" }),
+                };
+                let assignee = (ri % 2 == 0).then(|| s.owner.to_string());
+                let r = q(
+                    "mutation($p: ID!, $t: String!, $s: RecordStatus, $f: JSON, $a: ID) { createRecord(input: {projectId: $p, title: $t, body: \"b\", status: $s, fields: $f, assigneeId: $a}) { id } }",
+                    json!({ "p": p, "t": format!("r{ri}"), "s": status, "f": fields, "a": assignee }),
+                )
+                .await["createRecord"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                if ri == 1 {
+                    q(
+                        "mutation($r: ID!) { archiveRecord(id: $r) { id } }",
+                        json!({ "r": r }),
+                    )
+                    .await;
+                }
+                records.push(r);
+            }
+            if pi == 2 {
+                q(
+                    "mutation($p: ID!) { archiveProject(id: $p) { id } }",
+                    json!({ "p": p }),
+                )
+                .await;
+            }
+            projects.push(p);
+        }
+    }
+    let data = Data {
+        teams,
+        goals,
+        projects,
+        records,
+    };
+    (data, s.owner_token, member_token)
+}
+
+#[test]
+fn compiled_reads_answer_exactly_as_the_resolvers_do() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Thousands of requests a minute from one token: no request limits on either server.
+    let app = rt.block_on(async {
+        let mut db = crate::helpers::TestDb::new().await;
+        db.cfg.rate_limits.enabled = false;
+        TestApp::spawn_on(db, 8).await
+    });
+    let (data, owner, member) = rt.block_on(populate(&app));
+    let mut cfg = app.db.cfg.clone();
+    cfg.limits.compiled_reads = false;
+    let resolvers = rt.block_on(app.replica(cfg));
+    let resolvers_url = format!("http://{}/w/acme/graphql", resolvers.addr);
+    let compiled_url = app.url("/w/acme/graphql");
+    let cases = std::env::var("TESSERA_PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(512);
+    let mut runner = TestRunner::new(RunnerConfig {
+        cases,
+        failure_persistence: None,
+        ..RunnerConfig::default()
+    });
+    let (compiled, fell_back, errored) = (Cell::new(0u32), Cell::new(0u32), Cell::new(0u32));
+    for query in EMPTY {
+        let variables = json!({ "p": data.projects[0] });
+        let body = json!({ "query": query, "variables": variables });
+        let (a, b) = rt.block_on(async {
+            let post = |url: &str| app.http.post(url).bearer_auth(&owner).json(&body).send();
+            let a: Value = post(&compiled_url).await.unwrap().json().await.unwrap();
+            let b: Value = post(&resolvers_url).await.unwrap().json().await.unwrap();
+            (a, b)
+        });
+        assert_eq!(a["extensions"]["tessera"]["compiled"], 1, "{query}: {a}");
+        assert_eq!(a["data"], b["data"], "{query}");
+        assert!(
+            a.get("errors").is_none() && b.get("errors").is_none(),
+            "{a} {b}"
+        );
+    }
+    let strategy = (any::<bool>(), prop::collection::vec(root(), 1..3));
+    let outcome = runner.run(&strategy, |(as_member, roots)| {
+        let (query, variables) = render(&data, &roots);
+        let token = if as_member { &member } else { &owner };
+        let body = json!({ "query": query, "variables": variables });
+        let post = |url: String| {
+            let (http, body) = (app.http.clone(), body.clone());
+            async move {
+                let resp = http
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+            }
+        };
+        let ((s1, mut a), (s2, mut b)) = rt.block_on(async {
+            (
+                post(compiled_url.clone()).await,
+                post(resolvers_url.clone()).await,
+            )
+        });
+        let served = a["extensions"]["tessera"]["compiled"].as_u64().unwrap_or(0);
+        // (Refused before execution — too many aliases, say — there is no count at all.)
+        prop_assert_eq!(
+            b["extensions"]["tessera"]["compiled"].as_u64().unwrap_or(0),
+            0
+        );
+        // Root fields run concurrently: their errors are listed in the order they fail.
+        for body in [&mut a, &mut b] {
+            body.as_object_mut().map(|o| o.remove("extensions"));
+            if let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) {
+                errors.sort_by_key(|e| e.to_string());
+            }
+        }
+        prop_assert_eq!(s1, s2, "status for {}", query);
+        prop_assert_eq!(&a, &b, "answers for {} with {}", query, variables);
+        let path = if served > 0 { &compiled } else { &fell_back };
+        path.set(path.get() + 1);
+        if a.get("errors").is_some() {
+            errored.set(errored.get() + 1);
+        }
+        Ok(())
+    });
+    let (compiled, fell_back, errored) = (compiled.get(), fell_back.get(), errored.get());
+    println!(
+        "{cases} queries: {compiled} compiled, {fell_back} by the resolvers, {errored} with errors"
+    );
+    rt.block_on(async move {
+        drop(resolvers);
+        drop(app);
+    });
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+    // The generator reaches both paths and the error cases, so the comparison means something.
+    assert!(compiled >= cases / 4, "{compiled} of {cases} compiled");
+    assert!(
+        fell_back > 0 && errored > 0,
+        "{fell_back} fell back, {errored} errored"
+    );
+}
