@@ -99,6 +99,9 @@ pub(crate) async fn api_scenario(
         let project = "00000000-0000-0000-0001-000000000001";
         let (addr, stop) = serve(&b, 16).await?;
         let url = format!("http://{addr}/w/bench_api/graphql");
+        // The same server with compiled reads off: the resolvers' path, side by side.
+        let (resolvers_addr, resolvers_stop) = serve_resolvers_only(&b, 16).await?;
+        let resolvers_url = format!("http://{resolvers_addr}/w/bench_api/graphql");
         let token = token.expose().to_owned();
 
         // Statements per request of the nested list, for two page sizes.
@@ -112,6 +115,10 @@ pub(crate) async fn api_scenario(
         }
         let read = json!({ "query": "query($id: ID!) { project(id: $id) { id name description } }", "variables": { "id": project } });
         probe(&url, &token, &read).await?;
+        for body in [&read, &nested(50)] {
+            let (compiled, resolved) = (probe(&url, &token, body).await?, probe(&resolvers_url, &token, body).await?);
+            anyhow::ensure!(compiled["data"] == resolved["data"], "compiled and resolved answers differ:\n{compiled}\n{resolved}");
+        }
 
         // The same two queries served by PostGraphile over the same schema and data, both ways.
         let peer_read = json!({ "query": "query($id: UUID!) { projectByRowId(rowId: $id) { rowId name description } }", "variables": { "id": project } });
@@ -191,6 +198,8 @@ COMMIT;
         // Rounds: every configuration once per round, back to back.
         let mut ours_read = Vec::new();
         let mut ours_nested = Vec::new();
+        let mut resolvers_read = Vec::new();
+        let mut resolvers_nested = Vec::new();
         let mut pg_scoped = Vec::new();
         let mut pg_plain = Vec::new();
         let mut pg_token = Vec::new();
@@ -203,6 +212,8 @@ COMMIT;
             let sampler = StatementSampler::start(&url, &token, nested(50));
             ours_nested.push(load_from_another_process(&url, &token, &nested(50), concurrency, secs)?);
             statements_under_load.extend(sampler.stop().await?);
+            resolvers_read.push(load_from_another_process(&resolvers_url, &token, &read, concurrency, secs)?);
+            resolvers_nested.push(load_from_another_process(&resolvers_url, &token, &nested(50), concurrency, secs)?);
             pg_scoped.push(pgbench(&b.app_url(), &scoped, concurrency, secs)?);
             pg_plain.push(pgbench(&b.migrator_url(), &plain, concurrency, secs)?);
             pg_token.push(pgbench(&b.app_url(), &with_token, concurrency, secs)?);
@@ -212,7 +223,20 @@ COMMIT;
                 n.push(load_from_another_process(peer_url, "", &peer_nested, concurrency, secs)?);
             }
         }
+        // Constant rate (wrk2's method): each query at half and at 80% of the throughput the
+        // resolvers' path reached closed-loop, on both paths at the same rates, latency
+        // counted from each request's due time.
+        let mut paced_runs = Vec::new();
+        for (name, body, runs) in [("read by id", &read, &resolvers_read), ("nested", &nested(50), &resolvers_nested)] {
+            let capacity = median(runs.iter().map(|l| l.rps));
+            for share in [0.5, 0.8] {
+                let rate = (capacity * share).max(1.0);
+                paced_runs.push((name, "compiled", share, crate::rate::paced(&url, &token, body, rate, secs)?));
+                paced_runs.push((name, "resolvers", share, crate::rate::paced(&resolvers_url, &token, body, rate, secs)?));
+            }
+        }
         let _ = stop.send(());
+        let _ = resolvers_stop.send(());
         for (_, _, child) in &mut peers {
             let _ = child.kill();
             let _ = child.wait();
@@ -236,11 +260,18 @@ COMMIT;
             println!("{:<48} {:>10.0} {:>9.2} {:>9.2} {:>7}", label, mid(runs, |l| l.rps), mid(runs, |l| l.p50_ms), mid(runs, |l| l.p99_ms), errors(runs));
         };
         row("read by id: Tessera (GraphQL, API token)", &ours_read);
+        row("read by id: Tessera, resolvers only", &resolvers_read);
         println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, tenant settings", median(pg_scoped.iter().map(|p| p.0)), median(pg_scoped.iter().map(|p| p.1)), "-", 0);
         println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, no settings", median(pg_plain.iter().map(|p| p.0)), median(pg_plain.iter().map(|p| p.1)), "-", 0);
         println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, Tessera's SQL (token lookup)", median(pg_token.iter().map(|p| p.0)), median(pg_token.iter().map(|p| p.1)), "-", 0);
         println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, Tessera's SQL, as sent", median(pg_as_sent.iter().map(|p| p.0)), median(pg_as_sent.iter().map(|p| p.1)), "-", 0);
         row("nested (50 projects x 10 records): Tessera", &ours_nested);
+        row("nested: Tessera, resolvers only", &resolvers_nested);
+        let compiled_read = per_round(&|i| ours_read[i].rps / resolvers_read[i].rps);
+        let compiled_nested = per_round(&|i| ours_nested[i].rps / resolvers_nested[i].rps);
+        println!("compiled reads / resolvers: read by id {:.2}x ({:.2}-{:.2}), nested {:.2}x ({:.2}-{:.2})",
+            median(compiled_read.iter().copied()), compiled_read.iter().copied().fold(f64::INFINITY, f64::min), compiled_read.iter().copied().fold(0.0, f64::max),
+            median(compiled_nested.iter().copied()), compiled_nested.iter().copied().fold(f64::INFINITY, f64::min), compiled_nested.iter().copied().fold(0.0, f64::max));
         let mut peer_json = serde_json::Map::new();
         for ((mode, _, _), (r, n)) in peers.iter().zip(&peer_runs) {
             let label = mode.label();
@@ -262,18 +293,25 @@ COMMIT;
         let (fewest, most) = (statements_under_load.iter().min().copied().unwrap_or(0), statements_under_load.iter().max().copied().unwrap_or(0));
         let mean = statements_under_load.iter().sum::<u64>() as f64 / statements_under_load.len().max(1) as f64;
         println!("statements per nested request (page of 50) under load: {mean:.2} on average, {fewest}-{most}, over {} requests", statements_under_load.len());
+        println!("constant rate, latency from each request's due time (no coordinated omission):");
+        println!("{:<48} {:>9} {:>9} {:>8} {:>8} {:>8} {:>9} {:>8} {:>6}", "(rates: share of the resolvers' capacity)", "asked/s", "done/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors");
+        for (name, path, share, p) in &paced_runs {
+            println!("{:<48} {:>9.0} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>8.2} {:>6}", format!("{name}: {path} at {:.0}%", share * 100.0), p.target_rps, p.rps, p.p50_ms, p.p90_ms, p.p99_ms, p.p999_ms, p.max_ms, p.errors);
+        }
+        let paced_json: Vec<_> = paced_runs.iter().map(|(name, path, share, p)| json!({ "query": name, "path": path, "share_of_resolvers_capacity": share, "run": p })).collect();
         let pg = |runs: &[(f64, f64)]| runs.iter().map(|(tps, ms)| json!({ "tps": tps, "latency_avg_ms": ms })).collect::<Vec<_>>();
         Ok::<_, anyhow::Error>(json!({
             "concurrency": concurrency, "seconds": secs, "rounds": ours_read.len(), "load_generator": load_generator(), "peer_workers": peer_workers,
             "read_by_id": {
-                "tessera": ours_read, "pgbench_tenant_settings": pg(&pg_scoped), "pgbench_plain": pg(&pg_plain), "pgbench_tessera_sql": pg(&pg_token), "pgbench_tessera_sql_as_sent": pg(&pg_as_sent),
+                "tessera": ours_read, "tessera_resolvers": resolvers_read, "compiled_over_resolvers": ratio_summary(&compiled_read), "pgbench_tenant_settings": pg(&pg_scoped), "pgbench_plain": pg(&pg_plain), "pgbench_tessera_sql": pg(&pg_token), "pgbench_tessera_sql_as_sent": pg(&pg_as_sent),
                 "share_of_pgbench_tessera_sql": ratio_summary(&share_of_same_sql),
                 "share_of_pgbench": ratio_summary(&share), "settings_cost_share": ratio_summary(&settings_cost),
                 "settings_share_of_request": ratio_summary(&settings_share),
             },
-            "nested": { "tessera": ours_nested, "statements_page_5": statements[0], "statements_page_50": statements[1],
+            "nested": { "tessera": ours_nested, "tessera_resolvers": resolvers_nested, "compiled_over_resolvers": ratio_summary(&compiled_nested), "statements_page_5": statements[0], "statements_page_50": statements[1],
                 "statements_page_50_under_load": { "requests": statements_under_load.len(), "mean": mean, "min": fewest, "max": most } },
             "postgraphile": peer_json,
+            "constant_rate": paced_json,
         }))
     }
     .await;

@@ -171,7 +171,7 @@ pub(crate) async fn serve(
     b: &Bench,
     pool_size: u32,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::sync::oneshot::Sender<()>)> {
-    serve_with_lifetime(b, pool_size, Config::default().pool_max_lifetime_secs).await
+    serve_with(b, pool_size, |_| {}).await
 }
 
 /// [`serve`] with its pooled connections closed after `lifetime_secs`.
@@ -180,10 +180,29 @@ pub(crate) async fn serve_with_lifetime(
     pool_size: u32,
     lifetime_secs: u64,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::sync::oneshot::Sender<()>)> {
+    serve_with(b, pool_size, |cfg| {
+        cfg.pool_max_lifetime_secs = lifetime_secs
+    })
+    .await
+}
+
+/// [`serve`] with compiled reads off: every field through its resolver.
+pub(crate) async fn serve_resolvers_only(
+    b: &Bench,
+    pool_size: u32,
+) -> anyhow::Result<(std::net::SocketAddr, tokio::sync::oneshot::Sender<()>)> {
+    serve_with(b, pool_size, |cfg| cfg.limits.compiled_reads = false).await
+}
+
+/// [`serve`] with the bench's configuration changed by `tune`.
+async fn serve_with(
+    b: &Bench,
+    pool_size: u32,
+    tune: impl FnOnce(&mut Config),
+) -> anyhow::Result<(std::net::SocketAddr, tokio::sync::oneshot::Sender<()>)> {
     let mut cfg = Config {
         role_prefix: b.name.clone(),
         pool_max_connections: pool_size,
-        pool_max_lifetime_secs: lifetime_secs,
         data_dir: std::env::temp_dir().join(&b.name),
         ..Config::default()
     };
@@ -192,6 +211,7 @@ pub(crate) async fn serve_with_lifetime(
     // `bench tenants` creates workspaces through the API from one address and account.
     cfg.auth.workspace_creations_per_minute_per_ip = u32::MAX;
     cfg.auth.workspace_creations_per_day_per_account = u32::MAX;
+    tune(&mut cfg);
     let limits = cfg.limits.clone();
     let app = db::connect_app_pool(&cfg, &b.app_url()).await?;
     let state = tessera::http::AppState::new(

@@ -7,7 +7,9 @@
 //! `cargo run --release --bin bench -- cluster [--tenants N] [--concurrency C] [--seconds S] [--rounds R] [--records M]`
 //!
 //! `api` serves Tessera in this process and drives it from a second process (this binary's
-//! `load` mode) over loopback, then runs `pgbench` over the same SQL at the same concurrency.
+//! `load` mode) over loopback, then runs `pgbench` over the same SQL at the same concurrency;
+//! last, each query at constant rates (the `paced` mode, wrk2's method) for latencies free of
+//! coordinated omission.
 //!
 //! `cluster` starts its own PostgreSQL nodes (one plain, and a Citus coordinator with two
 //! workers: `scripts/local-cluster.sh`; Citus from `../shared/scale/build.sh`).
@@ -25,6 +27,7 @@ mod common;
 mod export;
 mod load;
 mod peer;
+mod rate;
 mod tenants;
 
 use anyhow::Context as _;
@@ -57,6 +60,9 @@ async fn main() -> anyhow::Result<()> {
     let scenario = args.first().map(String::as_str).unwrap_or("audit");
     if scenario == "load" {
         return load::load(&args[1..]).await;
+    }
+    if scenario == "paced" {
+        return rate::paced_mode(&args[1..]).await;
     }
     let result = match scenario {
         "audit" => {
