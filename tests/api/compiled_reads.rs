@@ -22,6 +22,7 @@ use crate::helpers::{TestApp, seed};
 struct Data {
     teams: Vec<String>,
     goals: Vec<String>,
+    ideas: Vec<String>,
     projects: Vec<String>,
     records: Vec<String>,
 }
@@ -121,6 +122,49 @@ enum Root {
         after: Option<usize>,
         conn: Vec<ConnSel>,
     },
+    /// `team(id:)`, `goal(id:)`, `idea(id:)`.
+    One(Kind, usize, Vec<Sel>),
+    /// `teams`, `goals`, `ideas`.
+    Page {
+        kind: Kind,
+        first: Page,
+        after: Option<usize>,
+        conn: Vec<ConnSel>,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Team,
+    Goal,
+    Idea,
+}
+
+impl Kind {
+    /// The field by id, the list field and the type.
+    fn names(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::Team => ("team", "teams", "Team"),
+            Self::Goal => ("goal", "goals", "Goal"),
+            Self::Idea => ("idea", "ideas", "Idea"),
+        }
+    }
+
+    fn ids(self, data: &Data) -> &[String] {
+        match self {
+            Self::Team => &data.teams,
+            Self::Goal => &data.goals,
+            Self::Idea => &data.ideas,
+        }
+    }
+
+    fn sel(self) -> BoxedStrategy<Vec<Sel>> {
+        match self {
+            Self::Team => team_sel(),
+            Self::Goal => goal_sel(),
+            Self::Idea => idea_sel(),
+        }
+    }
 }
 
 fn dir() -> impl Strategy<Value = Dir> {
@@ -190,16 +234,20 @@ const GOAL_LEAVES: &[&str] = &[
     "__typename",
 ];
 
+const MEMBER_LEAVES: &[&str] = &["id", "email", "displayName", "role", "__typename"];
+
+/// A nested object `name` of type `ty`; `loader`, a field of it that does not compile.
 fn object(
     name: &'static str,
     ty: &'static str,
     leaves: &'static [&'static str],
-    loader: &'static str,
+    loader: Option<&'static str>,
 ) -> BoxedStrategy<Sel> {
-    let sel = selection(
-        leaves,
-        prop_oneof![4 => leaf(leaves), 1 => Just(Sel::Loader(loader))].boxed(),
-    );
+    let extra = match loader {
+        Some(l) => prop_oneof![4 => leaf(leaves), 1 => Just(Sel::Loader(l))].boxed(),
+        None => leaf(leaves).boxed(),
+    };
+    let sel = selection(leaves, extra);
     (any::<bool>(), dir(), sel)
         .prop_map(move |(alias, dir, sel)| Sel::Object {
             name,
@@ -259,7 +307,7 @@ fn record_sel() -> BoxedStrategy<Vec<Sel>> {
         RECORD_LEAVES,
         prop_oneof![
             3 => leaf(RECORD_LEAVES),
-            1 => Just(Sel::Loader("assignee { email }")),
+            1 => object("assignee", "Member", MEMBER_LEAVES, None),
         ]
         .boxed(),
     )
@@ -310,15 +358,72 @@ fn project_sel() -> BoxedStrategy<Vec<Sel>> {
         PROJECT_LEAVES,
         prop_oneof![
             6 => records,
-            2 => object("team", "Team", TEAM_LEAVES, "members { email }"),
-            2 => object("goal", "Goal", GOAL_LEAVES, "projects { nodes { id } }"),
+            2 => object("team", "Team", TEAM_LEAVES, Some("members { email }")),
+            2 => object("goal", "Goal", GOAL_LEAVES, Some("projects { nodes { id } }")),
         ]
         .boxed(),
     )
 }
 
+fn team_sel() -> BoxedStrategy<Vec<Sel>> {
+    selection(
+        TEAM_LEAVES,
+        prop_oneof![
+            4 => leaf(TEAM_LEAVES),
+            1 => Just(Sel::Loader("members { email }")),
+            1 => Just(Sel::Loader("projects { nodes { id } }")),
+        ]
+        .boxed(),
+    )
+}
+
+fn goal_sel() -> BoxedStrategy<Vec<Sel>> {
+    selection(
+        GOAL_LEAVES,
+        prop_oneof![4 => leaf(GOAL_LEAVES), 1 => Just(Sel::Loader("projects { nodes { id } }"))]
+            .boxed(),
+    )
+}
+
+const IDEA_LEAVES: &[&str] = &[
+    "id",
+    "title",
+    "body",
+    "archivedAt",
+    "createdAt",
+    "__typename",
+];
+
+fn idea_sel() -> BoxedStrategy<Vec<Sel>> {
+    let promoted =
+        (any::<bool>(), dir(), project_sel()).prop_map(|(alias, dir, sel)| Sel::Object {
+            name: "promotedProject",
+            ty: "Project",
+            alias,
+            dir,
+            sel,
+        });
+    selection(
+        IDEA_LEAVES,
+        prop_oneof![2 => leaf(IDEA_LEAVES), 1 => promoted].boxed(),
+    )
+}
+
+fn kind() -> impl Strategy<Value = Kind> {
+    prop_oneof![Just(Kind::Team), Just(Kind::Goal), Just(Kind::Idea)]
+}
+
 fn root() -> impl Strategy<Value = Root> {
     prop_oneof![
+        (kind(), 0..10usize).prop_flat_map(|(k, i)| k.sel().prop_map(move |s| Root::One(k, i, s))),
+        (kind(), page(), prop::option::of(0..10usize)).prop_flat_map(|(kind, first, after)| {
+            conn(kind.sel()).prop_map(move |conn| Root::Page {
+                kind,
+                first: first.clone(),
+                after,
+                conn,
+            })
+        }),
         (0..20usize, project_sel()).prop_map(|(i, s)| Root::Project(i, s)),
         (0..60usize, record_sel()).prop_map(|(i, s)| Root::Record(i, s)),
         (
@@ -543,6 +648,27 @@ impl Render<'_> {
                 let _ = write!(out, "projects{args} {{");
                 self.conn("Project", conn, &mut out);
             }
+            Root::One(kind, i, sel) => {
+                let (field, _, ty) = kind.names();
+                let _ = write!(out, "{field}(id: {:?}) {{", Data::id(kind.ids(&d), *i));
+                self.sels(ty, sel, &mut out);
+            }
+            Root::Page {
+                kind,
+                first,
+                after,
+                conn,
+            } => {
+                let (_, field, ty) = kind.names();
+                let args = self.page(first, *after, kind.ids(&d));
+                let args = if args.is_empty() {
+                    args
+                } else {
+                    format!("({args})")
+                };
+                let _ = write!(out, "{field}{args} {{");
+                self.conn(ty, conn, &mut out);
+            }
             Root::Records {
                 project,
                 first,
@@ -602,7 +728,7 @@ fn render(data: &Data, roots: &[Root]) -> (String, Value) {
 
 /// A workspace with an open, a restricted and a second restricted team the member belongs
 /// to; projects in each (one archived per team, some serving a goal); records with every
-/// status, custom fields and assignees, some archived.
+/// status, custom fields and assignees (one of whom has left), some archived.
 async fn populate(app: &TestApp) -> (Data, String, String) {
     let s = seed(app, "acme").await;
     let t = s.owner_token.clone();
@@ -611,6 +737,11 @@ async fn populate(app: &TestApp) -> (Data, String, String) {
         .add_user(&s.tenant, "member@acme.test", Role::Member)
         .await;
     let member_token = app.db.token(&s.tenant, member, &[Scope::Read]).await;
+    // Assigned work, then removed from the workspace: the assignee answers null.
+    let gone = app
+        .db
+        .add_user(&s.tenant, "gone@acme.test", Role::Member)
+        .await;
     let q = |query: &'static str, vars: Value| {
         let t = t.clone();
         async move { app.ok("acme", &t, query, vars).await }
@@ -666,7 +797,8 @@ async fn populate(app: &TestApp) -> (Data, String, String) {
                     1 => json!({ "z": 1, "a": [true, null, 2.5], "ü": { "k": "v" } }),
                     _ => json!({ "big": 12345678901234_i64, "neg": -0.125, "s": "x\u{2028}y" }),
                 };
-                let assignee = (ri % 2 == 0).then(|| s.owner.to_string());
+                let assignee =
+                    [Some(s.owner), Some(gone), Some(member), None][ri % 4].map(|u| u.to_string());
                 let r = q(
                     "mutation($p: ID!, $t: String!, $s: RecordStatus, $f: JSON, $a: ID) { createRecord(input: {projectId: $p, title: $t, body: \"b\", status: $s, fields: $f, assigneeId: $a}) { id } }",
                     json!({ "p": p, "t": format!("r{ri}"), "s": status, "f": fields, "a": assignee }),
@@ -694,9 +826,47 @@ async fn populate(app: &TestApp) -> (Data, String, String) {
             projects.push(p);
         }
     }
+    q(
+        "mutation($u: ID!) { removeMember(userId: $u) }",
+        json!({ "u": gone.to_string() }),
+    )
+    .await;
+    // Ideas: one promoted into the open team, one into a team the member cannot see, one
+    // archived.
+    let mut ideas = Vec::new();
+    for i in 0..4 {
+        let idea = q(
+            "mutation($t: String!) { createIdea(input: {title: $t, body: \"why\"}) { id } }",
+            json!({ "t": format!("idea {i}") }),
+        )
+        .await["createIdea"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        match i {
+            0 | 1 => {
+                let team = if i == 0 { &teams[0] } else { &teams[1] };
+                q(
+                    "mutation($i: ID!, $t: ID!) { promoteIdea(id: $i, teamId: $t) { project { id } } }",
+                    json!({ "i": idea, "t": team }),
+                )
+                .await;
+            }
+            3 => {
+                q(
+                    "mutation($i: ID!) { archiveIdea(id: $i) { id } }",
+                    json!({ "i": idea }),
+                )
+                .await;
+            }
+            _ => {}
+        }
+        ideas.push(idea);
+    }
     let data = Data {
         teams,
         goals,
+        ideas,
         projects,
         records,
     };

@@ -292,7 +292,33 @@ async fn a_page_of_projects_with_records_costs_a_constant_number_of_statements()
     let app = TestApp::spawn().await;
     let s = seed(&app, "acme").await;
     let t = &s.owner_token;
+    // The same server with compiled reads off: the resolvers and their batch loaders.
+    let mut cfg = app.db.cfg.clone();
+    cfg.limits.compiled_reads = false;
+    let resolvers = app.replica(cfg).await;
     let q = "query($n: Int!) { projects(first: $n) { edges { node { name team { name } records(first: 10) { edges { node { title assignee { email } } } } } } } }";
+    let ask = |addr: std::net::SocketAddr, n: usize| {
+        let http = app.http.clone();
+        async move {
+            let body: serde_json::Value = http
+                .post(format!("http://{addr}/w/acme/graphql"))
+                .bearer_auth(t)
+                .json(&json!({ "query": q, "variables": { "n": n } }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert!(body.get("errors").is_none(), "{body}");
+            body
+        }
+    };
+    let statements = |body: &serde_json::Value| {
+        body["extensions"]["tessera"]["statements"]
+            .as_u64()
+            .unwrap()
+    };
     let mut counts = Vec::new();
     for target in [5usize, 50] {
         // Grow to `target` projects, each with two records.
@@ -323,41 +349,34 @@ async fn a_page_of_projects_with_records_costs_a_constant_number_of_statements()
                 app.ok("acme", t, "mutation($p: ID!, $u: ID!) { createRecord(input: {projectId: $p, title: \"r\", assigneeId: $u}) { id } }", json!({ "p": p["createProject"]["id"], "u": s.owner.to_string() })).await;
             }
         }
-        let (_, body) = app.gql("acme", t, q, json!({ "n": target })).await;
-        assert!(body.get("errors").is_none(), "{body}");
+        let compiled = ask(app.addr, target).await;
+        let resolved = ask(resolvers.addr, target).await;
+        assert_eq!(compiled["data"], resolved["data"]);
         assert_eq!(
-            body["data"]["projects"]["edges"].as_array().map(Vec::len),
+            compiled["data"]["projects"]["edges"]
+                .as_array()
+                .map(Vec::len),
             Some(target)
         );
-        counts.push(
-            body["extensions"]["tessera"]["statements"]
-                .as_u64()
-                .unwrap(),
-        );
+        assert_eq!(compiled["extensions"]["tessera"]["compiled"], 1);
+        counts.push((statements(&compiled), statements(&resolved)));
     }
-    // The entry (scoping and authentication in one statement) + projects + one batch each
-    // for teams, records and assignees is 5; N+1 would be well over 50 at the larger page.
-    println!("statements per request: {counts:?} for pages of 5 and 50");
+    // Compiled: the entry (scoping and authentication in one statement) and one statement
+    // for the whole page. Resolvers: the entry + projects + one batch each for teams,
+    // records and assignees is 5; N+1 would be well over 50 at the larger page.
+    println!("statements per request (compiled, resolvers): {counts:?} for pages of 5 and 50");
     assert_eq!(
         counts,
-        [5, 5],
+        [(2, 5), (2, 5)],
         "statements must not grow with the page size"
     );
     // The same under load: the batches are gathered by the executor's own progress, not in
     // a time window a busy machine can cut short (`graphql::loaders::BatchTasks`).
-    let concurrent =
-        futures_util::future::join_all((0..16).map(|_| app.gql("acme", t, q, json!({ "n": 50 }))))
-            .await;
-    let counts: Vec<u64> = concurrent
-        .iter()
-        .map(|(_, body)| {
-            assert!(body.get("errors").is_none(), "{body}");
-            body["extensions"]["tessera"]["statements"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect();
-    assert!(counts.iter().all(|&c| c == 5), "{counts:?}");
+    for (addr, expected) in [(resolvers.addr, 5), (app.addr, 2)] {
+        let concurrent = futures_util::future::join_all((0..16).map(|_| ask(addr, 50))).await;
+        let counts: Vec<u64> = concurrent.iter().map(statements).collect();
+        assert!(counts.iter().all(|&c| c == expected), "{counts:?}");
+    }
 }
 
 #[tokio::test]

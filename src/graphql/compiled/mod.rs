@@ -1,7 +1,8 @@
 //! Compiled reads: a root read field and everything selected under it answered from one
 //! SQL statement planned from the selection, instead of a resolver per field.
 //!
-//! The root resolvers (`project`, `record`, `projects`, `records`) call [`serve`] first.
+//! The root resolvers of the work domain (`project(s)`, `record(s)`, `team(s)`, `goal(s)`,
+//! `idea(s)`) call [`serve`] first.
 //! When the whole selection under the field compiles ([`plan`]), PostgreSQL returns only
 //! the selected columns, nested pages come from correlated subqueries aggregated to JSON in
 //! the same statement ([`sql`]), and the answer is shaped from that JSON without a future
@@ -37,6 +38,12 @@ pub(crate) enum Root {
     Record(Uuid),
     Projects(ProjectFilter, PageArgs),
     Records(Uuid, PageArgs),
+    Team(Uuid),
+    Teams(PageArgs),
+    Goal(Uuid),
+    Goals(PageArgs),
+    Idea(Uuid),
+    Ideas(PageArgs),
 }
 
 /// What a root read field answers: its value from the resolvers, or the compiled answer
@@ -85,7 +92,9 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Value>
     if !state.limits.compiled_reads {
         return Ok(None);
     }
-    let mut binds = Binds::new(state.principal.viewer()).map_err(|e| ApiError::internal(&e))?;
+    let tenant = tx(ctx).await?.tenant_id();
+    let mut binds =
+        Binds::new(state.principal.viewer(), tenant).map_err(|e| ApiError::internal(&e))?;
     let mut planner = Planner {
         limits: &state.limits,
     };
@@ -108,6 +117,34 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Value>
                 _ => sql::record(&mut binds, &row, id),
             };
             (Planned::Object(fields), text)
+        }
+        Root::Team(id) | Root::Goal(id) | Root::Idea(id) => {
+            let entity = match root {
+                Root::Team(_) => Entity::Team,
+                Root::Goal(_) => Entity::Goal,
+                _ => Entity::Idea,
+            };
+            let mut row = Row::default();
+            let Some(fields) = planner.object(entity, &field, &mut row) else {
+                return Ok(None);
+            };
+            if !plan::fits(&row) {
+                return Ok(None);
+            }
+            let text = sql::by_id(&mut binds, entity, &row, id);
+            (Planned::Object(fields), text)
+        }
+        Root::Teams(page) | Root::Goals(page) | Root::Ideas(page) => {
+            let entity = match root {
+                Root::Teams(_) => Entity::Team,
+                Root::Goals(_) => Entity::Goal,
+                _ => Entity::Idea,
+            };
+            let Some((conn, row)) = planner.connection(entity, &field, page) else {
+                return Ok(None);
+            };
+            let text = sql::page_of(&mut binds, entity, page, &row);
+            (Planned::Connection(conn), text)
         }
         Root::Projects(filter, page) => {
             let Some((conn, row)) = planner.connection(Entity::Project, &field, page) else {

@@ -19,6 +19,9 @@ pub(crate) enum Entity {
     Record,
     Team,
     Goal,
+    Idea,
+    /// A member of the workspace (`Record.assignee`), from the shared schema.
+    Member,
 }
 
 impl Entity {
@@ -29,6 +32,8 @@ impl Entity {
             Self::Record => "r",
             Self::Team => "tm",
             Self::Goal => "g",
+            Self::Idea => "i",
+            Self::Member => "m",
         }
     }
 
@@ -38,20 +43,30 @@ impl Entity {
             Self::Record => "Record",
             Self::Team => "Team",
             Self::Goal => "Goal",
+            Self::Idea => "Idea",
+            Self::Member => "Member",
         }
     }
 
     pub(crate) fn connection_name(self) -> &'static str {
         match self {
             Self::Project => "ProjectConnection",
-            _ => "RecordConnection",
+            Self::Record => "RecordConnection",
+            Self::Team => "TeamConnection",
+            Self::Goal => "GoalConnection",
+            Self::Idea => "IdeaConnection",
+            Self::Member => "MemberConnection",
         }
     }
 
     pub(crate) fn edge_name(self) -> &'static str {
         match self {
             Self::Project => "ProjectEdge",
-            _ => "RecordEdge",
+            Self::Record => "RecordEdge",
+            Self::Team => "TeamEdge",
+            Self::Goal => "GoalEdge",
+            Self::Idea => "IdeaEdge",
+            Self::Member => "MemberEdge",
         }
     }
 }
@@ -66,6 +81,8 @@ pub(crate) enum Leaf {
     Status,
     /// `Team.visibility`, the same.
     Visibility,
+    /// `Member.role`, the same.
+    Role,
     /// Custom fields: JSON.
     Json,
     /// A timestamp, fetched as microseconds since the epoch and formatted as the
@@ -74,9 +91,15 @@ pub(crate) enum Leaf {
 }
 
 impl Leaf {
-    /// The leaf type and column of `entity.field`, or `None` if the field is not a column.
+    /// The leaf type and column of `entity.field` (qualified when it is not the entity's
+    /// own table's), or `None` if the field is not a column.
     fn of(entity: Entity, field: &str) -> Option<(Self, &'static str)> {
         Some(match (entity, field) {
+            (Entity::Member, "id") => (Self::Id, "m.user_id"),
+            (Entity::Member, "email") => (Self::Text, "u.email"),
+            (Entity::Member, "displayName") => (Self::Text, "u.display_name"),
+            (Entity::Member, "role") => (Self::Role, "m.role"),
+            (Entity::Member, _) => return None,
             (_, "id") => (Self::Id, "id"),
             (_, "archivedAt") => (Self::Time, "archived_at"),
             (_, "createdAt") => (Self::Time, "created_at"),
@@ -85,6 +108,8 @@ impl Leaf {
             (Entity::Team, "visibility") => (Self::Visibility, "visibility"),
             (Entity::Goal, "title") => (Self::Text, "title"),
             (Entity::Goal, "description") => (Self::Text, "description"),
+            (Entity::Idea, "title") => (Self::Text, "title"),
+            (Entity::Idea, "body") => (Self::Text, "body"),
             (Entity::Project, "name") => (Self::Text, "name"),
             (Entity::Project, "description") => (Self::Text, "description"),
             (Entity::Record, "title") => (Self::Text, "title"),
@@ -97,10 +122,15 @@ impl Leaf {
     }
 
     fn expr(self, alias: &str, column: &str) -> String {
+        let column = if column.contains('.') {
+            column.to_owned()
+        } else {
+            format!("{alias}.{column}")
+        };
         match self {
             // `extract(epoch ...)` is numeric: exact to the microsecond.
-            Self::Time => format!("(extract(epoch FROM {alias}.{column}) * 1000000)::int8"),
-            _ => format!("{alias}.{column}"),
+            Self::Time => format!("(extract(epoch FROM {column}) * 1000000)::int8"),
+            _ => column,
         }
     }
 }
@@ -115,7 +145,8 @@ pub(crate) enum Expr {
         page: PageArgs,
         row: Row,
     },
-    /// The project's team or goal: one row, or null.
+    /// The project's team or goal, the record's assignee, the idea's project: one row, or
+    /// null.
     One(Entity, Row),
 }
 
@@ -220,10 +251,16 @@ impl Planner<'_> {
                 }
                 // The project's team is visible (the project was read through it), and
                 // the statement checks it again; its goal is not subject to visibility.
-                (Entity::Project, "team" | "goal") => {
+                // An assignee who has left the workspace is null, as the loader answers; so
+                // is a promoted project the viewer cannot see.
+                (Entity::Project, "team" | "goal")
+                | (Entity::Record, "assignee")
+                | (Entity::Idea, "promotedProject") => {
                     let (nested, required) = match f.name() {
                         "team" => (Entity::Team, true),
-                        _ => (Entity::Goal, false),
+                        "goal" => (Entity::Goal, false),
+                        "assignee" => (Entity::Member, false),
+                        _ => (Entity::Project, false),
                     };
                     let mut sub = Row::default();
                     let fields = self.object(nested, &f, &mut sub)?;

@@ -7,6 +7,7 @@ use chrono::DateTime;
 use serde_json::Value as Json;
 
 use super::plan::{ConnItem, Connection, EdgeItem, Fields, Item, Leaf, PageItem};
+use crate::graphql::tenant::MemberRole;
 use crate::work::page::encode_cursor;
 use crate::work::records::RecordStatus;
 use crate::work::teams::Visibility;
@@ -67,6 +68,10 @@ fn leaf(leaf: Leaf, v: Option<&Json>) -> Result<Value, Malformed> {
         Leaf::Status => {
             let s = v.as_str().ok_or(Malformed("status"))?;
             async_graphql::resolver_utils::enum_value(RecordStatus::parse(s))
+        }
+        Leaf::Role => {
+            let s = v.as_str().ok_or(Malformed("role"))?;
+            async_graphql::resolver_utils::enum_value(MemberRole::parse(s))
         }
         Leaf::Visibility => {
             let s = v.as_str().ok_or(Malformed("visibility"))?;

@@ -20,19 +20,22 @@ use crate::work::projects::ProjectFilter;
 pub(crate) struct Binds {
     pub(crate) args: PgArguments,
     n: usize,
+    /// The request's workspace: members are read from the shared schema by it.
+    tenant: Uuid,
     /// A value could not be encoded: the statement must not run with its placeholders
     /// pointing at the wrong values.
     pub(crate) failed: bool,
 }
 
 impl Binds {
-    pub(crate) fn new(viewer: Viewer) -> Result<Self, sqlx::error::BoxDynError> {
+    pub(crate) fn new(viewer: Viewer, tenant: Uuid) -> Result<Self, sqlx::error::BoxDynError> {
         let mut args = PgArguments::default();
         args.add(viewer.user_id)?;
         args.add(viewer.sees_all_teams)?;
         Ok(Self {
             args,
             n: 2,
+            tenant,
             failed: false,
         })
     }
@@ -62,10 +65,25 @@ fn array(binds: &mut Binds, row: &Row) -> String {
                 "(SELECT {} FROM teams tm WHERE tm.id = p.team_id AND {VISIBLE_TEAM})",
                 array(binds, row)
             ),
-            Expr::One(_, row) => format!(
+            Expr::One(Entity::Goal, row) => format!(
                 "(SELECT {} FROM goals g WHERE g.id = p.goal_id)",
                 array(binds, row)
             ),
+            Expr::One(Entity::Project, row) => format!(
+                "(SELECT {} FROM projects p JOIN teams tm ON tm.id = p.team_id
+                  WHERE p.id = i.promoted_project_id AND {VISIBLE_TEAM})",
+                array(binds, row)
+            ),
+            // As `identity::members_by_ids`: row-level security limits both tables to the
+            // workspace, and the explicit tenant filter says so again.
+            Expr::One(_, row) => {
+                let cols = array(binds, row);
+                let tenant = binds.bind(binds.tenant, "uuid");
+                format!(
+                    "(SELECT {cols} FROM public.memberships m JOIN public.users u ON u.id = m.user_id
+                      WHERE m.tenant_id = {tenant} AND m.user_id = r.assignee_id)"
+                )
+            }
         })
         .collect();
     format!("json_build_array({})", cols.join(", "))
@@ -106,6 +124,42 @@ pub(crate) fn record(binds: &mut Binds, row: &Row, id: Uuid) -> String {
         "SELECT {cols} FROM records r
          JOIN projects p ON p.id = r.project_id JOIN teams tm ON tm.id = p.team_id
          WHERE r.id = {id} AND {VISIBLE_TEAM}"
+    )
+}
+
+/// `team(id:)`, `goal(id:)`, `idea(id:)`: one row, none when there is no such (visible)
+/// object.
+pub(crate) fn by_id(binds: &mut Binds, entity: Entity, row: &Row, id: Uuid) -> String {
+    let cols = array(binds, row);
+    let id = binds.bind(id, "uuid");
+    match entity {
+        Entity::Team => {
+            format!("SELECT {cols} FROM teams tm WHERE tm.id = {id} AND {VISIBLE_TEAM}")
+        }
+        Entity::Goal => format!("SELECT {cols} FROM goals g WHERE g.id = {id}"),
+        _ => format!("SELECT {cols} FROM ideas i WHERE i.id = {id}"),
+    }
+}
+
+/// `teams`, `goals`, `ideas`: one page of the live (not archived) ones as a JSON array, in
+/// id order.
+pub(crate) fn page_of(binds: &mut Binds, entity: Entity, page: PageArgs, row: &Row) -> String {
+    let cols = array(binds, row);
+    let (table, a, visible) = match entity {
+        Entity::Team => ("teams", "tm", format!(" AND {VISIBLE_TEAM}")),
+        Entity::Goal => ("goals", "g", String::new()),
+        _ => ("ideas", "i", String::new()),
+    };
+    let after = match page.after {
+        Some(id) => format!(" AND {a}.id > {}", binds.bind(id, "uuid")),
+        None => String::new(),
+    };
+    let limit = binds.bind(page.limit(), "int8");
+    format!(
+        "SELECT coalesce(json_agg({cols} ORDER BY {a}.id), '[]'::json) FROM (
+             SELECT {a}.* FROM {table} {a}
+             WHERE {a}.archived_at IS NULL{visible}{after}
+             ORDER BY {a}.id LIMIT {limit}) {a}"
     )
 }
 

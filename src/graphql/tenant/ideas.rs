@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
 use super::objects::{IdeaObj, ProjectObj};
 use crate::authz::{Permission as P, requires};
+use crate::graphql::compiled::{self, Root, Served};
 use crate::graphql::connection::{Conn, connection};
 use crate::graphql::context::{page, parse_id, perm, state, tx, viewer};
 use crate::work::ideas;
@@ -14,9 +15,14 @@ pub struct IdeasQuery;
 #[Object]
 impl IdeasQuery {
     #[graphql(directive = requires::apply(perm(P::WorkspaceRead)))]
-    async fn idea(&self, ctx: &Context<'_>, id: ID) -> Result<IdeaObj> {
+    async fn idea(&self, ctx: &Context<'_>, id: ID) -> Result<Served<IdeaObj>> {
         let id = parse_id(&id)?;
-        Ok(IdeaObj(ideas::get(&mut *tx(ctx).await?, id).await?))
+        if let Some(v) = compiled::serve(ctx, Root::Idea(id)).await? {
+            return Ok(Served::Compiled(v));
+        }
+        Ok(Served::Resolved(IdeaObj(
+            ideas::get(&mut *tx(ctx).await?, id).await?,
+        )))
     }
 
     #[graphql(
@@ -28,10 +34,18 @@ impl IdeasQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<IdeaObj>> {
+    ) -> Result<Served<Conn<IdeaObj>>> {
         let args = page(ctx, first, after.as_deref())?;
+        if let Some(v) = compiled::serve(ctx, Root::Ideas(args)).await? {
+            return Ok(Served::Compiled(v));
+        }
         let found = ideas::list(&mut *tx(ctx).await?, args).await?;
-        Ok(connection(found, args.after.is_some(), |i| i.id, IdeaObj))
+        Ok(Served::Resolved(connection(
+            found,
+            args.after.is_some(),
+            |i| i.id,
+            IdeaObj,
+        )))
     }
 }
 

@@ -23,6 +23,8 @@ mod webhooks;
 
 use async_graphql::{MergedObject, MergedSubscription};
 
+pub(crate) use members::MemberRole;
+
 /// Tenant queries, served inside a read-only tenant transaction.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]

@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use super::objects::{GoalObj, TeamObj};
 use crate::authz::{Permission as P, requires};
+use crate::graphql::compiled::{self, Root, Served};
 use crate::graphql::connection::{Conn, connection};
 use crate::graphql::context::{page, parse_id, perm, state, tx, viewer};
 use crate::work::goals;
@@ -15,10 +16,15 @@ pub struct PlanningQuery;
 #[Object]
 impl PlanningQuery {
     #[graphql(directive = requires::apply(perm(P::WorkspaceRead)))]
-    async fn team(&self, ctx: &Context<'_>, id: ID) -> Result<TeamObj> {
+    async fn team(&self, ctx: &Context<'_>, id: ID) -> Result<Served<TeamObj>> {
         let id = parse_id(&id)?;
+        if let Some(v) = compiled::serve(ctx, Root::Team(id)).await? {
+            return Ok(Served::Compiled(v));
+        }
         let viewer = state(ctx)?.principal.viewer();
-        Ok(TeamObj(teams::get(&mut *tx(ctx).await?, viewer, id).await?))
+        Ok(Served::Resolved(TeamObj(
+            teams::get(&mut *tx(ctx).await?, viewer, id).await?,
+        )))
     }
 
     #[graphql(
@@ -30,17 +36,30 @@ impl PlanningQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<TeamObj>> {
+    ) -> Result<Served<Conn<TeamObj>>> {
         let args = page(ctx, first, after.as_deref())?;
+        if let Some(v) = compiled::serve(ctx, Root::Teams(args)).await? {
+            return Ok(Served::Compiled(v));
+        }
         let viewer = state(ctx)?.principal.viewer();
         let found = teams::list(&mut *tx(ctx).await?, viewer, args).await?;
-        Ok(connection(found, args.after.is_some(), |t| t.id, TeamObj))
+        Ok(Served::Resolved(connection(
+            found,
+            args.after.is_some(),
+            |t| t.id,
+            TeamObj,
+        )))
     }
 
     #[graphql(directive = requires::apply(perm(P::WorkspaceRead)))]
-    async fn goal(&self, ctx: &Context<'_>, id: ID) -> Result<GoalObj> {
+    async fn goal(&self, ctx: &Context<'_>, id: ID) -> Result<Served<GoalObj>> {
         let id = parse_id(&id)?;
-        Ok(GoalObj(goals::get(&mut *tx(ctx).await?, id).await?))
+        if let Some(v) = compiled::serve(ctx, Root::Goal(id)).await? {
+            return Ok(Served::Compiled(v));
+        }
+        Ok(Served::Resolved(GoalObj(
+            goals::get(&mut *tx(ctx).await?, id).await?,
+        )))
     }
 
     #[graphql(
@@ -52,10 +71,18 @@ impl PlanningQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<GoalObj>> {
+    ) -> Result<Served<Conn<GoalObj>>> {
         let args = page(ctx, first, after.as_deref())?;
+        if let Some(v) = compiled::serve(ctx, Root::Goals(args)).await? {
+            return Ok(Served::Compiled(v));
+        }
         let found = goals::list(&mut *tx(ctx).await?, args).await?;
-        Ok(connection(found, args.after.is_some(), |g| g.id, GoalObj))
+        Ok(Served::Resolved(connection(
+            found,
+            args.after.is_some(),
+            |g| g.id,
+            GoalObj,
+        )))
     }
 }
 
