@@ -53,6 +53,9 @@ pub struct RequestState {
     pub auth_limits: Arc<crate::ratelimit::AuthLimits>,
     /// For a browser session: when it last passed a second-factor check.
     pub factor_verified_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether one statement may join a workspace's tables with the shared schema's (not on
+    /// Citus): compiled reads answer `Record.assignee` only then.
+    pub shared_joins: bool,
 }
 
 impl RequestState {

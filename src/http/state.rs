@@ -69,6 +69,9 @@ pub(super) struct Inner {
     /// The (public, tenant) migration versions this binary expects (`/readyz`).
     pub(super) expected_migrations: (i32, i32),
     pub(super) started: Instant,
+    /// Whether a workspace's statement may join the shared schema's tables: the database is
+    /// not a Citus coordinator (see [`shared_joins`]).
+    pub(super) shared_joins: bool,
     /// Live updates: the fan-out of committed changes and the count of connections.
     pub(super) live: Arc<crate::live::Hub>,
 }
@@ -141,6 +144,7 @@ impl AppState {
             None => pool.connect_options(),
         };
         live.listen(listen);
+        let shared_joins = shared_joins(&pool).await;
         let outbound = Arc::new(crate::net::Outbound::new(crate::net::AddressPolicy {
             allow_loopback: network.allow_loopback,
             allow_private: network.allow_private,
@@ -181,9 +185,27 @@ impl AppState {
                 mail,
                 passwords,
                 started: Instant::now(),
+                shared_joins,
                 live,
             }),
         })
+    }
+}
+
+/// Whether the database lets one statement join a workspace's tables with the shared
+/// schema's: not on Citus. A database out of reach at start counts as Citus, which only
+/// leaves `Record.assignee` to the resolvers.
+async fn shared_joins(pool: &AppPool) -> bool {
+    let citus = match pool.acquire().await {
+        Ok(mut conn) => crate::db::citus::enabled(&mut conn).await,
+        Err(e) => Err(e),
+    };
+    match citus {
+        Ok(citus) => !citus,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not tell whether the database is Citus; assuming it is");
+            false
+        }
     }
 }
 

@@ -97,6 +97,7 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Value>
         Binds::new(state.principal.viewer(), tenant).map_err(|e| ApiError::internal(&e))?;
     let mut planner = Planner {
         limits: &state.limits,
+        shared_joins: state.shared_joins,
     };
     let field = ctx.field();
     let (planned, text) = match root {

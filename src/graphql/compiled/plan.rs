@@ -4,7 +4,7 @@
 //! Planning walks the selection as async-graphql hands it to the resolver: `@skip` and
 //! `@include` already applied, fragments spread, variables resolved through
 //! `SelectionField::arguments`. Anything the planner does not know — a field that needs
-//! its own loader (`team`, `goal`, `assignee`), an argument it cannot read, a page size out
+//! its own loader (`Team.members`, `Team.projects`), an argument it cannot read, a page size out
 //! of range — makes it give up, and the resolvers answer instead, errors included.
 
 use async_graphql::{Name, SelectionField, Value};
@@ -228,6 +228,10 @@ fn key(f: &SelectionField<'_>) -> Name {
 /// Plans objects and connections.
 pub(crate) struct Planner<'a> {
     pub(crate) limits: &'a Limits,
+    /// Whether a workspace's statement may read the shared schema's tables (memberships
+    /// and users, for `Record.assignee`): not on Citus, where the workspace's tables live on
+    /// a worker and the shared ones on the coordinator.
+    pub(crate) shared_joins: bool,
 }
 
 impl Planner<'_> {
@@ -253,6 +257,7 @@ impl Planner<'_> {
                 // the statement checks it again; its goal is not subject to visibility.
                 // An assignee who has left the workspace is null, as the loader answers; so
                 // is a promoted project the viewer cannot see.
+                (Entity::Record, "assignee") if !self.shared_joins => return None,
                 (Entity::Project, "team" | "goal")
                 | (Entity::Record, "assignee")
                 | (Entity::Idea, "promotedProject") => {

@@ -232,6 +232,7 @@ async fn execute(
             auth: state.inner.auth.clone(),
             auth_limits: state.inner.auth_limits.clone(),
             factor_verified_at: auth.factor_verified_at,
+            shared_joins: state.inner.shared_joins,
         })
         .data(loaders);
     let timeout = Duration::from_secs(state.inner.limits.request_timeout_secs);
