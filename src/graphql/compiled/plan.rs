@@ -3,9 +3,9 @@
 //!
 //! Planning walks the selection as async-graphql hands it to the resolver: `@skip` and
 //! `@include` already applied, fragments spread, variables resolved through
-//! `SelectionField::arguments`. Anything the planner does not know — a field that needs
-//! its own loader (`Team.members`, `Team.projects`), an argument it cannot read, a page size out
-//! of range — makes it give up, and the resolvers answer instead, errors included.
+//! `SelectionField::arguments`. Anything the planner does not know — a field it does not
+//! compile (`Team.members`, `Team.projects`, `Goal.projects`; `Record.assignee` on Citus),
+//! an argument it cannot read, a page size out of range — makes it give up, and the resolvers answer instead, errors included.
 
 use async_graphql::{Name, SelectionField, Value};
 
