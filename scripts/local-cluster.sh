@@ -10,7 +10,9 @@
 # (`-` for both on a single node). Every node is an initdb cluster in DIR with
 # trust authentication on 127.0.0.1, `wal_level = logical` (Citus moves schemas by logical
 # replication) and the extra server options of TESSERA_CLUSTER_PG_OPTS (the tests pass
-# `-c fsync=off`). Citus turns on TLS between its nodes; clients ask for none
+# `-c fsync=off`). The nodes take the first free ports from TESSERA_CLUSTER_BASE_PORT
+# (default 25700, below Linux's ephemeral range, so that the client sockets of a busy test
+# run do not hold them). Citus turns on TLS between its nodes; clients ask for none
 # (`sslmode=disable` in the URL). Run as root, it runs PostgreSQL as the `postgres` user.
 #
 # Each worker gets a PgBouncer (transaction mode) for the coordinator to reach it through,
@@ -84,6 +86,27 @@ free_port() {
   echo "$port"
 }
 
+# Starts the node in $2 on the first port from $3 it can bind, and prints that port. A port
+# nobody listens on may still be held by a client socket; the nodes start below the kernel's
+# ephemeral range (ip_local_port_range) where that is rare, and a refused bind moves on.
+start_node() {
+  local bin=$1 data=$2 port=$3 opts=$4 try
+  for try in 1 2 3 4 5; do
+    port=$(free_port "$port")
+    if as_pg "$bin/pg_ctl" start -D "$data" -l "$data.log" -w \
+      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='' $opts" >/dev/null 2>&1; then
+      echo "$port"
+      return 0
+    fi
+    grep -q 'could not bind\|could not create any TCP/IP sockets' "$data.log" || break
+    echo "port $port is held by another socket; trying the next" >&2
+    port=$((port + 1))
+  done
+  echo "PostgreSQL did not start in $data; its log ends:" >&2
+  tail -n 20 "$data.log" >&2
+  return 1
+}
+
 start() {
   local dir=$1 mode=$2 bin port preload="" names=() ports=()
   case "$mode" in
@@ -98,13 +121,11 @@ start() {
   mkdir -p "$dir"
   chmod 755 "$dir"
   [ "$(id -u)" = 0 ] && chown postgres "$dir"
-  port=59700
+  port=${TESSERA_CLUSTER_BASE_PORT:-25700}
   for node in "${names[@]}"; do
-    port=$(free_port "$port")
-    ports+=("$port")
     as_pg "$bin/initdb" -D "$dir/$node" -U postgres -A trust -E UTF8 --locale=C >/dev/null
-    as_pg "$bin/pg_ctl" start -D "$dir/$node" -l "$dir/$node.log" -w \
-      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='' $preload -c max_connections=300 -c wal_level=logical -c max_prepared_transactions=100 ${TESSERA_CLUSTER_PG_OPTS:-}" >/dev/null
+    port=$(start_node "$bin" "$dir/$node" "$port" "$preload -c max_connections=300 -c wal_level=logical -c max_prepared_transactions=100 ${TESSERA_CLUSTER_PG_OPTS:-}")
+    ports+=("$port")
     if [ "$mode" = citus ]; then
       # In the `postgres` database, so that roles created there reach every node.
       psql "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable" -qAtX -c "CREATE EXTENSION citus" >/dev/null
