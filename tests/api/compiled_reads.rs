@@ -1,7 +1,7 @@
 //! Compiled reads answer exactly as the resolvers do. Random valid queries over the
-//! project and record read fields — aliases, repeated keys, inline fragments and named
+//! work domain's read fields — aliases, repeated keys, inline fragments and named
 //! fragment spreads, `@skip`/`@include` on variables, page arguments (valid or not, literal
-//! or from variables), nested record pages, fields that do not compile — go to two servers
+//! or from variables), nested record and project pages, fields that do not compile — go to two servers
 //! over the same data: one with compiled reads on, one with them off. Their answers, errors
 //! included, must be identical, for an owner (who sees every team) and for a member who is
 //! outside one restricted team and inside another, with archived projects and records in
@@ -68,8 +68,9 @@ enum Sel {
         alias: bool,
         dir: Dir,
     },
-    /// A field that does not compile: the selection must fall back to the resolvers.
-    Loader(&'static str),
+    /// A fixed selection: a field that does not compile (the selection must fall back to
+    /// the resolvers), or a deeper nesting than the generator builds.
+    Text(&'static str),
     /// A nested object (`team`, `goal`) of type `ty`.
     Object {
         name: &'static str,
@@ -78,7 +79,9 @@ enum Sel {
         dir: Dir,
         sel: Vec<Sel>,
     },
-    Records {
+    /// A nested page: `Project.records`, `Team.projects` or `Goal.projects`.
+    Nested {
+        field: Nested,
         alias: u8,
         first: Page,
         after: Option<usize>,
@@ -87,6 +90,22 @@ enum Sel {
     },
     Inline(Vec<Sel>, Dir),
     Spread(Vec<Sel>, Dir),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Nested {
+    Records,
+    Projects,
+}
+
+impl Nested {
+    /// The field, its node type and the prefix of its response keys.
+    fn names(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::Records => ("records", "Record", "r"),
+            Self::Projects => ("projects", "Project", "p"),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -236,16 +255,18 @@ const GOAL_LEAVES: &[&str] = &[
 
 const MEMBER_LEAVES: &[&str] = &["id", "email", "displayName", "role", "__typename"];
 
-/// A nested object `name` of type `ty`; `loader`, a field of it that does not compile.
+/// A nested object `name` of type `ty`; `texts`, fixed selections on it.
 fn object(
     name: &'static str,
     ty: &'static str,
     leaves: &'static [&'static str],
-    loader: Option<&'static str>,
+    texts: &'static [&'static str],
 ) -> BoxedStrategy<Sel> {
-    let extra = match loader {
-        Some(l) => prop_oneof![4 => leaf(leaves), 1 => Just(Sel::Loader(l))].boxed(),
-        None => leaf(leaves).boxed(),
+    let extra = if texts.is_empty() {
+        leaf(leaves).boxed()
+    } else {
+        let text = prop::sample::select(texts).prop_map(Sel::Text);
+        prop_oneof![4 => leaf(leaves), 1 => text].boxed()
     };
     let sel = selection(leaves, extra);
     (any::<bool>(), dir(), sel)
@@ -299,7 +320,16 @@ const EMPTY: &[&str] = &[
     "query($p: ID!) { project(id: $p) { ... on Project @include(if: false) { id } team { name @skip(if: true) } } }",
     "{ projects { nodes { id @include(if: false) } pageInfo { hasNextPage } } }",
     "query($p: ID!) { records(projectId: $p) { edges { node { title @skip(if: true) } cursor } } }",
+    "{ teams { nodes { id projects { nodes { name @include(if: false) } } } } }",
+    "{ goals { edges { node { projects(first: 2) { edges { node { id @skip(if: true) } } } } } } }",
 ];
+
+/// A team's projects under a project's team: team, projects, team, projects deep, and a
+/// goal's under it.
+const TEAM_PROJECTS: &str = "projects(first: 2) { nodes { id name team { id projects { nodes { id } pageInfo { hasNextPage } } } goal { title projects(first: 1) { edges { cursor node { name } } } } } pageInfo { hasNextPage endCursor } }";
+/// A goal's projects under a project's goal, with their records and teams.
+const GOAL_PROJECTS: &str =
+    "projects { nodes { id team { name visibility } records(first: 1) { nodes { title } } } }";
 
 /// A selection on `Record`.
 fn record_sel() -> BoxedStrategy<Vec<Sel>> {
@@ -307,7 +337,7 @@ fn record_sel() -> BoxedStrategy<Vec<Sel>> {
         RECORD_LEAVES,
         prop_oneof![
             3 => leaf(RECORD_LEAVES),
-            1 => object("assignee", "Member", MEMBER_LEAVES, None),
+            1 => object("assignee", "Member", MEMBER_LEAVES, &[]),
         ]
         .boxed(),
     )
@@ -338,28 +368,34 @@ fn conn(node: BoxedStrategy<Vec<Sel>>) -> BoxedStrategy<Vec<ConnSel>> {
     prop::collection::vec(item, 1..4).boxed()
 }
 
-/// A selection on `Project`, its record pages included.
-fn project_sel() -> BoxedStrategy<Vec<Sel>> {
-    let records = (
+/// A nested page `field` whose nodes are selected by `node`.
+fn nested(field: Nested, node: BoxedStrategy<Vec<Sel>>) -> BoxedStrategy<Sel> {
+    (
         0..3u8,
         page(),
         prop::option::of(0..20usize),
         dir(),
-        conn(record_sel()),
+        conn(node),
     )
-        .prop_map(|(alias, first, after, dir, conn)| Sel::Records {
+        .prop_map(move |(alias, first, after, dir, conn)| Sel::Nested {
+            field,
             alias,
             first,
             after,
             dir,
             conn,
-        });
+        })
+        .boxed()
+}
+
+/// A selection on `Project`, its record pages included.
+fn project_sel() -> BoxedStrategy<Vec<Sel>> {
     selection(
         PROJECT_LEAVES,
         prop_oneof![
-            6 => records,
-            2 => object("team", "Team", TEAM_LEAVES, Some("members { email }")),
-            2 => object("goal", "Goal", GOAL_LEAVES, Some("projects { nodes { id } }")),
+            6 => nested(Nested::Records, record_sel()),
+            2 => object("team", "Team", TEAM_LEAVES, &["members { email }", TEAM_PROJECTS]),
+            2 => object("goal", "Goal", GOAL_LEAVES, &[GOAL_PROJECTS]),
         ]
         .boxed(),
     )
@@ -370,8 +406,8 @@ fn team_sel() -> BoxedStrategy<Vec<Sel>> {
         TEAM_LEAVES,
         prop_oneof![
             4 => leaf(TEAM_LEAVES),
-            1 => Just(Sel::Loader("members { email }")),
-            1 => Just(Sel::Loader("projects { nodes { id } }")),
+            1 => Just(Sel::Text("members { email }")),
+            2 => nested(Nested::Projects, project_sel()),
         ]
         .boxed(),
     )
@@ -380,8 +416,11 @@ fn team_sel() -> BoxedStrategy<Vec<Sel>> {
 fn goal_sel() -> BoxedStrategy<Vec<Sel>> {
     selection(
         GOAL_LEAVES,
-        prop_oneof![4 => leaf(GOAL_LEAVES), 1 => Just(Sel::Loader("projects { nodes { id } }"))]
-            .boxed(),
+        prop_oneof![
+            4 => leaf(GOAL_LEAVES),
+            2 => nested(Nested::Projects, project_sel()),
+        ]
+        .boxed(),
     )
 }
 
@@ -512,7 +551,7 @@ impl Render<'_> {
                     };
                     let _ = write!(out, " {alias}{name}{d}");
                 }
-                Sel::Loader(text) => out.push_str(&format!(" {text}")),
+                Sel::Text(text) => out.push_str(&format!(" {text}")),
                 Sel::Object {
                     name,
                     ty,
@@ -530,7 +569,8 @@ impl Render<'_> {
                     self.sels(ty, sel, out);
                     out.push_str(" }");
                 }
-                Sel::Records {
+                Sel::Nested {
+                    field,
                     alias,
                     first,
                     after,
@@ -538,8 +578,12 @@ impl Render<'_> {
                     conn,
                 } => {
                     let d = self.dir(*dir);
-                    let records = self.data.records.clone();
-                    let args = self.page(first, *after, &records);
+                    let (name, node, prefix) = field.names();
+                    let ids = match field {
+                        Nested::Records => self.data.records.clone(),
+                        Nested::Projects => self.data.projects.clone(),
+                    };
+                    let args = self.page(first, *after, &ids);
                     let args = if args.is_empty() {
                         args
                     } else {
@@ -554,9 +598,9 @@ impl Render<'_> {
                         Page::Literal(n) | Page::Variable(n) => n.to_string().replace('-', "m"),
                     };
                     let after = after.map_or("n".to_owned(), |i| i.to_string());
-                    let key = format!("r{alias}_{first}_{after}");
-                    let _ = write!(out, " {key}: records{args}{d} {{");
-                    self.conn("Record", conn, out);
+                    let key = format!("{prefix}{alias}_{first}_{after}");
+                    let _ = write!(out, " {key}: {name}{args}{d} {{");
+                    self.conn(node, conn, out);
                     out.push_str(" }");
                 }
                 Sel::Inline(inner, dir) => {

@@ -4,8 +4,8 @@
 //! Planning walks the selection as async-graphql hands it to the resolver: `@skip` and
 //! `@include` already applied, fragments spread, variables resolved through
 //! `SelectionField::arguments`. Anything the planner does not know — a field it does not
-//! compile (`Team.members`, `Team.projects`, `Goal.projects`; `Record.assignee` on Citus),
-//! an argument it cannot read, a page size out of range — makes it give up, and the resolvers answer instead, errors included.
+//! compile (`Team.members`; `Record.assignee` on Citus), an argument it cannot read, a page
+//! size out of range — makes it give up, and the resolvers answer instead, errors included.
 
 use async_graphql::{Name, SelectionField, Value};
 
@@ -145,6 +145,12 @@ pub(crate) enum Expr {
         page: PageArgs,
         row: Row,
     },
+    /// The team's or goal's projects (`of`): a page of rows.
+    Projects {
+        of: Entity,
+        page: PageArgs,
+        row: Row,
+    },
     /// The project's team or goal, the record's assignee, the idea's project: one row, or
     /// null.
     One(Entity, Row),
@@ -251,6 +257,16 @@ impl Planner<'_> {
                     let page = self.page_of(&f)?;
                     let (conn, rows) = self.connection(Entity::Record, &f, page)?;
                     let col = row.push(Expr::Records { page, row: rows });
+                    Item::Connection(Box::new(conn), col)
+                }
+                (Entity::Team | Entity::Goal, "projects") => {
+                    let page = self.page_of(&f)?;
+                    let (conn, rows) = self.connection(Entity::Project, &f, page)?;
+                    let col = row.push(Expr::Projects {
+                        of: entity,
+                        page,
+                        row: rows,
+                    });
                     Item::Connection(Box::new(conn), col)
                 }
                 // The project's team is visible (the project was read through it), and

@@ -61,6 +61,7 @@ fn array(binds: &mut Binds, row: &Row) -> String {
         .map(|expr| match expr {
             Expr::Column(c) => c.clone(),
             Expr::Records { page, row } => records_of_project(binds, *page, row, "p.id"),
+            Expr::Projects { of, page, row } => projects_of(binds, *of, *page, row),
             Expr::One(Entity::Team, row) => format!(
                 "(SELECT {} FROM teams tm WHERE tm.id = p.team_id AND {VISIBLE_TEAM})",
                 array(binds, row)
@@ -103,6 +104,29 @@ fn records_of_project(binds: &mut Binds, page: PageArgs, row: &Row, parent: &str
              WHERE r.project_id = {parent} AND r.archived_at IS NULL{after}
              ORDER BY r.id DESC LIMIT {limit}) r)",
         array(binds, row)
+    )
+}
+
+/// The page `page` of live projects of the enclosing team (`tm`) or goal (`g`) that the
+/// viewer can see, in id order, as a JSON array: `Team.projects` and `Goal.projects`.
+/// Under a team the project's team is that team, already visible to the viewer and checked
+/// again here; under a goal each project's team is joined and checked. Either way the
+/// nearest enclosing `tm` or `g` is the parent, however deep the nesting.
+fn projects_of(binds: &mut Binds, of: Entity, page: PageArgs, row: &Row) -> String {
+    let cols = array(binds, row);
+    let from = match of {
+        Entity::Team => "projects p WHERE p.team_id = tm.id",
+        _ => "projects p JOIN teams tm ON tm.id = p.team_id WHERE p.goal_id = g.id",
+    };
+    let after = match page.after {
+        Some(id) => format!(" AND p.id > {}", binds.bind(id, "uuid")),
+        None => String::new(),
+    };
+    let limit = binds.bind(page.limit(), "int8");
+    format!(
+        "(SELECT coalesce(json_agg({cols} ORDER BY p.id), '[]'::json) FROM (
+             SELECT p.* FROM {from} AND {VISIBLE_TEAM} AND p.archived_at IS NULL{after}
+             ORDER BY p.id LIMIT {limit}) p)"
     )
 }
 
