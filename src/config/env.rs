@@ -86,6 +86,10 @@ impl Config {
         if let Some(v) = env("TESSERA_POOL_MAX_LIFETIME_SECS") {
             self.pool_max_lifetime_secs = parse("TESSERA_POOL_MAX_LIFETIME_SECS", v)?;
         }
+        if let Some(v) = env("TESSERA_POOL_MAX_WORKSPACES_PER_CONNECTION") {
+            self.pool_max_workspaces_per_connection =
+                parse("TESSERA_POOL_MAX_WORKSPACES_PER_CONNECTION", v)?;
+        }
         if let Some(v) = env("TESSERA_MIGRATE_CONCURRENCY") {
             self.migrate_concurrency = parse("TESSERA_MIGRATE_CONCURRENCY", v)?;
         }

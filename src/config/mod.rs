@@ -58,6 +58,10 @@ pub struct Config {
     pub pool_max_connections: u32,
     /// Maximum lifetime of a pooled connection, in seconds (bounds per-backend catalog caches).
     pub pool_max_lifetime_secs: u64,
+    /// A pooled connection that has served this many distinct workspaces is closed when it
+    /// is next released (0: no cap). Bounds the workspaces whose catalog entries and plans one
+    /// backend holds; measured in `docs/benchmarks.md` and off by default.
+    pub pool_max_workspaces_per_connection: usize,
     /// How long a request waits for a pooled connection, in seconds.
     pub pool_acquire_timeout_secs: u64,
     /// Prepared statements cached per connection.
@@ -124,6 +128,7 @@ impl Default for Config {
             data_dir: PathBuf::from(".tessera"),
             pool_max_connections: 16,
             pool_max_lifetime_secs: 30 * 60,
+            pool_max_workspaces_per_connection: 0,
             pool_acquire_timeout_secs: 5,
             statement_cache_capacity: 256,
             migrate_concurrency: 4,

@@ -25,9 +25,12 @@
 //!   connection while another idles.
 //!
 //! Connections are opened lazily up to `pool_max_connections`, retired after
-//! `pool_max_lifetime_secs` (which also bounds those caches), closed after five idle
-//! minutes, and checked with a round trip only after ten idle seconds.
+//! `pool_max_lifetime_secs` (which also bounds those caches) or, when
+//! `pool_max_workspaces_per_connection` is set, on the release after they have served that
+//! many distinct workspaces; closed after five idle minutes, and checked with a round trip
+//! only after ten idle seconds.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -64,6 +67,8 @@ struct Shared {
     max: usize,
     acquire_timeout: Duration,
     max_lifetime: Duration,
+    /// Distinct workspaces a connection may serve before it is retired (0: no cap).
+    workspace_cap: usize,
     state: std::sync::Mutex<State>,
     /// Signalled when any connection is released or a slot frees up.
     released: Notify,
@@ -84,8 +89,24 @@ struct State {
 struct Idle {
     conn: PgConnection,
     slot: usize,
-    created: Instant,
+    life: Life,
     since: Instant,
+}
+
+/// What a connection has done since it was opened.
+struct Life {
+    created: Instant,
+    /// The workspaces (their keys) it has served, counted only when they are capped.
+    served: HashSet<u64>,
+}
+
+impl Life {
+    fn new() -> Self {
+        Self {
+            created: Instant::now(),
+            served: HashSet::new(),
+        }
+    }
 }
 
 enum Found {
@@ -155,6 +176,7 @@ impl AppPool {
                 max,
                 acquire_timeout: Duration::from_secs(cfg.pool_acquire_timeout_secs),
                 max_lifetime: cfg.pool_max_lifetime(),
+                workspace_cap: cfg.pool_max_workspaces_per_connection,
                 state: std::sync::Mutex::new(State {
                     idle: Vec::new(),
                     slots: vec![false; max],
@@ -229,7 +251,8 @@ impl AppPool {
             let found = shared.lock().take(homes, key, !homes_only);
             match found {
                 Found::Idle(idle) => {
-                    if let Some(conn) = self.check(idle).await {
+                    if let Some(mut conn) = self.check(idle).await {
+                        conn.serve(key);
                         return Ok(conn);
                     }
                 }
@@ -240,7 +263,11 @@ impl AppPool {
                     )
                     .await;
                     return match opened {
-                        Ok(Ok(conn)) => Ok(PooledConn::new(conn, slot, Instant::now(), self)),
+                        Ok(Ok(conn)) => {
+                            let mut conn = PooledConn::new(conn, slot, Life::new(), self);
+                            conn.serve(key);
+                            Ok(conn)
+                        }
                         Ok(Err(e)) => {
                             shared.free(slot);
                             Err(e)
@@ -272,13 +299,13 @@ impl AppPool {
         let Idle {
             mut conn,
             slot,
-            created,
+            life,
             since,
         } = idle;
         let expired =
-            created.elapsed() >= self.shared.max_lifetime || since.elapsed() >= IDLE_TIMEOUT;
+            life.created.elapsed() >= self.shared.max_lifetime || since.elapsed() >= IDLE_TIMEOUT;
         if !expired && (since.elapsed() < PING_AFTER_IDLE || conn.ping().await.is_ok()) {
-            return Some(PooledConn::new(conn, slot, created, self));
+            return Some(PooledConn::new(conn, slot, life, self));
         }
         self.shared.free(slot);
         close(conn);
@@ -326,9 +353,11 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Puts a sound connection back among the idle ones (or closes it when the pool closed).
-    fn release(&self, conn: PgConnection, slot: usize, created: Instant) {
-        if self.closed.load(Ordering::Acquire) {
+    /// Puts a sound connection back among the idle ones (or closes it when the pool closed or
+    /// the connection has served its cap of workspaces).
+    fn release(&self, conn: PgConnection, slot: usize, life: Life) {
+        let spent = self.workspace_cap > 0 && life.served.len() >= self.workspace_cap;
+        if spent || self.closed.load(Ordering::Acquire) {
             self.free(slot);
             close(conn);
             return;
@@ -341,7 +370,7 @@ impl Shared {
             state.idle.push(Idle {
                 conn,
                 slot,
-                created,
+                life,
                 since: Instant::now(),
             });
         }
@@ -380,7 +409,8 @@ async fn reap(shared: Weak<Shared>) {
             let mut state = shared.lock();
             let (stale, keep): (Vec<_>, Vec<_>) =
                 std::mem::take(&mut state.idle).into_iter().partition(|i| {
-                    i.since.elapsed() >= IDLE_TIMEOUT || i.created.elapsed() >= shared.max_lifetime
+                    i.since.elapsed() >= IDLE_TIMEOUT
+                        || i.life.created.elapsed() >= shared.max_lifetime
                 });
             state.idle = keep;
             stale
@@ -408,7 +438,7 @@ pub struct PooledConn {
     /// Always `Some`: taken only by `Drop`.
     conn: Option<PgConnection>,
     slot: usize,
-    created: Instant,
+    life: Life,
     close: bool,
     /// Its last statement was a completed COMMIT or ROLLBACK ([`super::TxConn::end`]): alive and
     /// outside a transaction, so it goes back without a check.
@@ -417,14 +447,22 @@ pub struct PooledConn {
 }
 
 impl PooledConn {
-    fn new(conn: PgConnection, slot: usize, created: Instant, pool: &AppPool) -> Self {
+    fn new(conn: PgConnection, slot: usize, life: Life, pool: &AppPool) -> Self {
         Self {
             conn: Some(conn),
             slot,
-            created,
+            life,
             close: false,
             sound: false,
             pool: pool.clone(),
+        }
+    }
+
+    /// Counts the workspace `key` (0: none) as served by this connection, when the pool caps
+    /// them.
+    fn serve(&mut self, key: u64) {
+        if key != 0 && self.pool.shared.workspace_cap > 0 {
+            self.life.served.insert(key);
         }
     }
 
@@ -466,9 +504,10 @@ impl Drop for PooledConn {
             close(conn);
             return;
         }
-        let (slot, created) = (self.slot, self.created);
+        let slot = self.slot;
+        let life = std::mem::replace(&mut self.life, Life::new());
         if self.sound {
-            shared.release(conn, slot, created);
+            shared.release(conn, slot, life);
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -479,7 +518,7 @@ impl Drop for PooledConn {
         runtime.spawn(async move {
             let mut conn = conn;
             if conn.ping().await.is_ok() {
-                pool.shared.release(conn, slot, created);
+                pool.shared.release(conn, slot, life);
             } else {
                 pool.shared.free(slot);
             }

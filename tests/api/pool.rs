@@ -1,5 +1,5 @@
 //! The runtime pool: home connections per workspace, fallback when a home is busy, bounded
-//! size, lifetime, close.
+//! size, lifetime, a cap of workspaces per connection, close.
 
 use tessera::db::AppPool;
 use tessera::tenancy::{self, Access, Slug};
@@ -153,4 +153,33 @@ async fn connections_past_their_lifetime_are_replaced() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_ne!(backend_of(&pool, "aging").await, first);
     assert_eq!(pool.size(), 1);
+}
+
+#[tokio::test]
+async fn a_connection_retires_after_its_cap_of_distinct_workspaces() {
+    let db = TestDb::new().await;
+    for s in ["capa", "capb"] {
+        db.create_tenant(s).await;
+    }
+    let mut cfg = db.cfg.clone();
+    cfg.pool_max_connections = 1;
+    cfg.pool_max_workspaces_per_connection = 2;
+    let pool = AppPool::connect(&cfg, &db.app_url).await.unwrap();
+    // The same workspace again is not another one.
+    let first = backend_of(&pool, "capa").await;
+    assert_eq!(backend_of(&pool, "capa").await, first);
+    // The second distinct workspace is served, then the connection is closed on release.
+    assert_eq!(backend_of(&pool, "capb").await, first);
+    let second = backend_of(&pool, "capa").await;
+    assert_ne!(second, first);
+    assert_eq!(backend_of(&pool, "capa").await, second);
+    assert_eq!(pool.size(), 1);
+
+    // Without a cap the one connection serves both for as long as it lives.
+    cfg.pool_max_workspaces_per_connection = 0;
+    let uncapped = AppPool::connect(&cfg, &db.app_url).await.unwrap();
+    let pid = backend_of(&uncapped, "capa").await;
+    for s in ["capb", "capa", "capb"] {
+        assert_eq!(backend_of(&uncapped, s).await, pid);
+    }
 }

@@ -186,6 +186,18 @@ pub(crate) async fn serve_with_lifetime(
     .await
 }
 
+/// [`serve`] with each pooled connection retired after serving `cap` distinct workspaces.
+pub(crate) async fn serve_with_workspace_cap(
+    b: &Bench,
+    pool_size: u32,
+    cap: usize,
+) -> anyhow::Result<(std::net::SocketAddr, tokio::sync::oneshot::Sender<()>)> {
+    serve_with(b, pool_size, |cfg| {
+        cfg.pool_max_workspaces_per_connection = cap
+    })
+    .await
+}
+
 /// [`serve`] with compiled reads off: every field through its resolver.
 pub(crate) async fn serve_resolvers_only(
     b: &Bench,

@@ -3,7 +3,7 @@
 //! `cargo run --release --bin bench -- audit [--entries N] [--seconds S]`
 //! `cargo run --release --bin bench -- export [--records N]`
 //! `cargo run --release --bin bench -- api [--concurrency C] [--seconds S] [--rounds R] [--peer-workers W]`
-//! `cargo run --release --bin bench -- tenants [--tenants N] [--creators P] [--concurrency C] [--seconds S] [--rounds R]`
+//! `cargo run --release --bin bench -- tenants [--tenants N] [--creators P] [--concurrency C] [--seconds S] [--rounds R] [--short-lifetime S | --workspace-cap W]`
 //! `cargo run --release --bin bench -- cluster [--tenants N] [--concurrency C] [--seconds S] [--rounds R] [--records M]`
 //!
 //! `api` serves Tessera in this process and drives it from a second process (this binary's
@@ -96,6 +96,8 @@ async fn main() -> anyhow::Result<()> {
                 u64::try_from(flag("--seconds", 10)?)?,
                 usize::try_from(flag("--rounds", 3)?)?,
                 u64::try_from(flag("--short-lifetime", 10)?)?.max(1),
+                // When set, the second server caps the workspaces per connection instead.
+                usize::try_from(flag("--workspace-cap", 0)?)?,
             )
             .await?
         }

@@ -199,6 +199,7 @@ pub(crate) async fn tenants_scenario(
     secs: u64,
     rounds: usize,
     short_lifetime_secs: u64,
+    workspace_cap: usize,
 ) -> anyhow::Result<serde_json::Value> {
     let b = Bench::setup(8).await?;
     let result = async {
@@ -207,8 +208,18 @@ pub(crate) async fn tenants_scenario(
         drop(conn);
         let (addr, stop) = serve(&b, 16).await?;
         // A second server over the same database whose connections live `short_lifetime_secs`
-        // only: each backend then holds the catalog entries and plans of fewer workspaces.
-        let (short_addr, short_stop) = serve_with_lifetime(&b, 16, short_lifetime_secs).await?;
+        // only, or (with a `workspace_cap`) serve that many distinct workspaces only: each
+        // backend then holds the catalog entries and plans of fewer workspaces.
+        let (short_addr, short_stop) = if workspace_cap > 0 {
+            serve_with_workspace_cap(&b, 16, workspace_cap).await?
+        } else {
+            serve_with_lifetime(&b, 16, short_lifetime_secs).await?
+        };
+        let variant = if workspace_cap > 0 {
+            format!("connections retired after {workspace_cap} workspaces")
+        } else {
+            format!("connections living {short_lifetime_secs} s")
+        };
         let client = reqwest::Client::new();
         let cookie = browser_session(&client, addr).await?;
         let samples = (tenants / 30).clamp(10, 300);
@@ -268,7 +279,7 @@ COMMIT;
             over_n.push(load_from_another_process(&format!("@{}", file_n.display()), "", &json!(null), concurrency, secs)?);
             short_n.push(load_from_another_process(&format!("@{}", file_short.display()), "", &json!(null), concurrency, secs)?);
             let s = &short_n[round - 1];
-            println!("round {round}: over {tenants}, connections living {short_lifetime_secs} s: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors", s.rps, s.p50_ms, s.p99_ms, s.errors);
+            println!("round {round}: over {tenants}, {variant}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors", s.rps, s.p50_ms, s.p99_ms, s.errors);
             over_10.push(load_from_another_process(&format!("@{}", file.display()), "", &json!(null), concurrency, secs)?);
             pg_n.push(pgbench(&b.app_url(), &pg_script(tenants, false), concurrency, secs)?);
             pg_homed.push(pgbench(&b.app_url(), &pg_script(tenants, true), concurrency, secs)?);
@@ -288,7 +299,7 @@ COMMIT;
         let short_p50: Vec<f64> = short_n.iter().zip(&over_10).map(|(n, t)| n.p50_ms / t.p50_ms).collect();
         let short_vs_long: Vec<f64> = short_n.iter().zip(&over_n).map(|(s, l)| s.p50_ms / l.p50_ms).collect();
         println!(
-            "over {tenants} with connections living {short_lifetime_secs} s: p50 {:.2}x of over 10, {:.2}x of the default lifetime (medians of rounds)",
+            "over {tenants} with {variant}: p50 {:.2}x of over 10, {:.2}x of the default pool (medians of rounds)",
             median(short_p50.iter().copied()), median(short_vs_long.iter().copied())
         );
         let p50_ratio: Vec<f64> = over_n.iter().zip(&over_10).map(|(n, t)| n.p50_ms / t.p50_ms).collect();
@@ -341,7 +352,7 @@ COMMIT;
             "pgbench_latency_ratio": ratio_summary(&pg_ratio),
             "pgbench_homed": pg_homed.iter().map(|(tps, ms)| json!({ "tps": tps, "latency_avg_ms": ms })).collect::<Vec<_>>(),
             "pgbench_homed_latency_ratio": ratio_summary(&pg_homed_ratio),
-            "short_lifetime": { "seconds": short_lifetime_secs, "round_robin_all": short_n, "p50_ratio_to_10": ratio_summary(&short_p50), "p50_ratio_to_default": ratio_summary(&short_vs_long) },
+            "short_lifetime": { "variant": variant, "seconds": short_lifetime_secs, "workspace_cap": workspace_cap, "round_robin_all": short_n, "p50_ratio_to_10": ratio_summary(&short_p50), "p50_ratio_to_default": ratio_summary(&short_vs_long) },
             "backends": backends, "backend_rss_mib": rss,
             "migration_seconds": migrate_secs,
         }))
