@@ -167,7 +167,8 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Value>
             &"a compiled read's value could not be bound",
         ));
     }
-    let found: Option<sqlx::types::Json<serde_json::Value>> = {
+    // The statement's text as PostgreSQL sent it, shaped without a JSON tree in between.
+    let found: Option<sqlx::types::Json<Box<serde_json::value::RawValue>>> = {
         let mut tx = tx(ctx).await?;
         tx.count_compiled_read();
         sqlx::query_scalar_with(&text, binds.args)

@@ -1,10 +1,15 @@
 //! From the statement's JSON to the GraphQL answer, in the plan's key order, each value
 //! formatted as the schema's own scalars and enums format it.
+//!
+//! The JSON is read where it lies: each row is split into its columns as slices of the
+//! statement's text ([`RawValue`]), and each leaf is parsed from its slice straight into the
+//! answer's value, without a `serde_json::Value` tree in between (that tree cost an
+//! allocation per string and per row that the answer then copied again).
 
 use async_graphql::indexmap::IndexMap;
 use async_graphql::{Name, ScalarType, Value};
 use chrono::DateTime;
-use serde_json::Value as Json;
+use serde_json::value::RawValue;
 
 use super::plan::{ConnItem, Connection, EdgeItem, Fields, Item, Leaf, PageItem};
 use crate::graphql::tenant::MemberRole;
@@ -58,47 +63,66 @@ fn finish(map: IndexMap<Name, Value>) -> Value {
     }
 }
 
-fn leaf(leaf: Leaf, v: Option<&Json>) -> Result<Value, Malformed> {
-    let v = v.ok_or(Malformed("row width"))?;
-    if v.is_null() {
+/// The columns of a row (a JSON array), each a slice of the statement's text.
+fn columns(row: &RawValue) -> Result<Vec<&RawValue>, Malformed> {
+    serde_json::from_str(row.get()).map_err(|_| Malformed("row"))
+}
+
+fn is_null(v: &RawValue) -> bool {
+    v.get() == "null"
+}
+
+fn parse<'a, T: serde::Deserialize<'a>>(
+    v: &'a RawValue,
+    what: &'static str,
+) -> Result<T, Malformed> {
+    serde_json::from_str(v.get()).map_err(|_| Malformed(what))
+}
+
+fn leaf(leaf: Leaf, v: Option<&&RawValue>) -> Result<Value, Malformed> {
+    let v: &RawValue = v.ok_or(Malformed("row width"))?;
+    if is_null(v) {
         return Ok(Value::Null);
     }
     Ok(match leaf {
-        Leaf::Id | Leaf::Text => Value::String(v.as_str().ok_or(Malformed("text"))?.to_owned()),
+        Leaf::Id | Leaf::Text => Value::String(parse(v, "text")?),
+        // Stored as the enums' own names: no escapes, read in place.
         Leaf::Status => {
-            let s = v.as_str().ok_or(Malformed("status"))?;
-            async_graphql::resolver_utils::enum_value(RecordStatus::parse(s))
+            async_graphql::resolver_utils::enum_value(RecordStatus::parse(parse(v, "status")?))
         }
         Leaf::Role => {
-            let s = v.as_str().ok_or(Malformed("role"))?;
-            async_graphql::resolver_utils::enum_value(MemberRole::parse(s))
+            async_graphql::resolver_utils::enum_value(MemberRole::parse(parse(v, "role")?))
         }
         Leaf::Visibility => {
-            let s = v.as_str().ok_or(Malformed("visibility"))?;
-            async_graphql::resolver_utils::enum_value(Visibility::parse(s))
+            async_graphql::resolver_utils::enum_value(Visibility::parse(parse(v, "visibility")?))
         }
-        // As `Json<serde_json::Value>` answers.
-        Leaf::Json => async_graphql::to_value(v).unwrap_or_default(),
-        Leaf::Time => {
-            let micros = v.as_i64().ok_or(Malformed("timestamp"))?;
-            DateTime::from_timestamp_micros(micros)
-                .ok_or(Malformed("timestamp"))?
-                .to_value()
+        // As `Json<serde_json::Value>` answers: through `serde_json::Value`, so that numbers
+        // keep exactly the form the resolvers give them.
+        Leaf::Json => {
+            async_graphql::to_value(parse::<serde_json::Value>(v, "json")?).unwrap_or_default()
         }
+        Leaf::Time => DateTime::from_timestamp_micros(parse(v, "timestamp")?)
+            .ok_or(Malformed("timestamp"))?
+            .to_value(),
     })
 }
 
 /// An object from its row (a JSON array of the planned columns).
-pub(crate) fn object(fields: &Fields, row: &Json) -> Result<Value, Malformed> {
-    let cols = row.as_array().ok_or(Malformed("row"))?;
+pub(crate) fn object(fields: &Fields, row: &RawValue) -> Result<Value, Malformed> {
+    object_of(fields, &columns(row)?)
+}
+
+fn object_of(fields: &Fields, cols: &[&RawValue]) -> Result<Value, Malformed> {
     let mut out = IndexMap::with_capacity(fields.len());
     for (name, item) in fields {
         let value = match item {
             Item::Typename(t) => Value::String((*t).to_owned()),
             Item::Leaf(l, col) => leaf(*l, cols.get(*col))?,
             Item::Object(fields, col, required) => match cols.get(*col) {
-                Some(Json::Null) if *required => return Err(Malformed("missing object")),
-                Some(Json::Null) => Value::Null,
+                Some(row) if is_null(row) && *required => {
+                    return Err(Malformed("missing object"));
+                }
+                Some(row) if is_null(row) => Value::Null,
                 Some(row) => object(fields, row)?,
                 None => return Err(Malformed("row width")),
             },
@@ -113,16 +137,18 @@ pub(crate) fn object(fields: &Fields, row: &Json) -> Result<Value, Malformed> {
 
 /// A connection from its rows (a JSON array of rows, one more than the page when another
 /// page follows).
-pub(crate) fn connection(conn: &Connection, rows: &Json) -> Result<Value, Malformed> {
-    let rows = rows.as_array().ok_or(Malformed("page"))?;
+pub(crate) fn connection(conn: &Connection, rows: &RawValue) -> Result<Value, Malformed> {
+    let rows: Vec<&RawValue> = parse(rows, "page")?;
     let first = usize::try_from(conn.page.first).unwrap_or(0);
     let has_next = rows.len() > first;
-    let rows = &rows[..rows.len().min(first)];
-    let cursor = |row: &Json| -> Result<Value, Malformed> {
-        let id = row
-            .as_array()
-            .and_then(|cols| cols.get(conn.id_col))
-            .and_then(Json::as_str)
+    let rows = rows[..rows.len().min(first)]
+        .iter()
+        .map(|row| columns(row))
+        .collect::<Result<Vec<_>, _>>()?;
+    let cursor = |cols: &Vec<&RawValue>| -> Result<Value, Malformed> {
+        let id = cols
+            .get(conn.id_col)
+            .and_then(|id| parse::<&str>(id, "id").ok())
             .and_then(|s| uuid::Uuid::parse_str(s).ok())
             .ok_or(Malformed("id"))?;
         Ok(Value::String(encode_cursor(id)))
@@ -133,18 +159,18 @@ pub(crate) fn connection(conn: &Connection, rows: &Json) -> Result<Value, Malfor
             ConnItem::Typename => Value::String(conn.entity.connection_name().to_owned()),
             ConnItem::Nodes(fields) => Value::List(
                 rows.iter()
-                    .map(|row| object(fields, row))
+                    .map(|cols| object_of(fields, cols))
                     .collect::<Result<_, _>>()?,
             ),
             ConnItem::Edges(items) => {
                 let mut edges = Vec::with_capacity(rows.len());
-                for row in rows {
+                for cols in &rows {
                     let mut edge = IndexMap::with_capacity(items.len());
                     for (name, item) in items {
                         let value = match item {
                             EdgeItem::Typename => Value::String(conn.entity.edge_name().to_owned()),
-                            EdgeItem::Cursor => cursor(row)?,
-                            EdgeItem::Node(fields) => object(fields, row)?,
+                            EdgeItem::Cursor => cursor(cols)?,
+                            EdgeItem::Node(fields) => object_of(fields, cols)?,
                         };
                         insert(&mut edge, name.clone(), value);
                     }
