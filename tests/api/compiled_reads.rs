@@ -406,7 +406,7 @@ fn team_sel() -> BoxedStrategy<Vec<Sel>> {
         TEAM_LEAVES,
         prop_oneof![
             4 => leaf(TEAM_LEAVES),
-            1 => Just(Sel::Text("members { email }")),
+            1 => object("members", "Member", MEMBER_LEAVES, &[]),
             2 => nested(Nested::Projects, project_sel()),
         ]
         .boxed(),
@@ -870,6 +870,12 @@ async fn populate(app: &TestApp) -> (Data, String, String) {
             projects.push(p);
         }
     }
+    // On a team too, before leaving: the team's members answer without them.
+    q(
+        "mutation($t: ID!, $u: ID!) { addTeamMember(teamId: $t, userId: $u) { id } }",
+        json!({ "t": teams[0], "u": gone.to_string() }),
+    )
+    .await;
     q(
         "mutation($u: ID!) { removeMember(userId: $u) }",
         json!({ "u": gone.to_string() }),

@@ -4,8 +4,9 @@
 //! Planning walks the selection as async-graphql hands it to the resolver: `@skip` and
 //! `@include` already applied, fragments spread, variables resolved through
 //! `SelectionField::arguments`. Anything the planner does not know — a field it does not
-//! compile (`Team.members`; `Record.assignee` on Citus), an argument it cannot read, a page
-//! size out of range — makes it give up, and the resolvers answer instead, errors included.
+//! compile (`Team.members` and `Record.assignee` on Citus), an argument it cannot read, a
+//! page size out of range — makes it give up, and the resolvers answer instead, errors
+//! included.
 
 use async_graphql::{Name, SelectionField, Value};
 
@@ -154,6 +155,8 @@ pub(crate) enum Expr {
     /// The project's team or goal, the record's assignee, the idea's project: one row, or
     /// null.
     One(Entity, Row),
+    /// The team's members: a list of rows.
+    Members(Row),
 }
 
 /// The columns of one row, each column expression once; fields refer to them by position.
@@ -190,6 +193,8 @@ pub(crate) enum Item {
     Object(Fields, usize, bool),
     /// A nested connection, its rows a JSON array in column `usize`.
     Connection(Box<Connection>, usize),
+    /// A list of objects (`Team.members`), their rows a JSON array in column `usize`.
+    List(Fields, usize),
 }
 
 /// A connection: its page (rows are fetched one beyond it, to learn whether another
@@ -273,7 +278,18 @@ impl Planner<'_> {
                 // the statement checks it again; its goal is not subject to visibility.
                 // An assignee who has left the workspace is null, as the loader answers; so
                 // is a promoted project the viewer cannot see.
-                (Entity::Record, "assignee") if !self.shared_joins => return None,
+                (Entity::Record, "assignee") | (Entity::Team, "members") if !self.shared_joins => {
+                    return None;
+                }
+                // The members still in the workspace, by user id, as the resolver lists them.
+                (Entity::Team, "members") => {
+                    let mut sub = Row::default();
+                    let fields = self.object(Entity::Member, &f, &mut sub)?;
+                    if !fits(&sub) {
+                        return None;
+                    }
+                    Item::List(fields, row.push(Expr::Members(sub)))
+                }
                 (Entity::Project, "team" | "goal")
                 | (Entity::Record, "assignee")
                 | (Entity::Idea, "promotedProject") => {

@@ -129,6 +129,15 @@ fn object_of(fields: &Fields, cols: &[&RawValue]) -> Result<Value, Malformed> {
             Item::Connection(conn, col) => {
                 connection(conn, cols.get(*col).ok_or(Malformed("row width"))?)?
             }
+            Item::List(fields, col) => {
+                let rows: Vec<&RawValue> =
+                    parse(cols.get(*col).ok_or(Malformed("row width"))?, "list")?;
+                Value::List(
+                    rows.into_iter()
+                        .map(|row| object(fields, row))
+                        .collect::<Result<_, _>>()?,
+                )
+            }
         };
         insert(&mut out, name.clone(), value);
     }

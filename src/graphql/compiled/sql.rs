@@ -76,7 +76,19 @@ fn array(binds: &mut Binds, row: &Row) -> String {
                 array(binds, row)
             ),
             // As `identity::members_by_ids`: row-level security limits both tables to the
-            // workspace, and the explicit tenant filter says so again.
+            // workspace, and the explicit tenant filter says so again. A team's members are
+            // its `team_members` who are still members of the workspace.
+            Expr::Members(row) => {
+                let cols = array(binds, row);
+                let tenant = binds.bind(binds.tenant, "uuid");
+                format!(
+                    "(SELECT coalesce(json_agg({cols} ORDER BY m.user_id), '[]'::json)
+                      FROM team_members tmm
+                      JOIN public.memberships m ON m.user_id = tmm.user_id AND m.tenant_id = {tenant}
+                      JOIN public.users u ON u.id = m.user_id
+                      WHERE tmm.team_id = tm.id)"
+                )
+            }
             Expr::One(_, row) => {
                 let cols = array(binds, row);
                 let tenant = binds.bind(binds.tenant, "uuid");
