@@ -1,5 +1,5 @@
 //! Compiled reads answer exactly as the resolvers do. Random valid queries over the
-//! work domain's read fields — aliases, repeated keys, inline fragments and named
+//! work domain's read fields and `members` — aliases, repeated keys, inline fragments and named
 //! fragment spreads, `@skip`/`@include` on variables, page arguments (valid or not, literal
 //! or from variables), nested record and project pages, fields that do not compile — go to two servers
 //! over the same data: one with compiled reads on, one with them off. Their answers, errors
@@ -25,6 +25,8 @@ struct Data {
     ideas: Vec<String>,
     projects: Vec<String>,
     records: Vec<String>,
+    /// Users: the owner, the member and one who left the workspace.
+    users: Vec<String>,
 }
 
 impl Data {
@@ -143,6 +145,12 @@ enum Root {
     },
     /// `team(id:)`, `goal(id:)`, `idea(id:)`.
     One(Kind, usize, Vec<Sel>),
+    /// `members`.
+    Members {
+        first: Page,
+        after: Option<usize>,
+        conn: Vec<ConnSel>,
+    },
     /// `teams`, `goals`, `ideas`.
     Page {
         kind: Kind,
@@ -463,6 +471,12 @@ fn root() -> impl Strategy<Value = Root> {
                 conn,
             })
         }),
+        (
+            page(),
+            prop::option::of(0..4usize),
+            conn(selection(MEMBER_LEAVES, leaf(MEMBER_LEAVES).boxed()))
+        )
+            .prop_map(|(first, after, conn)| Root::Members { first, after, conn }),
         (0..20usize, project_sel()).prop_map(|(i, s)| Root::Project(i, s)),
         (0..60usize, record_sel()).prop_map(|(i, s)| Root::Record(i, s)),
         (
@@ -692,6 +706,16 @@ impl Render<'_> {
                 let _ = write!(out, "projects{args} {{");
                 self.conn("Project", conn, &mut out);
             }
+            Root::Members { first, after, conn } => {
+                let args = self.page(first, *after, &d.users);
+                let args = if args.is_empty() {
+                    args
+                } else {
+                    format!("({args})")
+                };
+                let _ = write!(out, "members{args} {{");
+                self.conn("Member", conn, &mut out);
+            }
             Root::One(kind, i, sel) => {
                 let (field, _, ty) = kind.names();
                 let _ = write!(out, "{field}(id: {:?}) {{", Data::id(kind.ids(&d), *i));
@@ -919,6 +943,7 @@ async fn populate(app: &TestApp) -> (Data, String, String) {
         ideas,
         projects,
         records,
+        users: [s.owner, member, gone].map(|u| u.to_string()).to_vec(),
     };
     (data, s.owner_token, member_token)
 }

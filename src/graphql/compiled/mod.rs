@@ -2,7 +2,7 @@
 //! SQL statement planned from the selection, instead of a resolver per field.
 //!
 //! The root resolvers of the work domain (`project(s)`, `record(s)`, `team(s)`, `goal(s)`,
-//! `idea(s)`) call [`serve`] first.
+//! `idea(s)`) and `members` call [`serve`] first.
 //! When the whole selection under the field compiles ([`plan`]), PostgreSQL returns only
 //! the selected columns, nested pages come from correlated subqueries aggregated to JSON in
 //! the same statement ([`sql`]), and the answer is shaped from that JSON without a future
@@ -44,6 +44,8 @@ pub(crate) enum Root {
     Goals(PageArgs),
     Idea(Uuid),
     Ideas(PageArgs),
+    /// The workspace's members, from the shared schema.
+    Members(PageArgs),
 }
 
 /// What a root read field answers: its value from the resolvers, or the compiled answer
@@ -152,6 +154,13 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Value>
                 return Ok(None);
             };
             let text = sql::projects(&mut binds, page, &row, filter);
+            (Planned::Connection(conn), text)
+        }
+        Root::Members(page) => {
+            let Some((conn, row)) = planner.connection(Entity::Member, &field, page) else {
+                return Ok(None);
+            };
+            let text = sql::members(&mut binds, page, &row);
             (Planned::Connection(conn), text)
         }
         Root::Records(project, page) => {

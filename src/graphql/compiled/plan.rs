@@ -324,7 +324,8 @@ impl Planner<'_> {
         page: PageArgs,
     ) -> Option<(Connection, Row)> {
         let mut row = Row::default();
-        let id_col = row.column(Leaf::Id.expr(entity.alias(), "id"));
+        let (_, id) = Leaf::of(entity, "id")?;
+        let id_col = row.column(Leaf::Id.expr(entity.alias(), id));
         let mut items = Vec::new();
         for f in sel.selection_set() {
             let item = match f.name() {

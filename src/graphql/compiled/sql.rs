@@ -229,6 +229,26 @@ pub(crate) fn projects(
     )
 }
 
+/// `members`: one page of the workspace's members as a JSON array, by user id. Only the
+/// shared schema is read, as `identity::list_members` reads it (row-level security and the
+/// explicit tenant filter); on Citus that runs on the coordinator, where those tables live.
+pub(crate) fn members(binds: &mut Binds, page: PageArgs, row: &Row) -> String {
+    let cols = array(binds, row);
+    let tenant = binds.bind(binds.tenant, "uuid");
+    let after = match page.after {
+        Some(id) => format!(" AND m.user_id > {}", binds.bind(id, "uuid")),
+        None => String::new(),
+    };
+    let limit = binds.bind(page.limit(), "int8");
+    format!(
+        "SELECT coalesce(json_agg(x.j ORDER BY x.k), '[]'::json) FROM (
+             SELECT {cols} AS j, m.user_id AS k
+             FROM public.memberships m JOIN public.users u ON u.id = m.user_id
+             WHERE m.tenant_id = {tenant}{after}
+             ORDER BY m.user_id LIMIT {limit}) x"
+    )
+}
+
 /// `records(projectId:)`: the page, or no row when the project is not visible.
 pub(crate) fn records(binds: &mut Binds, page: PageArgs, row: &Row, project_id: Uuid) -> String {
     let page = records_of_project(binds, page, row, "p.id");

@@ -7,6 +7,7 @@ use crate::graphql::context::parse_id;
 use crate::members::{self, Manager};
 
 use crate::authz::{Permission as P, requires};
+use crate::graphql::compiled::{self, Root, Served};
 use crate::graphql::connection::{Conn, connection};
 use crate::graphql::context::{page, perm, state, tx};
 use crate::graphql::errors::ApiError;
@@ -47,18 +48,21 @@ impl MembersQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<MemberObj>> {
+    ) -> Result<Served<Conn<MemberObj>>> {
         let args = page(ctx, first, after.as_deref())?;
+        if let Some(v) = compiled::serve(ctx, Root::Members(args)).await? {
+            return Ok(Served::Compiled(v));
+        }
         let rows = crate::identity::list_members(&mut *tx(ctx).await?, args.after, args.limit())
             .await
             .map_err(ApiError::from)?;
         let found = Page::from_rows(rows, &args);
-        Ok(connection(
+        Ok(Served::Resolved(connection(
             found,
             args.after.is_some(),
             |m| m.user_id,
             MemberObj,
-        ))
+        )))
     }
 }
 
