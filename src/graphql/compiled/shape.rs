@@ -12,7 +12,7 @@ use chrono::DateTime;
 use serde_json::value::RawValue;
 
 use super::plan::{ConnItem, Connection, EdgeItem, Fields, Item, Leaf, PageItem};
-use crate::graphql::tenant::MemberRole;
+use crate::graphql::tenant::member_role::MemberRole;
 use crate::work::page::encode_cursor;
 use crate::work::records::RecordStatus;
 use crate::work::teams::Visibility;

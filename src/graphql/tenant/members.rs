@@ -1,7 +1,9 @@
 //! The caller and the workspace's members: listing them, changing roles, removing, leaving,
 //! transferring ownership (rules in [`crate::members`]).
 
-use async_graphql::{Context, Enum, ID, Object, Result};
+use async_graphql::{Context, ID, Object, Result};
+
+pub use super::member_role::MemberRole;
 
 use crate::graphql::context::parse_id;
 use crate::members::{self, Manager};
@@ -142,33 +144,6 @@ impl MembersMutation {
         let fresh = st.factor_fresh();
         members::transfer_ownership(&mut *tx(ctx).await?, &by, user, fresh).await?;
         member_by_id(ctx, user).await
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum MemberRole {
-    Owner,
-    Admin,
-    Member,
-}
-
-impl From<MemberRole> for crate::authz::Role {
-    fn from(r: MemberRole) -> Self {
-        match r {
-            MemberRole::Owner => Self::Owner,
-            MemberRole::Admin => Self::Admin,
-            MemberRole::Member => Self::Member,
-        }
-    }
-}
-
-impl MemberRole {
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "owner" => Self::Owner,
-            "admin" => Self::Admin,
-            _ => Self::Member,
-        }
     }
 }
 

@@ -10,6 +10,7 @@ mod history;
 mod ideas;
 mod invitations;
 mod live;
+pub(crate) mod member_role;
 mod members;
 mod network;
 pub(crate) mod objects;
@@ -22,8 +23,6 @@ mod tokens;
 mod webhooks;
 
 use async_graphql::{MergedObject, MergedSubscription};
-
-pub(crate) use members::MemberRole;
 
 /// Tenant queries, served inside a read-only tenant transaction.
 #[derive(MergedObject, Default)]
