@@ -174,30 +174,6 @@ pub(crate) async fn serve(
     serve_with(b, pool_size, |_| {}).await
 }
 
-/// [`serve`] with its pooled connections closed after `lifetime_secs`.
-pub(crate) async fn serve_with_lifetime(
-    b: &Bench,
-    pool_size: u32,
-    lifetime_secs: u64,
-) -> anyhow::Result<(std::net::SocketAddr, tokio::sync::oneshot::Sender<()>)> {
-    serve_with(b, pool_size, |cfg| {
-        cfg.pool_max_lifetime_secs = lifetime_secs
-    })
-    .await
-}
-
-/// [`serve`] with each pooled connection retired after serving `cap` distinct workspaces.
-pub(crate) async fn serve_with_workspace_cap(
-    b: &Bench,
-    pool_size: u32,
-    cap: usize,
-) -> anyhow::Result<(std::net::SocketAddr, tokio::sync::oneshot::Sender<()>)> {
-    serve_with(b, pool_size, |cfg| {
-        cfg.pool_max_workspaces_per_connection = cap
-    })
-    .await
-}
-
 /// [`serve`] with compiled reads off: every field through its resolver.
 pub(crate) async fn serve_resolvers_only(
     b: &Bench,
@@ -207,7 +183,7 @@ pub(crate) async fn serve_resolvers_only(
 }
 
 /// [`serve`] with the bench's configuration changed by `tune`.
-async fn serve_with(
+pub(crate) async fn serve_with(
     b: &Bench,
     pool_size: u32,
     tune: impl FnOnce(&mut Config),

@@ -210,11 +210,14 @@ pub(crate) async fn tenants_scenario(
         // A second server over the same database whose connections live `short_lifetime_secs`
         // only, or (with a `workspace_cap`) serve that many distinct workspaces only: each
         // backend then holds the catalog entries and plans of fewer workspaces.
-        let (short_addr, short_stop) = if workspace_cap > 0 {
-            serve_with_workspace_cap(&b, 16, workspace_cap).await?
-        } else {
-            serve_with_lifetime(&b, 16, short_lifetime_secs).await?
-        };
+        let (short_addr, short_stop) = serve_with(&b, 16, |cfg| {
+            if workspace_cap > 0 {
+                cfg.pool_max_workspaces_per_connection = workspace_cap;
+            } else {
+                cfg.pool_max_lifetime_secs = short_lifetime_secs;
+            }
+        })
+        .await?;
         let variant = if workspace_cap > 0 {
             format!("connections retired after {workspace_cap} workspaces")
         } else {

@@ -240,7 +240,7 @@ fn key(f: &SelectionField<'_>) -> Name {
 pub(crate) struct Planner<'a> {
     pub(crate) limits: &'a Limits,
     /// Whether a workspace's statement may read the shared schema's tables (memberships
-    /// and users, for `Record.assignee`): not on Citus, where the workspace's tables live on
+    /// and users, for `Record.assignee` and `Team.members`): not on Citus, where the workspace's tables live on
     /// a worker and the shared ones on the coordinator.
     pub(crate) shared_joins: bool,
 }
@@ -274,10 +274,6 @@ impl Planner<'_> {
                     });
                     Item::Connection(Box::new(conn), col)
                 }
-                // The project's team is visible (the project was read through it), and
-                // the statement checks it again; its goal is not subject to visibility.
-                // An assignee who has left the workspace is null, as the loader answers; so
-                // is a promoted project the viewer cannot see.
                 (Entity::Record, "assignee") | (Entity::Team, "members") if !self.shared_joins => {
                     return None;
                 }
@@ -290,6 +286,10 @@ impl Planner<'_> {
                     }
                     Item::List(fields, row.push(Expr::Members(sub)))
                 }
+                // The project's team is visible (the project was read through it), and
+                // the statement checks it again; its goal is not subject to visibility.
+                // An assignee who has left the workspace is null, as the loader answers; so
+                // is a promoted project the viewer cannot see.
                 (Entity::Project, "team" | "goal")
                 | (Entity::Record, "assignee")
                 | (Entity::Idea, "promotedProject") => {
