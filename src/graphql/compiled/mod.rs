@@ -21,7 +21,9 @@ use std::borrow::Cow;
 
 use async_graphql::parser::types::Field;
 use async_graphql::registry::Registry;
-use async_graphql::{Context, ContextSelectionSet, OutputType, Positioned, ServerResult, Value};
+use async_graphql::{
+    Context, ContextSelectionSet, OutputType, Positioned, ServerError, ServerResult, Value,
+};
 use uuid::Uuid;
 
 use super::context::{state, tx};
@@ -52,7 +54,22 @@ pub(crate) enum Root {
 /// (the same type to the schema).
 pub(crate) enum Served<T> {
     Resolved(T),
-    Compiled(Value),
+    Compiled(Answer),
+}
+
+/// A compiled answer, built for one field's selection set and handed to the executor once:
+/// moved out rather than cloned, since a nested page's answer holds thousands of values.
+/// (The executor resolves a field's value once; the lock is never contended.)
+pub(crate) struct Answer(std::sync::Mutex<Option<Value>>);
+
+impl Answer {
+    fn new(value: Value) -> Self {
+        Self(std::sync::Mutex::new(Some(value)))
+    }
+
+    fn take(&self) -> Option<Value> {
+        self.0.lock().ok().and_then(|mut value| value.take())
+    }
 }
 
 impl<T: OutputType> OutputType for Served<T> {
@@ -76,7 +93,9 @@ impl<T: OutputType> OutputType for Served<T> {
         match self {
             Self::Resolved(value) => value.resolve(ctx, field).await,
             // Built for this field's selection set, keyed by its response keys.
-            Self::Compiled(value) => Ok(value.clone()),
+            Self::Compiled(answer) => answer.take().ok_or_else(|| {
+                ServerError::new("a compiled answer was resolved twice", Some(field.pos))
+            }),
         }
     }
 }
@@ -89,7 +108,7 @@ enum Planned {
 
 /// Answers `root` from one statement, if its selection compiles (and compiled reads are
 /// on); `None` leaves it to the resolvers.
-pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Value>, ApiError> {
+pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer>, ApiError> {
     let state = state(ctx)?;
     if !state.limits.compiled_reads {
         return Ok(None);
@@ -192,5 +211,7 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Value>
         Planned::Object(fields) => shape::object(fields, &json),
         Planned::Connection(conn) => shape::connection(conn, &json),
     };
-    value.map(Some).map_err(|e| ApiError::internal(&e))
+    value
+        .map(|v| Some(Answer::new(v)))
+        .map_err(|e| ApiError::internal(&e))
 }
