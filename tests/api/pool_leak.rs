@@ -47,6 +47,29 @@ async fn interleaved_requests_never_cross_tenants_and_connections_come_back_clea
     for t in tasks {
         t.await.expect("worker");
     }
+    // Reads answer before their COMMIT has completed (`http::graphql::tenant`); moments
+    // later, no backend of the runtime role is still inside a transaction. (Read as the
+    // superuser: other roles' `state` is hidden from the migrator.)
+    let mut admin = tessera::db::admin_connect_url(&crate::helpers::admin_url())
+        .await
+        .unwrap();
+    let mut busy: Vec<String> = Vec::new();
+    for _ in 0..500 {
+        busy = sqlx::query_scalar(
+            "SELECT coalesce(state, 'unknown') FROM pg_stat_activity
+             WHERE datname = $1 AND usename = $2 AND state IS DISTINCT FROM 'idle'",
+        )
+        .bind(&app.db.name)
+        .bind(&app.db.roles.app)
+        .fetch_all(&mut admin)
+        .await
+        .unwrap();
+        if busy.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(busy.is_empty(), "runtime connections still busy: {busy:?}");
     // Every pooled connection, checked out afterwards, is back to the runtime role with no
     // tenant context.
     let mut held = Vec::new();

@@ -271,7 +271,17 @@ async fn execute(
             );
         }
         let (body, request_error) = response_body(&response)?;
-        if response.is_ok() {
+        if tx.access() != Access::ReadWrite && keyed.is_none() {
+            // A read-only transaction changes nothing, so how it ends cannot change the
+            // answer: the answer goes out without waiting for COMMIT's round trip. The
+            // connection returns to the pool once COMMIT completes (`TxConn`: rolled back, or
+            // closed, if this task never finishes).
+            tokio::spawn(async move {
+                if let Err(e) = tx.commit().await {
+                    tracing::debug!(error = %e, "a read-only transaction's COMMIT failed");
+                }
+            });
+        } else if response.is_ok() {
             let mut tx = tx;
             if let Some(keyed) = &keyed {
                 let tenant = tx.tenant_id();
