@@ -134,12 +134,8 @@ pub(crate) async fn api_scenario(
                     .await;
                     match probed {
                         Ok(_) => peers.push((mode, peer_url, child)),
-                        Err(e) => {
-                            println!("PostGraphile ({}) skipped: {e:#}", mode.label());
-                            let mut child = child;
-                            let _ = child.kill();
-                            let _ = child.wait();
-                        }
+                        // Dropping `child` stops it.
+                        Err(e) => println!("PostGraphile ({}) skipped: {e:#}", mode.label()),
                     }
                 }
                 Ok(None) => {}
@@ -248,10 +244,8 @@ COMMIT;
         }
         let _ = stop.send(());
         let _ = resolvers_stop.send(());
-        for (_, _, child) in &mut peers {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        // The PostGraphile servers stop here, as their `Peer`s drop.
+        let peers: Vec<PeerMode> = peers.into_iter().map(|(mode, _, _)| mode).collect();
 
         let per_round = |f: &dyn Fn(usize) -> f64| -> Vec<f64> { (0..ours_read.len()).map(f).collect() };
         let share = per_round(&|i| ours_read[i].rps / pg_scoped[i].0);
@@ -285,7 +279,7 @@ COMMIT;
             median(compiled_read.iter().copied()), compiled_read.iter().copied().fold(f64::INFINITY, f64::min), compiled_read.iter().copied().fold(0.0, f64::max),
             median(compiled_nested.iter().copied()), compiled_nested.iter().copied().fold(f64::INFINITY, f64::min), compiled_nested.iter().copied().fold(0.0, f64::max));
         let mut peer_json = serde_json::Map::new();
-        for ((mode, _, _), (r, n)) in peers.iter().zip(&peer_runs) {
+        for (mode, (r, n)) in peers.iter().zip(&peer_runs) {
             let label = mode.label();
             row(&format!("read by id: PostGraphile, {label}"), r);
             row(&format!("nested: PostGraphile, {label}"), n);

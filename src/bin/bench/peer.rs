@@ -28,6 +28,17 @@ impl PeerMode {
     }
 }
 
+/// A PostGraphile primary process (its workers exit when it does), killed and reaped when
+/// dropped, so that a bench failing midway leaves no server behind.
+pub(crate) struct Peer(std::process::Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// PostGraphile v5 (`bench/peer`, installed with `npm ci` when missing, with the Node.js 22 it
 /// needs from the npm registry) serving the bench workspace's schema in `mode` from `workers`
 /// Node.js processes sharing one port (`bench/peer/cluster.mjs`), when `npm` is available:
@@ -37,7 +48,7 @@ pub(crate) async fn start_peer(
     tenant: uuid::Uuid,
     mode: PeerMode,
     workers: usize,
-) -> anyhow::Result<Option<(String, std::process::Child)>> {
+) -> anyhow::Result<Option<(String, Peer)>> {
     use std::process::{Command, Stdio};
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/peer");
     if Command::new("npm").arg("--version").output().is_err() {
@@ -88,15 +99,16 @@ pub(crate) async fn start_peer(
                 .env("PEER_PORT", port.to_string());
         }
     }
-    let mut child = cmd
-        .env("GRAPHILE_ENV", "production")
-        .env("NODE_ENV", "production")
-        .env("PEER_WORKERS", workers.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
+    let mut child = Peer(
+        cmd.env("GRAPHILE_ENV", "production")
+            .env("NODE_ENV", "production")
+            .env("PEER_WORKERS", workers.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
     // Every worker listening, so that load spreads over all of them from the first run.
-    let stdout = child.stdout.take().context("the peer's stdout")?;
+    let stdout = child.0.stdout.take().context("the peer's stdout")?;
     let listening = tokio::time::timeout(
         Duration::from_secs(60),
         tokio::task::spawn_blocking(move || {
@@ -109,8 +121,6 @@ pub(crate) async fn start_peer(
     )
     .await;
     if !matches!(listening, Ok(Ok(true))) {
-        let _ = child.kill();
-        let _ = child.wait();
         anyhow::bail!("PostGraphile's {workers} workers did not all start");
     }
     let url = format!("http://127.0.0.1:{port}/graphql");
