@@ -4,7 +4,8 @@
 use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, Utc};
 
-use super::members::{MemberRole, manager};
+use super::member_role::MemberRole;
+use super::members::manager;
 use crate::authz::{Permission as P, requires};
 use crate::graphql::context::{parse_id, perm, state, tx};
 use crate::graphql::errors::ApiError;

@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, ID, Object, Result};
 
-pub use super::member_role::MemberRole;
+use super::member_role::MemberRole;
 
 use crate::graphql::context::parse_id;
 use crate::members::{self, Manager};
