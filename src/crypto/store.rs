@@ -17,6 +17,13 @@ pub enum SecretKind {
 }
 
 impl SecretKind {
+    /// The stored names of every kind.
+    pub const NAMES: [&'static str; 3] = [
+        "oidc_client_secret",
+        "webhook_secret",
+        "integration_credential",
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OidcClientSecret => "oidc_client_secret",
@@ -25,7 +32,7 @@ impl SecretKind {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    pub fn parse(s: &str) -> Option<Self> {
         match s {
             "oidc_client_secret" => Some(Self::OidcClientSecret),
             "webhook_secret" => Some(Self::WebhookSecret),
@@ -186,4 +193,22 @@ pub async fn list(tx: &mut TenantTx) -> Result<Vec<SecretInfo>, StoreError> {
             })
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SecretKind;
+
+    #[test]
+    fn the_stored_names_are_exactly_the_kinds() {
+        let kinds = [
+            SecretKind::OidcClientSecret,
+            SecretKind::WebhookSecret,
+            SecretKind::IntegrationCredential,
+        ];
+        assert_eq!(kinds.map(SecretKind::as_str), SecretKind::NAMES);
+        for name in SecretKind::NAMES {
+            assert_eq!(SecretKind::parse(name).map(SecretKind::as_str), Some(name));
+        }
+    }
 }

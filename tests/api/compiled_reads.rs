@@ -1,5 +1,6 @@
 //! Compiled reads answer exactly as the resolvers do. Random valid queries over the
-//! work domain's read fields and `members` — aliases, repeated keys, inline fragments and named
+//! work domain's read fields, `members` and the settings reads (`apiTokens`, `secrets`,
+//! `webhookEndpoints`, `auditRetention`) — aliases, repeated keys, inline fragments and named
 //! fragment spreads, `@skip`/`@include` on variables, page arguments (valid or not, literal
 //! or from variables), nested record and project pages, fields that do not compile — go to two servers
 //! over the same data: one with compiled reads on, one with them off. Their answers, errors
@@ -151,6 +152,8 @@ enum Root {
         after: Option<usize>,
         conn: Vec<ConnSel>,
     },
+    /// `apiTokens`, `secrets`, `webhookEndpoints`, `auditRetention`.
+    Settings(Settings, Vec<Sel>),
     /// `teams`, `goals`, `ideas`.
     Page {
         kind: Kind,
@@ -159,6 +162,69 @@ enum Root {
         conn: Vec<ConnSel>,
     },
 }
+
+/// The settings reads: whole lists (or one object) with no arguments.
+#[derive(Debug, Clone, Copy)]
+enum Settings {
+    ApiTokens,
+    Secrets,
+    WebhookEndpoints,
+    AuditRetention,
+}
+
+impl Settings {
+    /// The field and its (item) type.
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::ApiTokens => ("apiTokens", "ApiToken"),
+            Self::Secrets => ("secrets", "SecretInfo"),
+            Self::WebhookEndpoints => ("webhookEndpoints", "WebhookEndpoint"),
+            Self::AuditRetention => ("auditRetention", "AuditRetention"),
+        }
+    }
+
+    fn sel(self) -> BoxedStrategy<Vec<Sel>> {
+        let leaves = match self {
+            Self::ApiTokens => TOKEN_LEAVES,
+            Self::Secrets => SECRET_LEAVES,
+            Self::WebhookEndpoints => ENDPOINT_LEAVES,
+            Self::AuditRetention => RETENTION_LEAVES,
+        };
+        selection(leaves, leaf(leaves).boxed())
+    }
+}
+
+/// `lastUsedAt` is left out: a token's use may update it between the two servers' answers
+/// (it is compared once, in `SETTINGS`, right after the data was written).
+const TOKEN_LEAVES: &[&str] = &[
+    "id",
+    "name",
+    "userId",
+    "scopes",
+    "createdAt",
+    "revokedAt",
+    "__typename",
+];
+const SECRET_LEAVES: &[&str] = &["id", "kind", "name", "createdAt", "updatedAt", "__typename"];
+const ENDPOINT_LEAVES: &[&str] = &[
+    "id",
+    "url",
+    "events",
+    "enabled",
+    "disabledReason",
+    "consecutiveFailures",
+    "previousSecretUntil",
+    "createdAt",
+    "__typename",
+];
+const RETENTION_LEAVES: &[&str] = &["days", "firstKept", "__typename"];
+
+/// Every field of the settings reads, compared once while no token's use can have moved
+/// `lastUsedAt`.
+const SETTINGS: &str = "{ apiTokens { id name userId scopes createdAt lastUsedAt revokedAt __typename } \
+    secrets { id kind name createdAt updatedAt __typename } \
+    webhookEndpoints { id url events enabled disabledReason consecutiveFailures previousSecretUntil createdAt __typename } \
+    auditRetention { days firstKept __typename } }";
 
 #[derive(Debug, Clone, Copy)]
 enum Kind {
@@ -477,6 +543,13 @@ fn root() -> impl Strategy<Value = Root> {
             conn(selection(MEMBER_LEAVES, leaf(MEMBER_LEAVES).boxed()))
         )
             .prop_map(|(first, after, conn)| Root::Members { first, after, conn }),
+        prop_oneof![
+            Just(Settings::ApiTokens),
+            Just(Settings::Secrets),
+            Just(Settings::WebhookEndpoints),
+            Just(Settings::AuditRetention),
+        ]
+        .prop_flat_map(|k| k.sel().prop_map(move |s| Root::Settings(k, s))),
         (0..20usize, project_sel()).prop_map(|(i, s)| Root::Project(i, s)),
         (0..60usize, record_sel()).prop_map(|(i, s)| Root::Record(i, s)),
         (
@@ -716,6 +789,11 @@ impl Render<'_> {
                 let _ = write!(out, "members{args} {{");
                 self.conn("Member", conn, &mut out);
             }
+            Root::Settings(kind, sel) => {
+                let (field, ty) = kind.names();
+                let _ = write!(out, "{field} {{");
+                self.sels(ty, sel, &mut out);
+            }
             Root::One(kind, i, sel) => {
                 let (field, _, ty) = kind.names();
                 let _ = write!(out, "{field}(id: {:?}) {{", Data::id(kind.ids(&d), *i));
@@ -937,6 +1015,53 @@ async fn populate(app: &TestApp) -> (Data, String, String) {
         }
         ideas.push(idea);
     }
+    // Settings: secrets of two kinds, two webhook endpoints (one with a rotated secret),
+    // created last and for an event nothing sends, so no delivery moves their counters; a
+    // revoked token beside the owner's and the member's.
+    for (kind, name) in [
+        ("INTEGRATION_CREDENTIAL", "crm"),
+        ("WEBHOOK_SECRET", "hook"),
+    ] {
+        app.ok(
+            "acme",
+            &t,
+            &format!("mutation {{ setSecret(kind: {kind}, name: \"{name}\", secret: \"s3cret\") {{ id }} }}"),
+            json!({}),
+        )
+        .await;
+    }
+    for (i, events) in [json!(["createIdea", "createGoal"]), json!(["createIdea"])]
+        .into_iter()
+        .enumerate()
+    {
+        let endpoint = q(
+            "mutation($e: [String!]!) { createWebhookEndpoint(input: {url: \"http://127.0.0.1:9/hook\", events: $e}) { endpoint { id } } }",
+            json!({ "e": events }),
+        )
+        .await["createWebhookEndpoint"]["endpoint"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if i == 0 {
+            q(
+                "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }",
+                json!({ "id": endpoint }),
+            )
+            .await;
+        }
+    }
+    let revoked = app.db.token(&s.tenant, s.owner, &[Scope::Read]).await;
+    let presented =
+        tessera::identity::PresentedToken::from_authorization(&format!("Bearer {revoked}"))
+            .unwrap();
+    let tessera::tenancy::Entrant::Token { hash, .. } = presented.entrant() else {
+        panic!("a token's entrant");
+    };
+    sqlx::query("UPDATE public.api_tokens SET revoked_at = now() WHERE token_hash = $1")
+        .bind(hash.as_slice())
+        .execute(&app.db.migrator)
+        .await
+        .unwrap();
     let data = Data {
         teams,
         goals,
@@ -958,6 +1083,8 @@ fn compiled_reads_answer_exactly_as_the_resolvers_do() {
     let app = rt.block_on(async {
         let mut db = crate::helpers::TestDb::new().await;
         db.cfg.rate_limits.enabled = false;
+        // The webhook endpoints of the data point at a loopback address no event reaches.
+        db.cfg.network.allow_loopback = true;
         TestApp::spawn_on(db, 8).await
     });
     let (data, owner, member) = rt.block_on(populate(&app));
@@ -992,6 +1119,30 @@ fn compiled_reads_answer_exactly_as_the_resolvers_do() {
             "{a} {b}"
         );
     }
+    // Every field of the settings reads, from both paths, before any token's use can have
+    // moved its `lastUsedAt` again (it moves at most once a minute).
+    let (a, b) = rt.block_on(async {
+        let body = json!({ "query": SETTINGS });
+        let post = |url: &str| app.http.post(url).bearer_auth(&owner).json(&body).send();
+        let a: Value = post(&compiled_url).await.unwrap().json().await.unwrap();
+        let b: Value = post(&resolvers_url).await.unwrap().json().await.unwrap();
+        (a, b)
+    });
+    assert_eq!(a["extensions"]["tessera"]["compiled"], 4, "{a}");
+    assert!(a.get("errors").is_none(), "{a}");
+    assert_eq!(a["data"], b["data"]);
+    let tokens = a["data"]["apiTokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 3, "{a}");
+    assert!(tokens.iter().any(|t| !t["revokedAt"].is_null()));
+    assert!(tokens.iter().any(|t| !t["lastUsedAt"].is_null()));
+    assert!(a["data"]["secrets"].as_array().unwrap().len() >= 2, "{a}");
+    let endpoints = a["data"]["webhookEndpoints"].as_array().unwrap();
+    assert_eq!(endpoints.len(), 2, "{a}");
+    assert!(
+        endpoints
+            .iter()
+            .any(|e| !e["previousSecretUntil"].is_null())
+    );
     let strategy = (any::<bool>(), prop::collection::vec(root(), 1..3));
     let outcome = runner.run(&strategy, |(as_member, roots)| {
         let (query, variables) = render(&data, &roots);

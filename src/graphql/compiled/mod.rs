@@ -2,7 +2,8 @@
 //! SQL statement planned from the selection, instead of a resolver per field.
 //!
 //! The root resolvers of the work domain (`project(s)`, `record(s)`, `team(s)`, `goal(s)`,
-//! `idea(s)`) and `members` call [`serve`] first.
+//! `idea(s)`), `members`, and the settings reads `apiTokens`, `secrets`, `webhookEndpoints`
+//! and `auditRetention` call [`serve`] first.
 //! When the whole selection under the field compiles ([`plan`]), PostgreSQL returns only
 //! the selected columns, nested pages come from correlated subqueries aggregated to JSON in
 //! the same statement ([`sql`]), and the answer is shaped from that JSON without a future
@@ -48,6 +49,11 @@ pub(crate) enum Root {
     Ideas(PageArgs),
     /// The workspace's members, from the shared schema.
     Members(PageArgs),
+    /// Lists of settings, each read whole: `apiTokens`, `secrets`, `webhookEndpoints`.
+    ApiTokens,
+    Secrets,
+    WebhookEndpoints,
+    AuditRetention,
 }
 
 /// What a root read field answers: its value from the resolvers, or the compiled answer
@@ -104,6 +110,7 @@ impl<T: OutputType> OutputType for Served<T> {
 enum Planned {
     Object(plan::Fields),
     Connection(plan::Connection),
+    List(plan::Fields),
 }
 
 /// Answers `root` from one statement, if its selection compiles (and compiled reads are
@@ -182,6 +189,31 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
             let text = sql::members(&mut binds, page, &row);
             (Planned::Connection(conn), text)
         }
+        Root::ApiTokens | Root::Secrets | Root::WebhookEndpoints | Root::AuditRetention => {
+            let entity = match root {
+                Root::ApiTokens => Entity::ApiToken,
+                Root::Secrets => Entity::Secret,
+                Root::WebhookEndpoints => Entity::WebhookEndpoint,
+                _ => Entity::AuditRetention,
+            };
+            let mut row = Row::default();
+            let Some(fields) = planner.object(entity, &field, &mut row) else {
+                return Ok(None);
+            };
+            if !plan::fits(&row) {
+                return Ok(None);
+            }
+            match entity {
+                Entity::AuditRetention => (
+                    Planned::Object(fields),
+                    sql::audit_retention(&mut binds, &row),
+                ),
+                _ => (
+                    Planned::List(fields),
+                    sql::list_of(&mut binds, entity, &row),
+                ),
+            }
+        }
         Root::Records(project, page) => {
             let Some((conn, row)) = planner.connection(Entity::Record, &field, page) else {
                 return Ok(None);
@@ -210,6 +242,7 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
     let value = match &planned {
         Planned::Object(fields) => shape::object(fields, &json),
         Planned::Connection(conn) => shape::connection(conn, &json),
+        Planned::List(fields) => shape::list(fields, &json),
     };
     value
         .map(|v| Some(Answer::new(v)))

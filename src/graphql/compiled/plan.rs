@@ -23,6 +23,14 @@ pub(crate) enum Entity {
     Idea,
     /// A member of the workspace (`Record.assignee`), from the shared schema.
     Member,
+    /// The workspace's API tokens, from the shared schema (`apiTokens`).
+    ApiToken,
+    /// The workspace's stored secrets, their metadata only (`secrets`).
+    Secret,
+    /// The workspace's webhook endpoints (`webhookEndpoints`).
+    WebhookEndpoint,
+    /// The audit log's retention (`auditRetention`).
+    AuditRetention,
 }
 
 impl Entity {
@@ -35,6 +43,10 @@ impl Entity {
             Self::Goal => "g",
             Self::Idea => "i",
             Self::Member => "m",
+            Self::ApiToken => "k",
+            Self::Secret => "s",
+            Self::WebhookEndpoint => "w",
+            Self::AuditRetention => "a",
         }
     }
 
@@ -46,6 +58,10 @@ impl Entity {
             Self::Goal => "Goal",
             Self::Idea => "Idea",
             Self::Member => "Member",
+            Self::ApiToken => "ApiToken",
+            Self::Secret => "SecretInfo",
+            Self::WebhookEndpoint => "WebhookEndpoint",
+            Self::AuditRetention => "AuditRetention",
         }
     }
 
@@ -57,6 +73,8 @@ impl Entity {
             Self::Goal => "GoalConnection",
             Self::Idea => "IdeaConnection",
             Self::Member => "MemberConnection",
+            // Lists and single objects: never paged.
+            Self::ApiToken | Self::Secret | Self::WebhookEndpoint | Self::AuditRetention => "",
         }
     }
 
@@ -68,6 +86,7 @@ impl Entity {
             Self::Goal => "GoalEdge",
             Self::Idea => "IdeaEdge",
             Self::Member => "MemberEdge",
+            Self::ApiToken | Self::Secret | Self::WebhookEndpoint | Self::AuditRetention => "",
         }
     }
 }
@@ -89,6 +108,12 @@ pub(crate) enum Leaf {
     /// A timestamp, fetched as microseconds since the epoch and formatted as the
     /// `DateTime` scalar formats it.
     Time,
+    Int,
+    Bool,
+    /// A list of text (`text[]`): `ApiToken.scopes`, `WebhookEndpoint.events`.
+    Texts,
+    /// `SecretInfo.kind`, stored as text, answered as the enum.
+    SecretKind,
 }
 
 impl Leaf {
@@ -101,6 +126,25 @@ impl Leaf {
             (Entity::Member, "displayName") => (Self::Text, "u.display_name"),
             (Entity::Member, "role") => (Self::Role, "m.role"),
             (Entity::Member, _) => return None,
+            (Entity::ApiToken, "name") => (Self::Text, "name"),
+            (Entity::ApiToken, "userId") => (Self::Id, "user_id"),
+            (Entity::ApiToken, "scopes") => (Self::Texts, "scopes"),
+            (Entity::ApiToken, "lastUsedAt") => (Self::Time, "last_used_at"),
+            (Entity::ApiToken, "revokedAt") => (Self::Time, "revoked_at"),
+            (Entity::Secret, "kind") => (Self::SecretKind, "kind"),
+            (Entity::Secret, "name") => (Self::Text, "name"),
+            (Entity::Secret, "updatedAt") => (Self::Time, "updated_at"),
+            (Entity::WebhookEndpoint, "url") => (Self::Text, "url"),
+            (Entity::WebhookEndpoint, "events") => (Self::Texts, "events"),
+            (Entity::WebhookEndpoint, "enabled") => (Self::Bool, "enabled"),
+            (Entity::WebhookEndpoint, "disabledReason") => (Self::Text, "disabled_reason"),
+            (Entity::WebhookEndpoint, "consecutiveFailures") => (Self::Int, "consecutive_failures"),
+            (Entity::WebhookEndpoint, "previousSecretUntil") => {
+                (Self::Time, "previous_secret_until")
+            }
+            (Entity::AuditRetention, "days") => (Self::Int, "days"),
+            (Entity::AuditRetention, "firstKept") => (Self::Int, "first_kept"),
+            (Entity::AuditRetention, _) => return None,
             (_, "id") => (Self::Id, "id"),
             (_, "archivedAt") => (Self::Time, "archived_at"),
             (_, "createdAt") => (Self::Time, "created_at"),

@@ -12,6 +12,7 @@ use chrono::DateTime;
 use serde_json::value::RawValue;
 
 use super::plan::{ConnItem, Connection, EdgeItem, Fields, Item, Leaf, PageItem};
+use crate::crypto::store::SecretKind;
 use crate::graphql::tenant::member_role::MemberRole;
 use crate::work::page::encode_cursor;
 use crate::work::records::RecordStatus;
@@ -101,6 +102,17 @@ fn leaf(leaf: Leaf, v: Option<&&RawValue>) -> Result<Value, Malformed> {
         Leaf::Json => {
             async_graphql::to_value(parse::<serde_json::Value>(v, "json")?).unwrap_or_default()
         }
+        Leaf::Int => Value::Number(parse::<i64>(v, "integer")?.into()),
+        Leaf::Bool => Value::Boolean(parse(v, "boolean")?),
+        Leaf::Texts => Value::List(
+            parse::<Vec<String>>(v, "list of text")?
+                .into_iter()
+                .map(Value::String)
+                .collect(),
+        ),
+        Leaf::SecretKind => async_graphql::resolver_utils::enum_value(
+            SecretKind::parse(parse(v, "secret kind")?).ok_or(Malformed("secret kind"))?,
+        ),
         Leaf::Time => DateTime::from_timestamp_micros(parse(v, "timestamp")?)
             .ok_or(Malformed("timestamp"))?
             .to_value(),
@@ -129,19 +141,21 @@ fn object_of(fields: &Fields, cols: &[&RawValue]) -> Result<Value, Malformed> {
             Item::Connection(conn, col) => {
                 connection(conn, cols.get(*col).ok_or(Malformed("row width"))?)?
             }
-            Item::List(fields, col) => {
-                let rows: Vec<&RawValue> =
-                    parse(cols.get(*col).ok_or(Malformed("row width"))?, "list")?;
-                Value::List(
-                    rows.into_iter()
-                        .map(|row| object(fields, row))
-                        .collect::<Result<_, _>>()?,
-                )
-            }
+            Item::List(fields, col) => list(fields, cols.get(*col).ok_or(Malformed("row width"))?)?,
         };
         insert(&mut out, name.clone(), value);
     }
     Ok(finish(out))
+}
+
+/// A list of objects from its rows (a JSON array of rows).
+pub(crate) fn list(fields: &Fields, rows: &RawValue) -> Result<Value, Malformed> {
+    let rows: Vec<&RawValue> = parse(rows, "list")?;
+    Ok(Value::List(
+        rows.into_iter()
+            .map(|row| object(fields, row))
+            .collect::<Result<_, _>>()?,
+    ))
 }
 
 /// A connection from its rows (a JSON array of rows, one more than the page when another

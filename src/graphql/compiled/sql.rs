@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::plan::{Entity, Expr, Row};
 use crate::authz::Viewer;
+use crate::crypto::store::SecretKind;
 use crate::work::PageArgs;
 use crate::work::VISIBLE_TEAM;
 use crate::work::projects::ProjectFilter;
@@ -257,4 +258,42 @@ pub(crate) fn records(binds: &mut Binds, page: PageArgs, row: &Row, project_id: 
         "SELECT {page} FROM projects p JOIN teams tm ON tm.id = p.team_id
          WHERE p.id = {id} AND {VISIBLE_TEAM}"
     )
+}
+
+/// `apiTokens`, `secrets`, `webhookEndpoints`: the whole list as a JSON array, in the order
+/// and with the filters of the resolvers' statements (`identity::list_tokens`,
+/// `crypto::store::list`, `webhooks::list`). The shared schema's tables are read with the
+/// explicit tenant filter on top of row-level security, as those statements read them; the
+/// token's hash and the secret's sealed value are columns no field maps to.
+pub(crate) fn list_of(binds: &mut Binds, entity: Entity, row: &Row) -> String {
+    let cols = array(binds, row);
+    match entity {
+        Entity::ApiToken => {
+            let tenant = binds.bind(binds.tenant, "uuid");
+            format!(
+                "SELECT coalesce(json_agg({cols} ORDER BY k.id), '[]'::json)
+                 FROM public.api_tokens k WHERE k.tenant_id = {tenant}"
+            )
+        }
+        Entity::Secret => {
+            // Only the kinds the server knows, as `crypto::store::list` keeps them.
+            let tenant = binds.bind(binds.tenant, "uuid");
+            let kinds = binds.bind(SecretKind::NAMES.map(str::to_owned).to_vec(), "text[]");
+            format!(
+                "SELECT coalesce(json_agg({cols} ORDER BY s.kind, s.name), '[]'::json)
+                 FROM public.tenant_secrets s
+                 WHERE s.tenant_id = {tenant} AND s.kind = ANY({kinds})"
+            )
+        }
+        _ => format!(
+            "SELECT coalesce(json_agg({cols} ORDER BY w.created_at, w.id), '[]'::json)
+             FROM webhook_endpoints w"
+        ),
+    }
+}
+
+/// `auditRetention`: the retention function's one row.
+pub(crate) fn audit_retention(binds: &mut Binds, row: &Row) -> String {
+    let cols = array(binds, row);
+    format!("SELECT {cols} FROM public.tessera_audit_retention() a")
 }

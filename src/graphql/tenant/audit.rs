@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use crate::audit::{self, Payload};
 use crate::authz::{Permission as P, requires};
+use crate::graphql::compiled::{self, Root, Served};
 use crate::graphql::context::{page, perm, state, tx};
 use crate::graphql::errors::ApiError;
 
@@ -14,14 +15,17 @@ pub struct AuditQuery;
 impl AuditQuery {
     /// How long this workspace keeps its audit entries, and where its chain starts.
     #[graphql(directive = requires::apply(perm(P::AuditRead)))]
-    async fn audit_retention(&self, ctx: &Context<'_>) -> Result<AuditRetention> {
+    async fn audit_retention(&self, ctx: &Context<'_>) -> Result<Served<AuditRetention>> {
+        if let Some(v) = compiled::serve(ctx, Root::AuditRetention).await? {
+            return Ok(Served::Compiled(v));
+        }
         let mut tx = tx(ctx).await?;
         let (days, first_kept): (i32, i64) =
             sqlx::query_as("SELECT days, first_kept FROM public.tessera_audit_retention()")
                 .fetch_one(tx.conn())
                 .await
                 .map_err(ApiError::from)?;
-        Ok(AuditRetention { days, first_kept })
+        Ok(Served::Resolved(AuditRetention { days, first_kept }))
     }
 
     /// Re-verifies this workspace's audit chain (hashes, links and signed checkpoints).

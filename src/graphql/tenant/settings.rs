@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::authz::{Permission as P, requires};
+use crate::graphql::compiled::{self, Root, Served};
 use crate::graphql::context::{perm, state, tx};
 use chrono::{DateTime, Utc};
 
@@ -13,9 +14,14 @@ pub struct SettingsQuery;
 impl SettingsQuery {
     /// Stored workspace secrets (metadata only).
     #[graphql(directive = requires::apply(perm(P::SettingsManage)))]
-    async fn secrets(&self, ctx: &Context<'_>) -> Result<Vec<SecretInfoObj>> {
+    async fn secrets(&self, ctx: &Context<'_>) -> Result<Served<Vec<SecretInfoObj>>> {
+        if let Some(v) = compiled::serve(ctx, Root::Secrets).await? {
+            return Ok(Served::Compiled(v));
+        }
         let found = crate::crypto::store::list(&mut *tx(ctx).await?).await?;
-        Ok(found.into_iter().map(SecretInfoObj).collect())
+        Ok(Served::Resolved(
+            found.into_iter().map(SecretInfoObj).collect(),
+        ))
     }
 
     /// Whether this workspace requires a second factor of browser sessions.

@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use crate::authz::{Permission as P, requires};
+use crate::graphql::compiled::{self, Root, Served};
 use crate::graphql::context::{parse_id, perm, state, tx};
 use crate::identity::ApiTokenInfo;
 use chrono::{DateTime, Utc};
@@ -14,9 +15,14 @@ pub struct TokensQuery;
 impl TokensQuery {
     /// API tokens of this workspace (metadata only).
     #[graphql(directive = requires::apply(perm(P::TokensRead)))]
-    async fn api_tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiTokenObj>> {
+    async fn api_tokens(&self, ctx: &Context<'_>) -> Result<Served<Vec<ApiTokenObj>>> {
+        if let Some(v) = compiled::serve(ctx, Root::ApiTokens).await? {
+            return Ok(Served::Compiled(v));
+        }
         let found = crate::identity::list_tokens(&mut *tx(ctx).await?).await?;
-        Ok(found.into_iter().map(ApiTokenObj).collect())
+        Ok(Served::Resolved(
+            found.into_iter().map(ApiTokenObj).collect(),
+        ))
     }
 }
 

@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use crate::authz::{Permission as P, requires};
+use crate::graphql::compiled::{self, Root, Served};
 use crate::graphql::context::{parse_id, perm, state, tx};
 use chrono::{DateTime, Utc};
 
@@ -13,12 +14,20 @@ pub struct WebhooksQuery;
 impl WebhooksQuery {
     /// The workspace's webhook endpoints.
     #[graphql(directive = requires::apply(perm(P::SettingsManage)))]
-    async fn webhook_endpoints(&self, ctx: &Context<'_>) -> Result<Vec<WebhookEndpointObj>> {
-        Ok(crate::webhooks::list(&mut *tx(ctx).await?)
-            .await?
-            .into_iter()
-            .map(WebhookEndpointObj)
-            .collect())
+    async fn webhook_endpoints(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Served<Vec<WebhookEndpointObj>>> {
+        if let Some(v) = compiled::serve(ctx, Root::WebhookEndpoints).await? {
+            return Ok(Served::Compiled(v));
+        }
+        Ok(Served::Resolved(
+            crate::webhooks::list(&mut *tx(ctx).await?)
+                .await?
+                .into_iter()
+                .map(WebhookEndpointObj)
+                .collect(),
+        ))
     }
 
     /// Messages to one endpoint, newest first, with their latest attempt.
