@@ -1,6 +1,6 @@
 //! Compiled reads answer exactly as the resolvers do. Random valid queries over the
 //! work domain's read fields, `members` and the settings reads (`apiTokens`, `secrets`,
-//! `webhookEndpoints`, `auditRetention`) — aliases, repeated keys, inline fragments and named
+//! `webhookEndpoints`, `webhookMessages`, `auditRetention`) — aliases, repeated keys, inline fragments and named
 //! fragment spreads, `@skip`/`@include` on variables, page arguments (valid or not, literal
 //! or from variables), nested record and project pages, fields that do not compile — go to two servers
 //! over the same data: one with compiled reads on, one with them off. Their answers, errors
@@ -28,6 +28,8 @@ struct Data {
     records: Vec<String>,
     /// Users: the owner, the member and one who left the workspace.
     users: Vec<String>,
+    /// Webhook endpoints: the first with messages, the second without.
+    endpoints: Vec<String>,
 }
 
 impl Data {
@@ -154,6 +156,12 @@ enum Root {
     },
     /// `apiTokens`, `secrets`, `webhookEndpoints`, `auditRetention`.
     Settings(Settings, Vec<Sel>),
+    /// `webhookMessages(endpointId:, first:)`.
+    Messages {
+        endpoint: usize,
+        first: Option<i32>,
+        sel: Vec<Sel>,
+    },
     /// `teams`, `goals`, `ideas`.
     Page {
         kind: Kind,
@@ -218,10 +226,22 @@ const ENDPOINT_LEAVES: &[&str] = &[
     "__typename",
 ];
 const RETENTION_LEAVES: &[&str] = &["days", "firstKept", "__typename"];
+const MESSAGE_LEAVES: &[&str] = &[
+    "id",
+    "eventType",
+    "status",
+    "attempts",
+    "createdAt",
+    "deliveredAt",
+    "lastStatusCode",
+    "lastError",
+    "__typename",
+];
 
 /// Every field of the settings reads, compared once while no token's use can have moved
 /// `lastUsedAt`.
-const SETTINGS: &str = "{ apiTokens { id name userId scopes createdAt lastUsedAt revokedAt __typename } \
+const SETTINGS: &str = "query($e: ID!) { webhookMessages(endpointId: $e) { id eventType status attempts createdAt deliveredAt lastStatusCode lastError __typename } \
+    apiTokens { id name userId scopes createdAt lastUsedAt revokedAt __typename } \
     secrets { id kind name createdAt updatedAt __typename } \
     webhookEndpoints { id url events enabled disabledReason consecutiveFailures previousSecretUntil createdAt __typename } \
     auditRetention { days firstKept __typename } }";
@@ -550,6 +570,16 @@ fn root() -> impl Strategy<Value = Root> {
             Just(Settings::AuditRetention),
         ]
         .prop_flat_map(|k| k.sel().prop_map(move |s| Root::Settings(k, s))),
+        (
+            0..4usize,
+            prop::option::of(-1..5i32),
+            selection(MESSAGE_LEAVES, leaf(MESSAGE_LEAVES).boxed())
+        )
+            .prop_map(|(endpoint, first, sel)| Root::Messages {
+                endpoint,
+                first,
+                sel
+            }),
         (0..20usize, project_sel()).prop_map(|(i, s)| Root::Project(i, s)),
         (0..60usize, record_sel()).prop_map(|(i, s)| Root::Record(i, s)),
         (
@@ -788,6 +818,19 @@ impl Render<'_> {
                 };
                 let _ = write!(out, "members{args} {{");
                 self.conn("Member", conn, &mut out);
+            }
+            Root::Messages {
+                endpoint,
+                first,
+                sel,
+            } => {
+                let first = first.map_or(String::new(), |n| format!(", first: {n}"));
+                let _ = write!(
+                    out,
+                    "webhookMessages(endpointId: {:?}{first}) {{",
+                    Data::id(&d.endpoints, *endpoint)
+                );
+                self.sels("WebhookMessage", sel, &mut out);
             }
             Root::Settings(kind, sel) => {
                 let (field, ty) = kind.names();
@@ -1030,6 +1073,7 @@ async fn populate(app: &TestApp) -> (Data, String, String) {
         )
         .await;
     }
+    let mut endpoints = Vec::new();
     for (i, events) in [json!(["createIdea", "createGoal"]), json!(["createIdea"])]
         .into_iter()
         .enumerate()
@@ -1049,7 +1093,35 @@ async fn populate(app: &TestApp) -> (Data, String, String) {
             )
             .await;
         }
+        endpoints.push(endpoint);
     }
+    // The first endpoint's messages, written as the outbox and the sender would (no job, so
+    // nothing sends them): delivered at the first attempt, failed after two (the latest
+    // without a status), pending; two created at the same instant, ordered by id.
+    let ids: Vec<uuid::Uuid> = (0..3).map(|_| uuid::Uuid::new_v4()).collect();
+    sqlx::query(
+        "INSERT INTO tenant_acme.webhook_messages
+             (id, endpoint_id, event_type, payload, status, attempts, created_at, delivered_at)
+         VALUES ($1, $4, 'createIdea', '{}', 'delivered', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:01.5Z'),
+                ($2, $4, 'createGoal', '{}', 'failed', 2, '2026-01-01T00:00:00Z', NULL),
+                ($3, $4, 'createIdea', '{}', 'pending', 0, '2026-01-02T00:00:00Z', NULL)",
+    )
+    .bind(ids[0])
+    .bind(ids[1])
+    .bind(ids[2])
+    .bind(endpoints[0].parse::<uuid::Uuid>().unwrap())
+    .execute(&app.db.migrator)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO tenant_acme.webhook_attempts (message_id, attempt, status_code, error, duration_ms)
+         VALUES ($1, 1, 200, NULL, 5), ($2, 1, 500, 'server error', 7), ($2, 2, NULL, 'timed out', 10000)",
+    )
+    .bind(ids[0])
+    .bind(ids[1])
+    .execute(&app.db.migrator)
+    .await
+    .unwrap();
     let revoked = app.db.token(&s.tenant, s.owner, &[Scope::Read]).await;
     let presented =
         tessera::identity::PresentedToken::from_authorization(&format!("Bearer {revoked}"))
@@ -1069,6 +1141,7 @@ async fn populate(app: &TestApp) -> (Data, String, String) {
         projects,
         records,
         users: [s.owner, member, gone].map(|u| u.to_string()).to_vec(),
+        endpoints,
     };
     (data, s.owner_token, member_token)
 }
@@ -1122,13 +1195,13 @@ fn compiled_reads_answer_exactly_as_the_resolvers_do() {
     // Every field of the settings reads, from both paths, before any token's use can have
     // moved its `lastUsedAt` again (it moves at most once a minute).
     let (a, b) = rt.block_on(async {
-        let body = json!({ "query": SETTINGS });
+        let body = json!({ "query": SETTINGS, "variables": { "e": data.endpoints[0] } });
         let post = |url: &str| app.http.post(url).bearer_auth(&owner).json(&body).send();
         let a: Value = post(&compiled_url).await.unwrap().json().await.unwrap();
         let b: Value = post(&resolvers_url).await.unwrap().json().await.unwrap();
         (a, b)
     });
-    assert_eq!(a["extensions"]["tessera"]["compiled"], 4, "{a}");
+    assert_eq!(a["extensions"]["tessera"]["compiled"], 5, "{a}");
     assert!(a.get("errors").is_none(), "{a}");
     assert_eq!(a["data"], b["data"]);
     let tokens = a["data"]["apiTokens"].as_array().unwrap();
@@ -1143,6 +1216,10 @@ fn compiled_reads_answer_exactly_as_the_resolvers_do() {
             .iter()
             .any(|e| !e["previousSecretUntil"].is_null())
     );
+    let messages = a["data"]["webhookMessages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3, "{a}");
+    assert_eq!(messages[0]["status"], "pending");
+    assert!(messages.iter().any(|m| m["lastError"] == "timed out"));
     let strategy = (any::<bool>(), prop::collection::vec(root(), 1..3));
     let outcome = runner.run(&strategy, |(as_member, roots)| {
         let (query, variables) = render(&data, &roots);

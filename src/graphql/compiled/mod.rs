@@ -2,8 +2,8 @@
 //! SQL statement planned from the selection, instead of a resolver per field.
 //!
 //! The root resolvers of the work domain (`project(s)`, `record(s)`, `team(s)`, `goal(s)`,
-//! `idea(s)`), `members`, and the settings reads `apiTokens`, `secrets`, `webhookEndpoints`
-//! and `auditRetention` call [`serve`] first.
+//! `idea(s)`), `members`, and the settings reads `apiTokens`, `secrets`, `webhookEndpoints`,
+//! `webhookMessages` and `auditRetention` call [`serve`] first.
 //! When the whole selection under the field compiles ([`plan`]), PostgreSQL returns only
 //! the selected columns, nested pages come from correlated subqueries aggregated to JSON in
 //! the same statement ([`sql`]), and the answer is shaped from that JSON without a future
@@ -53,6 +53,8 @@ pub(crate) enum Root {
     ApiTokens,
     Secrets,
     WebhookEndpoints,
+    /// `webhookMessages`: the endpoint and how many.
+    WebhookMessages(Uuid, i64),
     AuditRetention,
 }
 
@@ -213,6 +215,17 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
                     sql::list_of(&mut binds, entity, &row),
                 ),
             }
+        }
+        Root::WebhookMessages(endpoint, first) => {
+            let mut row = Row::default();
+            let Some(fields) = planner.object(Entity::WebhookMessage, &field, &mut row) else {
+                return Ok(None);
+            };
+            if !plan::fits(&row) {
+                return Ok(None);
+            }
+            let text = sql::webhook_messages(&mut binds, &row, endpoint, first);
+            (Planned::List(fields), text)
         }
         Root::Records(project, page) => {
             let Some((conn, row)) = planner.connection(Entity::Record, &field, page) else {

@@ -29,6 +29,8 @@ pub(crate) enum Entity {
     Secret,
     /// The workspace's webhook endpoints (`webhookEndpoints`).
     WebhookEndpoint,
+    /// An endpoint's messages with their latest attempt (`webhookMessages`).
+    WebhookMessage,
     /// The audit log's retention (`auditRetention`).
     AuditRetention,
 }
@@ -46,6 +48,7 @@ impl Entity {
             Self::ApiToken => "k",
             Self::Secret => "s",
             Self::WebhookEndpoint => "w",
+            Self::WebhookMessage => "m",
             Self::AuditRetention => "a",
         }
     }
@@ -61,6 +64,7 @@ impl Entity {
             Self::ApiToken => "ApiToken",
             Self::Secret => "SecretInfo",
             Self::WebhookEndpoint => "WebhookEndpoint",
+            Self::WebhookMessage => "WebhookMessage",
             Self::AuditRetention => "AuditRetention",
         }
     }
@@ -74,7 +78,11 @@ impl Entity {
             Self::Idea => "IdeaConnection",
             Self::Member => "MemberConnection",
             // Lists and single objects: never paged.
-            Self::ApiToken | Self::Secret | Self::WebhookEndpoint | Self::AuditRetention => "",
+            Self::ApiToken
+            | Self::Secret
+            | Self::WebhookEndpoint
+            | Self::WebhookMessage
+            | Self::AuditRetention => "",
         }
     }
 
@@ -86,7 +94,11 @@ impl Entity {
             Self::Goal => "GoalEdge",
             Self::Idea => "IdeaEdge",
             Self::Member => "MemberEdge",
-            Self::ApiToken | Self::Secret | Self::WebhookEndpoint | Self::AuditRetention => "",
+            Self::ApiToken
+            | Self::Secret
+            | Self::WebhookEndpoint
+            | Self::WebhookMessage
+            | Self::AuditRetention => "",
         }
     }
 }
@@ -114,6 +126,8 @@ pub(crate) enum Leaf {
     Texts,
     /// `SecretInfo.kind`, stored as text, answered as the enum.
     SecretKind,
+    /// `WebhookMessage.id`: the message's UUID, answered as the `webhook-id` receivers see.
+    MessageId,
 }
 
 impl Leaf {
@@ -142,6 +156,13 @@ impl Leaf {
             (Entity::WebhookEndpoint, "previousSecretUntil") => {
                 (Self::Time, "previous_secret_until")
             }
+            (Entity::WebhookMessage, "id") => (Self::MessageId, "id"),
+            (Entity::WebhookMessage, "eventType") => (Self::Text, "event_type"),
+            (Entity::WebhookMessage, "status") => (Self::Text, "status"),
+            (Entity::WebhookMessage, "attempts") => (Self::Int, "attempts"),
+            (Entity::WebhookMessage, "deliveredAt") => (Self::Time, "delivered_at"),
+            (Entity::WebhookMessage, "lastStatusCode") => (Self::Int, "last_status_code"),
+            (Entity::WebhookMessage, "lastError") => (Self::Text, "last_error"),
             (Entity::AuditRetention, "days") => (Self::Int, "days"),
             (Entity::AuditRetention, "firstKept") => (Self::Int, "first_kept"),
             (Entity::AuditRetention, _) => return None,

@@ -113,6 +113,7 @@ fn leaf(leaf: Leaf, v: Option<&&RawValue>) -> Result<Value, Malformed> {
         Leaf::SecretKind => async_graphql::resolver_utils::enum_value(
             SecretKind::parse(parse(v, "secret kind")?).ok_or(Malformed("secret kind"))?,
         ),
+        Leaf::MessageId => Value::String(crate::webhooks::message_id(parse(v, "message id")?)),
         Leaf::Time => DateTime::from_timestamp_micros(parse(v, "timestamp")?)
             .ok_or(Malformed("timestamp"))?
             .to_value(),

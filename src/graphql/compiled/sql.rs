@@ -297,3 +297,20 @@ pub(crate) fn audit_retention(binds: &mut Binds, row: &Row) -> String {
     let cols = array(binds, row);
     format!("SELECT {cols} FROM public.tessera_audit_retention() a")
 }
+
+/// `webhookMessages(endpointId:, first:)`: the endpoint's newest `first` messages with their
+/// latest attempt, as a JSON array, as `webhooks::messages` reads them.
+pub(crate) fn webhook_messages(binds: &mut Binds, row: &Row, endpoint: Uuid, first: i64) -> String {
+    let cols = array(binds, row);
+    let endpoint = binds.bind(endpoint, "uuid");
+    let first = binds.bind(first, "int8");
+    format!(
+        "SELECT coalesce(json_agg({cols} ORDER BY m.created_at DESC, m.id DESC), '[]'::json) FROM (
+             SELECT m.*, a.status_code AS last_status_code, a.error AS last_error
+             FROM webhook_messages m
+             LEFT JOIN LATERAL (SELECT status_code, error FROM webhook_attempts
+                                WHERE message_id = m.id ORDER BY attempt DESC LIMIT 1) a ON true
+             WHERE m.endpoint_id = {endpoint}
+             ORDER BY m.created_at DESC, m.id DESC LIMIT {first}) m"
+    )
+}

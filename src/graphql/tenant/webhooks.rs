@@ -37,15 +37,18 @@ impl WebhooksQuery {
         ctx: &Context<'_>,
         endpoint_id: ID,
         #[graphql(default = 20, validator(minimum = 1, maximum = 100))] first: i32,
-    ) -> Result<Vec<WebhookMessageObj>> {
+    ) -> Result<Served<Vec<WebhookMessageObj>>> {
         let id = parse_id(&endpoint_id)?;
-        Ok(
+        if let Some(v) = compiled::serve(ctx, Root::WebhookMessages(id, i64::from(first))).await? {
+            return Ok(Served::Compiled(v));
+        }
+        Ok(Served::Resolved(
             crate::webhooks::messages(&mut *tx(ctx).await?, id, i64::from(first))
                 .await?
                 .into_iter()
                 .map(WebhookMessageObj)
                 .collect(),
-        )
+        ))
     }
 }
 
