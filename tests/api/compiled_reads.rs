@@ -1,6 +1,6 @@
 //! Compiled reads answer exactly as the resolvers do. Random valid queries over the
-//! work domain's read fields, `members` and the settings reads (`apiTokens`, `secrets`,
-//! `webhookEndpoints`, `webhookMessages`, `auditRetention`) — aliases, repeated keys, inline fragments and named
+//! work domain's read fields, `members`, `invitations` and the settings reads (`apiTokens`,
+//! `secrets`, `webhookEndpoints`, `webhookMessages`, `auditRetention`) — aliases, repeated keys, inline fragments and named
 //! fragment spreads, `@skip`/`@include` on variables, page arguments (valid or not, literal
 //! or from variables), nested record and project pages, fields that do not compile — go to two servers
 //! over the same data: one with compiled reads on, one with them off. Their answers, errors
@@ -156,6 +156,12 @@ enum Root {
     },
     /// `apiTokens`, `secrets`, `webhookEndpoints`, `auditRetention`.
     Settings(Settings, Vec<Sel>),
+    /// `invitations(status:, first:)`.
+    Invitations {
+        statuses: Vec<&'static str>,
+        first: Option<i32>,
+        sel: Vec<Sel>,
+    },
     /// `webhookMessages(endpointId:, first:)`.
     Messages {
         endpoint: usize,
@@ -226,6 +232,22 @@ const ENDPOINT_LEAVES: &[&str] = &[
     "__typename",
 ];
 const RETENTION_LEAVES: &[&str] = &["days", "firstKept", "__typename"];
+const INVITATION_LEAVES: &[&str] = &[
+    "id",
+    "email",
+    "role",
+    "teamIds",
+    "status",
+    "invitedBy",
+    "createdAt",
+    "expiresAt",
+    "sentCount",
+    "lastSentAt",
+    "revokedAt",
+    "acceptedAt",
+    "acceptedBy",
+    "__typename",
+];
 const MESSAGE_LEAVES: &[&str] = &[
     "id",
     "eventType",
@@ -240,7 +262,8 @@ const MESSAGE_LEAVES: &[&str] = &[
 
 /// Every field of the settings reads, compared once while no token's use can have moved
 /// `lastUsedAt`.
-const SETTINGS: &str = "query($e: ID!) { webhookMessages(endpointId: $e) { id eventType status attempts createdAt deliveredAt lastStatusCode lastError __typename } \
+const SETTINGS: &str = "query($e: ID!) { invitations { id email role teamIds status invitedBy createdAt expiresAt sentCount lastSentAt revokedAt acceptedAt acceptedBy __typename } \
+    webhookMessages(endpointId: $e) { id eventType status attempts createdAt deliveredAt lastStatusCode lastError __typename } \
     apiTokens { id name userId scopes createdAt lastUsedAt revokedAt __typename } \
     secrets { id kind name createdAt updatedAt __typename } \
     webhookEndpoints { id url events enabled disabledReason consecutiveFailures previousSecretUntil createdAt __typename } \
@@ -571,6 +594,16 @@ fn root() -> impl Strategy<Value = Root> {
         ]
         .prop_flat_map(|k| k.sel().prop_map(move |s| Root::Settings(k, s))),
         (
+            prop::sample::subsequence(vec!["PENDING", "EXPIRED", "REVOKED", "ACCEPTED"], 0..=4),
+            prop::option::of(0..6i32),
+            selection(INVITATION_LEAVES, leaf(INVITATION_LEAVES).boxed())
+        )
+            .prop_map(|(statuses, first, sel)| Root::Invitations {
+                statuses,
+                first,
+                sel
+            }),
+        (
             0..4usize,
             prop::option::of(-1..5i32),
             selection(MESSAGE_LEAVES, leaf(MESSAGE_LEAVES).boxed())
@@ -818,6 +851,18 @@ impl Render<'_> {
                 };
                 let _ = write!(out, "members{args} {{");
                 self.conn("Member", conn, &mut out);
+            }
+            Root::Invitations {
+                statuses,
+                first,
+                sel,
+            } => {
+                let mut args = vec![format!("status: [{}]", statuses.join(", "))];
+                if let Some(n) = first {
+                    args.push(format!("first: {n}"));
+                }
+                let _ = write!(out, "invitations({}) {{", args.join(", "));
+                self.sels("Invitation", sel, &mut out);
             }
             Root::Messages {
                 endpoint,
@@ -1122,6 +1167,47 @@ async fn populate(app: &TestApp) -> (Data, String, String) {
     .execute(&app.db.migrator)
     .await
     .unwrap();
+    // Invitations in every state, a day apart: pending (to a team), expired, revoked,
+    // accepted, pending again.
+    for (i, (role, teams, expires, revoked, accepted)) in [
+        ("member", true, "+7 days", false, false),
+        ("admin", false, "-1 day", false, false),
+        ("member", false, "+7 days", true, false),
+        ("admin", true, "+7 days", false, true),
+        ("owner", false, "+2 days", false, false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        sqlx::query(
+            "INSERT INTO public.invitations (id, tenant_id, email, role, team_ids, token_hash,
+                 invited_by, created_at, expires_at, sent_count, last_sent_at, revoked_at,
+                 revoked_by, accepted_at, accepted_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, now() - make_interval(days => 10 - $8),
+                     now() + $9::interval, 1 + $8, now() - make_interval(days => 10 - $8),
+                     CASE WHEN $10 THEN now() END, CASE WHEN $10 THEN $7 END,
+                     CASE WHEN $11 THEN now() END, CASE WHEN $11 THEN $12 END)",
+        )
+        .bind(uuid::Uuid::new_v4())
+        .bind(s.tenant.id)
+        .bind(format!("invitee{i}@elsewhere.test"))
+        .bind(role)
+        .bind(if teams {
+            vec![s.team_id.parse::<uuid::Uuid>().unwrap()]
+        } else {
+            Vec::new()
+        })
+        .bind(uuid::Uuid::new_v4().as_bytes().repeat(2))
+        .bind(s.owner)
+        .bind(i as i32)
+        .bind(expires)
+        .bind(revoked)
+        .bind(accepted)
+        .bind(member)
+        .execute(&app.db.migrator)
+        .await
+        .unwrap();
+    }
     let revoked = app.db.token(&s.tenant, s.owner, &[Scope::Read]).await;
     let presented =
         tessera::identity::PresentedToken::from_authorization(&format!("Bearer {revoked}"))
@@ -1201,7 +1287,7 @@ fn compiled_reads_answer_exactly_as_the_resolvers_do() {
         let b: Value = post(&resolvers_url).await.unwrap().json().await.unwrap();
         (a, b)
     });
-    assert_eq!(a["extensions"]["tessera"]["compiled"], 5, "{a}");
+    assert_eq!(a["extensions"]["tessera"]["compiled"], 6, "{a}");
     assert!(a.get("errors").is_none(), "{a}");
     assert_eq!(a["data"], b["data"]);
     let tokens = a["data"]["apiTokens"].as_array().unwrap();
@@ -1215,6 +1301,16 @@ fn compiled_reads_answer_exactly_as_the_resolvers_do() {
         endpoints
             .iter()
             .any(|e| !e["previousSecretUntil"].is_null())
+    );
+    let invitations = a["data"]["invitations"].as_array().unwrap();
+    assert_eq!(invitations.len(), 5, "{a}");
+    let statuses: Vec<&str> = invitations
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["PENDING", "ACCEPTED", "REVOKED", "EXPIRED", "PENDING"]
     );
     let messages = a["data"]["webhookMessages"].as_array().unwrap();
     assert_eq!(messages.len(), 3, "{a}");

@@ -2,8 +2,8 @@
 //! SQL statement planned from the selection, instead of a resolver per field.
 //!
 //! The root resolvers of the work domain (`project(s)`, `record(s)`, `team(s)`, `goal(s)`,
-//! `idea(s)`), `members`, and the settings reads `apiTokens`, `secrets`, `webhookEndpoints`,
-//! `webhookMessages` and `auditRetention` call [`serve`] first.
+//! `idea(s)`), `members`, `invitations`, and the settings reads `apiTokens`, `secrets`,
+//! `webhookEndpoints`, `webhookMessages` and `auditRetention` call [`serve`] first.
 //! When the whole selection under the field compiles ([`plan`]), PostgreSQL returns only
 //! the selected columns, nested pages come from correlated subqueries aggregated to JSON in
 //! the same statement ([`sql`]), and the answer is shaped from that JSON without a future
@@ -55,7 +55,34 @@ pub(crate) enum Root {
     WebhookEndpoints,
     /// `webhookMessages`: the endpoint and how many.
     WebhookMessages(Uuid, i64),
+    /// `invitations`: the statuses asked for ([`InvitationFilter`]), how many, and the
+    /// server's time that decides which have expired.
+    Invitations(InvitationFilter, i64, chrono::DateTime<chrono::Utc>),
     AuditRetention,
+}
+
+/// The statuses `invitations` narrows to, by their stored names (none: all).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct InvitationFilter {
+    pub(crate) pending: bool,
+    pub(crate) expired: bool,
+    pub(crate) revoked: bool,
+    pub(crate) accepted: bool,
+}
+
+impl InvitationFilter {
+    fn names(self) -> Vec<String> {
+        [
+            (self.pending, "pending"),
+            (self.expired, "expired"),
+            (self.revoked, "revoked"),
+            (self.accepted, "accepted"),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, name)| name.to_owned())
+        .collect()
+    }
 }
 
 /// What a root read field answers: its value from the resolvers, or the compiled answer
@@ -225,6 +252,17 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
                 return Ok(None);
             }
             let text = sql::webhook_messages(&mut binds, &row, endpoint, first);
+            (Planned::List(fields), text)
+        }
+        Root::Invitations(filter, first, now) => {
+            let mut row = Row::default();
+            let Some(fields) = planner.object(Entity::Invitation, &field, &mut row) else {
+                return Ok(None);
+            };
+            if !plan::fits(&row) {
+                return Ok(None);
+            }
+            let text = sql::invitations(&mut binds, &row, filter.names(), first, now);
             (Planned::List(fields), text)
         }
         Root::Records(project, page) => {

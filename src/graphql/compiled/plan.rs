@@ -31,6 +31,8 @@ pub(crate) enum Entity {
     WebhookEndpoint,
     /// An endpoint's messages with their latest attempt (`webhookMessages`).
     WebhookMessage,
+    /// The workspace's invitations, from the shared schema (`invitations`).
+    Invitation,
     /// The audit log's retention (`auditRetention`).
     AuditRetention,
 }
@@ -49,6 +51,7 @@ impl Entity {
             Self::Secret => "s",
             Self::WebhookEndpoint => "w",
             Self::WebhookMessage => "m",
+            Self::Invitation => "v",
             Self::AuditRetention => "a",
         }
     }
@@ -65,6 +68,7 @@ impl Entity {
             Self::Secret => "SecretInfo",
             Self::WebhookEndpoint => "WebhookEndpoint",
             Self::WebhookMessage => "WebhookMessage",
+            Self::Invitation => "Invitation",
             Self::AuditRetention => "AuditRetention",
         }
     }
@@ -82,6 +86,7 @@ impl Entity {
             | Self::Secret
             | Self::WebhookEndpoint
             | Self::WebhookMessage
+            | Self::Invitation
             | Self::AuditRetention => "",
         }
     }
@@ -98,6 +103,7 @@ impl Entity {
             | Self::Secret
             | Self::WebhookEndpoint
             | Self::WebhookMessage
+            | Self::Invitation
             | Self::AuditRetention => "",
         }
     }
@@ -128,6 +134,9 @@ pub(crate) enum Leaf {
     SecretKind,
     /// `WebhookMessage.id`: the message's UUID, answered as the `webhook-id` receivers see.
     MessageId,
+    /// `Invitation.status`, derived in the statement (`sql::invitations`), answered as the
+    /// enum.
+    InvitationStatus,
 }
 
 impl Leaf {
@@ -163,6 +172,17 @@ impl Leaf {
             (Entity::WebhookMessage, "deliveredAt") => (Self::Time, "delivered_at"),
             (Entity::WebhookMessage, "lastStatusCode") => (Self::Int, "last_status_code"),
             (Entity::WebhookMessage, "lastError") => (Self::Text, "last_error"),
+            (Entity::Invitation, "email") => (Self::Text, "email"),
+            (Entity::Invitation, "role") => (Self::Role, "role"),
+            (Entity::Invitation, "teamIds") => (Self::Texts, "team_ids"),
+            (Entity::Invitation, "status") => (Self::InvitationStatus, "status"),
+            (Entity::Invitation, "invitedBy") => (Self::Id, "invited_by"),
+            (Entity::Invitation, "expiresAt") => (Self::Time, "expires_at"),
+            (Entity::Invitation, "sentCount") => (Self::Int, "sent_count"),
+            (Entity::Invitation, "lastSentAt") => (Self::Time, "last_sent_at"),
+            (Entity::Invitation, "revokedAt") => (Self::Time, "revoked_at"),
+            (Entity::Invitation, "acceptedAt") => (Self::Time, "accepted_at"),
+            (Entity::Invitation, "acceptedBy") => (Self::Id, "accepted_by"),
             (Entity::AuditRetention, "days") => (Self::Int, "days"),
             (Entity::AuditRetention, "firstKept") => (Self::Int, "first_kept"),
             (Entity::AuditRetention, _) => return None,

@@ -114,6 +114,13 @@ fn leaf(leaf: Leaf, v: Option<&&RawValue>) -> Result<Value, Malformed> {
             SecretKind::parse(parse(v, "secret kind")?).ok_or(Malformed("secret kind"))?,
         ),
         Leaf::MessageId => Value::String(crate::webhooks::message_id(parse(v, "message id")?)),
+        // Derived by the statement as one of four names; answered as the enum's value.
+        Leaf::InvitationStatus => match parse::<&str>(v, "invitation status")? {
+            status @ ("pending" | "expired" | "revoked" | "accepted") => {
+                Value::Enum(Name::new(status.to_ascii_uppercase()))
+            }
+            _ => return Err(Malformed("invitation status")),
+        },
         Leaf::Time => DateTime::from_timestamp_micros(parse(v, "timestamp")?)
             .ok_or(Malformed("timestamp"))?
             .to_value(),

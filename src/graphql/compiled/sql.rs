@@ -5,6 +5,7 @@
 //! statements use, inside the same statement, and the tenant's row-level policies apply to
 //! it as to any other.
 
+use chrono::{DateTime, Utc};
 use sqlx::Arguments;
 use sqlx::postgres::PgArguments;
 use uuid::Uuid;
@@ -312,5 +313,35 @@ pub(crate) fn webhook_messages(binds: &mut Binds, row: &Row, endpoint: Uuid, fir
                                 WHERE message_id = m.id ORDER BY attempt DESC LIMIT 1) a ON true
              WHERE m.endpoint_id = {endpoint}
              ORDER BY m.created_at DESC, m.id DESC LIMIT {first}) m"
+    )
+}
+
+/// `invitations(status:, first:)`: the newest `first` invitations, then those whose status is
+/// in `statuses` (all when empty), as a JSON array, as the resolver lists them
+/// (`members::list`, then the status of each at `now`, the server's clock). The status is
+/// derived here as `Invitation::status` derives it; the token's hash is not selected.
+pub(crate) fn invitations(
+    binds: &mut Binds,
+    row: &Row,
+    statuses: Vec<String>,
+    first: i64,
+    now: DateTime<Utc>,
+) -> String {
+    let cols = array(binds, row);
+    let tenant = binds.bind(binds.tenant, "uuid");
+    let first = binds.bind(first, "int8");
+    let now = binds.bind(now, "timestamptz");
+    let statuses = binds.bind(statuses, "text[]");
+    format!(
+        "SELECT coalesce(json_agg({cols} ORDER BY v.created_at DESC), '[]'::json) FROM (
+             SELECT x.*, CASE WHEN x.accepted_at IS NOT NULL THEN 'accepted'
+                              WHEN x.revoked_at IS NOT NULL THEN 'revoked'
+                              WHEN x.expires_at <= {now} THEN 'expired'
+                              ELSE 'pending' END AS status
+             FROM (SELECT id, email, role, team_ids, invited_by, created_at, expires_at,
+                          sent_count, last_sent_at, revoked_at, accepted_at, accepted_by
+                   FROM public.invitations WHERE tenant_id = {tenant}
+                   ORDER BY created_at DESC LIMIT {first}) x) v
+         WHERE cardinality({statuses}) = 0 OR v.status = ANY({statuses})"
     )
 }

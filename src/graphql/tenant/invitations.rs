@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::member_role::MemberRole;
 use super::members::manager;
 use crate::authz::{Permission as P, requires};
+use crate::graphql::compiled::{self, InvitationFilter, Root, Served};
 use crate::graphql::context::{parse_id, perm, state, tx};
 use crate::graphql::errors::ApiError;
 use crate::members::{self, Invitation, InvitationStatus, NewInvitation};
@@ -24,14 +25,26 @@ impl InvitationsQuery {
         ctx: &Context<'_>,
         #[graphql(default)] status: Vec<InvitationStatusObj>,
         #[graphql(default = 50, validator(minimum = 1, maximum = 200))] first: i32,
-    ) -> Result<Vec<InvitationObj>> {
+    ) -> Result<Served<Vec<InvitationObj>>> {
         let now = state(ctx)?.clock.now();
+        let filter = InvitationFilter {
+            pending: status.contains(&InvitationStatusObj::Pending),
+            expired: status.contains(&InvitationStatusObj::Expired),
+            revoked: status.contains(&InvitationStatusObj::Revoked),
+            accepted: status.contains(&InvitationStatusObj::Accepted),
+        };
+        let root = Root::Invitations(filter, i64::from(first), now);
+        if let Some(v) = compiled::serve(ctx, root).await? {
+            return Ok(Served::Compiled(v));
+        }
         let found = members::list(&mut *tx(ctx).await?, i64::from(first)).await?;
-        Ok(found
-            .into_iter()
-            .map(|i| InvitationObj::new(i, now))
-            .filter(|i| status.is_empty() || status.contains(&i.status))
-            .collect())
+        Ok(Served::Resolved(
+            found
+                .into_iter()
+                .map(|i| InvitationObj::new(i, now))
+                .filter(|i| status.is_empty() || status.contains(&i.status))
+                .collect(),
+        ))
     }
 }
 
