@@ -1,5 +1,5 @@
 //! Compiled reads answer exactly as the resolvers do. Random valid queries over the
-//! work domain's read fields, `members`, `invitations` and the settings reads (`apiTokens`,
+//! work domain's read fields (`history` included), `members`, `invitations` and the settings reads (`apiTokens`,
 //! `secrets`, `webhookEndpoints`, `webhookMessages`, `auditRetention`) — aliases, repeated keys, inline fragments and named
 //! fragment spreads, `@skip`/`@include` on variables, page arguments (valid or not, literal
 //! or from variables), nested record and project pages, fields that do not compile — go to two servers
@@ -156,6 +156,8 @@ enum Root {
     },
     /// `apiTokens`, `secrets`, `webhookEndpoints`, `auditRetention`.
     Settings(Settings, Vec<Sel>),
+    /// `history(entityType:, id:)`: the type (an index into `HISTORY`) and the id.
+    History(usize, usize, Vec<Sel>),
     /// `invitations(status:, first:)`.
     Invitations {
         statuses: Vec<&'static str>,
@@ -232,6 +234,17 @@ const ENDPOINT_LEAVES: &[&str] = &[
     "__typename",
 ];
 const RETENTION_LEAVES: &[&str] = &["days", "firstKept", "__typename"];
+/// The entity types `history` takes.
+const HISTORY: [&str; 4] = ["GOAL", "PROJECT", "RECORD", "IDEA"];
+const VERSION_LEAVES: &[&str] = &[
+    "version",
+    "at",
+    "actorUser",
+    "changes",
+    "snapshot",
+    "restoredFrom",
+    "__typename",
+];
 const INVITATION_LEAVES: &[&str] = &[
     "id",
     "email",
@@ -594,6 +607,12 @@ fn root() -> impl Strategy<Value = Root> {
         ]
         .prop_flat_map(|k| k.sel().prop_map(move |s| Root::Settings(k, s))),
         (
+            0..4usize,
+            0..40usize,
+            selection(VERSION_LEAVES, leaf(VERSION_LEAVES).boxed())
+        )
+            .prop_map(|(kind, id, sel)| Root::History(kind, id, sel)),
+        (
             prop::sample::subsequence(vec!["PENDING", "EXPIRED", "REVOKED", "ACCEPTED"], 0..=4),
             prop::option::of(0..6i32),
             selection(INVITATION_LEAVES, leaf(INVITATION_LEAVES).boxed())
@@ -852,6 +871,21 @@ impl Render<'_> {
                 let _ = write!(out, "members{args} {{");
                 self.conn("Member", conn, &mut out);
             }
+            Root::History(kind, i, sel) => {
+                let ids = match kind {
+                    0 => &d.goals,
+                    1 => &d.projects,
+                    2 => &d.records,
+                    _ => &d.ideas,
+                };
+                let _ = write!(
+                    out,
+                    "history(entityType: {}, id: {:?}) {{",
+                    HISTORY[*kind % HISTORY.len()],
+                    Data::id(ids, *i)
+                );
+                self.sels("Version", sel, &mut out);
+            }
             Root::Invitations {
                 statuses,
                 first,
@@ -1103,6 +1137,23 @@ async fn populate(app: &TestApp) -> (Data, String, String) {
         }
         ideas.push(idea);
     }
+    // History beyond creation: the first project and goal renamed, then restored to their
+    // first version.
+    q(
+        "mutation($p: ID!) { updateProject(id: $p, input: {name: \"renamed\", description: \"<i>new</i>\"}) { id } }",
+        json!({ "p": projects[0] }),
+    )
+    .await;
+    q(
+        "mutation($p: ID!) { restoreVersion(entityType: PROJECT, id: $p, version: 1) { version } }",
+        json!({ "p": projects[0] }),
+    )
+    .await;
+    q(
+        "mutation($g: ID!) { updateGoal(id: $g, input: {title: \"Grow more\"}) { id } }",
+        json!({ "g": goals[0] }),
+    )
+    .await;
     // Settings: secrets of two kinds, two webhook endpoints (one with a rotated secret),
     // created last and for an event nothing sends, so no delivery moves their counters; a
     // revoked token beside the owner's and the member's.

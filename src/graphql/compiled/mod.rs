@@ -2,7 +2,7 @@
 //! SQL statement planned from the selection, instead of a resolver per field.
 //!
 //! The root resolvers of the work domain (`project(s)`, `record(s)`, `team(s)`, `goal(s)`,
-//! `idea(s)`), `members`, `invitations`, and the settings reads `apiTokens`, `secrets`,
+//! `idea(s)`, `history`), `members`, `invitations`, and the settings reads `apiTokens`, `secrets`,
 //! `webhookEndpoints`, `webhookMessages` and `auditRetention` call [`serve`] first.
 //! When the whole selection under the field compiles ([`plan`]), PostgreSQL returns only
 //! the selected columns, nested pages come from correlated subqueries aggregated to JSON in
@@ -58,6 +58,8 @@ pub(crate) enum Root {
     /// `invitations`: the statuses asked for ([`InvitationFilter`]), how many, and the
     /// server's time that decides which have expired.
     Invitations(InvitationFilter, i64, chrono::DateTime<chrono::Utc>),
+    /// `history`: the entity's versions.
+    History(crate::work::history::EntityType, Uuid),
     AuditRetention,
 }
 
@@ -263,6 +265,17 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
                 return Ok(None);
             }
             let text = sql::invitations(&mut binds, &row, filter.names(), first, now);
+            (Planned::List(fields), text)
+        }
+        Root::History(entity, id) => {
+            let mut row = Row::default();
+            let Some(fields) = planner.object(Entity::Version, &field, &mut row) else {
+                return Ok(None);
+            };
+            if !plan::fits(&row) {
+                return Ok(None);
+            }
+            let text = sql::history(&mut binds, &row, entity, id);
             (Planned::List(fields), text)
         }
         Root::Records(project, page) => {

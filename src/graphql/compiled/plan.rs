@@ -33,6 +33,8 @@ pub(crate) enum Entity {
     WebhookMessage,
     /// The workspace's invitations, from the shared schema (`invitations`).
     Invitation,
+    /// A version of a goal, project, record or idea (`history`).
+    Version,
     /// The audit log's retention (`auditRetention`).
     AuditRetention,
 }
@@ -52,6 +54,7 @@ impl Entity {
             Self::WebhookEndpoint => "w",
             Self::WebhookMessage => "m",
             Self::Invitation => "v",
+            Self::Version => "h",
             Self::AuditRetention => "a",
         }
     }
@@ -69,6 +72,7 @@ impl Entity {
             Self::WebhookEndpoint => "WebhookEndpoint",
             Self::WebhookMessage => "WebhookMessage",
             Self::Invitation => "Invitation",
+            Self::Version => "Version",
             Self::AuditRetention => "AuditRetention",
         }
     }
@@ -87,6 +91,7 @@ impl Entity {
             | Self::WebhookEndpoint
             | Self::WebhookMessage
             | Self::Invitation
+            | Self::Version
             | Self::AuditRetention => "",
         }
     }
@@ -104,6 +109,7 @@ impl Entity {
             | Self::WebhookEndpoint
             | Self::WebhookMessage
             | Self::Invitation
+            | Self::Version
             | Self::AuditRetention => "",
         }
     }
@@ -183,6 +189,13 @@ impl Leaf {
             (Entity::Invitation, "revokedAt") => (Self::Time, "revoked_at"),
             (Entity::Invitation, "acceptedAt") => (Self::Time, "accepted_at"),
             (Entity::Invitation, "acceptedBy") => (Self::Id, "accepted_by"),
+            (Entity::Version, "version") => (Self::Int, "version"),
+            (Entity::Version, "at") => (Self::Time, "at"),
+            (Entity::Version, "actorUser") => (Self::Id, "actor_user"),
+            (Entity::Version, "changes") => (Self::Json, "changes"),
+            (Entity::Version, "snapshot") => (Self::Json, "snapshot"),
+            (Entity::Version, "restoredFrom") => (Self::Int, "restored_from"),
+            (Entity::Version, _) => return None,
             (Entity::AuditRetention, "days") => (Self::Int, "days"),
             (Entity::AuditRetention, "firstKept") => (Self::Int, "first_kept"),
             (Entity::AuditRetention, _) => return None,

@@ -15,6 +15,7 @@ use crate::authz::Viewer;
 use crate::crypto::store::SecretKind;
 use crate::work::PageArgs;
 use crate::work::VISIBLE_TEAM;
+use crate::work::history::EntityType;
 use crate::work::projects::ProjectFilter;
 
 /// Bound values, numbered as they are added; `$1` and `$2` are the viewer, as
@@ -343,5 +344,31 @@ pub(crate) fn invitations(
                    FROM public.invitations WHERE tenant_id = {tenant}
                    ORDER BY created_at DESC LIMIT {first}) x) v
          WHERE cardinality({statuses}) = 0 OR v.status = ANY({statuses})"
+    )
+}
+
+/// `history(entityType:, id:)`: the entity's versions, oldest first, as a JSON array; no row
+/// when the entity is not there or not visible, under the same conditions as reading it by
+/// id (`project`, `record`, `goal`, `idea` above; `history::list` checks with the entity's
+/// own `get`).
+pub(crate) fn history(binds: &mut Binds, row: &Row, entity: EntityType, id: Uuid) -> String {
+    let cols = array(binds, row);
+    let kind = binds.bind(entity.as_str(), "text");
+    let id = binds.bind(id, "uuid");
+    let source = match entity {
+        EntityType::Goal => format!("goals g WHERE g.id = {id}"),
+        EntityType::Idea => format!("ideas i WHERE i.id = {id}"),
+        EntityType::Project => format!(
+            "projects p JOIN teams tm ON tm.id = p.team_id WHERE p.id = {id} AND {VISIBLE_TEAM}"
+        ),
+        EntityType::Record => format!(
+            "records r JOIN projects p ON p.id = r.project_id JOIN teams tm ON tm.id = p.team_id
+             WHERE r.id = {id} AND {VISIBLE_TEAM}"
+        ),
+    };
+    format!(
+        "SELECT (SELECT coalesce(json_agg({cols} ORDER BY h.version), '[]'::json)
+                 FROM versions h WHERE h.entity_type = {kind} AND h.entity_id = {id})
+         FROM {source}"
     )
 }

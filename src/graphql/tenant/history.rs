@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Json, Object, Result};
 
 use crate::authz::{Permission as P, requires};
+use crate::graphql::compiled::{self, Root, Served};
 use crate::graphql::context::{parse_id, perm, state, tx, viewer};
 use chrono::{DateTime, Utc};
 
@@ -18,12 +19,17 @@ impl HistoryQuery {
         ctx: &Context<'_>,
         entity_type: crate::work::history::EntityType,
         id: ID,
-    ) -> Result<Vec<VersionObj>> {
+    ) -> Result<Served<Vec<VersionObj>>> {
         let id = parse_id(&id)?;
+        if let Some(v) = compiled::serve(ctx, Root::History(entity_type, id)).await? {
+            return Ok(Served::Compiled(v));
+        }
         let viewer = state(ctx)?.principal.viewer();
         let found =
             crate::work::versions::list(&mut *tx(ctx).await?, viewer, entity_type, id).await?;
-        Ok(found.into_iter().map(VersionObj).collect())
+        Ok(Served::Resolved(
+            found.into_iter().map(VersionObj).collect(),
+        ))
     }
 }
 
