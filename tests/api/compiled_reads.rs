@@ -1,5 +1,6 @@
 //! Compiled reads answer exactly as the resolvers do. Random valid queries over the
-//! work domain's read fields (`history` included), `members`, `invitations` and the settings reads (`apiTokens`,
+//! work domain's read fields (`history` and `attachments` included), `members`,
+//! `invitations`, `exports`, `export` and the settings reads (`apiTokens`,
 //! `secrets`, `webhookEndpoints`, `webhookMessages`, `auditRetention`) — aliases, repeated keys, inline fragments and named
 //! fragment spreads, `@skip`/`@include` on variables, page arguments (valid or not, literal
 //! or from variables), nested record and project pages, fields that do not compile — go to two servers
@@ -30,6 +31,8 @@ struct Data {
     users: Vec<String>,
     /// Webhook endpoints: the first with messages, the second without.
     endpoints: Vec<String>,
+    /// Exports: done, failed, queued.
+    exports: Vec<String>,
 }
 
 impl Data {
@@ -158,6 +161,12 @@ enum Root {
     Settings(Settings, Vec<Sel>),
     /// `history(entityType:, id:)`: the type (an index into `HISTORY`) and the id.
     History(usize, usize, Vec<Sel>),
+    /// `attachments(entityType:, entityId:)`: the type (an index into `ATTACHED`) and the id.
+    Attachments(usize, usize, Vec<Sel>),
+    /// `exports(first:)`.
+    Exports(Option<i32>, Vec<Sel>),
+    /// `export(id:)`.
+    Export(usize, Vec<Sel>),
     /// `invitations(status:, first:)`.
     Invitations {
         statuses: Vec<&'static str>,
@@ -234,6 +243,34 @@ const ENDPOINT_LEAVES: &[&str] = &[
     "__typename",
 ];
 const RETENTION_LEAVES: &[&str] = &["days", "firstKept", "__typename"];
+/// The entity types `attachments` takes.
+const ATTACHED: [&str; 3] = ["PROJECT", "RECORD", "IDEA"];
+const ATTACHMENT_LEAVES: &[&str] = &[
+    "id",
+    "filename",
+    "contentType",
+    "size",
+    "sha256",
+    "uploadedBy",
+    "createdAt",
+    "contentUrl",
+    "__typename",
+];
+const EXPORT_LEAVES: &[&str] = &[
+    "id",
+    "status",
+    "requestedBy",
+    "createdAt",
+    "finishedAt",
+    "expiresAt",
+    "size",
+    "sha256",
+    "manifest",
+    "error",
+    "contentUrl",
+    "__typename",
+];
+
 /// The entity types `history` takes.
 const HISTORY: [&str; 4] = ["GOAL", "PROJECT", "RECORD", "IDEA"];
 const VERSION_LEAVES: &[&str] = &[
@@ -275,7 +312,9 @@ const MESSAGE_LEAVES: &[&str] = &[
 
 /// Every field of the settings reads, compared once while no token's use can have moved
 /// `lastUsedAt`.
-const SETTINGS: &str = "query($e: ID!) { invitations { id email role teamIds status invitedBy createdAt expiresAt sentCount lastSentAt revokedAt acceptedAt acceptedBy __typename } \
+const SETTINGS: &str = "query($e: ID!, $p: ID!) { exports { id status requestedBy createdAt finishedAt expiresAt size sha256 manifest error contentUrl __typename } \
+    attachments(entityType: PROJECT, entityId: $p) { id filename contentType size sha256 uploadedBy createdAt contentUrl __typename } \
+    invitations { id email role teamIds status invitedBy createdAt expiresAt sentCount lastSentAt revokedAt acceptedAt acceptedBy __typename } \
     webhookMessages(endpointId: $e) { id eventType status attempts createdAt deliveredAt lastStatusCode lastError __typename } \
     apiTokens { id name userId scopes createdAt lastUsedAt revokedAt __typename } \
     secrets { id kind name createdAt updatedAt __typename } \
@@ -613,6 +652,22 @@ fn root() -> impl Strategy<Value = Root> {
         )
             .prop_map(|(kind, id, sel)| Root::History(kind, id, sel)),
         (
+            0..3usize,
+            0..40usize,
+            selection(ATTACHMENT_LEAVES, leaf(ATTACHMENT_LEAVES).boxed())
+        )
+            .prop_map(|(kind, id, sel)| Root::Attachments(kind, id, sel)),
+        (
+            prop::option::of(0..5i32),
+            selection(EXPORT_LEAVES, leaf(EXPORT_LEAVES).boxed())
+        )
+            .prop_map(|(first, sel)| Root::Exports(first, sel)),
+        (
+            0..5usize,
+            selection(EXPORT_LEAVES, leaf(EXPORT_LEAVES).boxed())
+        )
+            .prop_map(|(id, sel)| Root::Export(id, sel)),
+        (
             prop::sample::subsequence(vec!["PENDING", "EXPIRED", "REVOKED", "ACCEPTED"], 0..=4),
             prop::option::of(0..6i32),
             selection(INVITATION_LEAVES, leaf(INVITATION_LEAVES).boxed())
@@ -870,6 +925,29 @@ impl Render<'_> {
                 };
                 let _ = write!(out, "members{args} {{");
                 self.conn("Member", conn, &mut out);
+            }
+            Root::Attachments(kind, i, sel) => {
+                let ids = match kind {
+                    0 => &d.projects,
+                    1 => &d.records,
+                    _ => &d.ideas,
+                };
+                let _ = write!(
+                    out,
+                    "attachments(entityType: {}, entityId: {:?}) {{",
+                    ATTACHED[*kind % ATTACHED.len()],
+                    Data::id(ids, *i)
+                );
+                self.sels("Attachment", sel, &mut out);
+            }
+            Root::Exports(first, sel) => {
+                let args = first.map_or(String::new(), |n| format!("(first: {n})"));
+                let _ = write!(out, "exports{args} {{");
+                self.sels("Export", sel, &mut out);
+            }
+            Root::Export(i, sel) => {
+                let _ = write!(out, "export(id: {:?}) {{", Data::id(&d.exports, *i));
+                self.sels("Export", sel, &mut out);
             }
             Root::History(kind, i, sel) => {
                 let ids = match kind {
@@ -1259,6 +1337,44 @@ async fn populate(app: &TestApp) -> (Data, String, String) {
         .await
         .unwrap();
     }
+    // Attachments (metadata: no content is read): two on each project at the same instant
+    // (ordered by id), one on every other record, one on each idea.
+    for (kind, table, filter) in [
+        ("project", "projects", "true"),
+        ("project", "projects", "true"),
+        ("record", "records", "x.title IN ('r0', 'r2')"),
+        ("idea", "ideas", "true"),
+    ] {
+        sqlx::query(&format!(
+            "INSERT INTO tenant_acme.attachments (id, entity_type, entity_id, filename,
+                 content_type, size_bytes, sha256, object_key, uploaded_by)
+             SELECT gen_random_uuid(), '{kind}', x.id, 'notes \"' || x.id || '\".txt',
+                    'text/plain', 12, sha256(x.id::text::bytea), 'k/' || gen_random_uuid(), $1
+             FROM tenant_acme.{table} x WHERE {filter}"
+        ))
+        .bind(s.owner)
+        .execute(&app.db.migrator)
+        .await
+        .unwrap();
+    }
+    // Exports: done (with its manifest and content), failed, queued, a day apart.
+    let export_ids: Vec<uuid::Uuid> = (0..3).map(|_| uuid::Uuid::new_v4()).collect();
+    sqlx::query(
+        "INSERT INTO tenant_acme.exports (id, requested_by, status, object_key, size_bytes,
+             sha256, manifest, error, created_at, finished_at, expires_at)
+         VALUES ($1, $4, 'done', 'exports/' || $1, 2048, sha256('x'), '{\"tables\": {\"projects\": 13}, \"v\": 1.5}',
+                 NULL, now() - interval '3 days', now() - interval '3 days', now() + interval '4 days'),
+                ($2, $4, 'failed', NULL, NULL, NULL, NULL, 'disk full', now() - interval '2 days',
+                 now() - interval '2 days', NULL),
+                ($3, $4, 'queued', NULL, NULL, NULL, NULL, NULL, now() - interval '1 day', NULL, NULL)",
+    )
+    .bind(export_ids[0])
+    .bind(export_ids[1])
+    .bind(export_ids[2])
+    .bind(s.owner)
+    .execute(&app.db.migrator)
+    .await
+    .unwrap();
     let revoked = app.db.token(&s.tenant, s.owner, &[Scope::Read]).await;
     let presented =
         tessera::identity::PresentedToken::from_authorization(&format!("Bearer {revoked}"))
@@ -1279,6 +1395,7 @@ async fn populate(app: &TestApp) -> (Data, String, String) {
         records,
         users: [s.owner, member, gone].map(|u| u.to_string()).to_vec(),
         endpoints,
+        exports: export_ids.iter().map(ToString::to_string).collect(),
     };
     (data, s.owner_token, member_token)
 }
@@ -1332,13 +1449,13 @@ fn compiled_reads_answer_exactly_as_the_resolvers_do() {
     // Every field of the settings reads, from both paths, before any token's use can have
     // moved its `lastUsedAt` again (it moves at most once a minute).
     let (a, b) = rt.block_on(async {
-        let body = json!({ "query": SETTINGS, "variables": { "e": data.endpoints[0] } });
+        let body = json!({ "query": SETTINGS, "variables": { "e": data.endpoints[0], "p": data.projects[0] } });
         let post = |url: &str| app.http.post(url).bearer_auth(&owner).json(&body).send();
         let a: Value = post(&compiled_url).await.unwrap().json().await.unwrap();
         let b: Value = post(&resolvers_url).await.unwrap().json().await.unwrap();
         (a, b)
     });
-    assert_eq!(a["extensions"]["tessera"]["compiled"], 6, "{a}");
+    assert_eq!(a["extensions"]["tessera"]["compiled"], 8, "{a}");
     assert!(a.get("errors").is_none(), "{a}");
     assert_eq!(a["data"], b["data"]);
     let tokens = a["data"]["apiTokens"].as_array().unwrap();
@@ -1353,6 +1470,19 @@ fn compiled_reads_answer_exactly_as_the_resolvers_do() {
             .iter()
             .any(|e| !e["previousSecretUntil"].is_null())
     );
+    let exports = a["data"]["exports"].as_array().unwrap();
+    assert_eq!(exports.len(), 3, "{a}");
+    assert_eq!(exports[2]["status"], "DONE");
+    assert!(
+        exports[2]["contentUrl"]
+            .as_str()
+            .unwrap()
+            .starts_with("/w/acme/exports/")
+    );
+    assert!(exports[0]["contentUrl"].is_null());
+    let files = a["data"]["attachments"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{a}");
+    assert_eq!(files[0]["sha256"].as_str().unwrap().len(), 64);
     let invitations = a["data"]["invitations"].as_array().unwrap();
     assert_eq!(invitations.len(), 5, "{a}");
     let statuses: Vec<&str> = invitations

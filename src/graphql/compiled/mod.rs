@@ -2,8 +2,9 @@
 //! SQL statement planned from the selection, instead of a resolver per field.
 //!
 //! The root resolvers of the work domain (`project(s)`, `record(s)`, `team(s)`, `goal(s)`,
-//! `idea(s)`, `history`), `members`, `invitations`, and the settings reads `apiTokens`, `secrets`,
-//! `webhookEndpoints`, `webhookMessages` and `auditRetention` call [`serve`] first.
+//! `idea(s)`, `history`, `attachments`), `members`, `invitations`, `exports`, `export`, and
+//! the settings reads `apiTokens`, `secrets`, `webhookEndpoints`, `webhookMessages` and
+//! `auditRetention` call [`serve`] first.
 //! When the whole selection under the field compiles ([`plan`]), PostgreSQL returns only
 //! the selected columns, nested pages come from correlated subqueries aggregated to JSON in
 //! the same statement ([`sql`]), and the answer is shaped from that JSON without a future
@@ -29,6 +30,8 @@ use uuid::Uuid;
 
 use super::context::{state, tx};
 use super::errors::ApiError;
+use crate::work::attachments::AttachedTo;
+use crate::work::history::EntityType;
 use crate::work::projects::ProjectFilter;
 use crate::work::{PageArgs, WorkError};
 use plan::{Entity, Planner, Row};
@@ -60,6 +63,11 @@ pub(crate) enum Root {
     Invitations(InvitationFilter, i64, chrono::DateTime<chrono::Utc>),
     /// `history`: the entity's versions.
     History(crate::work::history::EntityType, Uuid),
+    /// `attachments`: the entity's files.
+    Attachments(crate::work::attachments::AttachedTo, Uuid),
+    /// `exports(first:)`, `export(id:)`.
+    Exports(i64),
+    Export(Uuid),
     AuditRetention,
 }
 
@@ -140,8 +148,21 @@ impl<T: OutputType> OutputType for Served<T> {
 /// A planned statement and how to shape its answer.
 enum Planned {
     Object(plan::Fields),
+    /// An object that is null, not an error, when the statement has no row.
+    Optional(plan::Fields),
     Connection(plan::Connection),
     List(plan::Fields),
+}
+
+/// The fields of a flat `entity` object selected by `sel`, and its row, if they compile.
+fn flat(
+    planner: &mut Planner<'_>,
+    entity: Entity,
+    sel: &async_graphql::SelectionField<'_>,
+) -> Option<(plan::Fields, Row)> {
+    let mut row = Row::default();
+    let fields = planner.object(entity, sel, &mut row)?;
+    plan::fits(&row).then_some((fields, row))
 }
 
 /// Answers `root` from one statement, if its selection compiles (and compiled reads are
@@ -151,9 +172,12 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
     if !state.limits.compiled_reads {
         return Ok(None);
     }
-    let tenant = tx(ctx).await?.tenant_id();
+    let (tenant, slug) = {
+        let tx = tx(ctx).await?;
+        (tx.tenant_id(), tx.tenant().slug.as_str().to_owned())
+    };
     let mut binds =
-        Binds::new(state.principal.viewer(), tenant).map_err(|e| ApiError::internal(&e))?;
+        Binds::new(state.principal.viewer(), tenant, &slug).map_err(|e| ApiError::internal(&e))?;
     let mut planner = Planner {
         limits: &state.limits,
         shared_joins: state.shared_joins,
@@ -267,6 +291,30 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
             let text = sql::invitations(&mut binds, &row, filter.names(), first, now);
             (Planned::List(fields), text)
         }
+        Root::Attachments(to, id) => {
+            let kind = match to {
+                AttachedTo::Project => EntityType::Project,
+                AttachedTo::Record => EntityType::Record,
+                AttachedTo::Idea => EntityType::Idea,
+            };
+            let Some((fields, row)) = flat(&mut planner, Entity::Attachment, &field) else {
+                return Ok(None);
+            };
+            let text = sql::attachments(&mut binds, &row, to, kind, id);
+            (Planned::List(fields), text)
+        }
+        Root::Exports(first) => {
+            let Some((fields, row)) = flat(&mut planner, Entity::Export, &field) else {
+                return Ok(None);
+            };
+            (Planned::List(fields), sql::exports(&mut binds, &row, first))
+        }
+        Root::Export(id) => {
+            let Some((fields, row)) = flat(&mut planner, Entity::Export, &field) else {
+                return Ok(None);
+            };
+            (Planned::Optional(fields), sql::export(&mut binds, &row, id))
+        }
         Root::History(entity, id) => {
             let mut row = Row::default();
             let Some(fields) = planner.object(Entity::Version, &field, &mut row) else {
@@ -299,12 +347,16 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
             .fetch_optional(tx.conn())
             .await?
     };
-    // No row: the object, or the project whose records were asked for, is not visible.
+    // No row: the object, or the project whose records were asked for, is not visible (or,
+    // for an optional object, not there).
     let Some(sqlx::types::Json(json)) = found else {
-        return Err(WorkError::NotFound.into());
+        return match planned {
+            Planned::Optional(_) => Ok(Some(Answer::new(Value::Null))),
+            _ => Err(WorkError::NotFound.into()),
+        };
     };
     let value = match &planned {
-        Planned::Object(fields) => shape::object(fields, &json),
+        Planned::Object(fields) | Planned::Optional(fields) => shape::object(fields, &json),
         Planned::Connection(conn) => shape::connection(conn, &json),
         Planned::List(fields) => shape::list(fields, &json),
     };

@@ -35,6 +35,10 @@ pub(crate) enum Entity {
     Invitation,
     /// A version of a goal, project, record or idea (`history`).
     Version,
+    /// A file attached to a project, record or idea (`attachments`).
+    Attachment,
+    /// A background export (`exports`, `export`).
+    Export,
     /// The audit log's retention (`auditRetention`).
     AuditRetention,
 }
@@ -55,6 +59,8 @@ impl Entity {
             Self::WebhookMessage => "m",
             Self::Invitation => "v",
             Self::Version => "h",
+            Self::Attachment => "f",
+            Self::Export => "x",
             Self::AuditRetention => "a",
         }
     }
@@ -73,6 +79,8 @@ impl Entity {
             Self::WebhookMessage => "WebhookMessage",
             Self::Invitation => "Invitation",
             Self::Version => "Version",
+            Self::Attachment => "Attachment",
+            Self::Export => "Export",
             Self::AuditRetention => "AuditRetention",
         }
     }
@@ -92,6 +100,8 @@ impl Entity {
             | Self::WebhookMessage
             | Self::Invitation
             | Self::Version
+            | Self::Attachment
+            | Self::Export
             | Self::AuditRetention => "",
         }
     }
@@ -110,10 +120,18 @@ impl Entity {
             | Self::WebhookMessage
             | Self::Invitation
             | Self::Version
+            | Self::Attachment
+            | Self::Export
             | Self::AuditRetention => "",
         }
     }
 }
+
+/// `Export.status` by its GraphQL name, as `export::job::Status::parse` reads the stored one
+/// (anything unknown is expired).
+const EXPORT_STATUS: &str = "(CASE x.status WHEN 'queued' THEN 'QUEUED' WHEN 'running' THEN 'RUNNING' \
+     WHEN 'done' THEN 'DONE' WHEN 'failed' THEN 'FAILED' WHEN 'cancelled' THEN 'CANCELLED' \
+     ELSE 'EXPIRED' END)";
 
 /// A scalar field read from one column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +161,8 @@ pub(crate) enum Leaf {
     /// `Invitation.status`, derived in the statement (`sql::invitations`), answered as the
     /// enum.
     InvitationStatus,
+    /// An enum the statement already answers by its GraphQL name (`Export.status`).
+    EnumName,
 }
 
 impl Leaf {
@@ -196,6 +216,30 @@ impl Leaf {
             (Entity::Version, "snapshot") => (Self::Json, "snapshot"),
             (Entity::Version, "restoredFrom") => (Self::Int, "restored_from"),
             (Entity::Version, _) => return None,
+            (Entity::Attachment, "filename") => (Self::Text, "filename"),
+            (Entity::Attachment, "contentType") => (Self::Text, "content_type"),
+            (Entity::Attachment, "size") => (Self::Int, "size_bytes"),
+            (Entity::Attachment, "sha256") => (Self::Text, "encode(f.sha256, 'hex')"),
+            (Entity::Attachment, "uploadedBy") => (Self::Id, "uploaded_by"),
+            // The path the server answers with a redirect to a short-lived signed link, after
+            // checking access again; `$3` is the workspace's slug (`sql::Binds`).
+            (Entity::Attachment, "contentUrl") => (
+                Self::Text,
+                "('/w/' || $3::text || '/attachments/' || f.id || '/content')",
+            ),
+            (Entity::Export, "status") => (Self::EnumName, EXPORT_STATUS),
+            (Entity::Export, "requestedBy") => (Self::Id, "requested_by"),
+            (Entity::Export, "finishedAt") => (Self::Time, "finished_at"),
+            (Entity::Export, "expiresAt") => (Self::Time, "expires_at"),
+            (Entity::Export, "size") => (Self::Int, "size_bytes"),
+            (Entity::Export, "sha256") => (Self::Text, "encode(x.sha256, 'hex')"),
+            (Entity::Export, "manifest") => (Self::Json, "manifest"),
+            (Entity::Export, "error") => (Self::Text, "error"),
+            // Only a finished export has content to follow.
+            (Entity::Export, "contentUrl") => (
+                Self::Text,
+                "(CASE WHEN x.status = 'done' THEN '/w/' || $3::text || '/exports/' || x.id || '/content' END)",
+            ),
             (Entity::AuditRetention, "days") => (Self::Int, "days"),
             (Entity::AuditRetention, "firstKept") => (Self::Int, "first_kept"),
             (Entity::AuditRetention, _) => return None,

@@ -121,6 +121,13 @@ fn leaf(leaf: Leaf, v: Option<&&RawValue>) -> Result<Value, Malformed> {
             }
             _ => return Err(Malformed("invitation status")),
         },
+        Leaf::EnumName => {
+            let name: &str = parse(v, "enum")?;
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+                return Err(Malformed("enum"));
+            }
+            Value::Enum(Name::new(name))
+        }
         Leaf::Time => DateTime::from_timestamp_micros(parse(v, "timestamp")?)
             .ok_or(Malformed("timestamp"))?
             .to_value(),

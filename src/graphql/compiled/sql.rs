@@ -15,11 +15,13 @@ use crate::authz::Viewer;
 use crate::crypto::store::SecretKind;
 use crate::work::PageArgs;
 use crate::work::VISIBLE_TEAM;
+use crate::work::attachments::AttachedTo;
 use crate::work::history::EntityType;
 use crate::work::projects::ProjectFilter;
 
 /// Bound values, numbered as they are added; `$1` and `$2` are the viewer, as
-/// `VISIBLE_TEAM` expects.
+/// `VISIBLE_TEAM` expects, and `$3` the workspace's slug, which the content links of
+/// attachments and exports name (`plan::Leaf::of`).
 pub(crate) struct Binds {
     pub(crate) args: PgArguments,
     n: usize,
@@ -31,13 +33,18 @@ pub(crate) struct Binds {
 }
 
 impl Binds {
-    pub(crate) fn new(viewer: Viewer, tenant: Uuid) -> Result<Self, sqlx::error::BoxDynError> {
+    pub(crate) fn new(
+        viewer: Viewer,
+        tenant: Uuid,
+        slug: &str,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
         let mut args = PgArguments::default();
         args.add(viewer.user_id)?;
         args.add(viewer.sees_all_teams)?;
+        args.add(slug.to_owned())?;
         Ok(Self {
             args,
-            n: 2,
+            n: 3,
             tenant,
             failed: false,
         })
@@ -355,7 +362,19 @@ pub(crate) fn history(binds: &mut Binds, row: &Row, entity: EntityType, id: Uuid
     let cols = array(binds, row);
     let kind = binds.bind(entity.as_str(), "text");
     let id = binds.bind(id, "uuid");
-    let source = match entity {
+    let source = readable(entity, &id);
+    format!(
+        "SELECT (SELECT coalesce(json_agg({cols} ORDER BY h.version), '[]'::json)
+                 FROM versions h WHERE h.entity_type = {kind} AND h.entity_id = {id})
+         FROM {source}"
+    )
+}
+
+/// The visibility of a goal, project, record or idea by `id` (a bound placeholder): the
+/// `FROM` of a statement that has a row only when the caller may read it, under the same
+/// conditions as reading it by id.
+fn readable(entity: EntityType, id: &str) -> String {
+    match entity {
         EntityType::Goal => format!("goals g WHERE g.id = {id}"),
         EntityType::Idea => format!("ideas i WHERE i.id = {id}"),
         EntityType::Project => format!(
@@ -365,10 +384,44 @@ pub(crate) fn history(binds: &mut Binds, row: &Row, entity: EntityType, id: Uuid
             "records r JOIN projects p ON p.id = r.project_id JOIN teams tm ON tm.id = p.team_id
              WHERE r.id = {id} AND {VISIBLE_TEAM}"
         ),
-    };
+    }
+}
+
+/// `attachments(entityType:, entityId:)`: the entity's attachments, oldest first, as a JSON
+/// array; no row when the entity is not there or not visible (`attachments::list` checks
+/// with the entity's own `get`).
+pub(crate) fn attachments(
+    binds: &mut Binds,
+    row: &Row,
+    to: AttachedTo,
+    kind: EntityType,
+    id: Uuid,
+) -> String {
+    let cols = array(binds, row);
+    let to = binds.bind(to.as_str(), "text");
+    let id = binds.bind(id, "uuid");
+    let source = readable(kind, &id);
     format!(
-        "SELECT (SELECT coalesce(json_agg({cols} ORDER BY h.version), '[]'::json)
-                 FROM versions h WHERE h.entity_type = {kind} AND h.entity_id = {id})
+        "SELECT (SELECT coalesce(json_agg({cols} ORDER BY f.created_at, f.id), '[]'::json)
+                 FROM attachments f WHERE f.entity_type = {to} AND f.entity_id = {id})
          FROM {source}"
     )
+}
+
+/// `exports(first:)`: the newest `first` exports as a JSON array, as `export::job::list`
+/// orders them.
+pub(crate) fn exports(binds: &mut Binds, row: &Row, first: i64) -> String {
+    let cols = array(binds, row);
+    let first = binds.bind(first, "int8");
+    format!(
+        "SELECT coalesce(json_agg({cols} ORDER BY x.created_at DESC, x.id), '[]'::json) FROM (
+             SELECT * FROM exports ORDER BY created_at DESC, id LIMIT {first}) x"
+    )
+}
+
+/// `export(id:)`: one row, none when there is no such export (the field is then null).
+pub(crate) fn export(binds: &mut Binds, row: &Row, id: Uuid) -> String {
+    let cols = array(binds, row);
+    let id = binds.bind(id, "uuid");
+    format!("SELECT {cols} FROM exports x WHERE x.id = {id}")
 }

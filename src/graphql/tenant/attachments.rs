@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::authz::{Permission as P, requires};
+use crate::graphql::compiled::{self, Root, Served};
 use crate::graphql::context::{parse_id, perm, state, tx};
 use chrono::{DateTime, Utc};
 
@@ -19,19 +20,23 @@ impl AttachmentsQuery {
         ctx: &Context<'_>,
         entity_type: crate::work::attachments::AttachedTo,
         entity_id: ID,
-    ) -> Result<Vec<AttachmentObj>> {
+    ) -> Result<Served<Vec<AttachmentObj>>> {
         let id = parse_id(&entity_id)?;
+        if let Some(v) = compiled::serve(ctx, Root::Attachments(entity_type, id)).await? {
+            return Ok(Served::Compiled(v));
+        }
         let viewer = state(ctx)?.principal.viewer();
         let mut tx = tx(ctx).await?;
         let slug = tx.tenant().slug.as_str().to_owned();
         let rows = crate::work::attachments::list(&mut tx, viewer, entity_type, id).await?;
-        Ok(rows
-            .into_iter()
-            .map(|a| AttachmentObj {
-                content_url: format!("/w/{slug}/attachments/{}/content", a.id),
-                a,
-            })
-            .collect())
+        Ok(Served::Resolved(
+            rows.into_iter()
+                .map(|a| AttachmentObj {
+                    content_url: format!("/w/{slug}/attachments/{}/content", a.id),
+                    a,
+                })
+                .collect(),
+        ))
     }
 }
 

@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Json, Object, Result};
 
 use crate::authz::{Permission as P, requires};
+use crate::graphql::compiled::{self, Root, Served};
 use crate::graphql::context::{parse_id, perm, state, tx};
 use chrono::{DateTime, Utc};
 
@@ -17,31 +18,41 @@ impl ExportsQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20, validator(minimum = 1, maximum = 100))] first: i32,
-    ) -> Result<Vec<ExportObj>> {
+    ) -> Result<Served<Vec<ExportObj>>> {
+        if let Some(v) = compiled::serve(ctx, Root::Exports(i64::from(first))).await? {
+            return Ok(Served::Compiled(v));
+        }
         let mut tx = tx(ctx).await?;
         let slug = tx.tenant().slug.as_str().to_owned();
         let found = crate::export::job::list(&mut tx, i64::from(first))
             .await
             .map_err(crate::graphql::errors::ApiError::from)?;
-        Ok(found
-            .into_iter()
-            .map(|e| ExportObj {
-                e,
-                slug: slug.clone(),
-            })
-            .collect())
+        Ok(Served::Resolved(
+            found
+                .into_iter()
+                .map(|e| ExportObj {
+                    e,
+                    slug: slug.clone(),
+                })
+                .collect(),
+        ))
     }
 
     /// One background export (`export:run`).
     #[graphql(directive = requires::apply(perm(P::ExportRun)))]
-    async fn export(&self, ctx: &Context<'_>, id: ID) -> Result<Option<ExportObj>> {
+    async fn export(&self, ctx: &Context<'_>, id: ID) -> Result<Served<Option<ExportObj>>> {
         let id = parse_id(&id)?;
+        if let Some(v) = compiled::serve(ctx, Root::Export(id)).await? {
+            return Ok(Served::Compiled(v));
+        }
         let mut tx = tx(ctx).await?;
         let slug = tx.tenant().slug.as_str().to_owned();
-        Ok(crate::export::job::get(&mut tx, id)
-            .await
-            .map_err(crate::graphql::errors::ApiError::from)?
-            .map(|e| ExportObj { e, slug }))
+        Ok(Served::Resolved(
+            crate::export::job::get(&mut tx, id)
+                .await
+                .map_err(crate::graphql::errors::ApiError::from)?
+                .map(|e| ExportObj { e, slug }),
+        ))
     }
 }
 
