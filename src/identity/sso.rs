@@ -82,6 +82,14 @@ fn random_token() -> String {
     hex::encode(b)
 }
 
+/// Where a person starts signing in to workspace `slug` through its provider.
+pub fn start_url(public_origin: &str, slug: &str) -> String {
+    format!(
+        "{}/auth/oidc/{slug}/start",
+        public_origin.trim_end_matches('/')
+    )
+}
+
 pub fn callback_url(public_origin: &str, slug: &str) -> String {
     format!(
         "{}/auth/oidc/{slug}/callback",

@@ -57,6 +57,11 @@ pub async fn mint(tx: &mut TenantTx, name: &str, by: Uuid) -> Result<(Uuid, Stri
     Ok((id, secret))
 }
 
+/// The SCIM 2.0 base URL of workspace `slug` (the "tenant URL" identity providers ask for).
+pub fn base_url(public_origin: &str, slug: &str) -> String {
+    format!("{public_origin}/scim/v2/{slug}")
+}
+
 pub async fn list(tx: &mut TenantTx) -> Result<Vec<ScimToken>, sqlx::Error> {
     sqlx::query_as("SELECT * FROM public.tessera_scim_tokens()")
         .fetch_all(tx.conn())

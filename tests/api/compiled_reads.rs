@@ -195,6 +195,8 @@ enum Settings {
     Secrets,
     WebhookEndpoints,
     AuditRetention,
+    Scim,
+    Sso,
 }
 
 impl Settings {
@@ -205,6 +207,8 @@ impl Settings {
             Self::Secrets => ("secrets", "SecretInfo"),
             Self::WebhookEndpoints => ("webhookEndpoints", "WebhookEndpoint"),
             Self::AuditRetention => ("auditRetention", "AuditRetention"),
+            Self::Scim => ("scim", "ScimSettings"),
+            Self::Sso => ("sso", "SsoConfig"),
         }
     }
 
@@ -214,6 +218,14 @@ impl Settings {
             Self::Secrets => SECRET_LEAVES,
             Self::WebhookEndpoints => ENDPOINT_LEAVES,
             Self::AuditRetention => RETENTION_LEAVES,
+            Self::Sso => SSO_LEAVES,
+            // Its tokens: a list of objects.
+            Self::Scim => {
+                return selection(
+                    SCIM_LEAVES,
+                    object("tokens", "ScimToken", SCIM_TOKEN_LEAVES, &[]),
+                );
+            }
         };
         selection(leaves, leaf(leaves).boxed())
     }
@@ -243,6 +255,24 @@ const ENDPOINT_LEAVES: &[&str] = &[
     "__typename",
 ];
 const RETENTION_LEAVES: &[&str] = &["days", "firstKept", "__typename"];
+const SCIM_LEAVES: &[&str] = &["baseUrl", "__typename"];
+const SCIM_TOKEN_LEAVES: &[&str] = &[
+    "id",
+    "name",
+    "createdAt",
+    "lastUsedAt",
+    "revokedAt",
+    "__typename",
+];
+const SSO_LEAVES: &[&str] = &[
+    "issuer",
+    "clientId",
+    "jitRole",
+    "ssoOnly",
+    "callbackUrl",
+    "startUrl",
+    "__typename",
+];
 /// The entity types `attachments` takes.
 const ATTACHED: [&str; 3] = ["PROJECT", "RECORD", "IDEA"];
 const ATTACHMENT_LEAVES: &[&str] = &[
@@ -312,6 +342,11 @@ const MESSAGE_LEAVES: &[&str] = &[
 
 /// Every field of the settings reads, compared once while no token's use can have moved
 /// `lastUsedAt`.
+/// `scim` and `sso` in full, as a browser session asks for them.
+const SESSION_SETTINGS: &str = "query($no: Boolean!) { s: sso { ...F u: startUrl ssoOnly @skip(if: $no) } \
+    scim { __typename tokens { n: name ... on ScimToken @include(if: $no) { id revokedAt } lastUsedAt createdAt id } baseUrl b: baseUrl } } \
+    fragment F on SsoConfig { issuer clientId jitRole callbackUrl __typename }";
+
 const SETTINGS: &str = "query($e: ID!, $p: ID!) { exports { id status requestedBy createdAt finishedAt expiresAt size sha256 manifest error contentUrl __typename } \
     attachments(entityType: PROJECT, entityId: $p) { id filename contentType size sha256 uploadedBy createdAt contentUrl __typename } \
     invitations { id email role teamIds status invitedBy createdAt expiresAt sentCount lastSentAt revokedAt acceptedAt acceptedBy __typename } \
@@ -643,6 +678,8 @@ fn root() -> impl Strategy<Value = Root> {
             Just(Settings::Secrets),
             Just(Settings::WebhookEndpoints),
             Just(Settings::AuditRetention),
+            Just(Settings::Scim),
+            Just(Settings::Sso),
         ]
         .prop_flat_map(|k| k.sel().prop_map(move |s| Root::Settings(k, s))),
         (
@@ -1075,7 +1112,7 @@ fn render(data: &Data, roots: &[Root]) -> (String, Value) {
 /// A workspace with an open, a restricted and a second restricted team the member belongs
 /// to; projects in each (one archived per team, some serving a goal); records with every
 /// status, custom fields and assignees (one of whom has left), some archived.
-async fn populate(app: &TestApp) -> (Data, String, String) {
+async fn populate(app: &TestApp) -> (Data, String, String, tessera::tenancy::Tenant) {
     let s = seed(app, "acme").await;
     let t = s.owner_token.clone();
     let member = app
@@ -1397,7 +1434,7 @@ async fn populate(app: &TestApp) -> (Data, String, String) {
         endpoints,
         exports: export_ids.iter().map(ToString::to_string).collect(),
     };
-    (data, s.owner_token, member_token)
+    (data, s.owner_token, member_token, s.tenant)
 }
 
 #[test]
@@ -1414,9 +1451,11 @@ fn compiled_reads_answer_exactly_as_the_resolvers_do() {
         db.cfg.network.allow_loopback = true;
         TestApp::spawn_on(db, 8).await
     });
-    let (data, owner, member) = rt.block_on(populate(&app));
+    let (data, owner, member, acme) = rt.block_on(populate(&app));
     let mut cfg = app.db.cfg.clone();
     cfg.limits.compiled_reads = false;
+    // The same public origin as the first server: it is part of some answers (`scim`, `sso`).
+    cfg.auth.public_origin = format!("https://localhost:{}", app.addr.port());
     let resolvers = rt.block_on(app.replica(cfg));
     let resolvers_url = format!("http://{}/w/acme/graphql", resolvers.addr);
     let compiled_url = app.url("/w/acme/graphql");
@@ -1444,6 +1483,88 @@ fn compiled_reads_answer_exactly_as_the_resolvers_do() {
         assert!(
             a.get("errors").is_none() && b.get("errors").is_none(),
             "{a} {b}"
+        );
+    }
+    // `scim` and `sso` need a browser session (API tokens are refused them, which the random
+    // queries below check both ways): an owner signed in, asking each server from its own
+    // Origin. Unset first: null and an empty list.
+    let mut browser = crate::helpers::Browser::new(&app);
+    let (status, _, _) = rt.block_on(browser.post(
+        "/auth/signup",
+        json!({ "email": "olga@acme.test", "password": crate::helpers::PASSWORD }),
+    ));
+    assert_eq!(status, 201);
+    rt.block_on(app.db.add_user(&acme, "olga@acme.test", Role::Owner));
+    let cookie = browser.cookie.clone().unwrap();
+    let session = |query: &str, variables: Value| {
+        let body = json!({ "query": query, "variables": variables });
+        let post = |url: String, origin: String| {
+            let (http, body, cookie) = (app.http.clone(), body.clone(), cookie.clone());
+            async move {
+                let resp = http
+                    .post(url)
+                    .header("cookie", cookie)
+                    .header("origin", origin)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                resp.json::<Value>().await.unwrap()
+            }
+        };
+        rt.block_on(async {
+            (
+                post(compiled_url.clone(), format!("https://{}", app.addr)).await,
+                post(resolvers_url.clone(), format!("https://{}", resolvers.addr)).await,
+            )
+        })
+    };
+    let (a, b) = session(
+        "{ sso { issuer ssoOnly callbackUrl } scim { baseUrl tokens { id } } }",
+        json!({}),
+    );
+    assert!(a.get("errors").is_none(), "{a}");
+    assert_eq!(a["extensions"]["tessera"]["compiled"], 2, "{a}");
+    assert_eq!(a["data"], b["data"], "{b}");
+    assert_eq!(a["data"]["sso"], Value::Null, "{a}");
+    assert_eq!(a["data"]["scim"]["tokens"], json!([]), "{a}");
+    // Then configured: SSO with admins created just in time, two SCIM tokens (one revoked,
+    // one used).
+    rt.block_on(async {
+        let tenant = acme.id;
+        sqlx::query(
+            "INSERT INTO public.tenant_sso (tenant_id, issuer, client_id, jit_role)
+             VALUES ($1, 'https://idp.example.test/realms/acme', 'tessera-acme', 'admin')",
+        )
+        .bind(tenant)
+        .execute(&app.db.migrator)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO public.scim_tokens (id, tenant_id, name, token_hash, created_by, created_at,
+                 last_used_at, revoked_at)
+             SELECT gen_random_uuid(), $1, 'idp ' || i, sha256(('scim' || i)::bytea),
+                    (SELECT user_id FROM public.memberships WHERE tenant_id = $1 AND role = 'owner' LIMIT 1),
+                    now() - make_interval(days => i), CASE WHEN i = 1 THEN now() END,
+                    CASE WHEN i = 2 THEN now() END
+             FROM generate_series(1, 2) i",
+        )
+        .bind(tenant)
+        .execute(&app.db.migrator)
+        .await
+        .unwrap();
+    });
+    // Configured: every field, with aliases, a fragment, an inline fragment and directives.
+    for no in [false, true] {
+        let (a, b) = session(SESSION_SETTINGS, json!({ "no": no }));
+        assert!(a.get("errors").is_none(), "{a}");
+        assert_eq!(a["extensions"]["tessera"]["compiled"], 2, "{a}");
+        assert_eq!(a["data"], b["data"], "with $no = {no}");
+        assert_eq!(a["data"]["s"]["jitRole"], "ADMIN", "{a}");
+        assert_eq!(
+            a["data"]["scim"]["tokens"].as_array().unwrap().len(),
+            2,
+            "{a}"
         );
     }
     // Every field of the settings reads, from both paths, before any token's use can have

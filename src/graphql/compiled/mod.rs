@@ -3,8 +3,8 @@
 //!
 //! The root resolvers of the work domain (`project(s)`, `record(s)`, `team(s)`, `goal(s)`,
 //! `idea(s)`, `history`, `attachments`), `members`, `invitations`, `exports`, `export`, and
-//! the settings reads `apiTokens`, `secrets`, `webhookEndpoints`, `webhookMessages` and
-//! `auditRetention` call [`serve`] first.
+//! the settings reads `apiTokens`, `secrets`, `webhookEndpoints`, `webhookMessages`,
+//! `auditRetention`, `scim` and `sso` call [`serve`] first.
 //! When the whole selection under the field compiles ([`plan`]), PostgreSQL returns only
 //! the selected columns, nested pages come from correlated subqueries aggregated to JSON in
 //! the same statement ([`sql`]), and the answer is shaped from that JSON without a future
@@ -68,6 +68,9 @@ pub(crate) enum Root {
     /// `exports(first:)`, `export(id:)`.
     Exports(i64),
     Export(Uuid),
+    /// `scim`, `sso`: the settings objects.
+    Scim,
+    Sso,
     AuditRetention,
 }
 
@@ -172,9 +175,13 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
     if !state.limits.compiled_reads {
         return Ok(None);
     }
-    let (tenant, slug) = {
+    let (tenant, slug, sso_only) = {
         let tx = tx(ctx).await?;
-        (tx.tenant_id(), tx.tenant().slug.as_str().to_owned())
+        (
+            tx.tenant_id(),
+            tx.tenant().slug.as_str().to_owned(),
+            tx.sso_only(),
+        )
     };
     let mut binds =
         Binds::new(state.principal.viewer(), tenant, &slug).map_err(|e| ApiError::internal(&e))?;
@@ -303,6 +310,18 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
             let text = sql::attachments(&mut binds, &row, to, kind, id);
             (Planned::List(fields), text)
         }
+        Root::Scim => {
+            let Some((fields, row)) = flat(&mut planner, Entity::Scim, &field) else {
+                return Ok(None);
+            };
+            (Planned::Object(fields), sql::scim(&mut binds, &row))
+        }
+        Root::Sso => {
+            let Some((fields, row)) = flat(&mut planner, Entity::Sso, &field) else {
+                return Ok(None);
+            };
+            (Planned::Optional(fields), sql::sso(&mut binds, &row))
+        }
         Root::Exports(first) => {
             let Some((fields, row)) = flat(&mut planner, Entity::Export, &field) else {
                 return Ok(None);
@@ -355,10 +374,15 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
             _ => Err(WorkError::NotFound.into()),
         };
     };
+    let env = shape::Env {
+        origin: &state.public_origin,
+        slug: &slug,
+        sso_only,
+    };
     let value = match &planned {
-        Planned::Object(fields) | Planned::Optional(fields) => shape::object(fields, &json),
-        Planned::Connection(conn) => shape::connection(conn, &json),
-        Planned::List(fields) => shape::list(fields, &json),
+        Planned::Object(fields) | Planned::Optional(fields) => shape::object(fields, &json, &env),
+        Planned::Connection(conn) => shape::connection(conn, &json, &env),
+        Planned::List(fields) => shape::list(fields, &json, &env),
     };
     value
         .map(|v| Some(Answer::new(v)))

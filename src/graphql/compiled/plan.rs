@@ -39,6 +39,12 @@ pub(crate) enum Entity {
     Attachment,
     /// A background export (`exports`, `export`).
     Export,
+    /// The workspace's SCIM settings (`scim`): no table of its own.
+    Scim,
+    /// A SCIM token (`Scim.tokens`), from `tessera_scim_tokens()`.
+    ScimToken,
+    /// The workspace's SSO configuration (`sso`).
+    Sso,
     /// The audit log's retention (`auditRetention`).
     AuditRetention,
 }
@@ -61,6 +67,9 @@ impl Entity {
             Self::Version => "h",
             Self::Attachment => "f",
             Self::Export => "x",
+            Self::Scim => "sc",
+            Self::ScimToken => "t",
+            Self::Sso => "o",
             Self::AuditRetention => "a",
         }
     }
@@ -81,6 +90,9 @@ impl Entity {
             Self::Version => "Version",
             Self::Attachment => "Attachment",
             Self::Export => "Export",
+            Self::Scim => "ScimSettings",
+            Self::ScimToken => "ScimToken",
+            Self::Sso => "SsoConfig",
             Self::AuditRetention => "AuditRetention",
         }
     }
@@ -102,6 +114,9 @@ impl Entity {
             | Self::Version
             | Self::Attachment
             | Self::Export
+            | Self::Scim
+            | Self::ScimToken
+            | Self::Sso
             | Self::AuditRetention => "",
         }
     }
@@ -122,6 +137,9 @@ impl Entity {
             | Self::Version
             | Self::Attachment
             | Self::Export
+            | Self::Scim
+            | Self::ScimToken
+            | Self::Sso
             | Self::AuditRetention => "",
         }
     }
@@ -240,6 +258,17 @@ impl Leaf {
                 Self::Text,
                 "(CASE WHEN x.status = 'done' THEN '/w/' || $3::text || '/exports/' || x.id || '/content' END)",
             ),
+            (Entity::ScimToken, "name") => (Self::Text, "name"),
+            (Entity::ScimToken, "lastUsedAt") => (Self::Time, "last_used_at"),
+            (Entity::ScimToken, "revokedAt") => (Self::Time, "revoked_at"),
+            (Entity::Sso, "issuer") => (Self::Text, "issuer"),
+            (Entity::Sso, "clientId") => (Self::Text, "client_id"),
+            // As `SsoConfigObj::new` reads it: `admin`, any other role a member, none invite-only.
+            (Entity::Sso, "jitRole") => (
+                Self::EnumName,
+                "(CASE WHEN o.jit_role IS NULL THEN NULL WHEN o.jit_role = 'admin' THEN 'ADMIN' ELSE 'MEMBER' END)",
+            ),
+            (Entity::Scim | Entity::Sso, _) => return None,
             (Entity::AuditRetention, "days") => (Self::Int, "days"),
             (Entity::AuditRetention, "firstKept") => (Self::Int, "first_kept"),
             (Entity::AuditRetention, _) => return None,
@@ -299,6 +328,8 @@ pub(crate) enum Expr {
     One(Entity, Row),
     /// The team's members: a list of rows.
     Members(Row),
+    /// The workspace's SCIM tokens: a list of rows.
+    ScimTokens(Row),
 }
 
 /// The columns of one row, each column expression once; fields refer to them by position.
@@ -337,6 +368,18 @@ pub(crate) enum Item {
     Connection(Box<Connection>, usize),
     /// A list of objects (`Team.members`), their rows a JSON array in column `usize`.
     List(Fields, usize),
+    /// A field the server answers from the request, not from the statement.
+    Env(EnvItem),
+}
+
+/// Fields of the settings objects that are not stored: derived from the server's public
+/// origin and the workspace's slug, or the entry's answer (`shape::Env`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum EnvItem {
+    ScimBaseUrl,
+    SsoCallbackUrl,
+    SsoStartUrl,
+    SsoOnly,
 }
 
 /// A connection: its page (rows are fetched one beyond it, to learn whether another
@@ -415,6 +458,18 @@ impl Planner<'_> {
                         row: rows,
                     });
                     Item::Connection(Box::new(conn), col)
+                }
+                (Entity::Scim, "baseUrl") => Item::Env(EnvItem::ScimBaseUrl),
+                (Entity::Sso, "ssoOnly") => Item::Env(EnvItem::SsoOnly),
+                (Entity::Sso, "callbackUrl") => Item::Env(EnvItem::SsoCallbackUrl),
+                (Entity::Sso, "startUrl") => Item::Env(EnvItem::SsoStartUrl),
+                (Entity::Scim, "tokens") => {
+                    let mut sub = Row::default();
+                    let fields = self.object(Entity::ScimToken, &f, &mut sub)?;
+                    if !fits(&sub) {
+                        return None;
+                    }
+                    Item::List(fields, row.push(Expr::ScimTokens(sub)))
                 }
                 (Entity::Record, "assignee") | (Entity::Team, "members") if !self.shared_joins => {
                     return None;

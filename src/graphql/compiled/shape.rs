@@ -11,12 +11,37 @@ use async_graphql::{Name, ScalarType, Value};
 use chrono::DateTime;
 use serde_json::value::RawValue;
 
-use super::plan::{ConnItem, Connection, EdgeItem, Fields, Item, Leaf, PageItem};
+use super::plan::{ConnItem, Connection, EdgeItem, EnvItem, Fields, Item, Leaf, PageItem};
 use crate::crypto::store::SecretKind;
 use crate::graphql::tenant::member_role::MemberRole;
 use crate::work::page::encode_cursor;
 use crate::work::records::RecordStatus;
 use crate::work::teams::Visibility;
+
+/// What the request knows that no statement does: the fields the server derives from its
+/// own settings and the entry's answer ([`EnvItem`]).
+pub(crate) struct Env<'a> {
+    /// The server's public origin.
+    pub(crate) origin: &'a str,
+    pub(crate) slug: &'a str,
+    /// The workspace accepts only sessions from its own SSO (the entry's answer).
+    pub(crate) sso_only: bool,
+}
+
+impl Env<'_> {
+    /// As the resolvers answer them (`graphql::tenant::scim`, `graphql::tenant::sso`).
+    fn value(&self, item: EnvItem) -> Value {
+        let (origin, slug) = (self.origin, self.slug);
+        match item {
+            EnvItem::ScimBaseUrl => Value::String(crate::scim::tokens::base_url(origin, slug)),
+            EnvItem::SsoCallbackUrl => {
+                Value::String(crate::identity::sso::callback_url(origin, slug))
+            }
+            EnvItem::SsoStartUrl => Value::String(crate::identity::sso::start_url(origin, slug)),
+            EnvItem::SsoOnly => Value::Boolean(self.sso_only),
+        }
+    }
+}
 
 /// The statement's answer did not have the planned shape: a defect, never the client's.
 #[derive(Debug)]
@@ -135,11 +160,11 @@ fn leaf(leaf: Leaf, v: Option<&&RawValue>) -> Result<Value, Malformed> {
 }
 
 /// An object from its row (a JSON array of the planned columns).
-pub(crate) fn object(fields: &Fields, row: &RawValue) -> Result<Value, Malformed> {
-    object_of(fields, &columns(row)?)
+pub(crate) fn object(fields: &Fields, row: &RawValue, env: &Env<'_>) -> Result<Value, Malformed> {
+    object_of(fields, &columns(row)?, env)
 }
 
-fn object_of(fields: &Fields, cols: &[&RawValue]) -> Result<Value, Malformed> {
+fn object_of(fields: &Fields, cols: &[&RawValue], env: &Env<'_>) -> Result<Value, Malformed> {
     let mut out = IndexMap::with_capacity(fields.len());
     for (name, item) in fields {
         let value = match item {
@@ -150,13 +175,16 @@ fn object_of(fields: &Fields, cols: &[&RawValue]) -> Result<Value, Malformed> {
                     return Err(Malformed("missing object"));
                 }
                 Some(row) if is_null(row) => Value::Null,
-                Some(row) => object(fields, row)?,
+                Some(row) => object(fields, row, env)?,
                 None => return Err(Malformed("row width")),
             },
             Item::Connection(conn, col) => {
-                connection(conn, cols.get(*col).ok_or(Malformed("row width"))?)?
+                connection(conn, cols.get(*col).ok_or(Malformed("row width"))?, env)?
             }
-            Item::List(fields, col) => list(fields, cols.get(*col).ok_or(Malformed("row width"))?)?,
+            Item::List(fields, col) => {
+                list(fields, cols.get(*col).ok_or(Malformed("row width"))?, env)?
+            }
+            Item::Env(item) => env.value(*item),
         };
         insert(&mut out, name.clone(), value);
     }
@@ -164,18 +192,22 @@ fn object_of(fields: &Fields, cols: &[&RawValue]) -> Result<Value, Malformed> {
 }
 
 /// A list of objects from its rows (a JSON array of rows).
-pub(crate) fn list(fields: &Fields, rows: &RawValue) -> Result<Value, Malformed> {
+pub(crate) fn list(fields: &Fields, rows: &RawValue, env: &Env<'_>) -> Result<Value, Malformed> {
     let rows: Vec<&RawValue> = parse(rows, "list")?;
     Ok(Value::List(
         rows.into_iter()
-            .map(|row| object(fields, row))
+            .map(|row| object(fields, row, env))
             .collect::<Result<_, _>>()?,
     ))
 }
 
 /// A connection from its rows (a JSON array of rows, one more than the page when another
 /// page follows).
-pub(crate) fn connection(conn: &Connection, rows: &RawValue) -> Result<Value, Malformed> {
+pub(crate) fn connection(
+    conn: &Connection,
+    rows: &RawValue,
+    env: &Env<'_>,
+) -> Result<Value, Malformed> {
     let rows: Vec<&RawValue> = parse(rows, "page")?;
     let first = usize::try_from(conn.page.first).unwrap_or(0);
     let has_next = rows.len() > first;
@@ -197,7 +229,7 @@ pub(crate) fn connection(conn: &Connection, rows: &RawValue) -> Result<Value, Ma
             ConnItem::Typename => Value::String(conn.entity.connection_name().to_owned()),
             ConnItem::Nodes(fields) => Value::List(
                 rows.iter()
-                    .map(|cols| object_of(fields, cols))
+                    .map(|cols| object_of(fields, cols, env))
                     .collect::<Result<_, _>>()?,
             ),
             ConnItem::Edges(items) => {
@@ -208,7 +240,7 @@ pub(crate) fn connection(conn: &Connection, rows: &RawValue) -> Result<Value, Ma
                         let value = match item {
                             EdgeItem::Typename => Value::String(conn.entity.edge_name().to_owned()),
                             EdgeItem::Cursor => cursor(cols)?,
-                            EdgeItem::Node(fields) => object_of(fields, cols)?,
+                            EdgeItem::Node(fields) => object_of(fields, cols, env)?,
                         };
                         insert(&mut edge, name.clone(), value);
                     }

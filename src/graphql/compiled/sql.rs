@@ -99,6 +99,12 @@ fn array(binds: &mut Binds, row: &Row) -> String {
                       WHERE tmm.team_id = tm.id)"
                 )
             }
+            // In the function's order, newest first.
+            Expr::ScimTokens(row) => format!(
+                "(SELECT coalesce(json_agg({} ORDER BY t.created_at DESC), '[]'::json)
+                  FROM public.tessera_scim_tokens() t)",
+                array(binds, row)
+            ),
             Expr::One(_, row) => {
                 let cols = array(binds, row);
                 let tenant = binds.bind(binds.tenant, "uuid");
@@ -424,4 +430,17 @@ pub(crate) fn export(binds: &mut Binds, row: &Row, id: Uuid) -> String {
     let cols = array(binds, row);
     let id = binds.bind(id, "uuid");
     format!("SELECT {cols} FROM exports x WHERE x.id = {id}")
+}
+
+/// `scim`: one row of the SCIM settings (its tokens inside; the base URL is the server's).
+pub(crate) fn scim(binds: &mut Binds, row: &Row) -> String {
+    format!("SELECT {}", array(binds, row))
+}
+
+/// `sso`: the workspace's configuration, or no row (the field is then null), as
+/// `identity::sso::config` reads it (the client secret is a column no field maps to).
+pub(crate) fn sso(binds: &mut Binds, row: &Row) -> String {
+    let cols = array(binds, row);
+    let tenant = binds.bind(binds.tenant, "uuid");
+    format!("SELECT {cols} FROM public.tenant_sso o WHERE o.tenant_id = {tenant}")
 }

@@ -5,6 +5,7 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::authz::{Permission as P, requires};
+use crate::graphql::compiled::{self, Root, Served};
 use crate::graphql::context::{parse_id, perm, state, tx};
 use crate::graphql::errors::ApiError;
 use crate::scim::tokens::{self, ScimToken};
@@ -17,22 +18,25 @@ impl ScimQuery {
     /// The URL an identity provider provisions this workspace at, and its SCIM tokens
     /// (metadata only).
     #[graphql(directive = requires::apply(perm(P::ScimManage)))]
-    async fn scim(&self, ctx: &Context<'_>) -> Result<ScimSettings> {
+    async fn scim(&self, ctx: &Context<'_>) -> Result<Served<ScimSettings>> {
+        if let Some(v) = compiled::serve(ctx, Root::Scim).await? {
+            return Ok(Served::Compiled(v));
+        }
         let base = base_url(ctx).await?;
         let tokens = tokens::list(&mut *tx(ctx).await?)
             .await
             .map_err(ApiError::from)?;
-        Ok(ScimSettings {
+        Ok(Served::Resolved(ScimSettings {
             base_url: base,
             tokens: tokens.into_iter().map(ScimTokenObj).collect(),
-        })
+        }))
     }
 }
 
 async fn base_url(ctx: &Context<'_>) -> Result<String> {
     let origin = state(ctx)?.public_origin.clone();
     let slug = tx(ctx).await?.tenant().slug.clone();
-    Ok(format!("{origin}/scim/v2/{slug}"))
+    Ok(tokens::base_url(&origin, slug.as_str()))
 }
 
 #[derive(SimpleObject)]

@@ -3,6 +3,7 @@
 use async_graphql::{Context, Object, Result, SimpleObject};
 
 use crate::authz::{Permission as P, requires};
+use crate::graphql::compiled::{self, Root, Served};
 use crate::graphql::context::{perm, state, tx};
 
 #[derive(Default)]
@@ -12,12 +13,17 @@ pub struct SsoQuery;
 impl SsoQuery {
     /// The workspace's single sign-on configuration, if any (session-only, `sso:manage`).
     #[graphql(directive = requires::apply(perm(P::SsoManage)))]
-    async fn sso(&self, ctx: &Context<'_>) -> Result<Option<SsoConfigObj>> {
+    async fn sso(&self, ctx: &Context<'_>) -> Result<Served<Option<SsoConfigObj>>> {
+        if let Some(v) = compiled::serve(ctx, Root::Sso).await? {
+            return Ok(Served::Compiled(v));
+        }
         let st = state(ctx)?;
         let mut tx = tx(ctx).await?;
         let cfg = crate::identity::sso::config(&mut tx).await?;
         let slug = tx.tenant().slug.as_str().to_owned();
-        Ok(cfg.map(|c| SsoConfigObj::new(c, tx.sso_only(), &st.public_origin, &slug)))
+        Ok(Served::Resolved(cfg.map(|c| {
+            SsoConfigObj::new(c, tx.sso_only(), &st.public_origin, &slug)
+        })))
     }
 }
 
@@ -125,10 +131,7 @@ impl SsoConfigObj {
             },
             sso_only,
             callback_url: crate::identity::sso::callback_url(public_origin, slug),
-            start_url: format!(
-                "{}/auth/oidc/{slug}/start",
-                public_origin.trim_end_matches('/')
-            ),
+            start_url: crate::identity::sso::start_url(public_origin, slug),
         }
     }
 }
