@@ -62,9 +62,9 @@ pub(crate) enum Root {
     /// server's time that decides which have expired.
     Invitations(InvitationFilter, i64, chrono::DateTime<chrono::Utc>),
     /// `history`: the entity's versions.
-    History(crate::work::history::EntityType, Uuid),
+    History(EntityType, Uuid),
     /// `attachments`: the entity's files.
-    Attachments(crate::work::attachments::AttachedTo, Uuid),
+    Attachments(AttachedTo, Uuid),
     /// `exports(first:)`, `export(id:)`.
     Exports(i64),
     Export(Uuid),
@@ -196,13 +196,9 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
                 Root::Project(_) => Entity::Project,
                 _ => Entity::Record,
             };
-            let mut row = Row::default();
-            let Some(fields) = planner.object(entity, &field, &mut row) else {
+            let Some((fields, row)) = flat(&mut planner, entity, &field) else {
                 return Ok(None);
             };
-            if !plan::fits(&row) {
-                return Ok(None);
-            }
             let text = match root {
                 Root::Project(_) => sql::project(&mut binds, &row, id),
                 _ => sql::record(&mut binds, &row, id),
@@ -215,13 +211,9 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
                 Root::Goal(_) => Entity::Goal,
                 _ => Entity::Idea,
             };
-            let mut row = Row::default();
-            let Some(fields) = planner.object(entity, &field, &mut row) else {
+            let Some((fields, row)) = flat(&mut planner, entity, &field) else {
                 return Ok(None);
             };
-            if !plan::fits(&row) {
-                return Ok(None);
-            }
             let text = sql::by_id(&mut binds, entity, &row, id);
             (Planned::Object(fields), text)
         }
@@ -258,13 +250,9 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
                 Root::WebhookEndpoints => Entity::WebhookEndpoint,
                 _ => Entity::AuditRetention,
             };
-            let mut row = Row::default();
-            let Some(fields) = planner.object(entity, &field, &mut row) else {
+            let Some((fields, row)) = flat(&mut planner, entity, &field) else {
                 return Ok(None);
             };
-            if !plan::fits(&row) {
-                return Ok(None);
-            }
             match entity {
                 Entity::AuditRetention => (
                     Planned::Object(fields),
@@ -277,24 +265,16 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
             }
         }
         Root::WebhookMessages(endpoint, first) => {
-            let mut row = Row::default();
-            let Some(fields) = planner.object(Entity::WebhookMessage, &field, &mut row) else {
+            let Some((fields, row)) = flat(&mut planner, Entity::WebhookMessage, &field) else {
                 return Ok(None);
             };
-            if !plan::fits(&row) {
-                return Ok(None);
-            }
             let text = sql::webhook_messages(&mut binds, &row, endpoint, first);
             (Planned::List(fields), text)
         }
         Root::Invitations(filter, first, now) => {
-            let mut row = Row::default();
-            let Some(fields) = planner.object(Entity::Invitation, &field, &mut row) else {
+            let Some((fields, row)) = flat(&mut planner, Entity::Invitation, &field) else {
                 return Ok(None);
             };
-            if !plan::fits(&row) {
-                return Ok(None);
-            }
             let text = sql::invitations(&mut binds, &row, filter.names(), first, now);
             (Planned::List(fields), text)
         }
@@ -335,13 +315,9 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
             (Planned::Optional(fields), sql::export(&mut binds, &row, id))
         }
         Root::History(entity, id) => {
-            let mut row = Row::default();
-            let Some(fields) = planner.object(Entity::Version, &field, &mut row) else {
+            let Some((fields, row)) = flat(&mut planner, Entity::Version, &field) else {
                 return Ok(None);
             };
-            if !plan::fits(&row) {
-                return Ok(None);
-            }
             let text = sql::history(&mut binds, &row, entity, id);
             (Planned::List(fields), text)
         }
