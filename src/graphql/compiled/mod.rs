@@ -74,7 +74,7 @@ pub(crate) enum Root {
     AuditRetention,
 }
 
-/// The statuses `invitations` narrows to, by their stored names (none: all).
+/// The statuses `invitations` narrows to, by their GraphQL names (none: all).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct InvitationFilter {
     pub(crate) pending: bool,
@@ -86,10 +86,10 @@ pub(crate) struct InvitationFilter {
 impl InvitationFilter {
     fn names(self) -> Vec<String> {
         [
-            (self.pending, "pending"),
-            (self.expired, "expired"),
-            (self.revoked, "revoked"),
-            (self.accepted, "accepted"),
+            (self.pending, "PENDING"),
+            (self.expired, "EXPIRED"),
+            (self.revoked, "REVOKED"),
+            (self.accepted, "ACCEPTED"),
         ]
         .into_iter()
         .filter(|(on, _)| *on)

@@ -176,10 +176,8 @@ pub(crate) enum Leaf {
     SecretKind,
     /// `WebhookMessage.id`: the message's UUID, answered as the `webhook-id` receivers see.
     MessageId,
-    /// `Invitation.status`, derived in the statement (`sql::invitations`), answered as the
-    /// enum.
-    InvitationStatus,
-    /// An enum the statement already answers by its GraphQL name (`Export.status`).
+    /// An enum the statement already answers by its GraphQL name (`Export.status`,
+    /// `Invitation.status`, `SsoConfig.jitRole`).
     EnumName,
 }
 
@@ -219,7 +217,7 @@ impl Leaf {
             (Entity::Invitation, "email") => (Self::Text, "email"),
             (Entity::Invitation, "role") => (Self::Role, "role"),
             (Entity::Invitation, "teamIds") => (Self::Texts, "team_ids"),
-            (Entity::Invitation, "status") => (Self::InvitationStatus, "status"),
+            (Entity::Invitation, "status") => (Self::EnumName, "status"),
             (Entity::Invitation, "invitedBy") => (Self::Id, "invited_by"),
             (Entity::Invitation, "expiresAt") => (Self::Time, "expires_at"),
             (Entity::Invitation, "sentCount") => (Self::Int, "sent_count"),

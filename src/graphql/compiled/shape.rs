@@ -139,13 +139,6 @@ fn leaf(leaf: Leaf, v: Option<&&RawValue>) -> Result<Value, Malformed> {
             SecretKind::parse(parse(v, "secret kind")?).ok_or(Malformed("secret kind"))?,
         ),
         Leaf::MessageId => Value::String(crate::webhooks::message_id(parse(v, "message id")?)),
-        // Derived by the statement as one of four names; answered as the enum's value.
-        Leaf::InvitationStatus => match parse::<&str>(v, "invitation status")? {
-            status @ ("pending" | "expired" | "revoked" | "accepted") => {
-                Value::Enum(Name::new(status.to_ascii_uppercase()))
-            }
-            _ => return Err(Malformed("invitation status")),
-        },
         Leaf::EnumName => {
             let name: &str = parse(v, "enum")?;
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {

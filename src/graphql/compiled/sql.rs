@@ -330,8 +330,8 @@ pub(crate) fn webhook_messages(binds: &mut Binds, row: &Row, endpoint: Uuid, fir
     )
 }
 
-/// `invitations(status:, first:)`: the newest `first` invitations, then those whose status is
-/// in `statuses` (all when empty), as a JSON array, as the resolver lists them
+/// `invitations(status:, first:)`: the newest `first` invitations, then those whose status
+/// (by its GraphQL name) is in `statuses` (all when empty), as a JSON array, as the resolver lists them
 /// (`members::list`, then the status of each at `now`, the server's clock). The status is
 /// derived here as `Invitation::status` derives it; the token's hash is not selected.
 pub(crate) fn invitations(
@@ -348,10 +348,10 @@ pub(crate) fn invitations(
     let statuses = binds.bind(statuses, "text[]");
     format!(
         "SELECT coalesce(json_agg({cols} ORDER BY v.created_at DESC), '[]'::json) FROM (
-             SELECT x.*, CASE WHEN x.accepted_at IS NOT NULL THEN 'accepted'
-                              WHEN x.revoked_at IS NOT NULL THEN 'revoked'
-                              WHEN x.expires_at <= {now} THEN 'expired'
-                              ELSE 'pending' END AS status
+             SELECT x.*, CASE WHEN x.accepted_at IS NOT NULL THEN 'ACCEPTED'
+                              WHEN x.revoked_at IS NOT NULL THEN 'REVOKED'
+                              WHEN x.expires_at <= {now} THEN 'EXPIRED'
+                              ELSE 'PENDING' END AS status
              FROM (SELECT id, email, role, team_ids, invited_by, created_at, expires_at,
                           sent_count, last_sent_at, revoked_at, accepted_at, accepted_by
                    FROM public.invitations WHERE tenant_id = {tenant}
@@ -438,7 +438,8 @@ pub(crate) fn scim(binds: &mut Binds, row: &Row) -> String {
 }
 
 /// `sso`: the workspace's configuration, or no row (the field is then null), as
-/// `identity::sso::config` reads it (the client secret is a column no field maps to).
+/// `identity::sso::config` reads it (the client secret is not in this table: it lives
+/// sealed in the secrets store).
 pub(crate) fn sso(binds: &mut Binds, row: &Row) -> String {
     let cols = array(binds, row);
     let tenant = binds.bind(binds.tenant, "uuid");
