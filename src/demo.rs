@@ -1,11 +1,10 @@
 //! `tessera serve --demo`: a small demo workspace, seeded through the same domain services
 //! and tenant transactions as real requests.
 
-use sqlx::PgPool;
-
 use crate::db::AppPool;
 
 use crate::authz::{Principal, Role, Scope};
+use crate::db;
 use crate::identity::{TokenSecret, add_member, ensure_user, mint_token};
 use crate::tenancy::{self, Access, Slug, TenancyError};
 use crate::work::{goals, ideas, projects, records, teams};
@@ -34,7 +33,7 @@ fn demo_password() -> crate::crypto::Secret<String> {
 /// Creates the demo workspace if missing and returns a fresh read/write token for it.
 pub async fn provision(
     app: &AppPool,
-    migrator: &PgPool,
+    migrator: &db::MigratorPool,
     keyring: &crate::crypto::Keyring,
     version: i32,
     passwords: &crate::identity::Passwords,
@@ -45,7 +44,7 @@ pub async fn provision(
             Ok(t) => (t.id, true),
             Err(TenancyError::Conflict) => {
                 let id: uuid::Uuid =
-                    sqlx::query_scalar("SELECT id FROM public.tenants WHERE slug = $1")
+                    db::query_scalar("SELECT id FROM public.tenants WHERE slug = $1")
                         .bind(DEMO_SLUG)
                         .fetch_one(migrator)
                         .await?;

@@ -15,11 +15,11 @@
 //! a pass that failed half-way is completed by the next.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::checkpoints::{self, Stored};
 use super::receipts::Receipt;
+use crate::db;
 use crate::storage::{BlobStore, RecordName, StorageError, Written};
 
 /// The folder of anchors.
@@ -31,7 +31,7 @@ const BATCH: i64 = 200;
 #[derive(Debug, thiserror::Error)]
 pub enum AnchorError {
     #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(#[from] db::Error),
     #[error("object store: {0}")]
     Store(#[from] StorageError),
     /// The store holds a different document under a checkpoint's name.
@@ -72,7 +72,7 @@ pub async fn taken(
 }
 
 /// The workspace's newest checkpoint counter (0 before the first).
-pub async fn latest_counter(conn: &mut PgConnection, tenant_id: Uuid) -> Result<i64, sqlx::Error> {
+pub async fn latest_counter(conn: &mut db::Conn, tenant_id: Uuid) -> Result<i64, db::Error> {
     Ok(checkpoints::latest(conn, tenant_id)
         .await?
         .and_then(|c| c.counter)
@@ -82,12 +82,12 @@ pub async fn latest_counter(conn: &mut PgConnection, tenant_id: Uuid) -> Result<
 /// Writes the workspace's checkpoints not yet anchored, oldest first, each kept until
 /// `retain_until`. Returns how many were written.
 pub async fn publish(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     store: &dyn BlobStore,
     tenant_id: Uuid,
     retain_until: DateTime<Utc>,
 ) -> Result<usize, AnchorError> {
-    let pending: Vec<Stored> = sqlx::query_as(
+    let pending: Vec<Stored> = db::query_as(
         "SELECT c.seq, c.hash, c.signature, c.key_id, c.counter, c.prev_checkpoint, c.restored
          FROM public.audit_checkpoints c
          WHERE c.tenant_id = $1 AND c.counter IS NOT NULL
@@ -120,7 +120,7 @@ pub async fn publish(
                 None
             }
         };
-        sqlx::query(
+        db::query(
             "INSERT INTO public.audit_anchored (tenant_id, counter, locked_until) VALUES ($1, $2, $3)",
         )
         .bind(tenant_id)
@@ -165,7 +165,7 @@ pub struct Restored {
 /// restore checkpoint of the current head. The caller verified the chain first and appends
 /// an audit entry about it in the same transaction.
 pub async fn record_restore(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &crate::crypto::Keyring,
     anchors: &[Receipt],
     tenant_id: Uuid,
@@ -186,7 +186,7 @@ pub async fn record_restore(
         recovered.push(r.counter);
     }
     let (seq, hash): (i64, Vec<u8>) =
-        sqlx::query_as("SELECT seq, hash FROM public.audit_heads WHERE tenant_id = $1")
+        db::query_as("SELECT seq, hash FROM public.audit_heads WHERE tenant_id = $1")
             .bind(tenant_id)
             .fetch_one(&mut *conn)
             .await?;

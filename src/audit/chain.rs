@@ -1,11 +1,11 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::error::AuditError;
 use super::keys::unwrap_key;
 use crate::crypto::{self, Aad, Keyring};
+use crate::db;
 
 const CANONICAL_TAG: &[u8] = b"tessera-audit-v1\0";
 const PAYLOAD_KIND: &str = "audit-payload";
@@ -95,7 +95,7 @@ fn payload_aad(tenant_id: Uuid, seq: &[u8; 8]) -> Aad<'_> {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(db::FromRow)]
 struct Head {
     seq: i64,
     hash: Vec<u8>,
@@ -106,14 +106,14 @@ struct Head {
 /// lock the head (with the wrapped key), then insert the entry, move the head and announce
 /// the change to live subscribers (`NOTIFY`, delivered at commit; see [`crate::live`]).
 pub async fn append(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     tenant_id: Uuid,
     at: DateTime<Utc>,
     meta: &EntryMeta,
     entry: NewEntry<'_>,
 ) -> Result<i64, AuditError> {
-    let head: Head = sqlx::query_as(
+    let head: Head = db::query_as(
         "SELECT h.seq, h.hash, k.wrapped FROM public.audit_heads h
          LEFT JOIN public.tenant_keys k ON k.tenant_id = h.tenant_id AND k.purpose = 'audit'
          WHERE h.tenant_id = $1 FOR UPDATE OF h",
@@ -140,7 +140,7 @@ pub async fn append(
     );
     let hash = entry_hash(&head.hash, &canonical);
     let at_stored = DateTime::<Utc>::from_timestamp_micros(at_micros).unwrap_or(at);
-    sqlx::query(
+    db::query(
         "WITH e AS (
              INSERT INTO public.audit_log (tenant_id, seq, at, actor_type, actor_id, actor_user, action,
                  target_type, target_id, request_id, client_ip, payload, prev_hash, hash)
@@ -212,7 +212,7 @@ pub struct Filter {
     pub target_id: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(db::FromRow)]
 struct Row {
     seq: i64,
     at: DateTime<Utc>,
@@ -231,7 +231,7 @@ struct Row {
 
 /// Entries after `after_seq`, oldest first, with payloads opened (or marked erased).
 pub async fn list(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     tenant_id: Uuid,
     after_seq: i64,
@@ -250,21 +250,21 @@ pub async fn list(
 
 /// Like [`list`], restricted by time range and actions.
 pub async fn list_filtered(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     tenant_id: Uuid,
     filter: &Filter,
     after_seq: i64,
     limit: i64,
 ) -> Result<Vec<Entry>, AuditError> {
-    let wrapped: Option<Option<Vec<u8>>> = sqlx::query_scalar(
+    let wrapped: Option<Option<Vec<u8>>> = db::query_scalar(
         "SELECT wrapped FROM public.tenant_keys WHERE tenant_id = $1 AND purpose = 'audit'",
     )
     .bind(tenant_id)
     .fetch_optional(&mut *conn)
     .await?;
     let key = unwrap_key(keyring, tenant_id, wrapped.flatten().as_deref())?;
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = db::query_as(
         "SELECT seq, at, actor_type, actor_id, actor_user, action, target_type, target_id, request_id,
                 client_ip, payload, prev_hash, hash
          FROM public.audit_log

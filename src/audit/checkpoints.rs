@@ -12,10 +12,10 @@
 
 use ed25519_dalek::{Signature, Signer, Verifier};
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::crypto::Keyring;
+use crate::db;
 
 /// The bytes a first-version checkpoint signature covers (no counter, no link).
 pub fn checkpoint_message(tenant_id: Uuid, seq: i64, hash: &[u8]) -> Vec<u8> {
@@ -58,7 +58,7 @@ pub fn digest(message: &[u8]) -> [u8; 32] {
 }
 
 /// A stored checkpoint.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, db::FromRow)]
 pub struct Stored {
     pub seq: i64,
     pub hash: Vec<u8>,
@@ -99,8 +99,8 @@ impl Stored {
 }
 
 /// Every checkpoint of a workspace: unchained ones first by position, then by counter.
-pub async fn list(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<Stored>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn list(conn: &mut db::Conn, tenant_id: Uuid) -> Result<Vec<Stored>, db::Error> {
+    db::query_as(
         "SELECT seq, hash, signature, key_id, counter, prev_checkpoint, restored
          FROM public.audit_checkpoints WHERE tenant_id = $1
          ORDER BY counter NULLS FIRST, seq, signed_at",
@@ -111,11 +111,8 @@ pub async fn list(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<Stored
 }
 
 /// The workspace's newest chained checkpoint.
-pub async fn latest(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-) -> Result<Option<Stored>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn latest(conn: &mut db::Conn, tenant_id: Uuid) -> Result<Option<Stored>, db::Error> {
+    db::query_as(
         "SELECT seq, hash, signature, key_id, counter, prev_checkpoint, restored
          FROM public.audit_checkpoints WHERE tenant_id = $1 AND counter IS NOT NULL
          ORDER BY counter DESC LIMIT 1",
@@ -179,11 +176,8 @@ pub fn lost(checkpoints: &[Stored]) -> std::collections::HashSet<i64> {
 
 /// The head this workspace's next checkpoint links to: (next counter, digest of the last).
 /// Locks the workspace's chain head, so concurrent signers take turns.
-async fn next_link(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-) -> Result<(i64, [u8; 32]), sqlx::Error> {
-    sqlx::query("SELECT 1 FROM public.audit_heads WHERE tenant_id = $1 FOR UPDATE")
+async fn next_link(conn: &mut db::Conn, tenant_id: Uuid) -> Result<(i64, [u8; 32]), db::Error> {
+    db::query("SELECT 1 FROM public.audit_heads WHERE tenant_id = $1 FOR UPDATE")
         .bind(tenant_id)
         .execute(&mut *conn)
         .await?;
@@ -199,29 +193,29 @@ async fn next_link(
 /// Signs a chained checkpoint of entry `seq` (whose hash is `hash`) with the current key.
 /// Returns the checkpoint's counter.
 pub(crate) async fn sign(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     tenant_id: Uuid,
     seq: i64,
     hash: &[u8],
-) -> Result<i64, sqlx::Error> {
+) -> Result<i64, db::Error> {
     sign_kind(conn, keyring, tenant_id, seq, hash, false).await
 }
 
 /// Signs a chained checkpoint, a restore checkpoint when `restored`.
 pub(crate) async fn sign_kind(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     tenant_id: Uuid,
     seq: i64,
     hash: &[u8],
     restored: bool,
-) -> Result<i64, sqlx::Error> {
+) -> Result<i64, db::Error> {
     let (counter, prev) = next_link(conn, tenant_id).await?;
     let signature = keyring.checkpoint_signer().sign(&chained_message(
         tenant_id, counter, seq, hash, &prev, restored,
     ));
-    sqlx::query(
+    db::query(
         "INSERT INTO public.audit_checkpoints (tenant_id, seq, hash, key_id, signature, counter, prev_checkpoint, restored)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -241,11 +235,11 @@ pub(crate) async fn sign_kind(
 /// Stores a checkpoint this server signed that the database does not hold (one read back
 /// from an anchor or a receipt, for a recorded restore). The caller checked its signature.
 pub(crate) async fn import(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     tenant_id: Uuid,
     c: &Stored,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<(), db::Error> {
+    db::query(
         "INSERT INTO public.audit_checkpoints (tenant_id, seq, hash, key_id, signature, counter, prev_checkpoint, restored)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )

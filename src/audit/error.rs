@@ -1,19 +1,20 @@
 //! Why an audit operation failed.
 
 use crate::crypto::CryptoError;
+use crate::db;
 
 #[derive(Debug)]
 pub enum AuditError {
     /// The tenant has no chain head (not provisioned through Tessera).
     NoChain,
     Key(CryptoError),
-    Db(sqlx::Error),
+    Db(db::Error),
     /// The chain does not verify (first bad sequence number, reason): nothing is pruned.
     Broken(i64, String),
 }
 
-impl From<sqlx::Error> for AuditError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<db::Error> for AuditError {
+    fn from(e: db::Error) -> Self {
         Self::Db(e)
     }
 }

@@ -8,13 +8,13 @@ use std::io::Write;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use sqlx::PgConnection;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use uuid::Uuid;
 
 use super::chain::{Filter, Payload, list_filtered};
 use super::error::AuditError;
 use crate::crypto::Keyring;
+use crate::db;
 
 const PAGE: i64 = 1000;
 
@@ -51,7 +51,7 @@ fn csv_field(s: &str) -> String {
 
 /// Writes the tenant's entries matching `filter`. Returns the number written.
 pub async fn export(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     tenant_id: Uuid,
     filter: &Filter,

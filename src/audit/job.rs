@@ -9,6 +9,7 @@ use crate::db::AppPool;
 
 use super::{checkpoint, verify};
 use crate::crypto::Keyring;
+use crate::db;
 use crate::storage::BlobStore;
 use crate::tenancy::{self, Access, Slug};
 
@@ -26,8 +27,8 @@ pub async fn checkpoint_all(
     pool: &AppPool,
     keyring: &Keyring,
     anchors: Option<&dyn BlobStore>,
-) -> Result<Pass, sqlx::Error> {
-    let tenants: Vec<(String, i32)> = sqlx::query_as(
+) -> Result<Pass, db::Error> {
+    let tenants: Vec<(String, i32)> = db::query_as(
         "SELECT slug, audit_retention_days FROM public.tenants WHERE state = 'active' ORDER BY slug",
     )
     .fetch_all(&mut *pool.acquire().await?)

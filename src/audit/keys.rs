@@ -1,8 +1,8 @@
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::error::AuditError;
 use crate::crypto::{self, Aad, DataKey, Keyring, Purpose};
+use crate::db;
 
 const WRAP_KIND: &str = "audit-key";
 
@@ -56,11 +56,8 @@ pub(crate) fn unwrap_key(
 
 /// Crypto-shredding: destroys the tenant's audit key. The chain stays verifiable; payloads
 /// become unreadable for good. Idempotent.
-pub async fn destroy_audit_key(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+pub async fn destroy_audit_key(conn: &mut db::Conn, tenant_id: Uuid) -> Result<bool, db::Error> {
+    let done = db::query(
         "UPDATE public.tenant_keys SET wrapped = NULL, destroyed_at = now()
          WHERE tenant_id = $1 AND purpose = 'audit' AND wrapped IS NOT NULL",
     )

@@ -10,12 +10,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::checkpoints::{self, Stored};
 use super::verify::Break;
 use crate::crypto::Keyring;
+use crate::db;
 
 /// The `format` of a receipt.
 pub const FORMAT: &str = "tessera-audit-receipt-v1";
@@ -72,16 +72,16 @@ impl Receipt {
 /// Checks `receipts` of `tenant_id` against the database. Answers the first problem, by the
 /// entry position it concerns. `what` names them in the messages ("receipt", "anchor").
 pub async fn check(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     tenant_id: Uuid,
     receipts: &[Receipt],
     what: &str,
-) -> Result<Option<Break>, sqlx::Error> {
+) -> Result<Option<Break>, db::Error> {
     let stored = checkpoints::list(&mut *conn, tenant_id).await?;
     let lost = checkpoints::lost(&stored);
     let newest = stored.iter().filter_map(|c| c.counter).max().unwrap_or(0);
-    let floor: i64 = sqlx::query_scalar(
+    let floor: i64 = db::query_scalar(
         "SELECT coalesce((SELECT seq FROM public.audit_floors WHERE tenant_id = $1), 1)",
     )
     .bind(tenant_id)
@@ -141,7 +141,7 @@ pub async fn check(
         }
         // A checkpoint of entries a recorded restore lost: its entry is gone by design.
         if r.seq >= floor && !lost.contains(&r.counter) {
-            let hash: Option<Vec<u8>> = sqlx::query_scalar(
+            let hash: Option<Vec<u8>> = db::query_scalar(
                 "SELECT hash FROM public.audit_log WHERE tenant_id = $1 AND seq = $2",
             )
             .bind(tenant_id)

@@ -9,13 +9,13 @@
 //! signed.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::chain::{EntryMeta, NewEntry, append};
 use super::error::AuditError;
 use super::{checkpoints, verify};
 use crate::crypto::Keyring;
+use crate::db;
 
 /// Default window: 7 years.
 pub const DEFAULT_DAYS: i32 = 2557;
@@ -33,13 +33,13 @@ pub struct Pruned {
 /// caller's (migrator) transaction. `None` when nothing is old enough. Refuses a chain that
 /// does not verify: evidence of tampering is never pruned away.
 pub async fn prune(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     tenant_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<Pruned>, AuditError> {
     let window_days: i32 =
-        sqlx::query_scalar("SELECT audit_retention_days FROM public.tenants WHERE id = $1")
+        db::query_scalar("SELECT audit_retention_days FROM public.tenants WHERE id = $1")
             .bind(tenant_id)
             .fetch_optional(&mut *conn)
             .await?
@@ -51,7 +51,7 @@ pub async fn prune(
     let cutoff = now - chrono::Duration::days(i64::from(window_days));
     // The first entry inside the window; the newest entry is always kept, so the chain
     // still ends at its head.
-    let first_kept: Option<i64> = sqlx::query_scalar(
+    let first_kept: Option<i64> = db::query_scalar(
         "SELECT least(
              coalesce((SELECT min(seq) FROM public.audit_log WHERE tenant_id = $1 AND at >= $2),
                       (SELECT seq FROM public.audit_heads WHERE tenant_id = $1)),
@@ -67,12 +67,12 @@ pub async fn prune(
     };
     let anchor = first_kept - 1;
     let hash: Vec<u8> =
-        sqlx::query_scalar("SELECT hash FROM public.audit_log WHERE tenant_id = $1 AND seq = $2")
+        db::query_scalar("SELECT hash FROM public.audit_log WHERE tenant_id = $1 AND seq = $2")
             .bind(tenant_id)
             .bind(anchor)
             .fetch_one(&mut *conn)
             .await?;
-    let signed: bool = sqlx::query_scalar(
+    let signed: bool = db::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM public.audit_checkpoints
                         WHERE tenant_id = $1 AND seq = $2 AND key_id = $3)",
     )
@@ -84,7 +84,7 @@ pub async fn prune(
     if !signed {
         checkpoints::sign(&mut *conn, keyring, tenant_id, anchor, &hash).await?;
     }
-    let removed: i64 = sqlx::query_scalar("SELECT public.tessera_audit_prune($1, $2, $3)")
+    let removed: i64 = db::query_scalar("SELECT public.tessera_audit_prune($1, $2, $3)")
         .bind(tenant_id)
         .bind(first_kept)
         .bind(&hash)

@@ -3,13 +3,13 @@
 use std::collections::BTreeMap;
 
 use futures_util::TryStreamExt;
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::chain::{canonical_bytes, entry_hash};
 use super::checkpoints;
 use super::keys::GENESIS_HASH;
 use crate::crypto::Keyring;
+use crate::db;
 
 /// The first problem found in a chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +57,7 @@ impl VerifyReport {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(db::FromRow)]
 struct Row {
     seq: i64,
     at: chrono::DateTime<chrono::Utc>,
@@ -85,10 +85,10 @@ fn first(current: &mut Option<Break>, seq: i64, reason: String) {
 /// hash matches the recomputed canonical bytes, the head record agrees with the last entry,
 /// and every signed checkpoint has a valid signature and matches the chain at its position.
 pub async fn verify(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     tenant_id: Uuid,
-) -> Result<VerifyReport, sqlx::Error> {
+) -> Result<VerifyReport, db::Error> {
     let mut problem = None;
     let checkpoints = checkpoints::list(&mut *conn, tenant_id).await?;
     let mut expected_at: BTreeMap<i64, Vec<u8>> = BTreeMap::new();
@@ -118,7 +118,7 @@ pub async fn verify(
     // Retention's floor: the chain starts at its first kept entry, linked to the hash a
     // signed checkpoint recorded for the entry before it.
     let floor: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT seq, prev_hash FROM public.audit_floors WHERE tenant_id = $1")
+        db::query_as("SELECT seq, prev_hash FROM public.audit_floors WHERE tenant_id = $1")
             .bind(tenant_id)
             .fetch_optional(&mut *conn)
             .await?;
@@ -139,12 +139,12 @@ pub async fn verify(
         None => (1, GENESIS_HASH.to_vec()),
     };
     let head: Option<i64> =
-        sqlx::query_scalar("SELECT seq FROM public.audit_heads WHERE tenant_id = $1")
+        db::query_scalar("SELECT seq FROM public.audit_heads WHERE tenant_id = $1")
             .bind(tenant_id)
             .fetch_optional(&mut *conn)
             .await?;
 
-    let mut rows = sqlx::query_as::<_, Row>(
+    let mut rows = db::query_as::<_, Row>(
         "SELECT seq, at, actor_type, actor_id, actor_user, action, target_type, target_id, request_id,
                 client_ip, payload, prev_hash, hash
          FROM public.audit_log WHERE tenant_id = $1 ORDER BY seq",
@@ -259,32 +259,32 @@ pub async fn verify(
 /// Signs the tenant's current head if it moved since the last checkpoint.
 /// Returns the sequence number signed.
 pub async fn checkpoint(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     tenant_id: Uuid,
-) -> Result<Option<i64>, sqlx::Error> {
+) -> Result<Option<i64>, db::Error> {
     sign_head(conn, keyring, tenant_id, false).await
 }
 
 /// Signs the current head with the current key even if an older key already signed it
 /// (after a rotation). The chain must have been verified first.
 pub async fn checkpoint_force(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     tenant_id: Uuid,
-) -> Result<Option<i64>, sqlx::Error> {
+) -> Result<Option<i64>, db::Error> {
     sign_head(conn, keyring, tenant_id, true).await
 }
 
 async fn sign_head(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     tenant_id: Uuid,
     force: bool,
-) -> Result<Option<i64>, sqlx::Error> {
+) -> Result<Option<i64>, db::Error> {
     // Unless a checkpoint signs this very entry already (position and hash: after a
     // restore, positions past the restored head may carry checkpoints of lost entries).
-    let head: Option<(i64, Vec<u8>)> = sqlx::query_as(
+    let head: Option<(i64, Vec<u8>)> = db::query_as(
         "SELECT h.seq, h.hash FROM public.audit_heads h
          WHERE h.tenant_id = $1 AND h.seq > 0
            AND ($2 OR NOT EXISTS (SELECT 1 FROM public.audit_checkpoints c
@@ -304,10 +304,10 @@ async fn sign_head(
 /// The newest signed checkpoint of a tenant's chain: (sequence number, when it was signed,
 /// signing key id).
 pub async fn last_checkpoint(
-    conn: &mut sqlx::PgConnection,
+    conn: &mut db::Conn,
     tenant_id: Uuid,
-) -> Result<Option<(i64, chrono::DateTime<chrono::Utc>, i64)>, sqlx::Error> {
-    sqlx::query_as(
+) -> Result<Option<(i64, chrono::DateTime<chrono::Utc>, i64)>, db::Error> {
+    db::query_as(
         "SELECT seq, signed_at, key_id FROM public.audit_checkpoints
          WHERE tenant_id = $1 ORDER BY counter DESC NULLS LAST, seq DESC, signed_at DESC LIMIT 1",
     )

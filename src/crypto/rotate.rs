@@ -3,10 +3,10 @@
 //! already under the current key are skipped, so an interrupted run resumes where it
 //! stopped and a repeated run does nothing. Run with the previous key still configured.
 
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{Aad, CryptoError, Keyring, Purpose, key_id_of, open, seal};
+use crate::db;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RotateReport {
@@ -18,11 +18,11 @@ pub struct RotateReport {
 #[derive(Debug)]
 pub enum RotateError {
     Crypto(CryptoError),
-    Db(sqlx::Error),
+    Db(db::Error),
 }
 
-impl From<sqlx::Error> for RotateError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<db::Error> for RotateError {
+    fn from(e: db::Error) -> Self {
         Self::Db(e)
     }
 }
@@ -61,10 +61,13 @@ fn reseal(
 }
 
 /// Re-seals everything still sealed under an older master key. Needs the migrator pool.
-pub async fn rotate(pool: &PgPool, keyring: &Keyring) -> Result<RotateReport, RotateError> {
+pub async fn rotate(
+    pool: &db::MigratorPool,
+    keyring: &Keyring,
+) -> Result<RotateReport, RotateError> {
     let current = i64::from(keyring.current().id());
     let mut report = RotateReport::default();
-    let tenants: Vec<Uuid> = sqlx::query_scalar(
+    let tenants: Vec<Uuid> = db::query_scalar(
         "SELECT tenant_id FROM public.tenant_keys
          WHERE wrapped IS NOT NULL AND ((get_byte(wrapped, 1)::bigint << 24) | (get_byte(wrapped, 2) << 16)
                                         | (get_byte(wrapped, 3) << 8) | get_byte(wrapped, 4)) <> $1",
@@ -74,7 +77,7 @@ pub async fn rotate(pool: &PgPool, keyring: &Keyring) -> Result<RotateReport, Ro
     .await?;
     for tenant_id in tenants {
         let mut tx = pool.begin().await?;
-        let wrapped: Option<Vec<u8>> = sqlx::query_scalar(
+        let wrapped: Option<Vec<u8>> = db::query_scalar(
             "SELECT wrapped FROM public.tenant_keys WHERE tenant_id = $1 AND purpose = 'audit' FOR UPDATE",
         )
         .bind(tenant_id)
@@ -88,7 +91,7 @@ pub async fn rotate(pool: &PgPool, keyring: &Keyring) -> Result<RotateReport, Ro
             row: b"",
         };
         if let Some(new) = reseal(keyring, Purpose::AuditKeyWrap, tenant_id, &aad, &blob)? {
-            sqlx::query("UPDATE public.tenant_keys SET wrapped = $2 WHERE tenant_id = $1 AND purpose = 'audit'")
+            db::query("UPDATE public.tenant_keys SET wrapped = $2 WHERE tenant_id = $1 AND purpose = 'audit'")
                 .bind(tenant_id)
                 .bind(&new)
                 .execute(&mut *tx)
@@ -98,12 +101,12 @@ pub async fn rotate(pool: &PgPool, keyring: &Keyring) -> Result<RotateReport, Ro
         tx.commit().await?;
     }
     let secrets: Vec<(Uuid, Uuid)> =
-        sqlx::query_as("SELECT tenant_id, id FROM public.tenant_secrets ORDER BY tenant_id, id")
+        db::query_as("SELECT tenant_id, id FROM public.tenant_secrets ORDER BY tenant_id, id")
             .fetch_all(pool)
             .await?;
     for (tenant_id, id) in secrets {
         let mut tx = pool.begin().await?;
-        let row: Option<(String, Vec<u8>)> = sqlx::query_as(
+        let row: Option<(String, Vec<u8>)> = db::query_as(
             "SELECT kind, ciphertext FROM public.tenant_secrets WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
         )
         .bind(tenant_id)
@@ -117,7 +120,7 @@ pub async fn rotate(pool: &PgPool, keyring: &Keyring) -> Result<RotateReport, Ro
             row: id.as_bytes(),
         };
         if let Some(new) = reseal(keyring, Purpose::TenantSecrets, tenant_id, &aad, &blob)? {
-            sqlx::query(
+            db::query(
                 "UPDATE public.tenant_secrets SET ciphertext = $3 WHERE tenant_id = $1 AND id = $2",
             )
             .bind(tenant_id)
@@ -130,12 +133,12 @@ pub async fn rotate(pool: &PgPool, keyring: &Keyring) -> Result<RotateReport, Ro
         tx.commit().await?;
     }
     let users: Vec<Uuid> =
-        sqlx::query_scalar("SELECT user_id FROM public.user_totp ORDER BY user_id")
+        db::query_scalar("SELECT user_id FROM public.user_totp ORDER BY user_id")
             .fetch_all(pool)
             .await?;
     for user_id in users {
         let mut tx = pool.begin().await?;
-        let row: Option<(Uuid, Vec<u8>)> = sqlx::query_as(
+        let row: Option<(Uuid, Vec<u8>)> = db::query_as(
             "SELECT id, sealed_seed FROM public.user_totp WHERE user_id = $1 FOR UPDATE",
         )
         .bind(user_id)
@@ -144,7 +147,7 @@ pub async fn rotate(pool: &PgPool, keyring: &Keyring) -> Result<RotateReport, Ro
         let Some((id, blob)) = row else { continue };
         let aad = crate::identity::factors::totp_aad(user_id, &id);
         if let Some(new) = reseal(keyring, Purpose::UserFactors, user_id, &aad, &blob)? {
-            sqlx::query("UPDATE public.user_totp SET sealed_seed = $2 WHERE user_id = $1")
+            db::query("UPDATE public.user_totp SET sealed_seed = $2 WHERE user_id = $1")
                 .bind(user_id)
                 .bind(&new)
                 .execute(&mut *tx)

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Aad, CryptoError, Keyring, Purpose, Secret, open, seal};
+use crate::db;
 use crate::tenancy::TenantTx;
 
 /// What a secret is for.
@@ -57,11 +58,11 @@ pub enum StoreError {
     Invalid(String),
     NotFound,
     Crypto(CryptoError),
-    Db(sqlx::Error),
+    Db(db::Error),
 }
 
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<db::Error> for StoreError {
+    fn from(e: db::Error) -> Self {
         Self::Db(e)
     }
 }
@@ -99,14 +100,14 @@ pub async fn put(
     // Two requests storing the same new name at once would both find no row and insert under
     // different ids (the id is in the ciphertext's associated data, so a plain upsert by name
     // cannot keep it): the second waits here for the first to commit, then replaces its value.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('tessera.secret:' || $1::text || ':' || $2 || ':' || $3, 0))")
+    db::query("SELECT pg_advisory_xact_lock(hashtextextended('tessera.secret:' || $1::text || ':' || $2 || ':' || $3, 0))")
         .bind(tenant_id)
         .bind(kind.as_str())
         .bind(name)
         .execute(tx.conn())
         .await?;
     let existing: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM public.tenant_secrets WHERE tenant_id = $1 AND kind = $2 AND name = $3 FOR UPDATE")
+        db::query_scalar("SELECT id FROM public.tenant_secrets WHERE tenant_id = $1 AND kind = $2 AND name = $3 FOR UPDATE")
             .bind(tenant_id)
             .bind(kind.as_str())
             .bind(name)
@@ -115,7 +116,7 @@ pub async fn put(
     let id = existing.unwrap_or_else(Uuid::now_v7);
     let key = keyring.current().derive(Purpose::TenantSecrets, tenant_id);
     let sealed = seal(&key, &aad(tenant_id, kind, &id), value.expose().as_bytes());
-    let (created_at, updated_at): (DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(
+    let (created_at, updated_at): (DateTime<Utc>, DateTime<Utc>) = db::query_as(
         "INSERT INTO public.tenant_secrets (tenant_id, id, kind, name, ciphertext) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (tenant_id, id) DO UPDATE SET ciphertext = EXCLUDED.ciphertext, updated_at = now()
          RETURNING created_at, updated_at",
@@ -145,7 +146,7 @@ pub async fn get(
 ) -> Result<Secret<String>, StoreError> {
     let tenant_id = tx.tenant_id();
     let row: Option<(Uuid, Vec<u8>)> =
-        sqlx::query_as("SELECT id, ciphertext FROM public.tenant_secrets WHERE tenant_id = $1 AND kind = $2 AND name = $3")
+        db::query_as("SELECT id, ciphertext FROM public.tenant_secrets WHERE tenant_id = $1 AND kind = $2 AND name = $3")
             .bind(tenant_id)
             .bind(kind.as_str())
             .bind(name)
@@ -163,7 +164,7 @@ pub async fn get(
         .map_err(|_| StoreError::Crypto(CryptoError::Malformed))
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(db::FromRow)]
 struct InfoRow {
     id: Uuid,
     kind: String,
@@ -175,7 +176,7 @@ struct InfoRow {
 /// Metadata of every stored secret of the workspace.
 pub async fn list(tx: &mut TenantTx) -> Result<Vec<SecretInfo>, StoreError> {
     let tenant_id = tx.tenant_id();
-    let rows: Vec<InfoRow> = sqlx::query_as(
+    let rows: Vec<InfoRow> = db::query_as(
         "SELECT id, kind, name, created_at, updated_at FROM public.tenant_secrets WHERE tenant_id = $1 ORDER BY kind, name",
     )
     .bind(tenant_id)

@@ -8,6 +8,7 @@
 mod app_pool;
 mod bootstrap;
 pub mod citus;
+mod driver;
 pub mod embedded;
 pub mod migrate;
 mod pool;
@@ -18,6 +19,7 @@ pub use app_pool::{AppPool, HOME_WAIT, PooledConn};
 pub use bootstrap::{
     BootstrapError, admin_connect as admin_connect_url, bootstrap_database, drop_database,
 };
+pub use driver::*;
 pub use pool::{Pools, connect_app_pool, connect_migrator_pool, rebuild_role_memberships};
 pub use tx_conn::TxConn;
 
@@ -62,11 +64,8 @@ pub const ROLE_POOL_TARGET: i32 = 256;
 
 /// Tops the pool of ready workspace roles up to `target`; returns how many were made. Does
 /// nothing on a database whose migrations predate the pool.
-pub async fn fill_role_pool(
-    conn: &mut sqlx::PgConnection,
-    target: i32,
-) -> Result<i32, sqlx::Error> {
-    let present: bool = sqlx::query_scalar(
+pub async fn fill_role_pool(conn: &mut Conn, target: i32) -> Result<i32, Error> {
+    let present: bool = query_scalar(
         "SELECT to_regprocedure('public.tessera_role_pool_fill(integer)') IS NOT NULL",
     )
     .fetch_one(&mut *conn)
@@ -74,7 +73,7 @@ pub async fn fill_role_pool(
     if !present {
         return Ok(0);
     }
-    sqlx::query_scalar("SELECT public.tessera_role_pool_fill($1)")
+    query_scalar("SELECT public.tessera_role_pool_fill($1)")
         .bind(target)
         .fetch_one(conn)
         .await

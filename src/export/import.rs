@@ -9,11 +9,10 @@
 //! entries record the creation and the import (with the source's manifest and chain head),
 //! so the imported history stays verifiable against the export it came from.
 
-use sqlx::PgPool;
-
 use super::Manifest;
 use crate::audit::{self, EntryMeta, NewEntry};
 use crate::crypto::Keyring;
+use crate::db;
 use crate::tenancy::{self, Slug};
 
 /// Tenant tables in dependency order.
@@ -37,7 +36,7 @@ pub struct Imported {
 }
 
 pub async fn import(
-    migrator: &PgPool,
+    migrator: &db::MigratorPool,
     keyring: &Keyring,
     doc: &serde_json::Value,
     slug: &Slug,
@@ -59,11 +58,11 @@ pub async fn import(
     let tenant = tenancy::create_tenant(migrator, keyring, slug, &name, schema_version)
         .await
         .map_err(|e| e.to_string())?;
-    let db = |e: sqlx::Error| format!("database: {e}");
+    let db = |e: db::Error| format!("database: {e}");
     let mut tx = migrator.begin().await.map_err(db)?;
     // Members first: accounts by id, then memberships.
     for m in parts["members"].as_array().into_iter().flatten() {
-        let clash: Option<uuid::Uuid> = sqlx::query_scalar(
+        let clash: Option<uuid::Uuid> = db::query_scalar(
             "INSERT INTO public.users (id, email, display_name)
              SELECT ($1->>'user_id')::uuid, $1->>'email', $1->>'display_name'
              ON CONFLICT (id) DO NOTHING RETURNING NULL::uuid",
@@ -73,7 +72,7 @@ pub async fn import(
         .await
         .map_err(|e| format!("member {}: {e}", m["email"]))?;
         let _ = clash;
-        sqlx::query(
+        db::query(
             "INSERT INTO public.memberships (tenant_id, user_id, role, created_at)
              VALUES ($1, ($2->>'user_id')::uuid, $2->>'role', ($2->>'joined_at')::timestamptz)",
         )
@@ -98,7 +97,7 @@ pub async fn import(
             let sql = format!(
                 "INSERT INTO {schema}.{table} SELECT * FROM jsonb_populate_recordset(NULL::{schema}.{table}, $1)"
             );
-            sqlx::query(&sql)
+            db::query(&sql)
                 .bind(&chunk)
                 .execute(&mut *tx)
                 .await

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use crate::Clock;
 use crate::crypto::Keyring;
+use crate::db;
 use crate::db::AppPool;
 use crate::jobs::{self, Job, JobError};
 use crate::storage::BlobStore;
@@ -161,14 +162,14 @@ fn from_row(r: Row) -> Export {
 /// Queues an export of the workspace of `tx` (in its transaction). `Ok(None)`: one is already
 /// queued or running — a workspace gets one at a time, so nobody with `export:run` can pile up
 /// full dumps for the worker.
-pub async fn queue(tx: &mut TenantTx, requested_by: Uuid) -> Result<Option<Export>, sqlx::Error> {
+pub async fn queue(tx: &mut TenantTx, requested_by: Uuid) -> Result<Option<Export>, db::Error> {
     // Serialises concurrent requests of one workspace until this transaction ends.
     let tenant_id = tx.tenant_id();
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('tessera.export:' || $1::text, 0))")
+    db::query("SELECT pg_advisory_xact_lock(hashtextextended('tessera.export:' || $1::text, 0))")
         .bind(tenant_id)
         .execute(tx.conn())
         .await?;
-    let busy: bool = sqlx::query_scalar(
+    let busy: bool = db::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM exports WHERE status IN ('queued', 'running'))",
     )
     .fetch_one(tx.conn())
@@ -177,7 +178,7 @@ pub async fn queue(tx: &mut TenantTx, requested_by: Uuid) -> Result<Option<Expor
         return Ok(None);
     }
     let id = Uuid::new_v4();
-    let row: Row = sqlx::query_as(&format!(
+    let row: Row = db::query_as(&format!(
         "INSERT INTO exports (id, requested_by) VALUES ($1, $2) RETURNING {COLUMNS}"
     ))
     .bind(id)
@@ -189,8 +190,8 @@ pub async fn queue(tx: &mut TenantTx, requested_by: Uuid) -> Result<Option<Expor
 }
 
 /// The workspace's exports, newest first.
-pub async fn list(tx: &mut TenantTx, first: i64) -> Result<Vec<Export>, sqlx::Error> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
+pub async fn list(tx: &mut TenantTx, first: i64) -> Result<Vec<Export>, db::Error> {
+    let rows: Vec<Row> = db::query_as(&format!(
         "SELECT {COLUMNS} FROM exports ORDER BY created_at DESC, id LIMIT $1"
     ))
     .bind(first)
@@ -200,8 +201,8 @@ pub async fn list(tx: &mut TenantTx, first: i64) -> Result<Vec<Export>, sqlx::Er
 }
 
 /// One export.
-pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Option<Export>, sqlx::Error> {
-    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM exports WHERE id = $1"))
+pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Option<Export>, db::Error> {
+    let row: Option<Row> = db::query_as(&format!("SELECT {COLUMNS} FROM exports WHERE id = $1"))
         .bind(id)
         .fetch_optional(tx.conn())
         .await?;
@@ -217,9 +218,9 @@ async fn lock(
     tx: &mut TenantTx,
     id: Uuid,
     states: &[&str],
-) -> Result<Option<Option<ObjectKey>>, sqlx::Error> {
+) -> Result<Option<Option<ObjectKey>>, db::Error> {
     let row: Option<(String, Option<String>)> =
-        sqlx::query_as("SELECT status, object_key FROM exports WHERE id = $1 FOR UPDATE")
+        db::query_as("SELECT status, object_key FROM exports WHERE id = $1 FOR UPDATE")
             .bind(id)
             .fetch_optional(tx.conn())
             .await?;
@@ -241,7 +242,7 @@ async fn write(w: &Exports, slug: &Slug, id: Uuid) -> Result<(), JobError> {
         w.blobs.delete(&k).await?;
     }
     let key = ObjectKey::new(tx.tenant_id());
-    sqlx::query(
+    db::query(
         "UPDATE exports SET status = 'running', started_at = now(), object_key = $2 WHERE id = $1",
     )
     .bind(id)
@@ -305,7 +306,7 @@ async fn write(w: &Exports, slug: &Slug, id: Uuid) -> Result<(), JobError> {
     };
     let now = w.clock.now();
     let expires_at = now + chrono::Duration::days(i64::from(w.keep_days.max(1)));
-    let recorded = sqlx::query(
+    let recorded = db::query(
         "UPDATE exports SET status = 'done', size_bytes = $3, sha256 = $4, manifest = $5,
                             finished_at = now(), expires_at = $6, error = NULL
          WHERE id = $1 AND object_key = $2 AND status = 'running'",
@@ -399,7 +400,7 @@ async fn finish(
     );
     // `least(finished_at, now())`: the first finish time (NULL is ignored); Citus refuses
     // `coalesce` around a volatile function in an UPDATE.
-    sqlx::query(
+    db::query(
         "UPDATE exports SET status = $2, object_key = $4, error = coalesce($3, error),
                             finished_at = least(finished_at, now())
          WHERE id = $1",

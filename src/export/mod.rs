@@ -29,6 +29,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::audit::{self, Payload};
 use crate::crypto::Keyring;
+use crate::db;
 use crate::tenancy::TenantTx;
 
 pub const FORMAT: &str = "tessera-workspace-export";
@@ -37,7 +38,7 @@ pub const VERSION: u32 = 1;
 #[derive(Debug)]
 pub enum ExportError {
     Io(std::io::Error),
-    Db(sqlx::Error),
+    Db(db::Error),
     Audit(String),
     /// A column of a type the export cannot render (found before anything is written).
     Unsupported(String),
@@ -64,8 +65,8 @@ impl From<std::io::Error> for ExportError {
     }
 }
 
-impl From<sqlx::Error> for ExportError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<db::Error> for ExportError {
+    fn from(e: db::Error) -> Self {
         Self::Db(e)
     }
 }
@@ -155,30 +156,20 @@ impl Plan {
     /// From the query's description, before any row is read: a column of a type without a
     /// rendering fails the export before it starts.
     async fn describe(
-        conn: &mut sqlx::PgConnection,
+        conn: &mut db::Conn,
         part: &str,
         sql: &str,
         skip: &[&str],
     ) -> Result<Self, ExportError> {
-        use sqlx::{Column, Executor, Statement, TypeInfo};
-        // `prepare`, not `describe`: describing also asks the server which columns may be
-        // null with an SQL-level EXECUTE of the protocol-level statement, which PgBouncer
-        // (transaction mode renames prepared statements) cannot route.
-        let prepared = conn.prepare(sql).await?;
         let mut columns = Vec::new();
-        for (i, c) in prepared.columns().iter().enumerate() {
-            if skip.contains(&c.name()) {
+        for (i, (name, ty)) in db::result_columns(conn, sql).await?.into_iter().enumerate() {
+            if skip.contains(&name.as_str()) {
                 continue;
             }
-            let render = Render::of(c.type_info().name()).ok_or_else(|| {
-                ExportError::Unsupported(format!(
-                    "{part}.{} has type {}",
-                    c.name(),
-                    c.type_info().name()
-                ))
-            })?;
-            let key = serde_json::to_vec(c.name()).map_err(ExportError::Encode)?;
-            columns.push((i, c.name().to_owned(), key, render));
+            let render = Render::of(&ty)
+                .ok_or_else(|| ExportError::Unsupported(format!("{part}.{name} has type {ty}")))?;
+            let key = serde_json::to_vec(&name).map_err(ExportError::Encode)?;
+            columns.push((i, name, key, render));
         }
         columns.sort_by(|a, b| a.1.cmp(&b.1));
         Ok(Self {
@@ -188,8 +179,8 @@ impl Plan {
 
     /// Writes `row` as compact JSON with sorted keys into `out` (cleared first): the same
     /// bytes `serde_json` gives for the equivalent `Value`, without building one.
-    fn render(&self, row: &sqlx::postgres::PgRow, out: &mut Vec<u8>) -> Result<(), ExportError> {
-        use sqlx::Row;
+    fn render(&self, row: &db::Row, out: &mut Vec<u8>) -> Result<(), ExportError> {
+        use db::RowExt;
         out.clear();
         out.push(b'{');
         for (n, (i, key, render)) in self.columns.iter().enumerate() {
@@ -339,7 +330,7 @@ pub async fn write<W: AsyncWrite + Unpin + Send>(
         let plan = Plan::describe(tx.conn(), part, sql, skip).await?;
         w.begin(part).await?;
         let (mut hasher, mut n) = (Sha256::new(), 0u64);
-        let mut q = sqlx::query(sql);
+        let mut q = db::query(sql);
         if sql.contains("$1") {
             q = q.bind(tenant_id);
         }

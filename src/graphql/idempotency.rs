@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use super::errors::{ApiError, ErrorCode};
 use crate::crypto::{Aad, Keyring, Purpose};
+use crate::db;
 
 /// How long a key's result is kept.
 pub const KEEP_HOURS: i32 = 24;
@@ -89,7 +90,7 @@ impl Keyed {
     /// with this body already (replay it), `None` if this request is the first.
     pub async fn claim(
         &self,
-        conn: &mut sqlx::PgConnection,
+        conn: &mut db::Conn,
         keyring: &Keyring,
         tenant: uuid::Uuid,
     ) -> Result<Option<Vec<u8>>, ApiError> {
@@ -103,7 +104,7 @@ impl Keyed {
             .into();
         let mut first = [0u8; 8];
         first.copy_from_slice(&lock[..8]);
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        let locked: bool = db::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
             .bind(i64::from_be_bytes(first))
             .fetch_one(&mut *conn)
             .await?;
@@ -112,7 +113,7 @@ impl Keyed {
         }
         // Expired keys of this actor go first, so a key can be reused after a day and the
         // table holds at most a day of each actor's keys.
-        sqlx::query(
+        db::query(
             "DELETE FROM idempotency_keys
              WHERE actor = $1 AND created_at < now() - make_interval(hours => $2)",
         )
@@ -120,7 +121,7 @@ impl Keyed {
         .bind(KEEP_HOURS)
         .execute(&mut *conn)
         .await?;
-        let found: Option<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
+        let found: Option<(Vec<u8>, Vec<u8>)> = db::query_as(
             "SELECT request_hash, response FROM idempotency_keys WHERE actor = $1 AND key = $2",
         )
         .bind(&self.actor)
@@ -158,7 +159,7 @@ impl Keyed {
     /// Stores the response of the first request, sealed, in its transaction (before COMMIT).
     pub async fn store(
         &self,
-        conn: &mut sqlx::PgConnection,
+        conn: &mut db::Conn,
         keyring: &Keyring,
         tenant: uuid::Uuid,
         response: &[u8],
@@ -174,7 +175,7 @@ impl Keyed {
             row: &row,
         };
         let sealed = crate::crypto::seal(&key, &aad, response);
-        sqlx::query(
+        db::query(
             "INSERT INTO idempotency_keys (actor, key, request_hash, response)
              VALUES ($1, $2, $3, $4)",
         )

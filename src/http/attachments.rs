@@ -25,6 +25,7 @@ use super::authn::{Caller, Client, authorize};
 use super::state::AppState;
 use crate::audit::{self, EntryMeta, NewEntry};
 use crate::authz::{Actor, Permission, Principal};
+use crate::db;
 use crate::graphql::errors::{ApiError, ErrorCode};
 use crate::storage::links::{Holder, Refusal, Signed, Via};
 use crate::storage::{
@@ -401,7 +402,7 @@ async fn blob_inner(
         Via::Token(t) => (Some(t), None),
         Via::Session(s) => (None, Some(s)),
     };
-    let (valid, inside): (bool, bool) = sqlx::query_as(
+    let (valid, inside): (bool, bool) = db::query_as(
         "SELECT public.tessera_link_holder_valid($1, $2, $3, $4), \
                 public.tessera_link_client_allowed($1, $5::inet)",
     )

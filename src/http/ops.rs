@@ -5,6 +5,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 
 use super::state::{AppState, MetricsAccess};
+use crate::db;
 use crate::graphql::errors::ApiError;
 
 /// Ready to serve: the database answers through the pool, and its public and tenant
@@ -13,13 +14,11 @@ pub(super) async fn readyz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let found: Result<(Option<i32>, Option<i32>), sqlx::Error> = async {
+    let found: Result<(Option<i32>, Option<i32>), db::Error> = async {
         let mut conn = state.inner.pool.acquire().await?;
-        sqlx::query_as(
-            "SELECT public_version, tenant_version FROM public.tessera_migration_state()",
-        )
-        .fetch_one(&mut *conn)
-        .await
+        db::query_as("SELECT public_version, tenant_version FROM public.tessera_migration_state()")
+            .fetch_one(&mut *conn)
+            .await
     }
     .await;
     let not_ready = |reason: &str| {

@@ -139,7 +139,7 @@ impl AppState {
         // to the database directly.
         let listen = match &cfg.database_listen_url {
             Some(url) => url
-                .parse::<sqlx::postgres::PgConnectOptions>()
+                .parse::<crate::db::ConnectOptions>()
                 .map_err(|e| format!("database_listen_url: {e}"))?,
             None => pool.connect_options(),
         };

@@ -10,11 +10,11 @@
 //! the provider). A completed reset revokes every session of the account.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::opaque;
 use crate::crypto::Keyring;
+use crate::db;
 use crate::mail::{self, Mail};
 
 /// Prefix of address-verification tokens.
@@ -65,16 +65,16 @@ pub enum TokenUse {
 /// Sends the signed-in user a verification link (`now` dates the expiry the mail shows), in the caller's transaction (the mail
 /// leaves only if it commits). `false`: the address is verified already.
 pub async fn send_verification(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     user_id: Uuid,
     ttl_hours: i64,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, db::Error> {
     let (token, hash) = opaque::generate(VERIFY_PREFIX);
     let ttl = i32::try_from(ttl_hours.clamp(1, 24 * 30) * 3600).unwrap_or(86_400);
     let to: Option<String> =
-        sqlx::query_scalar("SELECT public.tessera_verification_issue($1, $2, $3)")
+        db::query_scalar("SELECT public.tessera_verification_issue($1, $2, $3)")
             .bind(user_id)
             .bind(&hash[..])
             .bind(ttl)
@@ -92,12 +92,12 @@ pub async fn send_verification(
 /// Asks for a password reset of `email`: a link is queued if (and only if) an account that
 /// may sign in with a password has this address. The same work either way.
 pub async fn request_reset(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     email: &str,
     ttl_minutes: i64,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), db::Error> {
     let (token, hash) = opaque::generate(RESET_PREFIX);
     let ttl = i32::try_from(ttl_minutes.clamp(1, 24 * 60) * 60).unwrap_or(1800);
     let (outbox_id, sealed) = mail::seal(
@@ -107,7 +107,7 @@ pub async fn request_reset(
             expires_at: now + chrono::Duration::seconds(ttl.into()),
         },
     );
-    sqlx::query("SELECT public.tessera_password_reset_request($1, $2, $3, $4, $5)")
+    db::query("SELECT public.tessera_password_reset_request($1, $2, $3, $4, $5)")
         .bind(email.trim())
         .bind(&hash[..])
         .bind(ttl)
@@ -120,14 +120,14 @@ pub async fn request_reset(
 
 /// Uses a presented account token for `purpose`: marks it used and answers its account.
 pub async fn use_token(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     presented: &str,
     purpose: TokenPurpose,
-) -> Result<TokenUse, sqlx::Error> {
+) -> Result<TokenUse, db::Error> {
     let Some(hash) = opaque::parse(purpose.prefix(), presented) else {
         return Ok(TokenUse::Unknown);
     };
-    let (outcome, user_id, email): (String, Option<Uuid>, Option<String>) = sqlx::query_as(
+    let (outcome, user_id, email): (String, Option<Uuid>, Option<String>) = db::query_as(
         "SELECT outcome, user_id, email FROM public.tessera_account_token_use($1, $2)",
     )
     .bind(&hash[..])
@@ -145,11 +145,11 @@ pub async fn use_token(
 
 /// Marks `email` verified for `user_id` (it must still be the account's address).
 pub async fn mark_verified(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     user_id: Uuid,
     email: &str,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT public.tessera_mark_email_verified($1, $2)")
+) -> Result<bool, db::Error> {
+    db::query_scalar("SELECT public.tessera_mark_email_verified($1, $2)")
         .bind(user_id)
         .bind(email)
         .fetch_one(conn)
@@ -159,11 +159,11 @@ pub async fn mark_verified(
 /// Sets the new password of a reset, verifies the address, revokes every session. `false`:
 /// the account signs in only through an identity provider.
 pub async fn finish_reset(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     user_id: Uuid,
     password_hash: &str,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT public.tessera_password_reset_finish($1, $2)")
+) -> Result<bool, db::Error> {
+    db::query_scalar("SELECT public.tessera_password_reset_finish($1, $2)")
         .bind(user_id)
         .bind(password_hash)
         .fetch_one(conn)
@@ -171,9 +171,9 @@ pub async fn finish_reset(
 }
 
 /// Whether the account's address is verified (global transaction scoped to the user).
-pub async fn email_verified(conn: &mut PgConnection, user_id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn email_verified(conn: &mut db::Conn, user_id: Uuid) -> Result<bool, db::Error> {
     let at: Option<Option<DateTime<Utc>>> =
-        sqlx::query_scalar("SELECT email_verified_at FROM public.users WHERE id = $1")
+        db::query_scalar("SELECT email_verified_at FROM public.users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(conn)
             .await?;
@@ -181,7 +181,7 @@ pub async fn email_verified(conn: &mut PgConnection, user_id: Uuid) -> Result<bo
 }
 
 /// One entry of the account security log.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, db::FromRow)]
 pub struct AccountEvent {
     pub id: Uuid,
     pub at: DateTime<Utc>,
@@ -193,14 +193,14 @@ pub struct AccountEvent {
 
 /// Appends to the account security log of `user_id`.
 pub async fn record_event(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     user_id: Uuid,
     action: &str,
     ip: &str,
     user_agent: &str,
     details: &serde_json::Value,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT public.tessera_account_event($1, $2, $3, $4, $5, $6)")
+) -> Result<(), db::Error> {
+    db::query("SELECT public.tessera_account_event($1, $2, $3, $4, $5, $6)")
         .bind(Uuid::now_v7())
         .bind(user_id)
         .bind(action)
@@ -215,12 +215,12 @@ pub async fn record_event(
 /// The newest entries of the caller's security log, before `before` (a global transaction
 /// scoped to the user: RLS shows only their own).
 pub async fn events(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     user_id: Uuid,
     first: i64,
     before: Option<Uuid>,
-) -> Result<Vec<AccountEvent>, sqlx::Error> {
-    sqlx::query_as(
+) -> Result<Vec<AccountEvent>, db::Error> {
+    db::query_as(
         "SELECT id, at, action, ip, user_agent, details FROM public.account_events
          WHERE user_id = $1 AND ($2::uuid IS NULL OR id < $2)
          ORDER BY id DESC LIMIT $3",

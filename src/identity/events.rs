@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, EntryMeta, NewEntry};
 use crate::crypto::Keyring;
+use crate::db;
 use crate::tenancy::{self, Access, Slug};
 
 /// One identity event, before it is fanned out.
@@ -66,7 +67,7 @@ async fn account_log(
     meta: &EntryMeta,
     user_agent: &str,
     events: &[Event],
-) -> Result<(), sqlx::Error> {
+) -> Result<(), db::Error> {
     let mut conn = pool.acquire().await?;
     for ev in events {
         super::account::record_event(
@@ -82,7 +83,7 @@ async fn account_log(
     Ok(())
 }
 
-async fn workspaces(pool: &AppPool, user_id: Uuid) -> Result<Vec<Slug>, sqlx::Error> {
+async fn workspaces(pool: &AppPool, user_id: Uuid) -> Result<Vec<Slug>, db::Error> {
     let mut gtx = tenancy::begin_global(pool, Access::ReadOnly).await?;
     gtx.set_user(user_id).await?;
     let rows = super::workspaces_of(gtx.conn(), user_id, None).await?;

@@ -9,11 +9,11 @@
 
 use rand::Rng;
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
 use totp_rs::{Algorithm, Builder, Totp};
 use uuid::Uuid;
 
 use crate::crypto::{Aad, CryptoError, Keyring, Purpose, Secret, open, seal};
+use crate::db;
 
 /// Issuer shown by authenticator apps.
 const ISSUER: &str = "Tessera";
@@ -27,11 +27,11 @@ pub enum FactorError {
     /// No enrollment is waiting for confirmation.
     NotEnrolling,
     Crypto(CryptoError),
-    Db(sqlx::Error),
+    Db(db::Error),
 }
 
-impl From<sqlx::Error> for FactorError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<db::Error> for FactorError {
+    fn from(e: db::Error) -> Self {
         Self::Db(e)
     }
 }
@@ -86,12 +86,12 @@ pub struct TotpEnrollment {
 
 /// Starts (or restarts) a TOTP enrollment. Refused while a confirmed TOTP exists.
 pub async fn totp_begin(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     user_id: Uuid,
     account: &str,
 ) -> Result<TotpEnrollment, FactorError> {
-    let confirmed: Option<bool> = sqlx::query_scalar(
+    let confirmed: Option<bool> = db::query_scalar(
         "SELECT confirmed_at IS NOT NULL FROM public.user_totp WHERE user_id = $1",
     )
     .bind(user_id)
@@ -106,7 +106,7 @@ pub async fn totp_begin(
     let key = keyring.current().derive(Purpose::UserFactors, user_id);
     let sealed = seal(&key, &totp_aad(user_id, &id), &seed);
     let t = totp(seed, account)?;
-    sqlx::query(
+    db::query(
         "INSERT INTO public.user_totp (user_id, id, sealed_seed) VALUES ($1, $2, $3)
          ON CONFLICT (user_id) DO UPDATE SET id = EXCLUDED.id, sealed_seed = EXCLUDED.sealed_seed,
              last_step = 0, created_at = now()
@@ -137,14 +137,14 @@ pub async fn totp_begin(
 /// Checks a TOTP code against the user's seed (`confirmed`: the enrolled one, else the one
 /// awaiting confirmation) and, when it passes, records its step so it cannot pass again.
 async fn totp_check(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     user_id: Uuid,
     code: &str,
     now_secs: u64,
     confirmed: bool,
 ) -> Result<bool, FactorError> {
-    let row: Option<(Uuid, Vec<u8>, i64)> = sqlx::query_as(
+    let row: Option<(Uuid, Vec<u8>, i64)> = db::query_as(
         "SELECT id, sealed_seed, last_step FROM public.user_totp
          WHERE user_id = $1 AND (confirmed_at IS NOT NULL) = $2 FOR UPDATE",
     )
@@ -172,7 +172,7 @@ async fn totp_check(
         // Replay of a code (or of an earlier one) already accepted.
         return Ok(false);
     }
-    sqlx::query(
+    db::query(
         "UPDATE public.user_totp SET last_step = $2,
              confirmed_at = coalesce(confirmed_at, now()) WHERE user_id = $1",
     )
@@ -186,13 +186,13 @@ async fn totp_check(
 /// Confirms a pending enrollment with its first code. On success returns fresh recovery
 /// codes when the user had none left.
 pub async fn totp_confirm(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     user_id: Uuid,
     code: &str,
     now_secs: u64,
 ) -> Result<Option<Vec<Secret<String>>>, FactorError> {
-    let pending: bool = sqlx::query_scalar(
+    let pending: bool = db::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM public.user_totp WHERE user_id = $1 AND confirmed_at IS NULL)",
     )
     .bind(user_id)
@@ -225,7 +225,7 @@ fn recovery_hash(code: &str) -> [u8; 32] {
 
 /// Replaces the user's recovery codes with ten new ones, returned once.
 pub async fn recovery_regenerate(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     user_id: Uuid,
 ) -> Result<Vec<Secret<String>>, FactorError> {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
@@ -243,11 +243,11 @@ pub async fn recovery_regenerate(
             codes.push(Secret::new(code));
         }
     }
-    sqlx::query("DELETE FROM public.recovery_codes WHERE user_id = $1")
+    db::query("DELETE FROM public.recovery_codes WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query(
+    db::query(
         "INSERT INTO public.recovery_codes (user_id, code_hash) SELECT $1, h FROM unnest($2::bytea[]) h",
     )
     .bind(user_id)
@@ -257,11 +257,8 @@ pub async fn recovery_regenerate(
     Ok(codes)
 }
 
-pub async fn recovery_codes_left(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-) -> Result<i64, FactorError> {
-    Ok(sqlx::query_scalar(
+pub async fn recovery_codes_left(conn: &mut db::Conn, user_id: Uuid) -> Result<i64, FactorError> {
+    Ok(db::query_scalar(
         "SELECT count(*) FROM public.recovery_codes WHERE user_id = $1 AND used_at IS NULL",
     )
     .bind(user_id)
@@ -271,11 +268,11 @@ pub async fn recovery_codes_left(
 
 /// Spends a recovery code: true when it was unused (it is used now).
 async fn recovery_spend(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     user_id: Uuid,
     code: &str,
 ) -> Result<bool, FactorError> {
-    let spent: Option<i32> = sqlx::query_scalar(
+    let spent: Option<i32> = db::query_scalar(
         "UPDATE public.recovery_codes SET used_at = now()
          WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING 1",
     )
@@ -289,7 +286,7 @@ async fn recovery_spend(
 /// Checks a second factor given as text: six digits are a TOTP code, anything else a
 /// recovery code. `None`: not accepted. (Passkeys are checked by their own ceremony.)
 pub async fn check_code(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     user_id: Uuid,
     code: &str,
@@ -321,8 +318,8 @@ impl Status {
     }
 }
 
-pub async fn status(conn: &mut PgConnection, user_id: Uuid) -> Result<Status, FactorError> {
-    let (totp, passkeys, recovery_codes_left): (bool, i64, i64) = sqlx::query_as(
+pub async fn status(conn: &mut db::Conn, user_id: Uuid) -> Result<Status, FactorError> {
+    let (totp, passkeys, recovery_codes_left): (bool, i64, i64) = db::query_as(
         "SELECT EXISTS (SELECT 1 FROM public.user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL),
                 (SELECT count(*) FROM public.passkeys WHERE user_id = $1),
                 (SELECT count(*) FROM public.recovery_codes WHERE user_id = $1 AND used_at IS NULL)",
@@ -338,8 +335,8 @@ pub async fn status(conn: &mut PgConnection, user_id: Uuid) -> Result<Status, Fa
 }
 
 /// Removes TOTP. When no second factor remains, the recovery codes go too.
-pub async fn totp_disable(conn: &mut PgConnection, user_id: Uuid) -> Result<bool, FactorError> {
-    let removed = sqlx::query("DELETE FROM public.user_totp WHERE user_id = $1")
+pub async fn totp_disable(conn: &mut db::Conn, user_id: Uuid) -> Result<bool, FactorError> {
+    let removed = db::query("DELETE FROM public.user_totp WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *conn)
         .await?
@@ -351,11 +348,11 @@ pub async fn totp_disable(conn: &mut PgConnection, user_id: Uuid) -> Result<bool
 
 /// Recovery codes back up a second factor: without one, they are deleted.
 pub async fn drop_orphan_recovery_codes(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     user_id: Uuid,
 ) -> Result<(), FactorError> {
     if !status(conn, user_id).await?.any() {
-        sqlx::query("DELETE FROM public.recovery_codes WHERE user_id = $1")
+        db::query("DELETE FROM public.recovery_codes WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *conn)
             .await?;
@@ -364,11 +361,8 @@ pub async fn drop_orphan_recovery_codes(
 }
 
 /// Whether a user has a confirmed second factor (any connection; no user scope needed).
-pub async fn has_second_factor(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT public.tessera_has_second_factor($1)")
+pub async fn has_second_factor(conn: &mut db::Conn, user_id: Uuid) -> Result<bool, db::Error> {
+    db::query_scalar("SELECT public.tessera_has_second_factor($1)")
         .bind(user_id)
         .fetch_one(conn)
         .await

@@ -7,8 +7,8 @@
 //! Signature counters are stored after every use. Credential ids are unique across users,
 //! which lets a discoverable sign-in find its user from the credential it presents.
 
+use crate::db;
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
 use uuid::Uuid;
 use webauthn_rs::prelude::{
     CreationChallengeResponse, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
@@ -28,11 +28,11 @@ pub enum PasskeyError {
     /// The credential is registered already.
     Duplicate,
     Invalid(String),
-    Db(sqlx::Error),
+    Db(db::Error),
 }
 
-impl From<sqlx::Error> for PasskeyError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<db::Error> for PasskeyError {
+    fn from(e: db::Error) -> Self {
         Self::Db(e)
     }
 }
@@ -55,7 +55,7 @@ pub fn relying_party(origin: &str) -> Result<Webauthn, String> {
 }
 
 /// A registered passkey, as its owner sees it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, db::FromRow)]
 pub struct PasskeyInfo {
     pub id: Uuid,
     pub name: String,
@@ -64,13 +64,13 @@ pub struct PasskeyInfo {
 }
 
 async fn put_ceremony(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     user_id: Option<Uuid>,
     purpose: &str,
     state: serde_json::Value,
 ) -> Result<Uuid, PasskeyError> {
     let id = Uuid::new_v4();
-    sqlx::query("SELECT public.tessera_ceremony_put($1, $2, $3, $4, $5)")
+    db::query("SELECT public.tessera_ceremony_put($1, $2, $3, $4, $5)")
         .bind(id)
         .bind(user_id)
         .bind(purpose)
@@ -83,12 +83,12 @@ async fn put_ceremony(
 
 /// Takes a ceremony once: `(user, state)`, or `None` when unknown, used or expired.
 async fn take_ceremony(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     id: Uuid,
     purpose: &str,
 ) -> Result<Option<(Option<Uuid>, serde_json::Value)>, PasskeyError> {
     let row: Option<(Option<Uuid>, Option<serde_json::Value>)> =
-        sqlx::query_as("SELECT user_id, state FROM public.tessera_ceremony_take($1, $2)")
+        db::query_as("SELECT user_id, state FROM public.tessera_ceremony_take($1, $2)")
             .bind(id)
             .bind(purpose)
             .fetch_optional(conn)
@@ -97,11 +97,8 @@ async fn take_ceremony(
 }
 
 /// The user's passkeys (user-scoped transaction).
-async fn load(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-) -> Result<Vec<(Uuid, Passkey)>, PasskeyError> {
-    let rows: Vec<(Uuid, serde_json::Value)> = sqlx::query_as(
+async fn load(conn: &mut db::Conn, user_id: Uuid) -> Result<Vec<(Uuid, Passkey)>, PasskeyError> {
+    let rows: Vec<(Uuid, serde_json::Value)> = db::query_as(
         "SELECT id, credential FROM public.passkeys WHERE user_id = $1 ORDER BY created_at",
     )
     .bind(user_id)
@@ -116,11 +113,8 @@ async fn load(
         .collect()
 }
 
-pub async fn list(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-) -> Result<Vec<PasskeyInfo>, PasskeyError> {
-    Ok(sqlx::query_as(
+pub async fn list(conn: &mut db::Conn, user_id: Uuid) -> Result<Vec<PasskeyInfo>, PasskeyError> {
+    Ok(db::query_as(
         "SELECT id, name, created_at, last_used_at FROM public.passkeys WHERE user_id = $1 ORDER BY created_at",
     )
     .bind(user_id)
@@ -140,7 +134,7 @@ fn valid_name(name: &str) -> Result<&str, PasskeyError> {
 
 /// Starts registering a passkey for the user (user-scoped transaction).
 pub async fn start_registration(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     rp: &Webauthn,
     user_id: Uuid,
     email: &str,
@@ -166,7 +160,7 @@ pub async fn start_registration(
 
 /// Finishes a registration started by the same user.
 pub async fn finish_registration(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     rp: &Webauthn,
     user_id: Uuid,
     ceremony: Uuid,
@@ -187,7 +181,7 @@ pub async fn finish_registration(
         .map_err(|e| PasskeyError::Refused(e.to_string()))?;
     let stored =
         serde_json::to_value(&passkey).map_err(|e| PasskeyError::Invalid(e.to_string()))?;
-    let row: Option<PasskeyInfo> = sqlx::query_as(
+    let row: Option<PasskeyInfo> = db::query_as(
         "INSERT INTO public.passkeys (id, user_id, cred_id, name, credential) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (cred_id) DO NOTHING
          RETURNING id, name, created_at, last_used_at",
@@ -203,13 +197,13 @@ pub async fn finish_registration(
 }
 
 pub async fn rename(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     user_id: Uuid,
     id: Uuid,
     name: &str,
 ) -> Result<Option<PasskeyInfo>, PasskeyError> {
     let name = valid_name(name)?;
-    Ok(sqlx::query_as(
+    Ok(db::query_as(
         "UPDATE public.passkeys SET name = $3 WHERE user_id = $1 AND id = $2
          RETURNING id, name, created_at, last_used_at",
     )
@@ -220,13 +214,9 @@ pub async fn rename(
     .await?)
 }
 
-pub async fn delete(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-    id: Uuid,
-) -> Result<bool, PasskeyError> {
+pub async fn delete(conn: &mut db::Conn, user_id: Uuid, id: Uuid) -> Result<bool, PasskeyError> {
     Ok(
-        sqlx::query("DELETE FROM public.passkeys WHERE user_id = $1 AND id = $2")
+        db::query("DELETE FROM public.passkeys WHERE user_id = $1 AND id = $2")
             .bind(user_id)
             .bind(id)
             .execute(conn)
@@ -239,7 +229,7 @@ pub async fn delete(
 /// Starts a sign-in ceremony: for a known user (their passkeys are offered: a pending
 /// session's second factor), or discoverable (the authenticator picks the credential).
 pub async fn start_authentication(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     rp: &Webauthn,
     user_id: Option<Uuid>,
 ) -> Result<(Uuid, RequestChallengeResponse), PasskeyError> {
@@ -286,22 +276,20 @@ pub async fn start_authentication(
 
 /// The user a presented credential claims to be (for scoping the finishing transaction).
 pub async fn owner_of(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     credential: &PublicKeyCredential,
 ) -> Result<Option<Uuid>, PasskeyError> {
-    Ok(
-        sqlx::query_scalar("SELECT public.tessera_passkey_owner($1)")
-            .bind(AsRef::<[u8]>::as_ref(&credential.raw_id))
-            .fetch_one(conn)
-            .await?,
-    )
+    Ok(db::query_scalar("SELECT public.tessera_passkey_owner($1)")
+        .bind(AsRef::<[u8]>::as_ref(&credential.raw_id))
+        .fetch_one(conn)
+        .await?)
 }
 
 /// Finishes a sign-in ceremony for `user_id` (the credential's owner, in a transaction scoped
 /// to that user). Verifies the assertion against the one-time challenge, requires user
 /// verification, and stores the new signature counter.
 pub async fn finish_authentication(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     rp: &Webauthn,
     user_id: Uuid,
     ceremony: Uuid,
@@ -350,7 +338,7 @@ pub async fn finish_authentication(
     }
     passkey.update_credential(&result);
     let stored = serde_json::to_value(&passkey).map_err(invalid)?;
-    sqlx::query("UPDATE public.passkeys SET credential = $2, last_used_at = now() WHERE id = $1")
+    db::query("UPDATE public.passkeys SET credential = $2, last_used_at = now() WHERE id = $1")
         .bind(row_id)
         .bind(stored)
         .execute(conn)

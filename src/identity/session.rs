@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::crypto::Secret;
+use crate::db;
 
 pub const SESSION_PREFIX: &str = "tss_";
 /// Cookie name; the `__Host-` prefix pins it to this host, path `/`, and `Secure`.
@@ -90,10 +91,10 @@ pub async fn create(
     life: Lifetimes,
     user_agent: &str,
     ip: &str,
-) -> Result<(Uuid, Secret<String>), sqlx::Error> {
+) -> Result<(Uuid, Secret<String>), db::Error> {
     let (token, h) = new_token();
     let id = Uuid::now_v7();
-    sqlx::query("SELECT public.tessera_session_create($1, $2, $3, $4, $5, $6, $7, $8)")
+    db::query("SELECT public.tessera_session_create($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(id)
         .bind(user_id)
         .bind(&h[..])
@@ -112,7 +113,7 @@ pub async fn validate(
     pool: &AppPool,
     token_hash: &[u8; 32],
     life: Lifetimes,
-) -> Result<Option<SessionInfo>, sqlx::Error> {
+) -> Result<Option<SessionInfo>, db::Error> {
     type Row = (
         Uuid,
         Uuid,
@@ -120,7 +121,7 @@ pub async fn validate(
         Option<chrono::DateTime<chrono::Utc>>,
         Option<Uuid>,
     );
-    let row: Option<Row> = sqlx::query_as(
+    let row: Option<Row> = db::query_as(
         "SELECT session_id, user_id, aal, factor_verified_at, sso_tenant_id
          FROM public.tessera_session_touch($1, $2)",
     )
@@ -155,10 +156,10 @@ pub async fn create_sso(
     life: Lifetimes,
     user_agent: &str,
     ip: &str,
-) -> Result<(Uuid, Secret<String>), sqlx::Error> {
+) -> Result<(Uuid, Secret<String>), db::Error> {
     let (token, h) = new_token();
     let id = Uuid::now_v7();
-    sqlx::query("SELECT public.tessera_session_create_sso($1, $2, $3, $4, $5, $6, $7, $8)")
+    db::query("SELECT public.tessera_session_create_sso($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(id)
         .bind(user_id)
         .bind(&h[..])
@@ -175,13 +176,13 @@ pub async fn create_sso(
 /// Replaces a live session by a new `aal2` one after a second factor (new id and token, so
 /// a token known before the step-up is worthless after it). `None`: the session is gone.
 pub async fn step_up(
-    conn: &mut sqlx::PgConnection,
+    conn: &mut db::Conn,
     session_id: Uuid,
     life: Lifetimes,
-) -> Result<Option<(Uuid, Secret<String>)>, sqlx::Error> {
+) -> Result<Option<(Uuid, Secret<String>)>, db::Error> {
     let (token, h) = new_token();
     let id = Uuid::now_v7();
-    let ok: bool = sqlx::query_scalar("SELECT public.tessera_session_step_up($1, $2, $3, $4)")
+    let ok: bool = db::query_scalar("SELECT public.tessera_session_step_up($1, $2, $3, $4)")
         .bind(session_id)
         .bind(id)
         .bind(&h[..])
@@ -192,11 +193,8 @@ pub async fn step_up(
 }
 
 /// Records a fresh second-factor check on a session (for operations that demand one).
-pub async fn factor_checked(
-    conn: &mut sqlx::PgConnection,
-    session_id: Uuid,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT public.tessera_session_factor_checked($1)")
+pub async fn factor_checked(conn: &mut db::Conn, session_id: Uuid) -> Result<(), db::Error> {
+    db::query("SELECT public.tessera_session_factor_checked($1)")
         .bind(session_id)
         .execute(conn)
         .await?;
@@ -204,9 +202,9 @@ pub async fn factor_checked(
 }
 
 /// Revokes a session; its live connections are told (see [`crate::live`]).
-pub async fn revoke(pool: &AppPool, session_id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn revoke(pool: &AppPool, session_id: Uuid) -> Result<(), db::Error> {
     let mut conn = pool.acquire().await?;
-    sqlx::query("SELECT public.tessera_session_revoke($1)")
+    db::query("SELECT public.tessera_session_revoke($1)")
         .bind(session_id)
         .execute(&mut *conn)
         .await?;
@@ -215,13 +213,13 @@ pub async fn revoke(pool: &AppPool, session_id: Uuid) -> Result<(), sqlx::Error>
 
 /// Signs a user up, in the caller's transaction. `Ok(None)`: the email is taken.
 pub async fn signup(
-    conn: &mut sqlx::PgConnection,
+    conn: &mut db::Conn,
     email: &str,
     display_name: &str,
     password_hash: &str,
-) -> Result<Option<Uuid>, sqlx::Error> {
+) -> Result<Option<Uuid>, db::Error> {
     let id = Uuid::now_v7();
-    let created: bool = sqlx::query_scalar("SELECT public.tessera_signup($1, $2, $3, $4)")
+    let created: bool = db::query_scalar("SELECT public.tessera_signup($1, $2, $3, $4)")
         .bind(id)
         .bind(email)
         .bind(display_name)
@@ -235,15 +233,15 @@ pub async fn signup(
 pub async fn password_of(
     pool: &AppPool,
     email: &str,
-) -> Result<Option<(Uuid, Option<String>)>, sqlx::Error> {
-    sqlx::query_as("SELECT user_id, password_hash FROM public.tessera_password_of($1)")
+) -> Result<Option<(Uuid, Option<String>)>, db::Error> {
+    db::query_as("SELECT user_id, password_hash FROM public.tessera_password_of($1)")
         .bind(email)
         .fetch_optional(&mut *pool.acquire().await?)
         .await
 }
 
 /// A live session of a user, as the user sees it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, db::FromRow)]
 pub struct SessionRow {
     pub id: Uuid,
     pub aal: String,
@@ -253,11 +251,8 @@ pub struct SessionRow {
     pub ip: String,
 }
 
-pub async fn list(
-    conn: &mut sqlx::PgConnection,
-    user_id: Uuid,
-) -> Result<Vec<SessionRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, aal, created_at, last_seen_at, user_agent, ip FROM public.tessera_sessions_of($1)")
+pub async fn list(conn: &mut db::Conn, user_id: Uuid) -> Result<Vec<SessionRow>, db::Error> {
+    db::query_as("SELECT id, aal, created_at, last_seen_at, user_agent, ip FROM public.tessera_sessions_of($1)")
         .bind(user_id)
         .fetch_all(conn)
         .await
@@ -266,12 +261,12 @@ pub async fn list(
 /// Revokes one of the user's sessions (`only`), or all except `keep`. Returns how many.
 /// Live connections of the revoked sessions are told when the caller's transaction commits.
 pub async fn revoke_where(
-    conn: &mut sqlx::PgConnection,
+    conn: &mut db::Conn,
     user_id: Uuid,
     only: Option<Uuid>,
     keep: Option<Uuid>,
-) -> Result<i32, sqlx::Error> {
-    let n = sqlx::query_scalar("SELECT public.tessera_sessions_revoke($1, $2, $3)")
+) -> Result<i32, db::Error> {
+    let n = db::query_scalar("SELECT public.tessera_sessions_revoke($1, $2, $3)")
         .bind(user_id)
         .bind(only)
         .bind(keep)
@@ -285,21 +280,17 @@ pub async fn revoke_where(
 }
 
 pub async fn password_hash_of(
-    conn: &mut sqlx::PgConnection,
+    conn: &mut db::Conn,
     user_id: Uuid,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT public.tessera_password_of_user($1)")
+) -> Result<Option<String>, db::Error> {
+    db::query_scalar("SELECT public.tessera_password_of_user($1)")
         .bind(user_id)
         .fetch_one(conn)
         .await
 }
 
-pub async fn set_password(
-    conn: &mut sqlx::PgConnection,
-    user_id: Uuid,
-    hash: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT public.tessera_set_password($1, $2)")
+pub async fn set_password(conn: &mut db::Conn, user_id: Uuid, hash: &str) -> Result<(), db::Error> {
+    db::query("SELECT public.tessera_set_password($1, $2)")
         .bind(user_id)
         .bind(hash)
         .execute(conn)

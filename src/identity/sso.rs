@@ -27,6 +27,7 @@ use uuid::Uuid;
 use crate::authz::Role;
 use crate::crypto::store::{self, SecretKind};
 use crate::crypto::{Keyring, Secret};
+use crate::db;
 use crate::net::Outbound;
 use crate::tenancy::TenantTx;
 
@@ -48,11 +49,11 @@ pub enum SsoError {
     /// Not allowed in: invite-only workspace, or the email belongs to another account.
     NotInvited(String),
     Store(store::StoreError),
-    Db(sqlx::Error),
+    Db(db::Error),
 }
 
-impl From<sqlx::Error> for SsoError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<db::Error> for SsoError {
+    fn from(e: db::Error) -> Self {
         Self::Db(e)
     }
 }
@@ -64,7 +65,7 @@ impl From<store::StoreError> for SsoError {
 }
 
 /// A workspace's SSO configuration (the secret stays in the store).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, db::FromRow)]
 pub struct SsoConfig {
     pub issuer: String,
     pub client_id: String,
@@ -147,7 +148,7 @@ pub async fn configure(
     )
     .await?;
     let tenant_id = tx.tenant_id();
-    let cfg: SsoConfig = sqlx::query_as(
+    let cfg: SsoConfig = db::query_as(
         "INSERT INTO public.tenant_sso (tenant_id, issuer, client_id, jit_role) VALUES ($1, $2, $3, $4)
          ON CONFLICT (tenant_id) DO UPDATE SET issuer = EXCLUDED.issuer, client_id = EXCLUDED.client_id,
              jit_role = EXCLUDED.jit_role, updated_at = now()
@@ -167,7 +168,7 @@ pub async fn configure(
 
 pub async fn config(tx: &mut TenantTx) -> Result<Option<SsoConfig>, SsoError> {
     let tenant_id = tx.tenant_id();
-    Ok(sqlx::query_as(
+    Ok(db::query_as(
         "SELECT issuer, client_id, jit_role FROM public.tenant_sso WHERE tenant_id = $1",
     )
     .bind(tenant_id)
@@ -223,11 +224,11 @@ pub async fn authorize(
 /// Records a started flow for the callback (expired flows of the workspace are swept).
 pub async fn record_flow(tx: &mut TenantTx, started: &Started) -> Result<(), SsoError> {
     let tenant_id = tx.tenant_id();
-    sqlx::query("DELETE FROM public.oidc_flows WHERE tenant_id = $1 AND expires_at < now()")
+    db::query("DELETE FROM public.oidc_flows WHERE tenant_id = $1 AND expires_at < now()")
         .bind(tenant_id)
         .execute(tx.conn())
         .await?;
-    sqlx::query(
+    db::query(
         "INSERT INTO public.oidc_flows (state_hash, tenant_id, browser_hash, nonce, pkce_verifier, expires_at)
          VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))",
     )
@@ -259,7 +260,7 @@ pub async fn take_flow(
     browser_binding: Option<&str>,
 ) -> Result<Flow, SsoError> {
     let tenant_id = tx.tenant_id();
-    let row: Option<(Vec<u8>, String, String, bool)> = sqlx::query_as(
+    let row: Option<(Vec<u8>, String, String, bool)> = db::query_as(
         "DELETE FROM public.oidc_flows WHERE tenant_id = $1 AND state_hash = $2
          RETURNING browser_hash, nonce, pkce_verifier, expires_at > now()",
     )
@@ -377,7 +378,7 @@ pub async fn link(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Uuid, Linked), SsoError> {
     let tenant_id = tx.tenant_id();
-    let existing: Option<Uuid> = sqlx::query_scalar(
+    let existing: Option<Uuid> = db::query_scalar(
         "SELECT i.user_id FROM public.sso_identities i
          JOIN public.memberships m ON m.tenant_id = i.tenant_id AND m.user_id = i.user_id
          WHERE i.tenant_id = $1 AND i.issuer = $2 AND i.subject = $3",
@@ -400,7 +401,7 @@ pub async fn link(
     // Inside the workspace only its members are visible: this finds a member, never an
     // outsider's account.
     let member: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM public.users WHERE lower(email) = lower($1)")
+        db::query_scalar("SELECT id FROM public.users WHERE lower(email) = lower($1)")
             .bind(email)
             .fetch_optional(tx.conn())
             .await?;
@@ -421,7 +422,7 @@ pub async fn link(
         (None, Some((user, _)), _) => (user, Linked::Invited),
         (None, None, Some(role)) => {
             let created: Option<Uuid> =
-                sqlx::query_scalar("SELECT public.tessera_sso_create_user($1, $2, $3)")
+                db::query_scalar("SELECT public.tessera_sso_create_user($1, $2, $3)")
                     .bind(Uuid::now_v7())
                     .bind(email)
                     .bind(name.chars().take(200).collect::<String>())
@@ -429,7 +430,7 @@ pub async fn link(
                     .await?;
             if let Some(user) = created {
                 // The provider asserted the address verified.
-                sqlx::query("SELECT public.tessera_mark_email_verified($1, $2)")
+                db::query("SELECT public.tessera_mark_email_verified($1, $2)")
                     .bind(user)
                     .bind(email)
                     .execute(tx.conn())
@@ -440,7 +441,7 @@ pub async fn link(
                     "an account with this email exists; ask an admin to invite it".into(),
                 )
             })?;
-            sqlx::query(
+            db::query(
                 "INSERT INTO public.memberships (tenant_id, user_id, role) VALUES ($1, $2, $3)",
             )
             .bind(tenant_id)
@@ -456,7 +457,7 @@ pub async fn link(
             ));
         }
     };
-    sqlx::query(
+    db::query(
         "INSERT INTO public.sso_identities (tenant_id, issuer, subject, user_id) VALUES ($1, $2, $3, $4)",
     )
     .bind(tenant_id)

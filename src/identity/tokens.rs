@@ -8,10 +8,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::authz::{Principal, Role, Scope};
+use crate::db;
 use crate::tenancy::{Entrant, Standing, TenantTx};
 
 /// Fixed prefix so leaked tokens are recognisable by secret scanners. NEVER CHANGE IT.
@@ -25,11 +25,11 @@ const LAST_USED_GRANULARITY_SECS: u32 = 60;
 pub enum TokenError {
     NotFound,
     Invalid(String),
-    Db(sqlx::Error),
+    Db(db::Error),
 }
 
-impl From<sqlx::Error> for TokenError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<db::Error> for TokenError {
+    fn from(e: db::Error) -> Self {
         Self::Db(e)
     }
 }
@@ -99,7 +99,7 @@ fn generate() -> (TokenSecret, [u8; 32]) {
 /// Mints a token for a member of the workspace. `conn` is the migrator connection (CLI);
 /// the membership is checked in the same statement.
 pub async fn mint_token(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     tenant_id: Uuid,
     user_id: Uuid,
     name: &str,
@@ -119,7 +119,7 @@ pub async fn mint_token(
     let (secret, hash) = generate();
     let id = Uuid::now_v7();
     let scopes: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
-    let inserted = sqlx::query(
+    let inserted = db::query(
         "INSERT INTO public.api_tokens (id, tenant_id, user_id, name, token_hash, scopes)
          SELECT $1, m.tenant_id, m.user_id, $4, $5, $6
          FROM public.memberships m WHERE m.tenant_id = $2 AND m.user_id = $3",
@@ -168,7 +168,7 @@ impl PresentedToken {
 pub async fn authenticate_in_tenant(
     tx: &mut TenantTx,
     standing: Option<Standing>,
-) -> Result<Option<Authenticated>, sqlx::Error> {
+) -> Result<Option<Authenticated>, db::Error> {
     let Some(Standing {
         user_id,
         role,
@@ -201,31 +201,29 @@ pub async fn authenticate_in_tenant(
 }
 
 /// Records that a token was used (RLS scopes the update to the transaction's tenant).
-pub async fn touch_last_used(tx: &mut TenantTx, id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn touch_last_used(tx: &mut TenantTx, id: Uuid) -> Result<(), db::Error> {
     let tenant_id = tx.tenant_id();
-    sqlx::query(
-        "UPDATE public.api_tokens SET last_used_at = now() WHERE id = $1 AND tenant_id = $2",
-    )
-    .bind(id)
-    .bind(tenant_id)
-    .execute(tx.conn())
-    .await?;
+    db::query("UPDATE public.api_tokens SET last_used_at = now() WHERE id = $1 AND tenant_id = $2")
+        .bind(id)
+        .bind(tenant_id)
+        .execute(tx.conn())
+        .await?;
     Ok(())
 }
 
 /// Token lookup for the global endpoint: (token id, tenant id, user id).
 pub async fn authenticate_global(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     token: &PresentedToken,
-) -> Result<Option<(Uuid, Uuid, Uuid)>, sqlx::Error> {
-    sqlx::query_as("SELECT token_id, tenant_id, user_id FROM public.tessera_token_principal($1)")
+) -> Result<Option<(Uuid, Uuid, Uuid)>, db::Error> {
+    db::query_as("SELECT token_id, tenant_id, user_id FROM public.tessera_token_principal($1)")
         .bind(&token.hash[..])
         .fetch_optional(conn)
         .await
 }
 
 /// Token metadata; never the secret or its hash.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, db::FromRow)]
 pub struct ApiTokenInfo {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -238,7 +236,7 @@ pub struct ApiTokenInfo {
 
 pub async fn list_tokens(tx: &mut TenantTx) -> Result<Vec<ApiTokenInfo>, TokenError> {
     let tenant_id = tx.tenant_id();
-    Ok(sqlx::query_as(
+    Ok(db::query_as(
         "SELECT id, user_id, name, scopes, created_at, last_used_at, revoked_at
          FROM public.api_tokens WHERE tenant_id = $1 ORDER BY id",
     )
@@ -250,7 +248,7 @@ pub async fn list_tokens(tx: &mut TenantTx) -> Result<Vec<ApiTokenInfo>, TokenEr
 /// Revokes a token of this workspace. Takes effect on the next request.
 pub async fn revoke_token(tx: &mut TenantTx, id: Uuid) -> Result<ApiTokenInfo, TokenError> {
     let tenant_id = tx.tenant_id();
-    let was_revoked: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(
+    let was_revoked: Option<Option<DateTime<Utc>>> = db::query_scalar(
         "SELECT revoked_at FROM public.api_tokens WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
     )
     .bind(id)
@@ -258,7 +256,7 @@ pub async fn revoke_token(tx: &mut TenantTx, id: Uuid) -> Result<ApiTokenInfo, T
     .fetch_optional(tx.conn())
     .await?;
     let before = was_revoked.ok_or(TokenError::NotFound)?;
-    let info: ApiTokenInfo = sqlx::query_as(
+    let info: ApiTokenInfo = db::query_as(
         "UPDATE public.api_tokens SET revoked_at = coalesce(revoked_at, now())
          WHERE id = $1 AND tenant_id = $2
          RETURNING id, user_id, name, scopes, created_at, last_used_at, revoked_at",

@@ -1,13 +1,13 @@
 //! Users are global; memberships attach them to workspaces with a role. These functions run
 //! on the migrator connection (CLI and demo provisioning).
 
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::authz::Role;
+use crate::db;
 use crate::tenancy::{Standing, TenantTx};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, db::FromRow)]
 pub struct User {
     pub id: Uuid,
     pub email: String,
@@ -26,11 +26,11 @@ pub fn valid_email(e: &str) -> bool {
 
 /// Returns the user with this email, creating it if needed.
 pub async fn ensure_user(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     email: &str,
     display_name: &str,
-) -> Result<User, sqlx::Error> {
-    sqlx::query_as(
+) -> Result<User, db::Error> {
+    db::query_as(
         "WITH ins AS (
              INSERT INTO public.users (id, email, display_name) VALUES ($1, $2, $3)
              ON CONFLICT ((lower(email))) DO NOTHING
@@ -49,12 +49,12 @@ pub async fn ensure_user(
 
 /// Adds (or re-roles) a member.
 pub async fn add_member(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     tenant_id: Uuid,
     user_id: Uuid,
     role: Role,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<(), db::Error> {
+    db::query(
         "INSERT INTO public.memberships (tenant_id, user_id, role) VALUES ($1, $2, $3)
          ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = EXCLUDED.role",
     )
@@ -67,7 +67,7 @@ pub async fn add_member(
 }
 
 /// A workspace member as the tenant API shows it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, db::FromRow)]
 pub struct Member {
     pub user_id: Uuid,
     pub email: String,
@@ -79,9 +79,9 @@ const MEMBER_COLS: &str = "m.user_id, u.email, u.display_name, m.role";
 
 /// Members of the transaction's workspace among `ids`. RLS limits both tables to the
 /// workspace, and the explicit tenant filter says so again.
-pub async fn members_by_ids(tx: &mut TenantTx, ids: &[Uuid]) -> Result<Vec<Member>, sqlx::Error> {
+pub async fn members_by_ids(tx: &mut TenantTx, ids: &[Uuid]) -> Result<Vec<Member>, db::Error> {
     let tenant_id = tx.tenant_id();
-    sqlx::query_as(&format!(
+    db::query_as(&format!(
         "SELECT {MEMBER_COLS} FROM public.memberships m JOIN public.users u ON u.id = m.user_id
          WHERE m.tenant_id = $1 AND m.user_id = ANY($2)"
     ))
@@ -96,9 +96,9 @@ pub async fn list_members(
     tx: &mut TenantTx,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<Member>, sqlx::Error> {
+) -> Result<Vec<Member>, db::Error> {
     let tenant_id = tx.tenant_id();
-    sqlx::query_as(&format!(
+    db::query_as(&format!(
         "SELECT {MEMBER_COLS} FROM public.memberships m JOIN public.users u ON u.id = m.user_id
          WHERE m.tenant_id = $1 AND ($2::uuid IS NULL OR m.user_id > $2)
          ORDER BY m.user_id LIMIT $3"
@@ -113,11 +113,11 @@ pub async fn list_members(
 /// The workspaces of a user, for the global endpoint (RLS: only this user's memberships).
 /// `only`: restrict to one workspace (an API token's).
 pub async fn workspaces_of(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     user_id: Uuid,
     only: Option<Uuid>,
-) -> Result<Vec<(String, String, String)>, sqlx::Error> {
-    sqlx::query_as(
+) -> Result<Vec<(String, String, String)>, db::Error> {
+    db::query_as(
         "SELECT t.slug, t.name, m.role FROM public.memberships m
          JOIN public.tenants t ON t.id = m.tenant_id AND t.state = 'active'
          WHERE m.user_id = $1 AND ($2::uuid IS NULL OR t.id = $2) ORDER BY t.slug",
@@ -129,8 +129,8 @@ pub async fn workspaces_of(
 }
 
 /// One user (global endpoint; RLS shows the runtime role only `tessera.user_id`).
-pub async fn get_user(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as("SELECT id, email, display_name FROM public.users WHERE id = $1")
+pub async fn get_user(conn: &mut db::Conn, user_id: Uuid) -> Result<Option<User>, db::Error> {
+    db::query_as("SELECT id, email, display_name FROM public.users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(conn)
         .await

@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::config::Jobs;
+use crate::db;
 use crate::db::AppPool;
 use crate::tenancy::{Slug, TenantTx};
 
@@ -55,9 +56,9 @@ pub async fn enqueue(
     kind: &'static str,
     ref_id: Uuid,
     run_after: Option<DateTime<Utc>>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), db::Error> {
     let tenant_id = tx.tenant_id();
-    sqlx::query(
+    db::query(
         "INSERT INTO public.jobs (tenant_id, kind, ref_id, run_after)
          VALUES ($1, $2, $3, coalesce($4, now()))",
     )
@@ -70,7 +71,7 @@ pub async fn enqueue(
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(db::FromRow)]
 struct Claimed {
     id: Uuid,
     /// `None`: a job of no workspace.
@@ -155,8 +156,8 @@ impl Worker {
     }
 
     /// Claims and runs one due job.
-    pub async fn run_once(&self) -> Result<Ran, sqlx::Error> {
-        let claimed: Option<Claimed> = sqlx::query_as(
+    pub async fn run_once(&self) -> Result<Ran, db::Error> {
+        let claimed: Option<Claimed> = db::query_as(
             "SELECT id, tenant_id, slug, kind, ref_id, attempts FROM public.tessera_job_claim($1)",
         )
         .bind(self.cfg.lease_secs.max(1))
@@ -208,16 +209,16 @@ impl Worker {
         }
     }
 
-    async fn done(&self, job: Uuid) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT public.tessera_job_done($1)")
+    async fn done(&self, job: Uuid) -> Result<(), db::Error> {
+        db::query("SELECT public.tessera_job_done($1)")
             .bind(job)
             .execute(&mut *self.pool.acquire().await?)
             .await?;
         Ok(())
     }
 
-    async fn defer(&self, job: Uuid, secs: i32) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT public.tessera_job_defer($1, $2)")
+    async fn defer(&self, job: Uuid, secs: i32) -> Result<(), db::Error> {
+        db::query("SELECT public.tessera_job_defer($1, $2)")
             .bind(job)
             .bind(secs)
             .execute(&mut *self.pool.acquire().await?)

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::db;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use tokio::sync::broadcast;
@@ -99,12 +100,12 @@ fn parse(payload: &str) -> Option<Signal> {
 /// Announces that `session` (or every session of `user`) was revoked, in the caller's
 /// transaction: delivered when it commits.
 pub async fn announce_revoked(
-    conn: &mut sqlx::PgConnection,
+    conn: &mut db::Conn,
     session: Option<Uuid>,
     user: Option<Uuid>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), db::Error> {
     let payload = serde_json::json!({ "revoked": { "session": session, "user": user } });
-    sqlx::query("SELECT pg_notify($1, $2)")
+    db::query("SELECT pg_notify($1, $2)")
         .bind(CHANNEL)
         .bind(payload.to_string())
         .execute(conn)
@@ -185,7 +186,7 @@ impl Hub {
     }
 }
 
-async fn listen_once(hub: &Hub, pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
+async fn listen_once(hub: &Hub, pool: &db::MigratorPool) -> Result<(), db::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(CHANNEL).await?;
     // Anything announced while the connection was down is gone: subscribers refetch.

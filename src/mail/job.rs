@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::Outgoing;
 use crate::crypto::Keyring;
+use crate::db;
 use crate::db::AppPool;
 use crate::jobs::{Job, JobError};
 use crate::tenancy::Slug;
@@ -25,7 +26,7 @@ pub struct MailJob {
     pub max_attempts: i32,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(db::FromRow)]
 struct Queued {
     to_address: String,
     sealed: Option<Vec<u8>>,
@@ -34,7 +35,7 @@ struct Queued {
 
 impl MailJob {
     async fn settle(&self, id: Uuid, ok: bool, last: bool, error: &str) -> Result<(), JobError> {
-        sqlx::query("SELECT public.tessera_mail_settle($1, $2, $3, $4)")
+        db::query("SELECT public.tessera_mail_settle($1, $2, $3, $4)")
             .bind(id)
             .bind(ok)
             .bind(last)
@@ -57,7 +58,7 @@ impl Job for MailJob {
 
     async fn run(&self, _slug: Option<&Slug>, id: Uuid) -> Result<(), JobError> {
         let queued: Option<Queued> =
-            sqlx::query_as("SELECT to_address, sealed, status FROM public.tessera_mail_take($1)")
+            db::query_as("SELECT to_address, sealed, status FROM public.tessera_mail_take($1)")
                 .bind(id)
                 .fetch_optional(&mut *self.pool.acquire().await?)
                 .await?;

@@ -14,10 +14,10 @@ pub mod render;
 mod transport;
 
 use serde::{Deserialize, Serialize};
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::crypto::{Aad, Keyring, Purpose};
+use crate::db;
 
 pub use job::MailJob;
 pub use transport::Outgoing;
@@ -91,13 +91,13 @@ pub(crate) fn open(keyring: &Keyring, id: Uuid, sealed: &[u8]) -> Result<Mail, S
 /// Queues `mail` to `to` in the caller's transaction: a tenant transaction (the mail then
 /// belongs to that workspace) or the runtime role's own.
 pub async fn enqueue(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     keyring: &Keyring,
     to: &str,
     mail: &Mail,
-) -> Result<Uuid, sqlx::Error> {
+) -> Result<Uuid, db::Error> {
     let (id, sealed) = seal(keyring, mail);
-    sqlx::query("SELECT public.tessera_mail_enqueue($1, $2, $3, $4)")
+    db::query("SELECT public.tessera_mail_enqueue($1, $2, $3, $4)")
         .bind(id)
         .bind(to)
         .bind(mail.template())

@@ -15,6 +15,7 @@ use super::{Manager, MemberError, Refusal};
 use crate::audit::{self, EntryMeta, NewEntry};
 use crate::authz::Role;
 use crate::crypto::Keyring;
+use crate::db;
 use crate::identity::opaque;
 use crate::mail::{self, Mail};
 use crate::tenancy::{GlobalTx, Slug, TenantTx};
@@ -23,7 +24,7 @@ use crate::tenancy::{GlobalTx, Slug, TenantTx};
 pub const INVITATION_PREFIX: &str = "tsi_";
 
 /// An invitation as the workspace's managers see it (never its token).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, db::FromRow)]
 pub struct Invitation {
     pub id: Uuid,
     pub email: String,
@@ -96,7 +97,7 @@ pub async fn invite(
     }
     by.may_grant(new.role)?;
     check_teams(tx, new.team_ids).await?;
-    let member: bool = sqlx::query_scalar(
+    let member: bool = db::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM public.memberships m JOIN public.users u ON u.id = m.user_id
                         WHERE m.tenant_id = $1 AND lower(u.email) = lower($2))",
     )
@@ -108,7 +109,7 @@ pub async fn invite(
         return Err(MemberError::AlreadyMember);
     }
     // A pending invitation that expired makes way for the new one; a live one is resent instead.
-    let pending: Option<(Uuid, DateTime<Utc>)> = sqlx::query_as(
+    let pending: Option<(Uuid, DateTime<Utc>)> = db::query_as(
         "SELECT id, expires_at FROM public.invitations
          WHERE tenant_id = $1 AND lower(email) = lower($2) AND revoked_at IS NULL
            AND accepted_at IS NULL
@@ -122,7 +123,7 @@ pub async fn invite(
         if expires > now {
             return Err(MemberError::AlreadyInvited);
         }
-        sqlx::query("UPDATE public.invitations SET revoked_at = $2, revoked_by = $3 WHERE id = $1")
+        db::query("UPDATE public.invitations SET revoked_at = $2, revoked_by = $3 WHERE id = $1")
             .bind(old)
             .bind(now)
             .bind(by.user_id)
@@ -131,7 +132,7 @@ pub async fn invite(
     }
     let (token, hash) = opaque::generate(INVITATION_PREFIX);
     let expires_at = now + Duration::hours(ttl_hours.clamp(1, 24 * 90));
-    let inv: Invitation = sqlx::query_as(&format!(
+    let inv: Invitation = db::query_as(&format!(
         "INSERT INTO public.invitations (id, tenant_id, email, role, team_ids, token_hash, invited_by,
                                          created_at, expires_at, last_sent_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8)
@@ -162,7 +163,7 @@ async fn check_teams(tx: &mut TenantTx, team_ids: &[Uuid]) -> Result<(), MemberE
         return Err(MemberError::Invalid("at most 50 teams".into()));
     }
     let found: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM teams WHERE id = ANY($1) AND archived_at IS NULL")
+        db::query_scalar("SELECT count(*) FROM teams WHERE id = ANY($1) AND archived_at IS NULL")
             .bind(team_ids)
             .fetch_one(tx.conn())
             .await?;
@@ -184,7 +185,7 @@ async fn send(
     token: &str,
 ) -> Result<(), MemberError> {
     let inviter_name: Option<String> =
-        sqlx::query_scalar("SELECT display_name FROM public.users WHERE id = $1")
+        db::query_scalar("SELECT display_name FROM public.users WHERE id = $1")
             .bind(inviter)
             .fetch_optional(tx.conn())
             .await?;
@@ -202,7 +203,7 @@ async fn send(
 
 /// The workspace's invitations, newest first.
 pub async fn list(tx: &mut TenantTx, first: i64) -> Result<Vec<Invitation>, MemberError> {
-    Ok(sqlx::query_as(&format!(
+    Ok(db::query_as(&format!(
         "SELECT {COLS} FROM public.invitations WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT $2"
     ))
     .bind(tx.tenant_id())
@@ -212,7 +213,7 @@ pub async fn list(tx: &mut TenantTx, first: i64) -> Result<Vec<Invitation>, Memb
 }
 
 async fn get_for_update(tx: &mut TenantTx, id: Uuid) -> Result<Invitation, MemberError> {
-    sqlx::query_as(&format!(
+    db::query_as(&format!(
         "SELECT {COLS} FROM public.invitations WHERE tenant_id = $1 AND id = $2 FOR UPDATE"
     ))
     .bind(tx.tenant_id())
@@ -236,7 +237,7 @@ pub async fn revoke(
         InvitationStatus::Revoked => return Err(MemberError::Invitation(Refusal::Revoked)),
         InvitationStatus::Pending | InvitationStatus::Expired => {}
     }
-    let inv: Invitation = sqlx::query_as(&format!(
+    let inv: Invitation = db::query_as(&format!(
         "UPDATE public.invitations SET revoked_at = $2, revoked_by = $3 WHERE id = $1 RETURNING {COLS}"
     ))
     .bind(id)
@@ -269,7 +270,7 @@ pub async fn resend(
     }
     let (token, hash) = opaque::generate(INVITATION_PREFIX);
     let expires_at = now + Duration::hours(ttl_hours.clamp(1, 24 * 90));
-    let inv: Invitation = sqlx::query_as(&format!(
+    let inv: Invitation = db::query_as(&format!(
         "UPDATE public.invitations
             SET token_hash = $2, expires_at = $3, sent_count = sent_count + 1, last_sent_at = $4
           WHERE id = $1 RETURNING {COLS}"
@@ -302,7 +303,7 @@ pub struct Preview {
     pub mfa_required: bool,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(db::FromRow)]
 struct Found {
     id: Uuid,
     tenant_id: Uuid,
@@ -318,14 +319,14 @@ struct Found {
 }
 
 async fn find(
-    conn: &mut sqlx::PgConnection,
+    conn: &mut db::Conn,
     workspace: &Slug,
     token: &str,
-) -> Result<Option<Found>, sqlx::Error> {
+) -> Result<Option<Found>, db::Error> {
     let Some(hash) = opaque::parse(INVITATION_PREFIX, token) else {
         return Ok(None);
     };
-    sqlx::query_as(
+    db::query_as(
         "SELECT id, tenant_id, slug, workspace_name, email, role, expires_at, revoked_at,
                 accepted_at, mfa_required, sso_only
          FROM public.tessera_invitation_by_token($1, $2)",
@@ -339,11 +340,11 @@ async fn find(
 /// The preview of an invitation link (see [`Preview`]); `None` for an unknown token or one of
 /// another workspace.
 pub async fn preview(
-    conn: &mut sqlx::PgConnection,
+    conn: &mut db::Conn,
     workspace: &Slug,
     token: &str,
     now: DateTime<Utc>,
-) -> Result<Option<Preview>, sqlx::Error> {
+) -> Result<Option<Preview>, db::Error> {
     Ok(find(conn, workspace, token).await?.map(|f| Preview {
         status: status_of(f.accepted_at, f.revoked_at, f.expires_at, now),
         workspace_slug: f.slug,
@@ -402,7 +403,7 @@ pub async fn accept(
         InvitationStatus::Pending => {}
     }
     let (email, verified): (String, Option<DateTime<Utc>>) =
-        sqlx::query_as("SELECT email, email_verified_at FROM public.users WHERE id = $1")
+        db::query_as("SELECT email, email_verified_at FROM public.users WHERE id = $1")
             .bind(ctx.user_id)
             .fetch_one(gtx.conn())
             .await?;
@@ -463,13 +464,13 @@ pub async fn accept(
 /// As the workspace's role: uses invitation `id` for `user` if it is still pending, creates the
 /// membership and the team memberships. `None`: no longer pending.
 async fn join(
-    conn: &mut sqlx::PgConnection,
+    conn: &mut db::Conn,
     tenant_id: Uuid,
     id: Uuid,
     user: Uuid,
     now: DateTime<Utc>,
-) -> Result<Option<(String, Vec<Uuid>)>, sqlx::Error> {
-    let used: Option<(String, Vec<Uuid>)> = sqlx::query_as(
+) -> Result<Option<(String, Vec<Uuid>)>, db::Error> {
+    let used: Option<(String, Vec<Uuid>)> = db::query_as(
         "UPDATE public.invitations SET accepted_at = $3, accepted_by = $4
           WHERE id = $1 AND tenant_id = $2 AND accepted_at IS NULL AND revoked_at IS NULL
             AND expires_at > $3
@@ -484,13 +485,13 @@ async fn join(
     let Some((role, teams)) = used else {
         return Ok(None);
     };
-    sqlx::query("INSERT INTO public.memberships (tenant_id, user_id, role) VALUES ($1, $2, $3)")
+    db::query("INSERT INTO public.memberships (tenant_id, user_id, role) VALUES ($1, $2, $3)")
         .bind(tenant_id)
         .bind(user)
         .bind(&role)
         .execute(&mut *conn)
         .await?;
-    sqlx::query(
+    db::query(
         // The teams in a materialized CTE: Citus 13.2 deparses an INSERT … SELECT from a
         // table with a bound value in its select list into invalid SQL (docs/scale-out.md).
         "WITH live AS MATERIALIZED (
@@ -515,13 +516,13 @@ pub async fn sso_accept(
     name: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<(Uuid, String)>, MemberError> {
-    let user: Option<Uuid> = sqlx::query_scalar("SELECT public.tessera_invited_user($1, $2)")
+    let user: Option<Uuid> = db::query_scalar("SELECT public.tessera_invited_user($1, $2)")
         .bind(email)
         .bind(name)
         .fetch_one(tx.conn())
         .await?;
     let Some(user) = user else { return Ok(None) };
-    let id: Option<Uuid> = sqlx::query_scalar(
+    let id: Option<Uuid> = db::query_scalar(
         "SELECT id FROM public.invitations
          WHERE tenant_id = $1 AND lower(email) = lower($2) AND accepted_at IS NULL
            AND revoked_at IS NULL AND expires_at > $3
@@ -537,7 +538,7 @@ pub async fn sso_accept(
     let Some((role, teams)) = join(tx.conn(), tenant_id, id, user, now).await? else {
         return Ok(None);
     };
-    sqlx::query("SELECT public.tessera_mark_email_verified($1, $2)")
+    db::query("SELECT public.tessera_mark_email_verified($1, $2)")
         .bind(user)
         .bind(email)
         .execute(tx.conn())

@@ -20,6 +20,7 @@ mod roles;
 use uuid::Uuid;
 
 use crate::authz::Role;
+use crate::db;
 
 pub use invitations::{
     AcceptContext, Accepted, INVITATION_PREFIX, Invitation, InvitationStatus, NewInvitation,
@@ -49,7 +50,7 @@ pub enum MemberError {
     SsoRequired,
     /// A recent second-factor check is needed (or none is enrolled).
     SecondFactorRequired(String),
-    Db(sqlx::Error),
+    Db(db::Error),
 }
 
 /// Why an invitation token cannot be used. An unknown token and one of another workspace
@@ -62,8 +63,8 @@ pub enum Refusal {
     Used,
 }
 
-impl From<sqlx::Error> for MemberError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<db::Error> for MemberError {
+    fn from(e: db::Error) -> Self {
         Self::Db(e)
     }
 }

@@ -6,11 +6,12 @@ use uuid::Uuid;
 
 use super::{Manager, MemberError};
 use crate::authz::Role;
+use crate::db;
 use crate::tenancy::TenantTx;
 
 /// The workspace's owners, locked until the transaction ends.
 async fn lock_owners(tx: &mut TenantTx) -> Result<Vec<Uuid>, MemberError> {
-    Ok(sqlx::query_scalar(
+    Ok(db::query_scalar(
         "SELECT user_id FROM public.memberships WHERE tenant_id = $1 AND role = 'owner'
          ORDER BY user_id FOR UPDATE",
     )
@@ -21,7 +22,7 @@ async fn lock_owners(tx: &mut TenantTx) -> Result<Vec<Uuid>, MemberError> {
 
 /// A member's role and address, locked.
 async fn member(tx: &mut TenantTx, user: Uuid) -> Result<(Role, String), MemberError> {
-    let row: Option<(String, String)> = sqlx::query_as(
+    let row: Option<(String, String)> = db::query_as(
         "SELECT m.role, u.email FROM public.memberships m JOIN public.users u ON u.id = m.user_id
          WHERE m.tenant_id = $1 AND m.user_id = $2 FOR UPDATE OF m",
     )
@@ -50,7 +51,7 @@ pub async fn change_role(
     if current == Role::Owner && owners.len() <= 1 {
         return Err(MemberError::LastOwner);
     }
-    sqlx::query("UPDATE public.memberships SET role = $3 WHERE tenant_id = $1 AND user_id = $2")
+    db::query("UPDATE public.memberships SET role = $3 WHERE tenant_id = $1 AND user_id = $2")
         .bind(tx.tenant_id())
         .bind(user)
         .bind(role.as_str())
@@ -75,12 +76,12 @@ async fn take_out(tx: &mut TenantTx, by: Option<&Manager>, user: Uuid) -> Result
         return Err(MemberError::LastOwner);
     }
     let tenant = tx.tenant_id();
-    sqlx::query("DELETE FROM public.memberships WHERE tenant_id = $1 AND user_id = $2")
+    db::query("DELETE FROM public.memberships WHERE tenant_id = $1 AND user_id = $2")
         .bind(tenant)
         .bind(user)
         .execute(tx.conn())
         .await?;
-    let tokens = sqlx::query(
+    let tokens = db::query(
         "UPDATE public.api_tokens SET revoked_at = now()
          WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL",
     )
@@ -89,12 +90,12 @@ async fn take_out(tx: &mut TenantTx, by: Option<&Manager>, user: Uuid) -> Result
     .execute(tx.conn())
     .await?
     .rows_affected();
-    let teams = sqlx::query("DELETE FROM team_members WHERE user_id = $1")
+    let teams = db::query("DELETE FROM team_members WHERE user_id = $1")
         .bind(user)
         .execute(tx.conn())
         .await?
         .rows_affected();
-    let exports = sqlx::query(
+    let exports = db::query(
         "UPDATE exports SET status = 'cancelled', finished_at = now()
          WHERE requested_by = $1 AND status IN ('queued', 'running')",
     )
@@ -155,7 +156,7 @@ pub async fn transfer_ownership(
     let _owners = lock_owners(tx).await?;
     let (theirs, email) = member(tx, to).await?;
     let tenant = tx.tenant_id();
-    sqlx::query(
+    db::query(
         "UPDATE public.memberships SET role = CASE WHEN user_id = $2 THEN 'owner' ELSE 'admin' END
          WHERE tenant_id = $1 AND user_id IN ($2, $3)",
     )

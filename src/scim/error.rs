@@ -4,6 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::db;
 use crate::graphql::errors::{ApiError, ErrorCode};
 
 /// The media type of every SCIM answer.
@@ -82,8 +83,8 @@ impl From<ApiError> for ScimError {
     }
 }
 
-impl From<sqlx::Error> for ScimError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<db::Error> for ScimError {
+    fn from(e: db::Error) -> Self {
         ApiError::from(e).into()
     }
 }

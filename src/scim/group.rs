@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::error::ScimError;
 use super::resource::{attr, declares, text};
+use crate::db;
 
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// The most members one request may name (a provider pages larger groups through PATCH).
@@ -75,7 +76,7 @@ impl GroupInput {
 }
 
 /// A stored Group: a live team, with what the provider wrote and its provisioned members.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, db::FromRow)]
 pub struct GroupRow {
     pub id: Uuid,
     pub display_name: String,

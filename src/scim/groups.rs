@@ -14,6 +14,7 @@ use super::error::ScimError;
 use super::filter::Compiled;
 use super::group::{GroupInput, GroupRow};
 use super::store::Store;
+use crate::db;
 use crate::tenancy::TenantTx;
 use crate::work::WorkError;
 use crate::work::teams::{self, Visibility};
@@ -44,7 +45,7 @@ fn work_error(e: WorkError) -> ScimError {
 /// Refuses a name another live team has (case-insensitively): the provider should link
 /// that team (filter on `displayName`) rather than make a second one.
 async fn unique_name(tx: &mut TenantTx, name: &str, except: Option<Uuid>) -> Result<(), ScimError> {
-    let taken: Option<Uuid> = sqlx::query_scalar(
+    let taken: Option<Uuid> = db::query_scalar(
         "SELECT id FROM teams WHERE archived_at IS NULL AND lower(name) = lower($1)
                 AND id IS DISTINCT FROM $2 LIMIT 1",
     )
@@ -67,7 +68,7 @@ async fn stamp(
     external_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), ScimError> {
-    sqlx::query(
+    db::query(
         "INSERT INTO scim_groups (team_id, external_id, updated_at) VALUES ($1, $2, $3)
          ON CONFLICT (team_id) DO UPDATE SET external_id = EXCLUDED.external_id,
                 updated_at = greatest(scim_groups.updated_at, EXCLUDED.updated_at)",
@@ -89,7 +90,7 @@ async fn set_members(
     wanted: &[Uuid],
     out: &mut Outcome,
 ) -> Result<(), ScimError> {
-    let found: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM scim_users WHERE id = ANY($1)")
+    let found: Vec<Uuid> = db::query_scalar("SELECT id FROM scim_users WHERE id = ANY($1)")
         .bind(wanted)
         .fetch_all(tx.conn())
         .await?;
@@ -100,7 +101,7 @@ async fn set_members(
         ));
     }
     // Those who leave: their accounts, if they are in the team.
-    let leaving: Vec<Uuid> = sqlx::query_scalar(
+    let leaving: Vec<Uuid> = db::query_scalar(
         "DELETE FROM scim_group_members m USING scim_users su
          WHERE m.team_id = $1 AND NOT (m.scim_user_id = ANY($2)) AND su.id = m.scim_user_id
          RETURNING su.user_id",
@@ -116,7 +117,7 @@ async fn set_members(
             Err(e) => return Err(work_error(e)),
         }
     }
-    let joining: Vec<(Uuid, bool)> = sqlx::query_as(
+    let joining: Vec<(Uuid, bool)> = db::query_as(
         "WITH joined AS (
              INSERT INTO scim_group_members (team_id, scim_user_id)
              SELECT $1, su.id FROM scim_users su WHERE su.id = ANY($2)
@@ -145,7 +146,7 @@ async fn set_members(
 /// Puts a reactivated User back in the teams of their groups; the accounts' team changes
 /// are noted on the transaction like any other.
 pub async fn rejoin(tx: &mut TenantTx, scim_user: Uuid, user: Uuid) -> Result<(), ScimError> {
-    let teams_of: Vec<Uuid> = sqlx::query_scalar(
+    let teams_of: Vec<Uuid> = db::query_scalar(
         "SELECT m.team_id FROM scim_group_members m JOIN teams t ON t.id = m.team_id
          WHERE m.scim_user_id = $1 AND t.archived_at IS NULL ORDER BY m.team_id",
     )
@@ -213,7 +214,7 @@ impl Store for Groups {
     }
     async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Option<GroupRow>, ScimError> {
         Ok(
-            sqlx::query_as(&format!("SELECT {COLS} FROM {FROM} tm.id = $1"))
+            db::query_as(&format!("SELECT {COLS} FROM {FROM} tm.id = $1"))
                 .bind(id)
                 .fetch_optional(tx.conn())
                 .await?,

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::error::ScimError;
+use crate::db;
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const MAX_EMAILS: usize = 20;
@@ -199,7 +200,7 @@ fn emails(v: Option<&Value>) -> Result<Vec<Value>, ScimError> {
 }
 
 /// A stored User.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, db::FromRow)]
 pub struct UserRow {
     pub id: Uuid,
     pub user_id: Uuid,

@@ -3,16 +3,16 @@
 
 use std::future::Future;
 
+use crate::db::Arguments;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::{Arguments, FromRow};
 use uuid::Uuid;
 
 use super::Kind;
 use super::error::ScimError;
 use super::filter::{Bound, Compiled};
 use super::patch::Patchable;
+use crate::db;
 use crate::tenancy::TenantTx;
 
 pub type Result<T> = std::result::Result<T, ScimError>;
@@ -64,8 +64,8 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The filter's values, then `extra`, as the arguments of a statement.
-fn arguments(filter: Option<&Compiled>, extra: &[i64]) -> Result<PgArguments> {
-    let mut args = PgArguments::default();
+fn arguments(filter: Option<&Compiled>, extra: &[i64]) -> Result<db::Args> {
+    let mut args = db::Args::default();
     let values = filter.map(|f| f.values.as_slice()).unwrap_or_default();
     let added = values
         .iter()
@@ -88,17 +88,17 @@ pub async fn page<T>(
     limit: i64,
 ) -> Result<(i64, Vec<T>)>
 where
-    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    T: db::Record,
 {
     let cond = filter.map_or("true", |f| f.sql.as_str());
     let n = filter.map_or(0, |f| f.values.len());
-    let total: i64 = sqlx::query_scalar_with(
+    let total: i64 = db::query_scalar_with(
         &format!("SELECT count(*) FROM {from} {cond}"),
         arguments(filter, &[])?,
     )
     .fetch_one(tx.conn())
     .await?;
-    let rows = sqlx::query_as_with(
+    let rows = db::query_as_with(
         &format!(
             "SELECT {select} FROM {from} {cond} ORDER BY {order} OFFSET ${} LIMIT ${}",
             n + 1,

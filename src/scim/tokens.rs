@@ -9,6 +9,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::db;
 use crate::tenancy::TenantTx;
 
 /// Fixed prefix so leaked tokens are recognisable by secret scanners. NEVER CHANGE IT.
@@ -16,7 +17,7 @@ pub const PREFIX: &str = "tsc_";
 const BODY_LEN: usize = 43;
 
 /// A token's listing (never its secret or hash).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, db::FromRow)]
 pub struct ScimToken {
     pub id: Uuid,
     pub name: String,
@@ -41,13 +42,13 @@ pub fn presented(authorization: &str) -> Option<[u8; 32]> {
 }
 
 /// Mints a token of the transaction's workspace; answers its id and the secret to show once.
-pub async fn mint(tx: &mut TenantTx, name: &str, by: Uuid) -> Result<(Uuid, String), sqlx::Error> {
+pub async fn mint(tx: &mut TenantTx, name: &str, by: Uuid) -> Result<(Uuid, String), db::Error> {
     let mut raw = [0u8; 32];
     rand::rng().fill_bytes(&mut raw);
     let secret = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(raw));
     let hash: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
     let id = Uuid::now_v7();
-    sqlx::query("SELECT public.tessera_scim_token_mint($1, $2, $3, $4)")
+    db::query("SELECT public.tessera_scim_token_mint($1, $2, $3, $4)")
         .bind(id)
         .bind(hash.as_slice())
         .bind(name)
@@ -62,15 +63,15 @@ pub fn base_url(public_origin: &str, slug: &str) -> String {
     format!("{public_origin}/scim/v2/{slug}")
 }
 
-pub async fn list(tx: &mut TenantTx) -> Result<Vec<ScimToken>, sqlx::Error> {
-    sqlx::query_as("SELECT * FROM public.tessera_scim_tokens()")
+pub async fn list(tx: &mut TenantTx) -> Result<Vec<ScimToken>, db::Error> {
+    db::query_as("SELECT * FROM public.tessera_scim_tokens()")
         .fetch_all(tx.conn())
         .await
 }
 
 /// Revokes a live token of the workspace; false when there is none with this id.
-pub async fn revoke(tx: &mut TenantTx, id: Uuid) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT public.tessera_scim_token_revoke($1)")
+pub async fn revoke(tx: &mut TenantTx, id: Uuid) -> Result<bool, db::Error> {
+    db::query_scalar("SELECT public.tessera_scim_token_revoke($1)")
         .bind(id)
         .fetch_one(tx.conn())
         .await

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::error::ScimError;
 use super::filter::Compiled;
 use super::resource::{UserInput, UserRow};
+use crate::db;
 use crate::members::MemberError;
 use crate::tenancy::TenantTx;
 
@@ -39,7 +40,7 @@ fn member_error(e: MemberError) -> ScimError {
 
 /// Refuses a `userName` another User of the workspace has (case-insensitively).
 async fn unique_name(tx: &mut TenantTx, name: &str, except: Option<Uuid>) -> Result<(), ScimError> {
-    let taken: Option<Uuid> = sqlx::query_scalar(
+    let taken: Option<Uuid> = db::query_scalar(
         "SELECT id FROM scim_users WHERE lower(user_name) = lower($1) AND id IS DISTINCT FROM $2",
     )
     .bind(name)
@@ -56,7 +57,7 @@ async fn unique_name(tx: &mut TenantTx, name: &str, except: Option<Uuid>) -> Res
 
 /// Makes the account a member (role `member`; an existing membership is kept as it is).
 async fn admit(tx: &mut TenantTx, user: Uuid) -> Result<bool, ScimError> {
-    let added = sqlx::query(
+    let added = db::query(
         "INSERT INTO public.memberships (tenant_id, user_id, role) VALUES ($1, $2, 'member')
          ON CONFLICT DO NOTHING",
     )
@@ -125,7 +126,7 @@ impl super::store::Store for Users {
     }
     async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Option<UserRow>, ScimError> {
         Ok(
-            sqlx::query_as(&format!("SELECT {COLS} FROM scim_users WHERE id = $1"))
+            db::query_as(&format!("SELECT {COLS} FROM scim_users WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(tx.conn())
                 .await?,
@@ -149,19 +150,17 @@ impl super::store::Store for Users {
         now: DateTime<Utc>,
     ) -> Result<Outcome, ScimError> {
         unique_name(tx, &input.user_name, None).await?;
-        let account: Option<Uuid> =
-            sqlx::query_scalar("SELECT public.tessera_scim_account($1, $2)")
-                .bind(&input.email)
-                .bind(&input.display)
-                .fetch_one(tx.conn())
-                .await?;
+        let account: Option<Uuid> = db::query_scalar("SELECT public.tessera_scim_account($1, $2)")
+            .bind(&input.email)
+            .bind(&input.display)
+            .fetch_one(tx.conn())
+            .await?;
         let account =
             account.ok_or_else(|| ScimError::internal(&"no workspace for the account"))?;
-        let linked: Option<Uuid> =
-            sqlx::query_scalar("SELECT id FROM scim_users WHERE user_id = $1")
-                .bind(account)
-                .fetch_optional(tx.conn())
-                .await?;
+        let linked: Option<Uuid> = db::query_scalar("SELECT id FROM scim_users WHERE user_id = $1")
+            .bind(account)
+            .fetch_optional(tx.conn())
+            .await?;
         if let Some(id) = linked {
             return Err(ScimError::uniqueness(format!(
                 "{} is provisioned already, as user {id}",
@@ -172,7 +171,7 @@ impl super::store::Store for Users {
         if input.active && admit(tx, account).await? {
             out.membership = Some(true);
         }
-        let row: UserRow = sqlx::query_as(&format!(
+        let row: UserRow = db::query_as(&format!(
             "INSERT INTO scim_users (id, user_id, user_name, external_id, active, attributes, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {COLS}"
         ))
@@ -209,7 +208,7 @@ impl super::store::Store for Users {
             super::groups::rejoin(tx, before.id, before.user_id).await?;
             out.changes = tx.take_changes();
         }
-        let row: UserRow = sqlx::query_as(&format!(
+        let row: UserRow = db::query_as(&format!(
             "UPDATE scim_users SET user_name = $2, external_id = $3, active = $4, attributes = $5,
                     version = version + 1, updated_at = greatest($6, updated_at)
              WHERE id = $1 RETURNING {COLS}"
@@ -233,7 +232,7 @@ impl super::store::Store for Users {
         if before.active {
             expel(tx, before.user_id, &mut out).await?;
         }
-        sqlx::query("DELETE FROM scim_users WHERE id = $1")
+        db::query("DELETE FROM scim_users WHERE id = $1")
             .bind(before.id)
             .execute(tx.conn())
             .await?;

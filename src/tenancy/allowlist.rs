@@ -8,8 +8,8 @@
 
 use std::net::IpAddr;
 
+use crate::db;
 use ipnet::IpNet;
-use sqlx::PgConnection;
 
 /// The most networks one workspace's list holds (the database function enforces it too).
 pub const MAX_NETWORKS: usize = 100;
@@ -80,9 +80,9 @@ pub fn admits(list: &[IpNet], ip: Option<IpAddr>) -> bool {
 }
 
 /// The current workspace's list, as stored.
-pub async fn current(conn: &mut PgConnection) -> Result<Vec<String>, sqlx::Error> {
+pub async fn current(conn: &mut db::Conn) -> Result<Vec<String>, db::Error> {
     let list: Option<Vec<String>> =
-        sqlx::query_scalar("SELECT public.tessera_ip_allowlist()::text[]")
+        db::query_scalar("SELECT public.tessera_ip_allowlist()::text[]")
             .fetch_one(conn)
             .await?;
     Ok(list.unwrap_or_default())
@@ -91,11 +91,11 @@ pub async fn current(conn: &mut PgConnection) -> Result<Vec<String>, sqlx::Error
 /// Replaces the current workspace's list; answers the previous one (`None`: no such
 /// workspace). The caller has checked the entries and the lock-out guard.
 pub async fn replace(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     list: &[IpNet],
-) -> Result<Option<Vec<String>>, sqlx::Error> {
+) -> Result<Option<Vec<String>>, db::Error> {
     let texts: Vec<String> = list.iter().map(ToString::to_string).collect();
-    sqlx::query_scalar("SELECT public.tessera_set_ip_allowlist($1::cidr[])::text[]")
+    db::query_scalar("SELECT public.tessera_set_ip_allowlist($1::cidr[])::text[]")
         .bind(texts)
         .fetch_one(conn)
         .await

@@ -17,12 +17,10 @@
 
 use std::net::IpAddr;
 
-use sqlx::postgres::PgRow;
-use sqlx::{Connection, Executor, PgConnection, Row};
 use uuid::Uuid;
 
 use super::Slug;
-use crate::db::{AppPool, TxConn};
+use crate::db::{self, AppPool, Executor, RowExt, TxConn};
 
 /// Whether the request may write. Queries run in a `READ ONLY` transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,7 +118,7 @@ pub async fn begin(
     pool: &AppPool,
     slug: &Slug,
     access: Access,
-) -> Result<Option<TenantTx>, sqlx::Error> {
+) -> Result<Option<TenantTx>, db::Error> {
     Ok(enter(pool, slug, access, Entrant::System, None)
         .await?
         .map(|(tx, _)| tx))
@@ -138,7 +136,7 @@ pub async fn enter(
     access: Access,
     entrant: Entrant<'_>,
     client: Option<IpAddr>,
-) -> Result<Option<(TenantTx, Option<Standing>)>, sqlx::Error> {
+) -> Result<Option<(TenantTx, Option<Standing>)>, db::Error> {
     let begin = begin_statement(access);
     let mut attempt = 0u32;
     let (mut tx, rows) = loop {
@@ -183,7 +181,7 @@ pub async fn enter(
                 // (Dropping `tx` tries a rollback, which fails on a dead connection and
                 // closes it.)
                 attempt += 1;
-                if attempt as usize > pool.max_connections() || !is_dead_connection(&e) {
+                if attempt as usize > pool.max_connections() || !db::connection_lost(&e) {
                     return Err(e);
                 }
             }
@@ -209,19 +207,7 @@ pub async fn enter(
     Ok(Some((tx, standing)))
 }
 
-/// An error that says the connection itself is gone: I/O, or the server ending the session
-/// (SQLSTATE classes 08, connection exception, and 57, operator intervention).
-fn is_dead_connection(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_) => true,
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
-        _ => false,
-    }
-}
-
-fn standing_of(row: &PgRow) -> Result<Option<Standing>, sqlx::Error> {
+fn standing_of(row: &db::Row) -> Result<Option<Standing>, db::Error> {
     let (Some(user_id), Some(role)) = (
         row.try_get::<Option<Uuid>, _>("user_id")?,
         row.try_get::<Option<String>, _>("role")?,
@@ -259,11 +245,7 @@ fn begin_statement(access: Access) -> &'static str {
 
 /// The entry, the second statement of a tenant transaction. Prepared once per connection
 /// (it names its function schema-qualified, so it plans the same under any `search_path`).
-fn entry_query<'a>(
-    slug: &'a Slug,
-    entrant: Entrant<'a>,
-    client: Option<IpAddr>,
-) -> sqlx::query::Query<'a, sqlx::Postgres, sqlx::postgres::PgArguments> {
+fn entry_query<'a>(slug: &'a Slug, entrant: Entrant<'a>, client: Option<IpAddr>) -> db::Query<'a> {
     let (token, member, stale): (Option<&[u8]>, Option<Uuid>, f64) = match entrant {
         Entrant::System => (None, None, 0.0),
         Entrant::Token {
@@ -272,7 +254,7 @@ fn entry_query<'a>(
         } => (Some(hash.as_slice()), None, f64::from(stale_after_secs)),
         Entrant::Member(id) => (None, Some(id), 0.0),
     };
-    sqlx::query("SELECT * FROM public.tessera_enter_v3($1, $2, $3, $4, $5::inet)")
+    db::query("SELECT * FROM public.tessera_enter_v3($1, $2, $3, $4, $5::inet)")
         .bind(slug.as_str())
         .bind(token)
         .bind(member)
@@ -294,10 +276,8 @@ fn entry_query<'a>(
 /// driver's cache is emptied and `DEALLOCATE ALL` drops what the session holds — PgBouncer
 /// recognises it and forgets the statements it prepared there. Within one version nothing
 /// is dropped.
-async fn replan(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    conn.clear_cached_statements().await?;
-    conn.execute(sqlx::raw_sql("DEALLOCATE ALL")).await?;
-    Ok(())
+async fn replan(conn: &mut db::Conn) -> Result<(), db::Error> {
+    db::deallocate_all(conn).await
 }
 
 impl TenantTx {
@@ -326,11 +306,11 @@ impl TenantTx {
 
     /// Performs a requested deletion (the last statement before COMMIT, so the request's
     /// audit entries are written while the workspace is still active). True if it did.
-    pub async fn finish_delete(&mut self, keep_days: i32) -> Result<bool, sqlx::Error> {
+    pub async fn finish_delete(&mut self, keep_days: i32) -> Result<bool, db::Error> {
         if !std::mem::take(&mut self.delete_requested) {
             return Ok(false);
         }
-        sqlx::query_scalar("SELECT public.tessera_delete_workspace($1)")
+        db::query_scalar("SELECT public.tessera_delete_workspace($1)")
             .bind(keep_days)
             .fetch_one(self.tx.conn())
             .await
@@ -348,7 +328,7 @@ impl TenantTx {
     }
 
     /// The connection, for repository functions. Each call counts as one statement.
-    pub fn conn(&mut self) -> &mut PgConnection {
+    pub fn conn(&mut self) -> &mut db::Conn {
         self.statements += 1;
         self.tx.conn()
     }
@@ -416,11 +396,11 @@ impl TenantTx {
         self.compiled_reads
     }
 
-    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+    pub async fn commit(mut self) -> Result<(), db::Error> {
         self.tx.end("COMMIT").await
     }
 
-    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
+    pub async fn rollback(mut self) -> Result<(), db::Error> {
         self.tx.end("ROLLBACK").await
     }
 }
@@ -429,7 +409,7 @@ impl TenantTx {
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
     #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(#[from] db::Error),
     /// The destination failed; the COPY was still read to its end.
     #[error("destination: {0}")]
     Write(std::io::Error),
@@ -443,7 +423,7 @@ pub struct GlobalTx {
 
 /// Opens the global transaction (read-only for queries); [`GlobalTx::set_user`] scopes it once the
 /// caller is authenticated.
-pub async fn begin_global(pool: &AppPool, access: Access) -> Result<GlobalTx, sqlx::Error> {
+pub async fn begin_global(pool: &AppPool, access: Access) -> Result<GlobalTx, db::Error> {
     let mut tx = TxConn::begin(pool.acquire().await?);
     let begin = match access {
         Access::ReadOnly | Access::Snapshot => "BEGIN READ ONLY",
@@ -454,23 +434,23 @@ pub async fn begin_global(pool: &AppPool, access: Access) -> Result<GlobalTx, sq
 }
 
 impl GlobalTx {
-    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
+    pub async fn rollback(mut self) -> Result<(), db::Error> {
         self.tx.end("ROLLBACK").await
     }
 
-    pub async fn set_user(&mut self, user_id: Uuid) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT set_config('tessera.user_id', $1, true)")
+    pub async fn set_user(&mut self, user_id: Uuid) -> Result<(), db::Error> {
+        db::query("SELECT set_config('tessera.user_id', $1, true)")
             .bind(user_id.to_string())
             .execute(self.tx.conn())
             .await?;
         Ok(())
     }
 
-    pub fn conn(&mut self) -> &mut PgConnection {
+    pub fn conn(&mut self) -> &mut db::Conn {
         self.tx.conn()
     }
 
-    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+    pub async fn commit(mut self) -> Result<(), db::Error> {
         self.tx.end("COMMIT").await
     }
 
@@ -484,7 +464,7 @@ impl GlobalTx {
         &mut self,
         slug: &Slug,
         member: Option<Uuid>,
-    ) -> Result<Option<(Uuid, Option<Standing>)>, sqlx::Error> {
+    ) -> Result<Option<(Uuid, Option<Standing>)>, db::Error> {
         let entrant = match member {
             Some(id) => Entrant::Member(id),
             None => Entrant::System,
@@ -501,8 +481,8 @@ impl GlobalTx {
     }
 
     /// Ends [`GlobalTx::enter_workspace`]: back to the runtime role, scoped to `user` again.
-    pub async fn leave_workspace(&mut self, user: Uuid) -> Result<(), sqlx::Error> {
-        sqlx::query(
+    pub async fn leave_workspace(&mut self, user: Uuid) -> Result<(), db::Error> {
+        db::query(
             "SELECT set_config('role', 'none', true), set_config('search_path', 'public', true),
                     set_config('tessera.tenant_id', '', true), set_config('tessera.user_id', $1, true)",
         )

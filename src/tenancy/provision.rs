@@ -13,12 +13,13 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{DateTime, Utc};
-use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::slug::{Slug, SlugError};
 use crate::audit::{self, EntryMeta, NewEntry};
 use crate::crypto::Keyring;
+use crate::db;
+use crate::db::Connection;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TenancyError {
@@ -37,10 +38,10 @@ pub enum TenancyError {
     #[error("audit: {0}")]
     Audit(String),
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(#[from] db::Error),
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, db::FromRow)]
 pub struct Tenant {
     pub id: Uuid,
     pub slug: String,
@@ -70,7 +71,7 @@ pub struct Provision<'a> {
 /// creation time; nothing is audited yet (the caller appends `workspace.create` in the same
 /// transaction, with its own actor).
 pub async fn provision(
-    conn: &mut PgConnection,
+    conn: &mut db::Conn,
     slug: &Slug,
     name: &str,
     p: Provision<'_>,
@@ -79,7 +80,7 @@ pub async fn provision(
     let id = Uuid::now_v7();
     let wrapped = audit::new_wrapped_audit_key(p.keyring, id);
     let outcome: String =
-        sqlx::query_scalar("SELECT public.tessera_provision_workspace($1, $2, $3, $4, $5, $6, $7)")
+        db::query_scalar("SELECT public.tessera_provision_workspace($1, $2, $3, $4, $5, $6, $7)")
             .bind(id)
             .bind(slug.as_str())
             .bind(name)
@@ -93,11 +94,10 @@ pub async fn provision(
         "created" => Ok(id),
         "taken" => Err(TenancyError::Conflict),
         _ => {
-            let found: Option<i32> =
-                sqlx::query_scalar("SELECT version FROM public.template_state")
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .unwrap_or(None);
+            let found: Option<i32> = db::query_scalar("SELECT version FROM public.template_state")
+                .fetch_optional(&mut *conn)
+                .await
+                .unwrap_or(None);
             Err(TenancyError::TemplateNotReady {
                 found,
                 expected: p.expected_version,
@@ -117,7 +117,7 @@ fn check_name(name: &str) -> Result<&str, TenancyError> {
 /// Creates a workspace atomically with the migrator pool (the CLI, the demo, imports):
 /// [`provision`], then the `workspace.create` audit entry by `provisioning`.
 pub async fn create_tenant(
-    migrator: &PgPool,
+    migrator: &db::MigratorPool,
     keyring: &Keyring,
     slug: &Slug,
     name: &str,
@@ -140,7 +140,7 @@ pub async fn create_tenant(
         owner: None,
     };
     let id = provision(&mut tx, slug, name, p).await?;
-    let tenant: Tenant = sqlx::query_as(
+    let tenant: Tenant = db::query_as(
         "SELECT id, slug, name, db_role, state, schema_version, created_at
          FROM public.tenants WHERE id = $1",
     )
@@ -233,8 +233,8 @@ pub async fn create_for_user(
     Ok(id)
 }
 
-pub async fn list_tenants(pool: &PgPool) -> Result<Vec<Tenant>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn list_tenants(pool: &db::MigratorPool) -> Result<Vec<Tenant>, db::Error> {
+    db::query_as(
         "SELECT id, slug, name, db_role, state, schema_version, created_at
          FROM public.tenants ORDER BY slug",
     )

@@ -6,11 +6,11 @@
 //! still verifies), the schema dropped (and with it the role's privileges), the role dropped, and the
 //! memberships, tokens, SSO rows and queued jobs removed. A final audit entry records the purge.
 
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::audit::{self, EntryMeta, NewEntry};
 use crate::crypto::Keyring;
+use crate::db;
 use crate::storage::{BlobStore, ObjectKey};
 
 /// What a purge did for one workspace.
@@ -22,13 +22,13 @@ pub struct Purged {
 
 /// Purges every deleted workspace past its restore window (or `only`, if given and due).
 pub async fn purge_due(
-    migrator: &PgPool,
+    migrator: &db::MigratorPool,
     keyring: &Keyring,
     store: &dyn BlobStore,
     only: Option<&str>,
 ) -> Result<Vec<Purged>, String> {
-    let db = |e: sqlx::Error| format!("database: {e}");
-    let due: Vec<(Uuid, String, String)> = sqlx::query_as(
+    let db = |e: db::Error| format!("database: {e}");
+    let due: Vec<(Uuid, String, String)> = db::query_as(
         "SELECT id, slug, db_role FROM public.tenants
          WHERE state = 'deleted' AND purge_after <= now() AND ($1::text IS NULL OR slug = $1)
          ORDER BY purge_after",
@@ -42,7 +42,7 @@ pub async fn purge_due(
         let schema = format!("tenant_{slug}");
         // 1. Stored objects (the schema still lists them until step 4).
         let has_schema: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+            db::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
                 .bind(&schema)
                 .fetch_one(migrator)
                 .await
@@ -50,7 +50,7 @@ pub async fn purge_due(
         let mut objects = 0;
         if has_schema {
             // Attachments, and background exports' files (tenant migration 0004 on).
-            let has_exports: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+            let has_exports: bool = db::query_scalar("SELECT to_regclass($1) IS NOT NULL")
                 .bind(format!("\"{schema}\".exports"))
                 .fetch_one(migrator)
                 .await
@@ -61,7 +61,7 @@ pub async fn purge_due(
                     " UNION ALL SELECT object_key FROM \"{schema}\".exports WHERE object_key IS NOT NULL"
                 ));
             }
-            let keys: Vec<String> = sqlx::query_scalar(&sql)
+            let keys: Vec<String> = db::query_scalar(&sql)
                 .fetch_all(migrator)
                 .await
                 .map_err(db)?;
@@ -75,19 +75,19 @@ pub async fn purge_due(
         }
         let mut tx = migrator.begin().await.map_err(db)?;
         // 2. Secrets, 3. the audit key.
-        sqlx::query("DELETE FROM public.tenant_secrets WHERE tenant_id = $1")
+        db::query("DELETE FROM public.tenant_secrets WHERE tenant_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
         audit::destroy_audit_key(&mut tx, id).await.map_err(db)?;
         // 4. Schema, 5. role.
-        sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        db::raw_sql(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
             .execute(&mut *tx)
             .await
             .map_err(db)?;
         let role_exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+            db::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
                 .bind(&role)
                 .fetch_one(&mut *tx)
                 .await
@@ -95,7 +95,7 @@ pub async fn purge_due(
         if role_exists {
             // Its privileges lived in the schema dropped above (grants and default privileges
             // go with it); its memberships go with the role.
-            sqlx::raw_sql(&format!("DROP ROLE \"{role}\""))
+            db::raw_sql(&format!("DROP ROLE \"{role}\""))
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
@@ -109,13 +109,13 @@ pub async fn purge_due(
             "sso_identities",
             "oidc_flows",
         ] {
-            sqlx::query(&format!("DELETE FROM public.{table} WHERE tenant_id = $1"))
+            db::query(&format!("DELETE FROM public.{table} WHERE tenant_id = $1"))
                 .bind(id)
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
         }
-        sqlx::query("UPDATE public.tenants SET state = 'purged', purged_at = now() WHERE id = $1")
+        db::query("UPDATE public.tenants SET state = 'purged', purged_at = now() WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await

@@ -13,6 +13,7 @@ use super::signature::{self, WebhookSecret};
 use crate::Clock;
 use crate::crypto::Keyring;
 use crate::crypto::store::{self, SecretKind};
+use crate::db;
 use crate::db::AppPool;
 use crate::jobs::{Job, JobError};
 use crate::tenancy::Slug;
@@ -78,7 +79,7 @@ async fn deliver(worker: &Delivery, slug: &Slug, message: Uuid) -> Result<(), Jo
         bool,
         Option<DateTime<Utc>>,
     );
-    let row: Option<Row> = sqlx::query_as(
+    let row: Option<Row> = db::query_as(
         "SELECT m.status, m.payload, m.attempts, e.id, e.url, e.enabled, e.previous_secret_until
          FROM webhook_messages m JOIN webhook_endpoints e ON e.id = m.endpoint_id
          WHERE m.id = $1",
@@ -152,7 +153,7 @@ async fn deliver(worker: &Delivery, slug: &Slug, message: Uuid) -> Result<(), Jo
             Some(error.chars().take(300).collect::<String>()),
         ),
     };
-    sqlx::query(
+    db::query(
         "INSERT INTO webhook_attempts (message_id, attempt, status_code, error, duration_ms)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
@@ -166,7 +167,7 @@ async fn deliver(worker: &Delivery, slug: &Slug, message: Uuid) -> Result<(), Jo
     match attempt {
         Attempt::Delivered(_) => {
             crate::observability::metrics::webhook_delivery("delivered");
-            sqlx::query(
+            db::query(
                 "UPDATE webhook_messages SET status = 'delivered', attempts = $2, delivered_at = now()
                  WHERE id = $1",
             )
@@ -174,7 +175,7 @@ async fn deliver(worker: &Delivery, slug: &Slug, message: Uuid) -> Result<(), Jo
             .bind(number)
             .execute(tx.conn())
             .await?;
-            sqlx::query("UPDATE webhook_endpoints SET consecutive_failures = 0 WHERE id = $1")
+            db::query("UPDATE webhook_endpoints SET consecutive_failures = 0 WHERE id = $1")
                 .bind(endpoint)
                 .execute(tx.conn())
                 .await?;
@@ -186,7 +187,7 @@ async fn deliver(worker: &Delivery, slug: &Slug, message: Uuid) -> Result<(), Jo
                 "failed"
             });
             let last = number >= cfg.max_attempts || !enabled;
-            sqlx::query(
+            db::query(
                 "UPDATE webhook_messages SET attempts = $2,
                         status = CASE WHEN $3 THEN 'failed' ELSE status END
                  WHERE id = $1",
@@ -204,7 +205,7 @@ async fn deliver(worker: &Delivery, slug: &Slug, message: Uuid) -> Result<(), Jo
             } else if enabled {
                 // Concatenation, not `format()`: Citus refuses a non-immutable function inside
                 // CASE in an UPDATE of a distributed table.
-                let disabled: Option<bool> = sqlx::query_scalar(
+                let disabled: Option<bool> = db::query_scalar(
                     "UPDATE webhook_endpoints
                         SET consecutive_failures = consecutive_failures + 1,
                             enabled = consecutive_failures + 1 < $2,

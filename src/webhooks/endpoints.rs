@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::signature::WebhookSecret;
 use crate::crypto::store::{self, SecretKind};
 use crate::crypto::{Keyring, Secret};
+use crate::db;
 use crate::tenancy::TenantTx;
 
 /// Why a webhook operation was refused. Not `Display`: it reaches clients only through
@@ -17,11 +18,11 @@ pub enum WebhookError {
     Invalid(String),
     NotFound,
     Store(store::StoreError),
-    Db(sqlx::Error),
+    Db(db::Error),
 }
 
-impl From<sqlx::Error> for WebhookError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<db::Error> for WebhookError {
+    fn from(e: db::Error) -> Self {
         Self::Db(e)
     }
 }
@@ -33,7 +34,7 @@ impl From<store::StoreError> for WebhookError {
 }
 
 /// A registered endpoint.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, db::FromRow)]
 pub struct Endpoint {
     pub id: Uuid,
     pub url: String,
@@ -46,7 +47,7 @@ pub struct Endpoint {
 }
 
 /// One outbox message and its latest attempt.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, db::FromRow)]
 pub struct Message {
     pub id: Uuid,
     pub event_type: String,
@@ -148,7 +149,7 @@ pub async fn create(
     let events = check_events(events)?;
     let url = check_destination(outbound, url).await?;
     let id = Uuid::now_v7();
-    let endpoint: Endpoint = sqlx::query_as(&format!(
+    let endpoint: Endpoint = db::query_as(&format!(
         "INSERT INTO webhook_endpoints (id, url, events, created_by) VALUES ($1, $2, $3, $4)
          RETURNING {ENDPOINT_COLUMNS}"
     ))
@@ -170,7 +171,7 @@ pub async fn rotate(
     id: Uuid,
     overlap_hours: i32,
 ) -> Result<(Endpoint, WebhookSecret), WebhookError> {
-    let endpoint: Endpoint = sqlx::query_as(&format!(
+    let endpoint: Endpoint = db::query_as(&format!(
         "UPDATE webhook_endpoints SET previous_secret_until = now() + make_interval(hours => $2)
          WHERE id = $1 RETURNING {ENDPOINT_COLUMNS}"
     ))
@@ -194,14 +195,14 @@ pub async fn rotate(
 
 /// Removes an endpoint, its messages and its secrets.
 pub async fn delete(tx: &mut TenantTx, id: Uuid) -> Result<bool, WebhookError> {
-    let gone = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
+    let gone = db::query("DELETE FROM webhook_endpoints WHERE id = $1")
         .bind(id)
         .execute(tx.conn())
         .await?
         .rows_affected()
         > 0;
     let tenant = tx.tenant_id();
-    sqlx::query(
+    db::query(
         "DELETE FROM public.tenant_secrets WHERE tenant_id = $1 AND kind = $2 AND name IN ($3, $4)",
     )
     .bind(tenant)
@@ -215,7 +216,7 @@ pub async fn delete(tx: &mut TenantTx, id: Uuid) -> Result<bool, WebhookError> {
 
 /// Enables an endpoint again (after it was disabled for failing), clearing its failures.
 pub async fn enable(tx: &mut TenantTx, id: Uuid) -> Result<Endpoint, WebhookError> {
-    sqlx::query_as(&format!(
+    db::query_as(&format!(
         "UPDATE webhook_endpoints SET enabled = true, disabled_reason = NULL, consecutive_failures = 0
          WHERE id = $1 RETURNING {ENDPOINT_COLUMNS}"
     ))
@@ -226,7 +227,7 @@ pub async fn enable(tx: &mut TenantTx, id: Uuid) -> Result<Endpoint, WebhookErro
 }
 
 pub async fn list(tx: &mut TenantTx) -> Result<Vec<Endpoint>, WebhookError> {
-    Ok(sqlx::query_as(&format!(
+    Ok(db::query_as(&format!(
         "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY created_at, id"
     ))
     .fetch_all(tx.conn())
@@ -239,7 +240,7 @@ pub async fn messages(
     endpoint: Uuid,
     first: i64,
 ) -> Result<Vec<Message>, WebhookError> {
-    Ok(sqlx::query_as(
+    Ok(db::query_as(
         "SELECT m.id, m.event_type, m.status, m.attempts, m.created_at, m.delivered_at,
                 a.status_code AS last_status_code, a.error AS last_error
          FROM webhook_messages m

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::db;
 use crate::tenancy::TenantTx;
 
 /// The delivery job's name in `public.jobs` (see [`super::Delivery`]).
@@ -23,7 +24,7 @@ pub struct Event<'a> {
 
 /// Writes a message per enabled endpoint subscribed to `event`, each with its delivery job,
 /// in the mutation's transaction.
-pub async fn emit(tx: &mut TenantTx, event: &Event<'_>) -> Result<usize, sqlx::Error> {
+pub async fn emit(tx: &mut TenantTx, event: &Event<'_>) -> Result<usize, db::Error> {
     let endpoints = subscribed(tx, event.event_type).await?;
     if endpoints.is_empty() {
         return Ok(0);
@@ -50,7 +51,7 @@ pub async fn emit_receipt(
     tx: &mut TenantTx,
     receipt: serde_json::Value,
     at: DateTime<Utc>,
-) -> Result<usize, sqlx::Error> {
+) -> Result<usize, db::Error> {
     let endpoints = subscribed(tx, CHECKPOINT_EVENT).await?;
     if endpoints.is_empty() {
         return Ok(0);
@@ -64,8 +65,8 @@ pub async fn emit_receipt(
 }
 
 /// The enabled endpoints subscribed to `event_type` (or to every event).
-async fn subscribed(tx: &mut TenantTx, event_type: &str) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
+async fn subscribed(tx: &mut TenantTx, event_type: &str) -> Result<Vec<Uuid>, db::Error> {
+    db::query_scalar(
         "SELECT id FROM webhook_endpoints
          WHERE enabled AND (events @> ARRAY[$1]::text[] OR events @> ARRAY['*']::text[])",
     )
@@ -79,10 +80,10 @@ async fn enqueue(
     endpoints: &[Uuid],
     event_type: &str,
     payload: &serde_json::Value,
-) -> Result<usize, sqlx::Error> {
+) -> Result<usize, db::Error> {
     for endpoint in endpoints {
         let id = Uuid::now_v7();
-        sqlx::query(
+        db::query(
             "INSERT INTO webhook_messages (id, endpoint_id, event_type, payload)
              VALUES ($1, $2, $3, $4)",
         )

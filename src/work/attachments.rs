@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::{WorkError, ideas, projects, records};
 use crate::authz::Viewer;
+use crate::db;
 use crate::tenancy::TenantTx;
 
 /// What an attachment hangs on.
@@ -27,7 +28,7 @@ impl AttachedTo {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, db::FromRow)]
 pub struct Attachment {
     pub id: Uuid,
     pub entity_type: String,
@@ -101,7 +102,7 @@ pub async fn insert(tx: &mut TenantTx, a: NewAttachment<'_>) -> Result<Attachmen
                                   sha256, object_key, uploaded_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLS}"
     );
-    Ok(sqlx::query_as(&sql)
+    Ok(db::query_as(&sql)
         .bind(a.id)
         .bind(a.to.as_str())
         .bind(a.entity_id)
@@ -126,7 +127,7 @@ fn parse_to(s: &str) -> AttachedTo {
 /// One attachment, if the viewer may read its owning entity (checked on every call).
 pub async fn get(tx: &mut TenantTx, viewer: Viewer, id: Uuid) -> Result<Attachment, WorkError> {
     let sql = format!("SELECT {COLS} FROM attachments WHERE id = $1");
-    let a: Attachment = sqlx::query_as(&sql)
+    let a: Attachment = db::query_as(&sql)
         .bind(id)
         .fetch_optional(tx.conn())
         .await?
@@ -146,7 +147,7 @@ pub async fn list(
     let sql = format!(
         "SELECT {COLS} FROM attachments WHERE entity_type = $1 AND entity_id = $2 ORDER BY created_at, id"
     );
-    Ok(sqlx::query_as(&sql)
+    Ok(db::query_as(&sql)
         .bind(to.as_str())
         .bind(id)
         .fetch_all(tx.conn())

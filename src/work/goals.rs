@@ -6,9 +6,10 @@ use uuid::Uuid;
 use super::history::{EntityType, Versioned, record_change};
 use super::{Page, PageArgs, WorkError, check_text, map_constraint};
 use crate::authz::Viewer;
+use crate::db;
 use crate::tenancy::TenantTx;
 
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, db::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct Goal {
     pub id: Uuid,
     pub title: String,
@@ -24,7 +25,7 @@ pub async fn list(tx: &mut TenantTx, page: PageArgs) -> Result<Page<Goal>, WorkE
         "SELECT {COLS} FROM goals g WHERE g.archived_at IS NULL AND ($1::uuid IS NULL OR g.id > $1)
          ORDER BY g.id LIMIT $2"
     );
-    let rows = sqlx::query_as(&sql)
+    let rows = db::query_as(&sql)
         .bind(page.after)
         .bind(page.limit())
         .fetch_all(tx.conn())
@@ -34,7 +35,7 @@ pub async fn list(tx: &mut TenantTx, page: PageArgs) -> Result<Page<Goal>, WorkE
 
 pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Goal, WorkError> {
     let sql = format!("SELECT {COLS} FROM goals g WHERE g.id = $1");
-    sqlx::query_as(&sql)
+    db::query_as(&sql)
         .bind(id)
         .fetch_optional(tx.conn())
         .await?
@@ -44,7 +45,7 @@ pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Goal, WorkError> {
 /// Goals among `ids` (for batch loading).
 pub async fn by_ids(tx: &mut TenantTx, ids: &[Uuid]) -> Result<Vec<Goal>, WorkError> {
     let sql = format!("SELECT {COLS} FROM goals g WHERE g.id = ANY($1)");
-    Ok(sqlx::query_as(&sql).bind(ids).fetch_all(tx.conn()).await?)
+    Ok(db::query_as(&sql).bind(ids).fetch_all(tx.conn()).await?)
 }
 
 pub async fn create(
@@ -58,7 +59,7 @@ pub async fn create(
     let sql = format!(
         "INSERT INTO goals AS g (id, title, description) VALUES ($1, $2, $3) RETURNING {COLS}"
     );
-    let goal: Goal = sqlx::query_as(&sql)
+    let goal: Goal = db::query_as(&sql)
         .bind(Uuid::now_v7())
         .bind(title.trim())
         .bind(description)
@@ -90,7 +91,7 @@ async fn write(
         "UPDATE goals AS g SET title = $2, description = $3, archived_at = $4, updated_at = now()
          WHERE g.id = $1 RETURNING {COLS}"
     );
-    let goal: Goal = sqlx::query_as(&sql)
+    let goal: Goal = db::query_as(&sql)
         .bind(before.id)
         .bind(&after.title)
         .bind(&after.description)

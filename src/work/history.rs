@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::WorkError;
 use crate::authz::Viewer;
+use crate::db;
 use crate::tenancy::TenantTx;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
@@ -37,7 +38,7 @@ impl EntityType {
 /// Fields that change on every write and say nothing about content.
 const BOOKKEEPING: &[&str] = &["id", "created_at", "updated_at"];
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, db::FromRow)]
 pub struct Version {
     pub version: i32,
     pub changes: Value,
@@ -104,7 +105,7 @@ pub(crate) async fn record_change<T: serde::Serialize>(
         return Ok(());
     }
     let changes = Value::Object(changes);
-    let version: i32 = sqlx::query_scalar(
+    let version: i32 = db::query_scalar(
         // The next number in a CTE, not beside the bound values in one SELECT: Citus 13.2
         // deparses an INSERT … SELECT mixing parameters and an aggregate into invalid SQL.
         "WITH next AS (SELECT coalesce(max(v.version), 0) + 1 AS version
@@ -165,7 +166,7 @@ pub async fn list<V: Versioned>(
 ) -> Result<Vec<Version>, WorkError> {
     let entity = V::ENTITY;
     V::ensure_visible(tx, viewer, id).await?;
-    Ok(sqlx::query_as(&format!(
+    Ok(db::query_as(&format!(
         "SELECT {COLS} FROM versions WHERE entity_type = $1 AND entity_id = $2 ORDER BY version"
     ))
     .bind(entity.as_str())
@@ -188,7 +189,7 @@ pub async fn restore<V: Versioned>(
 ) -> Result<Version, WorkError> {
     let entity = V::ENTITY;
     V::ensure_visible(tx, viewer, id).await?;
-    let target: Version = sqlx::query_as(&format!(
+    let target: Version = db::query_as(&format!(
         "SELECT {COLS} FROM versions WHERE entity_type = $1 AND entity_id = $2 AND version = $3"
     ))
     .bind(entity.as_str())
@@ -198,7 +199,7 @@ pub async fn restore<V: Versioned>(
     .await?
     .ok_or(WorkError::NotFound)?;
     V::restore(tx, viewer, id, snapshot_of(&target)?, version).await?;
-    sqlx::query_as(&format!(
+    db::query_as(&format!(
         "SELECT {COLS} FROM versions WHERE entity_type = $1 AND entity_id = $2 ORDER BY version DESC LIMIT 1"
     ))
     .bind(entity.as_str())

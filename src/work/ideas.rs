@@ -7,9 +7,10 @@ use super::history::{EntityType, Versioned, record_change};
 use super::projects::{self, NewProject, Project};
 use super::{Page, PageArgs, WorkError, check_text, map_constraint};
 use crate::authz::Viewer;
+use crate::db;
 use crate::tenancy::TenantTx;
 
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, db::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct Idea {
     pub id: Uuid,
     pub title: String,
@@ -26,7 +27,7 @@ pub async fn list(tx: &mut TenantTx, page: PageArgs) -> Result<Page<Idea>, WorkE
         "SELECT {COLS} FROM ideas i WHERE i.archived_at IS NULL AND ($1::uuid IS NULL OR i.id > $1)
          ORDER BY i.id LIMIT $2"
     );
-    let rows = sqlx::query_as(&sql)
+    let rows = db::query_as(&sql)
         .bind(page.after)
         .bind(page.limit())
         .fetch_all(tx.conn())
@@ -36,7 +37,7 @@ pub async fn list(tx: &mut TenantTx, page: PageArgs) -> Result<Page<Idea>, WorkE
 
 pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Idea, WorkError> {
     let sql = format!("SELECT {COLS} FROM ideas i WHERE i.id = $1");
-    sqlx::query_as(&sql)
+    db::query_as(&sql)
         .bind(id)
         .fetch_optional(tx.conn())
         .await?
@@ -53,7 +54,7 @@ pub async fn create(
     check_text("body", body, 20_000, true)?;
     let sql =
         format!("INSERT INTO ideas AS i (id, title, body) VALUES ($1, $2, $3) RETURNING {COLS}");
-    let idea: Idea = sqlx::query_as(&sql)
+    let idea: Idea = db::query_as(&sql)
         .bind(Uuid::now_v7())
         .bind(title.trim())
         .bind(body)
@@ -85,7 +86,7 @@ async fn write(
         "UPDATE ideas AS i SET title = $2, body = $3, archived_at = $4, promoted_project_id = $5, updated_at = now()
          WHERE i.id = $1 RETURNING {COLS}"
     );
-    let idea: Idea = sqlx::query_as(&sql)
+    let idea: Idea = db::query_as(&sql)
         .bind(before.id)
         .bind(&after.title)
         .bind(&after.body)
@@ -180,7 +181,7 @@ pub async fn promote(
 ) -> Result<(Idea, Project), WorkError> {
     let before: Idea = {
         let sql = format!("SELECT {COLS} FROM ideas i WHERE i.id = $1 FOR UPDATE");
-        sqlx::query_as(&sql)
+        db::query_as(&sql)
             .bind(id)
             .fetch_optional(tx.conn())
             .await?

@@ -7,6 +7,8 @@
 //! explicit: a prepared statement's result shape then stays the same across tenants on
 //! different schema versions during a rollout.
 
+use crate::db;
+
 pub mod attachments;
 pub mod goals;
 pub mod history;
@@ -27,11 +29,11 @@ pub enum WorkError {
     Forbidden(String),
     Invalid(String),
     Conflict(String),
-    Db(sqlx::Error),
+    Db(db::Error),
 }
 
-impl From<sqlx::Error> for WorkError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<db::Error> for WorkError {
+    fn from(e: db::Error) -> Self {
         Self::Db(e)
     }
 }
@@ -64,17 +66,14 @@ pub(crate) fn check_text(
 }
 
 /// Maps a foreign-key or check violation to a client error instead of an internal one.
-pub(crate) fn map_constraint(e: sqlx::Error) -> WorkError {
-    if let sqlx::Error::Database(db) = &e {
-        if db.is_foreign_key_violation() {
+pub(crate) fn map_constraint(e: db::Error) -> WorkError {
+    match db::violation(&e) {
+        Some(db::Violation::ForeignKey) => {
             return WorkError::Invalid("a referenced object does not exist".into());
         }
-        if db.is_check_violation() {
-            return WorkError::Invalid("a value is out of range".into());
-        }
-        if db.is_unique_violation() {
-            return WorkError::Conflict("already exists".into());
-        }
+        Some(db::Violation::Check) => return WorkError::Invalid("a value is out of range".into()),
+        Some(db::Violation::Unique) => return WorkError::Conflict("already exists".into()),
+        None => {}
     }
     WorkError::Db(e)
 }

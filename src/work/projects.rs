@@ -4,9 +4,10 @@ use uuid::Uuid;
 use super::history::{EntityType, Versioned, record_change};
 use super::{EDITABLE_TEAM, Page, PageArgs, VISIBLE_TEAM, WorkError, check_text, map_constraint};
 use crate::authz::Viewer;
+use crate::db;
 use crate::tenancy::TenantTx;
 
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, db::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct Project {
     pub id: Uuid,
     pub team_id: Uuid,
@@ -44,7 +45,7 @@ pub async fn list(
            AND ($7 OR p.archived_at IS NULL)
          ORDER BY p.id LIMIT $4"
     );
-    let rows = sqlx::query_as(&sql)
+    let rows = db::query_as(&sql)
         .bind(viewer.user_id)
         .bind(viewer.sees_all_teams)
         .bind(page.after)
@@ -62,7 +63,7 @@ pub async fn get(tx: &mut TenantTx, viewer: Viewer, id: Uuid) -> Result<Project,
         "SELECT {COLS} FROM projects p JOIN teams tm ON tm.id = p.team_id
          WHERE p.id = $3 AND {VISIBLE_TEAM}"
     );
-    sqlx::query_as(&sql)
+    db::query_as(&sql)
         .bind(viewer.user_id)
         .bind(viewer.sees_all_teams)
         .bind(id)
@@ -81,7 +82,7 @@ pub(crate) async fn ensure_team_editable(
     let sql = format!(
         "SELECT {EDITABLE_TEAM} FROM teams tm WHERE tm.id = $3 AND tm.archived_at IS NULL AND {VISIBLE_TEAM}"
     );
-    let editable: Option<bool> = sqlx::query_scalar(&sql)
+    let editable: Option<bool> = db::query_scalar(&sql)
         .bind(viewer.user_id)
         .bind(viewer.sees_all_teams)
         .bind(team_id)
@@ -115,7 +116,7 @@ pub async fn create(
         "INSERT INTO projects AS p (id, team_id, goal_id, name, description)
          VALUES ($1, $2, $3, $4, $5) RETURNING {COLS}"
     );
-    let project: Project = sqlx::query_as(&sql)
+    let project: Project = db::query_as(&sql)
         .bind(Uuid::now_v7())
         .bind(input.team_id)
         .bind(input.goal_id)
@@ -163,7 +164,7 @@ async fn write(
                 archived_at = $6, updated_at = now()
          WHERE p.id = $1 RETURNING {COLS}"
     );
-    let project: Project = sqlx::query_as(&sql)
+    let project: Project = db::query_as(&sql)
         .bind(before.id)
         .bind(&after.name)
         .bind(&after.description)

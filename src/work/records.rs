@@ -7,6 +7,7 @@ use super::history::{EntityType, Versioned, record_change};
 use super::projects::ensure_team_editable;
 use super::{Page, PageArgs, VISIBLE_TEAM, WorkError, check_text, map_constraint};
 use crate::authz::Viewer;
+use crate::db;
 use crate::tenancy::TenantTx;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
@@ -34,7 +35,7 @@ impl RecordStatus {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, db::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct Record {
     pub id: Uuid,
     pub project_id: Uuid,
@@ -67,7 +68,7 @@ pub async fn list_for_project(
            AND ($3::uuid IS NULL OR r.id < $3)
          ORDER BY r.id DESC LIMIT $4"
     );
-    let rows = sqlx::query_as(&sql)
+    let rows = db::query_as(&sql)
         .bind(viewer.user_id)
         .bind(viewer.sees_all_teams)
         .bind(page.after)
@@ -96,7 +97,7 @@ pub async fn latest_for_projects(
          WHERE {VISIBLE_TEAM}
          ORDER BY r.project_id, r.id DESC"
     );
-    let rows: Vec<Record> = sqlx::query_as(&sql)
+    let rows: Vec<Record> = db::query_as(&sql)
         .bind(viewer.user_id)
         .bind(viewer.sees_all_teams)
         .bind(project_ids)
@@ -116,7 +117,7 @@ pub async fn get(tx: &mut TenantTx, viewer: Viewer, id: Uuid) -> Result<Record, 
          JOIN projects p ON p.id = r.project_id JOIN teams tm ON tm.id = p.team_id
          WHERE r.id = $3 AND {VISIBLE_TEAM}"
     );
-    sqlx::query_as(&sql)
+    db::query_as(&sql)
         .bind(viewer.user_id)
         .bind(viewer.sees_all_teams)
         .bind(id)
@@ -141,7 +142,7 @@ fn check_fields(fields: &serde_json::Value) -> Result<(), WorkError> {
 async fn check_assignee(tx: &mut TenantTx, assignee: Option<Uuid>) -> Result<(), WorkError> {
     let Some(user) = assignee else { return Ok(()) };
     let tenant_id = tx.tenant_id();
-    let member: bool = sqlx::query_scalar(
+    let member: bool = db::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM public.memberships WHERE tenant_id = $1 AND user_id = $2)",
     )
     .bind(tenant_id)
@@ -189,7 +190,7 @@ pub async fn create(
         "INSERT INTO records AS r (id, project_id, title, body, status, assignee_id, fields)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLS}"
     );
-    let record: Record = sqlx::query_as(&sql)
+    let record: Record = db::query_as(&sql)
         .bind(Uuid::now_v7())
         .bind(input.project_id)
         .bind(input.title.trim())
@@ -241,7 +242,7 @@ async fn write(
                 archived_at = $7, updated_at = now()
          WHERE r.id = $1 RETURNING {COLS}"
     );
-    let record: Record = sqlx::query_as(&sql)
+    let record: Record = db::query_as(&sql)
         .bind(before.id)
         .bind(&after.title)
         .bind(&after.body)

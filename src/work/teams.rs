@@ -4,6 +4,7 @@ use uuid::Uuid;
 use super::history::note_diff;
 use super::{Page, PageArgs, VISIBLE_TEAM, WorkError, check_text, map_constraint};
 use crate::authz::Viewer;
+use crate::db;
 use crate::tenancy::TenantTx;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
@@ -35,7 +36,7 @@ impl Visibility {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, db::FromRow, serde::Serialize)]
 struct TeamRow {
     id: Uuid,
     name: String,
@@ -77,7 +78,7 @@ pub async fn list(
          WHERE {VISIBLE_TEAM} AND tm.archived_at IS NULL AND ($3::uuid IS NULL OR tm.id > $3)
          ORDER BY tm.id LIMIT $4"
     );
-    let rows: Vec<TeamRow> = sqlx::query_as(&sql)
+    let rows: Vec<TeamRow> = db::query_as(&sql)
         .bind(viewer.user_id)
         .bind(viewer.sees_all_teams)
         .bind(page.after)
@@ -92,7 +93,7 @@ pub async fn list(
 
 pub async fn get(tx: &mut TenantTx, viewer: Viewer, id: Uuid) -> Result<Team, WorkError> {
     let sql = format!("SELECT {COLS} FROM teams tm WHERE tm.id = $3 AND {VISIBLE_TEAM}");
-    let row: Option<TeamRow> = sqlx::query_as(&sql)
+    let row: Option<TeamRow> = db::query_as(&sql)
         .bind(viewer.user_id)
         .bind(viewer.sees_all_teams)
         .bind(id)
@@ -110,7 +111,7 @@ pub async fn create(
     let sql = format!(
         "INSERT INTO teams AS tm (id, name, visibility) VALUES ($1, $2, $3) RETURNING {COLS}"
     );
-    let row: TeamRow = sqlx::query_as(&sql)
+    let row: TeamRow = db::query_as(&sql)
         .bind(Uuid::now_v7())
         .bind(name.trim())
         .bind(visibility.as_str())
@@ -136,7 +137,7 @@ pub async fn update(
                 updated_at = now()
          WHERE tm.id = $1 RETURNING {COLS}"
     );
-    let row: TeamRow = sqlx::query_as(&sql)
+    let row: TeamRow = db::query_as(&sql)
         .bind(id)
         .bind(name.map(str::trim))
         .bind(visibility.map(Visibility::as_str))
@@ -150,7 +151,7 @@ pub async fn update(
 
 /// The team row, locked for the change (for its before values).
 async fn locked(tx: &mut TenantTx, id: Uuid) -> Result<TeamRow, WorkError> {
-    sqlx::query_as(&format!(
+    db::query_as(&format!(
         "SELECT {COLS} FROM teams tm WHERE tm.id = $1 FOR UPDATE"
     ))
     .bind(id)
@@ -167,7 +168,7 @@ pub async fn archive(tx: &mut TenantTx, id: Uuid) -> Result<Team, WorkError> {
         "UPDATE teams AS tm SET archived_at = least(tm.archived_at, now()), updated_at = now()
          WHERE tm.id = $1 RETURNING {COLS}"
     );
-    let row: TeamRow = sqlx::query_as(&sql)
+    let row: TeamRow = db::query_as(&sql)
         .bind(id)
         .fetch_optional(tx.conn())
         .await?
@@ -180,7 +181,7 @@ pub async fn archive(tx: &mut TenantTx, id: Uuid) -> Result<Team, WorkError> {
 /// which RLS limits to this workspace: a user of another workspace is "not a member".
 pub async fn add_member(tx: &mut TenantTx, team_id: Uuid, user_id: Uuid) -> Result<(), WorkError> {
     let tenant_id = tx.tenant_id();
-    let inserted = sqlx::query(
+    let inserted = db::query(
         "INSERT INTO team_members (team_id, user_id)
          SELECT t.id, m.user_id FROM teams t, public.memberships m
          WHERE t.id = $1 AND m.user_id = $2 AND m.tenant_id = $3
@@ -192,7 +193,7 @@ pub async fn add_member(tx: &mut TenantTx, team_id: Uuid, user_id: Uuid) -> Resu
     .execute(tx.conn())
     .await?;
     if inserted.rows_affected() == 0 {
-        let exists: bool = sqlx::query_scalar(
+        let exists: bool = db::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2)",
         )
         .bind(team_id)
@@ -215,7 +216,7 @@ pub async fn remove_member(
     team_id: Uuid,
     user_id: Uuid,
 ) -> Result<(), WorkError> {
-    let removed = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
+    let removed = db::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
         .bind(team_id)
         .bind(user_id)
         .execute(tx.conn())
@@ -225,7 +226,7 @@ pub async fn remove_member(
     }
     // Taken out in Tessera, they are out of the identity provider's group too, so the
     // provider sees who is in the team (and puts them back if it disagrees).
-    sqlx::query(
+    db::query(
         "DELETE FROM scim_group_members m USING scim_users su
          WHERE m.team_id = $1 AND su.id = m.scim_user_id AND su.user_id = $2",
     )
@@ -242,7 +243,7 @@ pub async fn remove_member(
 /// Member user ids of a visible team.
 pub async fn member_ids(tx: &mut TenantTx, team_id: Uuid) -> Result<Vec<Uuid>, WorkError> {
     Ok(
-        sqlx::query_scalar("SELECT user_id FROM team_members WHERE team_id = $1 ORDER BY user_id")
+        db::query_scalar("SELECT user_id FROM team_members WHERE team_id = $1 ORDER BY user_id")
             .bind(team_id)
             .fetch_all(tx.conn())
             .await?,
@@ -256,7 +257,7 @@ pub async fn by_ids(
     ids: &[Uuid],
 ) -> Result<Vec<Team>, WorkError> {
     let sql = format!("SELECT {COLS} FROM teams tm WHERE tm.id = ANY($3) AND {VISIBLE_TEAM}");
-    let rows: Vec<TeamRow> = sqlx::query_as(&sql)
+    let rows: Vec<TeamRow> = db::query_as(&sql)
         .bind(viewer.user_id)
         .bind(viewer.sees_all_teams)
         .bind(ids)

@@ -30,6 +30,7 @@ use uuid::Uuid;
 
 use super::context::{state, tx};
 use super::errors::ApiError;
+use crate::db;
 use crate::work::attachments::AttachedTo;
 use crate::work::history::EntityType;
 use crate::work::projects::ProjectFilter;
@@ -335,16 +336,16 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
         ));
     }
     // The statement's text as PostgreSQL sent it, shaped without a JSON tree in between.
-    let found: Option<sqlx::types::Json<Box<serde_json::value::RawValue>>> = {
+    let found: Option<db::Json<Box<serde_json::value::RawValue>>> = {
         let mut tx = tx(ctx).await?;
         tx.count_compiled_read();
-        sqlx::query_scalar_with(&text, binds.args)
+        db::query_scalar_with(&text, binds.args)
             .fetch_optional(tx.conn())
             .await?
     };
     // No row: the object, or the project whose records were asked for, is not visible (or,
     // for an optional object, not there).
-    let Some(sqlx::types::Json(json)) = found else {
+    let Some(db::Json(json)) = found else {
         return match planned {
             Planned::Optional(_) => Ok(Some(Answer::new(Value::Null))),
             _ => Err(WorkError::NotFound.into()),

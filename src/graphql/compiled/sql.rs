@@ -5,14 +5,14 @@
 //! statements use, inside the same statement, and the tenant's row-level policies apply to
 //! it as to any other.
 
+use crate::db::Arguments;
 use chrono::{DateTime, Utc};
-use sqlx::Arguments;
-use sqlx::postgres::PgArguments;
 use uuid::Uuid;
 
 use super::plan::{Entity, Expr, Row};
 use crate::authz::Viewer;
 use crate::crypto::store::SecretKind;
+use crate::db;
 use crate::work::PageArgs;
 use crate::work::VISIBLE_TEAM;
 use crate::work::attachments::AttachedTo;
@@ -23,7 +23,7 @@ use crate::work::projects::ProjectFilter;
 /// `VISIBLE_TEAM` expects, and `$3` the workspace's slug, which the content links of
 /// attachments and exports name (`plan::Leaf::of`).
 pub(crate) struct Binds {
-    pub(crate) args: PgArguments,
+    pub(crate) args: db::Args,
     n: usize,
     /// The request's workspace: members are read from the shared schema by it.
     tenant: Uuid,
@@ -33,12 +33,8 @@ pub(crate) struct Binds {
 }
 
 impl Binds {
-    pub(crate) fn new(
-        viewer: Viewer,
-        tenant: Uuid,
-        slug: &str,
-    ) -> Result<Self, sqlx::error::BoxDynError> {
-        let mut args = PgArguments::default();
+    pub(crate) fn new(viewer: Viewer, tenant: Uuid, slug: &str) -> Result<Self, db::BindError> {
+        let mut args = db::Args::default();
         args.add(viewer.user_id)?;
         args.add(viewer.sees_all_teams)?;
         args.add(slug.to_owned())?;
@@ -53,9 +49,9 @@ impl Binds {
     /// Binds `value`; returns its placeholder with an explicit type.
     fn bind<T>(&mut self, value: T, ty: &str) -> String
     where
-        T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+        T: db::Bind,
     {
-        // Adding to `PgArguments` fails only for a value that cannot be encoded (none of
+        // Adding to `db::Args` fails only for a value that cannot be encoded (none of
         // the types bound here can fail); `serve` refuses to run the statement then.
         self.failed |= self.args.add(value).is_err();
         self.n += 1;

@@ -8,6 +8,7 @@
 
 mod domain;
 
+use crate::db;
 use async_graphql::{ErrorExtensionValues, Pos, ServerError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -314,52 +315,38 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<db::Error> for ApiError {
+    fn from(e: db::Error) -> Self {
         match e {
             // Every pooled connection stayed busy for `pool_acquire_timeout_secs`: a clear 503
             // the client can retry, never a hang or a 500.
-            sqlx::Error::PoolTimedOut => {
+            e if db::pool_timed_out(&e) => {
                 tracing::warn!("database pool exhausted");
                 crate::observability::metrics::pool_timeout();
                 Self::busy()
             }
-            // The database is down or restarting: the request did nothing (its transaction
-            // cannot have committed), and it is the server's state, not the client's mistake.
             // The operator froze the workspace (see `tessera tenant freeze`).
-            sqlx::Error::Database(d) if d.code().as_deref() == Some("TF001") => {
-                let reason = d
-                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-                    .and_then(|p| p.detail())
+            e if db::sqlstate(&e).as_deref() == Some("TF001") => {
+                let (message, detail) = db::message_and_detail(&e).unwrap_or_default();
+                let reason = detail
                     .filter(|r| !r.is_empty())
                     .map(|r| format!(": {r}"))
                     .unwrap_or_default();
-                let what = if d.message().contains("(writes)") {
+                let what = if message.contains("(writes)") {
                     "this workspace is read-only for now: its operator froze changes"
                 } else {
                     "this workspace is frozen by its operator"
                 };
                 Self::new(ErrorCode::WorkspaceFrozen, format!("{what}{reason}"))
             }
-            e if database_unavailable(&e) => {
+            // The database is down or restarting: the request did nothing (its transaction
+            // cannot have committed), and it is the server's state, not the client's mistake.
+            e if db::connection_lost(&e) => {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::unavailable()
             }
             other => Self::internal(&other),
         }
-    }
-}
-
-/// Whether `e` says the database cannot be reached or is going away: a refused or broken
-/// connection, a closed pool, or SQLSTATE class 08 (connection exception) or 57P (operator
-/// intervention: shutdown, crash recovery, "the database system is starting up").
-fn database_unavailable(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
-        _ => false,
     }
 }
 

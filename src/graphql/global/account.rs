@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::state::{password_error, state};
 use crate::authz::{Permission as P, requires};
 use crate::crypto::Secret;
+use crate::db;
 use crate::graphql::context::perm;
 use crate::graphql::errors::ApiError;
 use crate::identity::session;
@@ -83,7 +84,7 @@ impl AccountQuery {
             return Ok(Vec::new());
         }
         let mut tx = st.tx.lock().await;
-        let rows: Vec<DeletedWorkspace> = sqlx::query_as(
+        let rows: Vec<DeletedWorkspace> = db::query_as(
             "SELECT slug, name, deleted_at, purge_after FROM public.tessera_deleted_workspaces_of($1)",
         )
         .bind(st.user_id)
@@ -229,7 +230,7 @@ impl AccountMutation {
         let st = state(ctx)?;
         let mut tx = st.tx.lock().await;
         let restored: Option<Uuid> =
-            sqlx::query_scalar("SELECT public.tessera_restore_workspace($1, $2)")
+            db::query_scalar("SELECT public.tessera_restore_workspace($1, $2)")
                 .bind(&slug)
                 .bind(st.user_id)
                 .fetch_one(tx.conn())
@@ -317,7 +318,7 @@ pub struct Workspace {
 }
 
 /// A deleted workspace, restorable until `purgeAfter`.
-#[derive(SimpleObject, sqlx::FromRow)]
+#[derive(SimpleObject, db::FromRow)]
 pub struct DeletedWorkspace {
     pub slug: String,
     pub name: String,

@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use crate::audit::{self, Payload};
 use crate::authz::{Permission as P, requires};
+use crate::db;
 use crate::graphql::compiled::{self, Root, Served};
 use crate::graphql::context::{page, perm, state, tx};
 use crate::graphql::errors::ApiError;
@@ -21,7 +22,7 @@ impl AuditQuery {
         }
         let mut tx = tx(ctx).await?;
         let (days, first_kept): (i32, i64) =
-            sqlx::query_as("SELECT days, first_kept FROM public.tessera_audit_retention()")
+            db::query_as("SELECT days, first_kept FROM public.tessera_audit_retention()")
                 .fetch_one(tx.conn())
                 .await
                 .map_err(ApiError::from)?;

@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::authz::{Permission as P, requires};
+use crate::db;
 use crate::graphql::compiled::{self, Root, Served};
 use crate::graphql::context::{perm, state, tx};
 use chrono::{DateTime, Utc};
@@ -84,7 +85,7 @@ impl SettingsMutation {
             .into());
         }
         let mut tx = tx(ctx).await?;
-        let done: bool = sqlx::query_scalar("SELECT public.tessera_set_mfa_required($1)")
+        let done: bool = db::query_scalar("SELECT public.tessera_set_mfa_required($1)")
             .bind(required)
             .fetch_one(tx.conn())
             .await
@@ -111,12 +112,11 @@ impl SettingsMutation {
             .into());
         }
         let mut tx = tx(ctx).await?;
-        let before: Option<i32> =
-            sqlx::query_scalar("SELECT public.tessera_set_audit_retention($1)")
-                .bind(days)
-                .fetch_one(tx.conn())
-                .await
-                .map_err(crate::graphql::errors::ApiError::from)?;
+        let before: Option<i32> = db::query_scalar("SELECT public.tessera_set_audit_retention($1)")
+            .bind(days)
+            .fetch_one(tx.conn())
+            .await
+            .map_err(crate::graphql::errors::ApiError::from)?;
         let Some(before) = before else {
             return Err(crate::graphql::errors::ApiError::not_found().into());
         };

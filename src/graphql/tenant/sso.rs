@@ -3,6 +3,7 @@
 use async_graphql::{Context, Object, Result, SimpleObject};
 
 use crate::authz::{Permission as P, requires};
+use crate::db;
 use crate::graphql::compiled::{self, Root, Served};
 use crate::graphql::context::{perm, state, tx};
 
@@ -77,7 +78,7 @@ impl SsoMutation {
             )
             .into());
         }
-        let done: bool = sqlx::query_scalar("SELECT public.tessera_set_sso_only($1)")
+        let done: bool = db::query_scalar("SELECT public.tessera_set_sso_only($1)")
             .bind(only)
             .fetch_one(tx.conn())
             .await

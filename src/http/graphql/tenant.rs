@@ -15,6 +15,7 @@ use super::transport::{
 };
 use crate::audit::EntryMeta;
 use crate::authz::{Actor, RequiresGuard};
+use crate::db;
 use crate::graphql::audit::AuditVariables;
 use crate::graphql::errors::{ApiError, ErrorCode, ensure_codes};
 use crate::graphql::{RequestState, TxCell};
@@ -312,7 +313,7 @@ async fn execute(
         tokio::spawn(async move {
             if let Ok(Some(mut tx)) = tenancy::begin(&pool, &slug, Access::ReadWrite).await
                 && touch_last_used(&mut tx, token_id).await.is_ok()
-                && sqlx::query("SET LOCAL synchronous_commit TO off")
+                && db::query("SET LOCAL synchronous_commit TO off")
                     .execute(tx.conn())
                     .await
                     .is_ok()

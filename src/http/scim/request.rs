@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::audit::{EntryMeta, NewEntry};
+use crate::db;
 use crate::http::authn::{Client, outside_allowlist};
 use crate::http::state::AppState;
 use crate::scim::error::{SCIM_JSON, ScimError};
@@ -37,7 +38,7 @@ pub(super) async fn open(
         .ok_or_else(ScimError::unauthorized)?;
     let slug = Slug::parse(slug).map_err(|_| ScimError::unauthorized())?;
     let pool = &state.inner.pool;
-    let token: Option<Uuid> = sqlx::query_scalar("SELECT public.tessera_scim_token_check($1, $2)")
+    let token: Option<Uuid> = db::query_scalar("SELECT public.tessera_scim_token_check($1, $2)")
         .bind(slug.as_str())
         .bind(hash.as_slice())
         .fetch_one(&mut *pool.acquire().await.map_err(ScimError::from)?)
