@@ -144,7 +144,7 @@ pub async fn verify(
             .fetch_optional(&mut *conn)
             .await?;
 
-    let mut rows = db::query_as::<_, Row>(
+    let mut rows = db::query_as::<Row>(
         "SELECT seq, at, actor_type, actor_id, actor_user, action, target_type, target_id, request_id,
                 client_ip, payload, prev_hash, hash
          FROM public.audit_log WHERE tenant_id = $1 ORDER BY seq",

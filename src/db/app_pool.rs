@@ -35,8 +35,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection, PgConnection};
+use super::driver::{Conn, ConnectOptions, Connection, Error};
 use tokio::sync::Notify;
 
 use crate::config::Config;
@@ -63,7 +62,8 @@ impl std::fmt::Debug for AppPool {
 }
 
 struct Shared {
-    options: PgConnectOptions,
+    url: String,
+    options: ConnectOptions,
     max: usize,
     acquire_timeout: Duration,
     max_lifetime: Duration,
@@ -87,7 +87,7 @@ struct State {
 }
 
 struct Idle {
-    conn: PgConnection,
+    conn: Conn,
     slot: usize,
     life: Life,
     since: Instant,
@@ -162,9 +162,9 @@ impl State {
 
 impl AppPool {
     /// A pool for `url` sized and timed by `cfg`. Opens one connection to check the URL.
-    pub async fn connect(cfg: &Config, url: &str) -> Result<Self, sqlx::Error> {
-        let options: PgConnectOptions = url
-            .parse::<PgConnectOptions>()?
+    pub async fn connect(cfg: &Config, url: &str) -> Result<Self, Error> {
+        let options: ConnectOptions = url
+            .parse::<ConnectOptions>()?
             .application_name("tessera")
             .statement_cache_capacity(cfg.statement_cache_capacity);
         let max = usize::try_from(cfg.pool_max_connections)
@@ -172,6 +172,7 @@ impl AppPool {
             .max(1);
         let pool = Self {
             shared: Arc::new(Shared {
+                url: url.to_owned(),
                 options,
                 max,
                 acquire_timeout: Duration::from_secs(cfg.pool_acquire_timeout_secs),
@@ -195,19 +196,20 @@ impl AppPool {
         Ok(pool)
     }
 
-    /// How this pool connects (for a connection of its own, such as a `LISTEN`er's).
-    pub fn connect_options(&self) -> PgConnectOptions {
-        self.shared.options.clone()
+    /// The URL this pool connects with (for a connection of its own, such as a
+    /// `LISTEN`er's).
+    pub fn url(&self) -> &str {
+        &self.shared.url
     }
 
     /// Any connection.
-    pub async fn acquire(&self) -> Result<PooledConn, sqlx::Error> {
+    pub async fn acquire(&self) -> Result<PooledConn, Error> {
         self.acquire_inner(&[], 0).await
     }
 
     /// A connection for work on the workspace `key` names (its slug): one of its home
     /// connections, unless neither comes back within [`HOME_WAIT`].
-    pub async fn acquire_for(&self, key: &str) -> Result<PooledConn, sqlx::Error> {
+    pub async fn acquire_for(&self, key: &str) -> Result<PooledConn, Error> {
         let (homes, key) = self.homes(key);
         self.acquire_inner(&homes, key).await
     }
@@ -230,14 +232,14 @@ impl AppPool {
         (homes, n.max(1))
     }
 
-    async fn acquire_inner(&self, homes: &[usize], key: u64) -> Result<PooledConn, sqlx::Error> {
+    async fn acquire_inner(&self, homes: &[usize], key: u64) -> Result<PooledConn, Error> {
         let shared = &self.shared;
         let start = Instant::now();
         let deadline = start + shared.acquire_timeout;
         let home_deadline = start + HOME_WAIT;
         loop {
             if shared.closed.load(Ordering::Acquire) {
-                return Err(sqlx::Error::PoolClosed);
+                return Err(Error::PoolClosed);
             }
             let homes_only = !homes.is_empty() && Instant::now() < home_deadline;
             // Interest is registered before looking, so a release between the look and the
@@ -259,7 +261,7 @@ impl AppPool {
                 Found::Open(slot) => {
                     let opened = tokio::time::timeout(
                         deadline.saturating_duration_since(Instant::now()),
-                        PgConnection::connect_with(&shared.options),
+                        Conn::connect_with(&shared.options),
                     )
                     .await;
                     return match opened {
@@ -274,7 +276,7 @@ impl AppPool {
                         }
                         Err(_) => {
                             shared.free(slot);
-                            Err(sqlx::Error::PoolTimedOut)
+                            Err(Error::PoolTimedOut)
                         }
                     };
                 }
@@ -286,7 +288,7 @@ impl AppPool {
                 Found::Wait => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() || tokio::time::timeout(left, any_released).await.is_err() {
-                        return Err(sqlx::Error::PoolTimedOut);
+                        return Err(Error::PoolTimedOut);
                     }
                 }
             }
@@ -355,7 +357,7 @@ impl Shared {
 
     /// Puts a sound connection back among the idle ones (or closes it when the pool closed or
     /// the connection has served its cap of workspaces).
-    fn release(&self, conn: PgConnection, slot: usize, life: Life) {
+    fn release(&self, conn: Conn, slot: usize, life: Life) {
         let spent = self.workspace_cap > 0 && life.served.len() >= self.workspace_cap;
         if spent || self.closed.load(Ordering::Acquire) {
             self.free(slot);
@@ -423,7 +425,7 @@ async fn reap(shared: Weak<Shared>) {
 }
 
 /// Closes a connection politely when a runtime is at hand, else drops its socket.
-fn close(conn: PgConnection) {
+fn close(conn: Conn) {
     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
         runtime.spawn(async move {
             let _ = conn.close().await;
@@ -436,7 +438,7 @@ fn close(conn: PgConnection) {
 /// [`PooledConn::close_on_drop`] was called.
 pub struct PooledConn {
     /// Always `Some`: taken only by `Drop`.
-    conn: Option<PgConnection>,
+    conn: Option<Conn>,
     slot: usize,
     life: Life,
     close: bool,
@@ -447,7 +449,7 @@ pub struct PooledConn {
 }
 
 impl PooledConn {
-    fn new(conn: PgConnection, slot: usize, life: Life, pool: &AppPool) -> Self {
+    fn new(conn: Conn, slot: usize, life: Life, pool: &AppPool) -> Self {
         Self {
             conn: Some(conn),
             slot,
@@ -474,9 +476,9 @@ impl PooledConn {
 }
 
 impl std::ops::Deref for PooledConn {
-    type Target = PgConnection;
+    type Target = Conn;
 
-    fn deref(&self) -> &PgConnection {
+    fn deref(&self) -> &Conn {
         let Some(conn) = self.conn.as_ref() else {
             unreachable!("a pooled connection is taken only when it is dropped");
         };
@@ -485,7 +487,7 @@ impl std::ops::Deref for PooledConn {
 }
 
 impl std::ops::DerefMut for PooledConn {
-    fn deref_mut(&mut self) -> &mut PgConnection {
+    fn deref_mut(&mut self) -> &mut Conn {
         let Some(conn) = self.conn.as_mut() else {
             unreachable!("a pooled connection is taken only when it is dropped");
         };

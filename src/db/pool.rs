@@ -1,6 +1,5 @@
 use std::time::Duration;
 
-use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::AppPool;
@@ -8,18 +7,22 @@ use crate::config::Config;
 
 /// The runtime pool (see [`AppPool`]). Connections carry no session state of their own:
 /// tenant context is set transaction-locally per request.
-pub async fn connect_app_pool(cfg: &Config, url: &str) -> Result<AppPool, sqlx::Error> {
+pub async fn connect_app_pool(cfg: &Config, url: &str) -> Result<AppPool, super::Error> {
     AppPool::connect(cfg, url).await
 }
 
 /// The migrator pool, sized for migration concurrency. Only migration and provisioning
 /// code receives it.
-pub async fn connect_migrator_pool(cfg: &Config, url: &str) -> Result<PgPool, sqlx::Error> {
+pub async fn connect_migrator_pool(
+    cfg: &Config,
+    url: &str,
+) -> Result<super::MigratorPool, sqlx::Error> {
+    let max = u32::try_from(cfg.migrate_concurrency + 1).unwrap_or(u32::MAX);
     let opts: PgConnectOptions = url
         .parse::<PgConnectOptions>()?
         .application_name("tessera-migrator");
     PgPoolOptions::new()
-        .max_connections(u32::try_from(cfg.migrate_concurrency + 1).unwrap_or(u32::MAX))
+        .max_connections(max)
         .acquire_timeout(Duration::from_secs(60))
         .max_lifetime(Duration::from_secs(600))
         .connect_with(opts)
@@ -37,7 +40,7 @@ pub async fn rebuild_role_memberships(pool: &AppPool) -> usize {
             continue;
         };
         // Any membership test of the session user rebuilds its whole list.
-        let done = sqlx::query("SELECT pg_has_role(session_user, 'pg_monitor', 'MEMBER')")
+        let done = super::query("SELECT pg_has_role(session_user, 'pg_monitor', 'MEMBER')")
             .execute(&mut *conn)
             .await;
         if done.is_ok() {
@@ -51,5 +54,5 @@ pub async fn rebuild_role_memberships(pool: &AppPool) -> usize {
 #[derive(Clone, Debug)]
 pub struct Pools {
     pub app: AppPool,
-    pub migrator: PgPool,
+    pub migrator: super::MigratorPool,
 }

@@ -1,6 +1,6 @@
 //! A transaction on a pooled connection (see [`super::app_pool`]).
 
-use sqlx::{Executor, PgConnection};
+use super::driver::{Conn, Error, Executor};
 
 use super::app_pool::PooledConn;
 
@@ -29,7 +29,7 @@ impl TxConn {
         }
     }
 
-    pub fn conn(&mut self) -> &mut PgConnection {
+    pub fn conn(&mut self) -> &mut Conn {
         let Some(conn) = self.conn.as_deref_mut() else {
             unreachable!("a transaction's connection is taken only when it is dropped");
         };
@@ -38,7 +38,7 @@ impl TxConn {
 
     /// Ends the transaction with `statement` (COMMIT or ROLLBACK). On any error its state is
     /// unknown, so it stays open and dropping rolls back or closes.
-    pub async fn end(&mut self, statement: &'static str) -> Result<(), sqlx::Error> {
+    pub async fn end(&mut self, statement: &'static str) -> Result<(), Error> {
         self.conn().execute(statement).await?;
         self.open = false;
         if let Some(conn) = self.conn.as_mut() {

@@ -138,12 +138,11 @@ impl AppState {
         // LISTEN needs a session of its own: through PgBouncer in transaction mode it goes
         // to the database directly.
         let listen = match &cfg.database_listen_url {
-            Some(url) => url
-                .parse::<crate::db::ConnectOptions>()
-                .map_err(|e| format!("database_listen_url: {e}"))?,
-            None => pool.connect_options(),
+            Some(url) => url.as_str(),
+            None => pool.url(),
         };
-        live.listen(listen);
+        live.listen(listen)
+            .map_err(|e| format!("database_listen_url: {e}"))?;
         let shared_joins = shared_joins(&pool).await;
         let outbound = Arc::new(crate::net::Outbound::new(crate::net::AddressPolicy {
             allow_loopback: network.allow_loopback,

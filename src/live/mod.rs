@@ -168,9 +168,11 @@ impl Hub {
 
     /// Listens on [`CHANNEL`] with its own connection (not from the request pool) until the
     /// process ends, reconnecting after a loss and telling subscribers to resync.
-    pub fn listen(self: &Arc<Self>, options: PgConnectOptions) -> tokio::task::JoinHandle<()> {
+    /// `url` is checked before anything is spawned.
+    pub fn listen(self: &Arc<Self>, url: &str) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
+        let options: PgConnectOptions = url.parse()?;
         let hub = self.clone();
-        tokio::spawn(async move {
+        Ok(tokio::spawn(async move {
             let pool = PgPoolOptions::new()
                 .max_connections(1)
                 .connect_lazy_with(options.application_name("tessera-live"));
@@ -182,11 +184,11 @@ impl Hub {
                 hub.publish(Signal::Resync);
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
-        })
+        }))
     }
 }
 
-async fn listen_once(hub: &Hub, pool: &db::MigratorPool) -> Result<(), db::Error> {
+async fn listen_once(hub: &Hub, pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(CHANNEL).await?;
     // Anything announced while the connection was down is gone: subscribers refetch.

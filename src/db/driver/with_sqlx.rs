@@ -1,29 +1,34 @@
-//! The driver seam: the one place the application names its PostgreSQL driver.
-//!
-//! Every statement the server runs as the runtime role, and the provisioning, import and
-//! key-rotation code that runs as the migrator, reaches the driver through these names —
-//! `db::query`, `db::Conn`, `db::Error`, … — never through the driver's crate. Only the
-//! pools themselves, the migration runner, database bootstrap, the cluster tools, the CLI
-//! and the bench name the driver directly; `ci/gates.sh` refuses any other file that does.
-//!
-//! Why a seam: the request transaction is to move to a driver that pipelines (`BEGIN`, the
-//! tenant entry and the first statement in one round trip; issue 24, `docs/decisions.md`),
-//! and "one driver on the request path" makes that switch whole. With every statement
-//! behind these names, the switch is a change to this module and the pool rather than to
-//! some sixty modules at once, and the error helpers below keep SQLSTATE inspection in one
-//! place.
+//! The seam on sqlx: what the server is built on by default.
 
 use std::borrow::Cow;
+
+use super::Violation;
 
 pub use sqlx::postgres::{PgArguments as Args, PgConnectOptions as ConnectOptions, PgRow as Row};
 pub use sqlx::types::Json;
 pub use sqlx::{
     Arguments, Connection, Error, Executor, FromRow, PgConnection as Conn, PgPool as MigratorPool,
-    Row as RowExt, query, query_as, query_as_with, query_scalar, query_scalar_with, raw_sql,
+    Row as RowExt, query, query_as_with, query_scalar_with, raw_sql,
 };
 
 /// A transaction on a migrator connection (provisioning, import, key rotation).
 pub type MigratorTx<'c> = sqlx::Transaction<'c, sqlx::Postgres>;
+
+/// A statement whose rows decode into `O` (a `#[derive(db::FromRow)]` struct or a tuple).
+pub fn query_as<'q, O>(sql: &'q str) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, Args>
+where
+    O: for<'r> sqlx::FromRow<'r, Row>,
+{
+    sqlx::query_as(sql)
+}
+
+/// A statement whose rows' first column decodes into `O`.
+pub fn query_scalar<'q, O>(sql: &'q str) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, O, Args>
+where
+    (O,): for<'r> sqlx::FromRow<'r, Row>,
+{
+    sqlx::query_scalar(sql)
+}
 
 /// A statement with its bound values, not yet run.
 pub type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, Args>;
@@ -90,14 +95,6 @@ pub fn message_and_detail(e: &Error) -> Option<(&str, Option<&str>)> {
         )),
         _ => None,
     }
-}
-
-/// Which integrity constraint `e` violated, by kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Violation {
-    ForeignKey,
-    Check,
-    Unique,
 }
 
 /// The kind of integrity constraint `e` violated, if it is such a violation.
