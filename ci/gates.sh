@@ -56,7 +56,7 @@ log "driver seam: only the pools, the migration runner, bootstrap, the CLI and t
 # Everything else reaches the driver through `crate::db` (src/db/driver.rs), so the request
 # path can change driver in one place (docs/decisions.md, issue 24). The live listener holds
 # a LISTEN session of its own, outside the pools.
-seam='^src/(db/(driver/with_sqlx|app_pool|tx_conn|pool|migrate|citus|bootstrap|embedded)\.rs|cli/|bin/|live/mod\.rs)'
+seam='^src/(db/(driver/with_sqlx|driver/with_tokio_postgres/[a-z_]+|app_pool|tx_conn|pool|migrate|citus|bootstrap|embedded)\.rs|cli/|bin/|live/mod\.rs)'
 leaks=$(grep -rlE '(^|[^_[:alnum:]])sqlx::|^use sqlx' src --include='*.rs' | grep -vE "$seam" || true)
 if [ -n "$leaks" ]; then
   printf 'these files name sqlx; use its names from crate::db (src/db/driver.rs):\n%s\n' "$leaks" >&2

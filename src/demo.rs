@@ -46,7 +46,7 @@ pub async fn provision(
                 let id: uuid::Uuid =
                     db::query_scalar("SELECT id FROM public.tenants WHERE slug = $1")
                         .bind(DEMO_SLUG)
-                        .fetch_one(migrator)
+                        .fetch_one(&mut *migrator.acquire().await?)
                         .await?;
                 (id, false)
             }

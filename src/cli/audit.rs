@@ -217,7 +217,7 @@ pub(super) async fn run(op: &Operator<'_>, command: AuditCommand) -> anyhow::Res
             let mut conn = op.migrator.acquire().await?;
             let mut failed = false;
             for (id, slug) in op.all_tenants().await? {
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = crate::db::begin(&mut conn).await?;
                 let signed = audit::checkpoint(&mut tx, op.keyring, id).await?;
                 if let (Some(store), Some(_)) = (&store, signed) {
                     let counter = audit::anchors::latest_counter(&mut tx, id).await?;
@@ -236,7 +236,7 @@ pub(super) async fn run(op: &Operator<'_>, command: AuditCommand) -> anyhow::Res
                 if let Some(store) = &store {
                     let until = crate::Clock::now(&crate::SystemClock)
                         + chrono::Duration::days(op.retention_days(id).await?);
-                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                    let mut tx = crate::db::begin(&mut conn).await?;
                     let n = audit::anchors::publish(&mut tx, store.as_ref(), id, until)
                         .await
                         .map_err(|e| anyhow::anyhow!("{slug}: {e}"))?;

@@ -2,11 +2,11 @@
 //! and, for operator commands, the migrator pool with the helpers they share.
 
 use anyhow::{Context as _, bail};
-use sqlx::PgPool;
 
 use crate::audit::{self, EntryMeta, NewEntry};
 use crate::config::Config;
 use crate::crypto::{Keyring, MasterKey};
+use crate::db;
 use crate::db::RoleNames;
 use crate::db::connect_migrator_pool;
 use crate::db::embedded::EmbeddedCluster;
@@ -107,7 +107,10 @@ impl Database {
 
 impl Database {
     /// The migrator pool (needs the migrator URL).
-    pub(super) async fn connect_migrator(&self, cfg: &Config) -> anyhow::Result<PgPool> {
+    pub(super) async fn connect_migrator(
+        &self,
+        cfg: &Config,
+    ) -> anyhow::Result<crate::db::MigratorPool> {
         let url = self
             .migrator_url
             .as_deref()
@@ -125,7 +128,7 @@ pub(super) struct Operator<'a> {
     pub keyring: &'a Keyring,
     pub roles: RoleNames,
     pub set: MigrationSet,
-    pub migrator: PgPool,
+    pub migrator: crate::db::MigratorPool,
 }
 
 impl<'a> Operator<'a> {
@@ -142,9 +145,9 @@ impl<'a> Operator<'a> {
     /// A workspace's id by slug.
     pub(super) async fn tenant_id(&self, slug: &str) -> anyhow::Result<uuid::Uuid> {
         let slug = Slug::parse(slug)?;
-        sqlx::query_scalar("SELECT id FROM public.tenants WHERE slug = $1")
+        db::query_scalar("SELECT id FROM public.tenants WHERE slug = $1")
             .bind(slug.as_str())
-            .fetch_optional(&self.migrator)
+            .fetch_optional(&mut *self.migrator.acquire().await?)
             .await?
             .context("no such workspace")
     }
@@ -152,8 +155,8 @@ impl<'a> Operator<'a> {
     /// Every workspace, by slug.
     pub(super) async fn all_tenants(&self) -> anyhow::Result<Vec<(uuid::Uuid, String)>> {
         Ok(
-            sqlx::query_as("SELECT id, slug FROM public.tenants ORDER BY slug")
-                .fetch_all(&self.migrator)
+            db::query_as("SELECT id, slug FROM public.tenants ORDER BY slug")
+                .fetch_all(&mut *self.migrator.acquire().await?)
                 .await?,
         )
     }
@@ -161,9 +164,9 @@ impl<'a> Operator<'a> {
     /// How many days the workspace keeps its audit entries (and its anchors).
     pub(super) async fn retention_days(&self, tenant_id: uuid::Uuid) -> anyhow::Result<i64> {
         let days: i32 =
-            sqlx::query_scalar("SELECT audit_retention_days FROM public.tenants WHERE id = $1")
+            db::query_scalar("SELECT audit_retention_days FROM public.tenants WHERE id = $1")
                 .bind(tenant_id)
-                .fetch_one(&self.migrator)
+                .fetch_one(&mut *self.migrator.acquire().await?)
                 .await?;
         Ok(i64::from(days))
     }
@@ -171,7 +174,7 @@ impl<'a> Operator<'a> {
     /// Appends an entry for an operator action taken through the command line.
     pub(super) async fn audit(
         &self,
-        conn: &mut sqlx::PgConnection,
+        conn: &mut crate::db::Conn,
         tenant_id: uuid::Uuid,
         entry: NewEntry<'_>,
     ) -> anyhow::Result<()> {

@@ -23,7 +23,7 @@ use crate::db::migrate::{self, MigrationSet};
 pub(super) async fn run(
     cfg: &Config,
     db: &Database,
-    migrator: Option<sqlx::PgPool>,
+    migrator: Option<crate::db::MigratorPool>,
     demo: bool,
 ) -> anyhow::Result<ExitCode> {
     // The demo is for trying things on one machine: its metrics are open, and on a loopback

@@ -7,6 +7,7 @@ use clap::Subcommand;
 
 use super::database::Operator;
 use crate::audit::{self, NewEntry};
+use crate::db;
 use crate::tenancy::{self, Slug};
 
 #[derive(Subcommand)]
@@ -159,7 +160,7 @@ pub(super) async fn run(op: &Operator<'_>, command: TenantCommand) -> anyhow::Re
         TenantCommand::RevokeAll { slug } => {
             let tenant_id = op.tenant_id(&slug).await?;
             let mut tx = op.migrator.begin().await?;
-            let tokens = sqlx::query(
+            let tokens = db::query(
                 "UPDATE public.api_tokens SET revoked_at = now() WHERE tenant_id = $1 AND revoked_at IS NULL",
             )
             .bind(tenant_id)
@@ -167,7 +168,7 @@ pub(super) async fn run(op: &Operator<'_>, command: TenantCommand) -> anyhow::Re
             .await?
             .rows_affected();
             let members: Vec<uuid::Uuid> =
-                sqlx::query_scalar("SELECT user_id FROM public.memberships WHERE tenant_id = $1")
+                db::query_scalar("SELECT user_id FROM public.memberships WHERE tenant_id = $1")
                     .bind(tenant_id)
                     .fetch_all(&mut *tx)
                     .await?;
@@ -226,7 +227,7 @@ async fn set_frozen(
     let tenant_id = op.tenant_id(slug).await?;
     let mut tx = op.migrator.begin().await?;
     let before: Option<String> =
-        sqlx::query_scalar("SELECT frozen FROM public.tenants WHERE id = $1 FOR UPDATE")
+        db::query_scalar("SELECT frozen FROM public.tenants WHERE id = $1 FOR UPDATE")
             .bind(tenant_id)
             .fetch_one(&mut *tx)
             .await?;
@@ -234,7 +235,7 @@ async fn set_frozen(
         Some((m, r)) => (Some(m), Some(r).filter(|r| !r.is_empty())),
         None => (None, None),
     };
-    sqlx::query("UPDATE public.tenants SET frozen = $2, frozen_reason = $3 WHERE id = $1")
+    db::query("UPDATE public.tenants SET frozen = $2, frozen_reason = $3 WHERE id = $1")
         .bind(tenant_id)
         .bind(mode)
         .bind(reason)
@@ -260,7 +261,7 @@ async fn set_frozen(
 async fn clear_allowlist(op: &Operator<'_>, slug: &str) -> anyhow::Result<Vec<String>> {
     let tenant_id = op.tenant_id(slug).await?;
     let mut tx = op.migrator.begin().await?;
-    let before: Vec<String> = sqlx::query_scalar(
+    let before: Vec<String> = db::query_scalar(
         "SELECT ip_allowlist::text[] FROM public.tenants WHERE id = $1 FOR UPDATE",
     )
     .bind(tenant_id)
@@ -269,7 +270,7 @@ async fn clear_allowlist(op: &Operator<'_>, slug: &str) -> anyhow::Result<Vec<St
     if before.is_empty() {
         return Ok(before);
     }
-    sqlx::query("UPDATE public.tenants SET ip_allowlist = '{}' WHERE id = $1")
+    db::query("UPDATE public.tenants SET ip_allowlist = '{}' WHERE id = $1")
         .bind(tenant_id)
         .execute(&mut *tx)
         .await?;

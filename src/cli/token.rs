@@ -8,6 +8,7 @@ use clap::Subcommand;
 use super::database::Operator;
 use crate::audit::NewEntry;
 use crate::authz::Scope;
+use crate::db;
 
 #[derive(Subcommand)]
 pub(super) enum TokenCommand {
@@ -39,7 +40,7 @@ pub(super) async fn run(op: &Operator<'_>, command: TokenCommand) -> anyhow::Res
     let tenant_id = op.tenant_id(&tenant).await?;
     let mut tx = op.migrator.begin().await?;
     let user_id: uuid::Uuid =
-        sqlx::query_scalar("SELECT id FROM public.users WHERE lower(email) = lower($1)")
+        db::query_scalar("SELECT id FROM public.users WHERE lower(email) = lower($1)")
             .bind(&user)
             .fetch_optional(&mut *tx)
             .await?

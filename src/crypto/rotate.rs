@@ -73,7 +73,7 @@ pub async fn rotate(
                                         | (get_byte(wrapped, 3) << 8) | get_byte(wrapped, 4)) <> $1",
     )
     .bind(current)
-    .fetch_all(pool)
+    .fetch_all(&mut *pool.acquire().await?)
     .await?;
     for tenant_id in tenants {
         let mut tx = pool.begin().await?;
@@ -102,7 +102,7 @@ pub async fn rotate(
     }
     let secrets: Vec<(Uuid, Uuid)> =
         db::query_as("SELECT tenant_id, id FROM public.tenant_secrets ORDER BY tenant_id, id")
-            .fetch_all(pool)
+            .fetch_all(&mut *pool.acquire().await?)
             .await?;
     for (tenant_id, id) in secrets {
         let mut tx = pool.begin().await?;
@@ -134,7 +134,7 @@ pub async fn rotate(
     }
     let users: Vec<Uuid> =
         db::query_scalar("SELECT user_id FROM public.user_totp ORDER BY user_id")
-            .fetch_all(pool)
+            .fetch_all(&mut *pool.acquire().await?)
             .await?;
     for user_id in users {
         let mut tx = pool.begin().await?;

@@ -8,14 +8,14 @@
 use sqlx::PgConnection;
 
 /// Whether the database is a Citus coordinator.
-pub async fn enabled(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT public.tessera_citus()")
+pub async fn enabled(conn: &mut super::Conn) -> Result<bool, super::Error> {
+    super::query_scalar("SELECT public.tessera_citus()")
         .fetch_one(conn)
         .await
 }
 
 /// A node and what it holds.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, super::FromRow)]
 pub struct Node {
     /// `host:port`.
     pub node: String,
@@ -29,9 +29,9 @@ pub struct Node {
 
 /// Every node of the cluster with the workspaces (distributed schemas) and bytes it holds;
 /// one line for the database itself without Citus.
-pub async fn status(conn: &mut PgConnection) -> Result<Vec<Node>, sqlx::Error> {
+pub async fn status(conn: &mut super::Conn) -> Result<Vec<Node>, super::Error> {
     if !enabled(&mut *conn).await? {
-        return sqlx::query_as(
+        return super::query_as(
             "SELECT coalesce(host(inet_server_addr()), 'local') || ':' || current_setting('port') AS node,
                     'single node' AS role,
                     (SELECT count(*) FROM public.tenants WHERE state = 'active') AS workspaces,
@@ -41,7 +41,7 @@ pub async fn status(conn: &mut PgConnection) -> Result<Vec<Node>, sqlx::Error> {
         .fetch_all(conn)
         .await;
     }
-    sqlx::query_as(
+    super::query_as(
         "WITH placed AS (
              SELECT s.schema_name::text AS schema, sh.nodename, sh.nodeport, sum(sh.shard_size) AS bytes
              FROM citus_schemas s
@@ -66,10 +66,10 @@ pub async fn status(conn: &mut PgConnection) -> Result<Vec<Node>, sqlx::Error> {
 
 /// Where a workspace's schema is (`host:port`), on a Citus cluster.
 pub async fn placement(
-    conn: &mut PgConnection,
+    conn: &mut super::Conn,
     schema: &str,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
+) -> Result<Option<String>, super::Error> {
+    super::query_scalar(
         "SELECT sh.nodename || ':' || sh.nodeport
          FROM citus_schemas s JOIN citus_shards sh ON sh.colocation_id = s.colocation_id
          WHERE s.schema_name = $1::regnamespace LIMIT 1",
@@ -82,9 +82,9 @@ pub async fn placement(
 /// The active workspaces whose schema is not distributed yet (made before Citus was
 /// installed), by slug.
 pub async fn undistributed(
-    conn: &mut PgConnection,
-) -> Result<Vec<(uuid::Uuid, String)>, sqlx::Error> {
-    sqlx::query_as(
+    conn: &mut super::Conn,
+) -> Result<Vec<(uuid::Uuid, String)>, super::Error> {
+    super::query_as(
         "SELECT t.id, t.slug FROM public.tenants t
          WHERE t.state = 'active'
            AND NOT EXISTS (SELECT 1 FROM citus_schemas s
@@ -98,8 +98,8 @@ pub async fn undistributed(
 /// Lets every workspace role (assigned or pooled) log in, as Citus needs on the workers
 /// (migration `public/0020_citus.sql` does it only when Citus was there as it ran). Returns
 /// how many roles changed.
-pub async fn enable_role_logins(conn: &mut PgConnection) -> Result<usize, sqlx::Error> {
-    let roles: Vec<String> = sqlx::query_scalar(
+pub async fn enable_role_logins(conn: &mut super::Conn) -> Result<usize, super::Error> {
+    let roles: Vec<String> = super::query_scalar(
         "SELECT r.rolname::text FROM pg_roles r
          WHERE NOT r.rolcanlogin
            AND r.rolname IN (SELECT db_role FROM public.tenants
@@ -108,7 +108,7 @@ pub async fn enable_role_logins(conn: &mut PgConnection) -> Result<usize, sqlx::
     .fetch_all(&mut *conn)
     .await?;
     for role in &roles {
-        sqlx::raw_sql(&format!("ALTER ROLE {} LOGIN", super::quote_ident(role)))
+        super::raw_sql(&format!("ALTER ROLE {} LOGIN", super::quote_ident(role)))
             .execute(&mut *conn)
             .await?;
     }
@@ -117,8 +117,8 @@ pub async fn enable_role_logins(conn: &mut PgConnection) -> Result<usize, sqlx::
 
 /// Distributes a workspace's schema (placed whole on a worker Citus chooses). Takes the
 /// workspace's tables' locks while it copies them.
-pub async fn distribute(conn: &mut PgConnection, schema: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT citus_schema_distribute($1::regnamespace)")
+pub async fn distribute(conn: &mut super::Conn, schema: &str) -> Result<(), super::Error> {
+    super::query("SELECT citus_schema_distribute($1::regnamespace)")
         .bind(schema)
         .execute(conn)
         .await?;
@@ -141,12 +141,12 @@ fn worker_address(address: &str) -> Result<(&str, u16), sqlx::Error> {
 /// replication; writes continue until a short final lock). Needs `wal_level = logical` on
 /// the nodes.
 pub async fn move_schema(
-    conn: &mut PgConnection,
+    conn: &mut super::Conn,
     schema: &str,
     host: &str,
     port: i32,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT citus_schema_move($1::regnamespace, $2, $3, 'force_logical')")
+) -> Result<(), super::Error> {
+    super::query("SELECT citus_schema_move($1::regnamespace, $2, $3, 'force_logical')")
         .bind(schema)
         .bind(host)
         .bind(port)

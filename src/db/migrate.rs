@@ -357,7 +357,12 @@ pub async fn run(
         }
     }
     report.failures.sort_by(|a, b| a.slug.cmp(&b.slug));
-    super::fill_role_pool(&mut *pool.acquire().await?, super::ROLE_POOL_TARGET).await?;
+    // The pool of ready workspace roles (`super::fill_role_pool`; the function exists once
+    // the shared schema is migrated).
+    let _: i32 = sqlx::query_scalar("SELECT public.tessera_role_pool_fill($1)")
+        .bind(super::ROLE_POOL_TARGET)
+        .fetch_one(pool)
+        .await?;
     Ok(report)
 }
 

@@ -21,12 +21,24 @@ pub async fn connect_migrator_pool(
     let opts: PgConnectOptions = url
         .parse::<PgConnectOptions>()?
         .application_name("tessera-migrator");
-    PgPoolOptions::new()
+    let pool = PgPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(60))
         .max_lifetime(Duration::from_secs(600))
         .connect_with(opts)
-        .await
+        .await?;
+    #[cfg(feature = "driver-tokio-postgres")]
+    let pool = {
+        // The server's own statements run on this driver's connections of the same role.
+        let mut own = cfg.clone();
+        own.pool_max_connections = max;
+        own.pool_acquire_timeout_secs = 60;
+        let conns = AppPool::connect(&own, url)
+            .await
+            .map_err(|e| sqlx::Error::Configuration(e.to_string().into()))?;
+        super::MigratorPool::new(pool, conns)
+    };
+    Ok(pool)
 }
 
 /// Rebuilds each idle runtime connection's cached list of the runtime role's memberships,

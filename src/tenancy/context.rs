@@ -1,7 +1,6 @@
 //! The request transaction. The only way to reach tenant tables.
 //!
-//! A tenant request enters its workspace in two round trips: `BEGIN`, then the prepared
-//! statement `SELECT * FROM public.tessera_enter_v3($1, $2, $3, $4, $5)`, which resolves the
+//! A tenant request enters its workspace with `BEGIN` and then the prepared statement `SELECT * FROM public.tessera_enter_v3($1, $2, $3, $4, $5)`, which resolves the
 //! slug, decides whether the workspace's IP allowlist admits the client's address, sets
 //! `search_path`, `role` and `tessera.tenant_id` transaction-locally and, already as the
 //! workspace's role, looks up the caller's token or membership. [`TenantTx`] tracks the
@@ -9,8 +8,10 @@
 //! connection is only ever returned to the pool after its COMMIT or ROLLBACK completed, or
 //! closed, and one that ended cleanly goes back without a check.
 //!
-//! Why two round trips rather than one: both statements used to travel as one simple-query
-//! message, with the values as SQL literals. The simple protocol parses and plans the entry
+//! On sqlx (the default driver) that is two round trips; on tokio-postgres (`--features
+//! driver-tokio-postgres`) both are written before either answer is read ([`db::begin_with`]).
+//! Why not one simple-query message instead: both statements used to travel as one
+//! simple-query message, with the values as SQL literals. The simple protocol parses and plans the entry
 //! on every request; preparing it costs the extra round trip and still gave 9% more reads
 //! with 15% less database time per read (`docs/benchmarks.md`). The values are now bound
 //! parameters, so no request value is ever spliced into SQL text.
@@ -163,14 +164,7 @@ pub async fn enter(
             delete_requested: false,
             ip_allowed: false,
         };
-        let entered = match tx.tx.conn().execute(begin).await {
-            Ok(_) => {
-                entry_query(slug, entrant, client)
-                    .fetch_all(tx.tx.conn())
-                    .await
-            }
-            Err(e) => Err(e),
-        };
+        let entered = db::begin_with(tx.tx.conn(), begin, entry_query(slug, entrant, client)).await;
         match entered {
             Ok(rows) => break (tx, rows),
             Err(e) => {
@@ -348,8 +342,7 @@ impl TenantTx {
         use futures_util::StreamExt;
         use tokio::io::AsyncWriteExt;
 
-        #[allow(clippy::disallowed_methods)] // the one caller that reads a COPY to its end
-        let mut chunks = self.conn().copy_out_raw(copy).await?;
+        let mut chunks = db::copy_out(self.conn(), copy).await?;
         let mut written = 0u64;
         let mut failed = None;
         while let Some(chunk) = chunks.next().await {

@@ -19,7 +19,6 @@ use super::slug::{Slug, SlugError};
 use crate::audit::{self, EntryMeta, NewEntry};
 use crate::crypto::Keyring;
 use crate::db;
-use crate::db::Connection;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TenancyError {
@@ -133,7 +132,7 @@ pub async fn create_tenant(
     if CREATED.fetch_add(1, Ordering::Relaxed) % RECYCLE_AFTER == RECYCLE_AFTER - 1 {
         conn.close_on_drop();
     }
-    let mut tx = conn.begin().await?;
+    let mut tx = db::begin(&mut conn).await?;
     let p = Provision {
         keyring,
         expected_version,
@@ -238,6 +237,6 @@ pub async fn list_tenants(pool: &db::MigratorPool) -> Result<Vec<Tenant>, db::Er
         "SELECT id, slug, name, db_role, state, schema_version, created_at
          FROM public.tenants ORDER BY slug",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *pool.acquire().await?)
     .await
 }

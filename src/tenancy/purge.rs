@@ -34,7 +34,7 @@ pub async fn purge_due(
          ORDER BY purge_after",
     )
     .bind(only)
-    .fetch_all(migrator)
+    .fetch_all(&mut *migrator.acquire().await.map_err(db)?)
     .await
     .map_err(db)?;
     let mut done = Vec::new();
@@ -44,7 +44,7 @@ pub async fn purge_due(
         let has_schema: bool =
             db::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
                 .bind(&schema)
-                .fetch_one(migrator)
+                .fetch_one(&mut *migrator.acquire().await.map_err(db)?)
                 .await
                 .map_err(db)?;
         let mut objects = 0;
@@ -52,7 +52,7 @@ pub async fn purge_due(
             // Attachments, and background exports' files (tenant migration 0004 on).
             let has_exports: bool = db::query_scalar("SELECT to_regclass($1) IS NOT NULL")
                 .bind(format!("\"{schema}\".exports"))
-                .fetch_one(migrator)
+                .fetch_one(&mut *migrator.acquire().await.map_err(db)?)
                 .await
                 .map_err(db)?;
             let mut sql = format!("SELECT object_key FROM \"{schema}\".attachments");
@@ -62,7 +62,7 @@ pub async fn purge_due(
                 ));
             }
             let keys: Vec<String> = db::query_scalar(&sql)
-                .fetch_all(migrator)
+                .fetch_all(&mut *migrator.acquire().await.map_err(db)?)
                 .await
                 .map_err(db)?;
             for key in keys.iter().filter_map(|k| ObjectKey::parse(k)) {

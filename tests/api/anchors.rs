@@ -241,7 +241,7 @@ async fn anchors_in_a_locked_bucket_reveal_a_rewound_tail_and_cannot_be_removed(
     .execute(&mut su)
     .await
     .unwrap();
-    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let mut conn = app.db.owner.acquire().await.unwrap();
     let own = audit::verify(&mut conn, &app.db.keyring, tenant)
         .await
         .unwrap();
@@ -342,7 +342,7 @@ async fn a_recomputed_chain_without_its_checkpoints_differs_from_the_anchors() {
         .await
         .unwrap();
 
-    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let mut conn = app.db.owner.acquire().await.unwrap();
     let own = audit::verify(&mut conn, &app.db.keyring, tenant)
         .await
         .unwrap();

@@ -110,7 +110,7 @@ async fn a_workspace_moves_to_the_other_worker_while_clients_write() {
     };
     let app = std::sync::Arc::new(TestApp::spawn().await);
     let s = seed(&app, "mover").await;
-    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let mut conn = app.db.owner.acquire().await.unwrap();
     let from = tessera::db::citus::placement(&mut conn, "tenant_mover")
         .await
         .unwrap()
@@ -192,7 +192,7 @@ async fn a_workspace_moves_to_the_other_worker_while_clients_write() {
         acknowledged.len()
     );
 
-    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let mut conn = app.db.owner.acquire().await.unwrap();
     assert_eq!(
         tessera::db::citus::placement(&mut conn, "tenant_mover")
             .await
@@ -201,7 +201,7 @@ async fn a_workspace_moves_to_the_other_worker_while_clients_write() {
     );
     let ids: Vec<uuid::Uuid> = acknowledged.iter().map(|i| i.parse().unwrap()).collect();
     let kept: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM tenant_mover.ideas WHERE id = ANY($1)")
+        tessera::db::query_scalar("SELECT count(*) FROM tenant_mover.ideas WHERE id = ANY($1)")
             .bind(&ids)
             .fetch_one(&mut *conn)
             .await
@@ -211,7 +211,7 @@ async fn a_workspace_moves_to_the_other_worker_while_clients_write() {
         i64::try_from(ids.len()).unwrap(),
         "every acknowledged write is kept"
     );
-    let action: String = sqlx::query_scalar(
+    let action: String = tessera::db::query_scalar(
         "SELECT action FROM public.audit_log WHERE tenant_id = $1 AND action = 'workspace.move'",
     )
     .bind(s.tenant.id)
@@ -250,7 +250,7 @@ async fn workspaces_made_before_citus_are_distributed_by_the_operator() {
     .execute(&mut su)
     .await
     .unwrap();
-    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let mut conn = app.db.owner.acquire().await.unwrap();
     assert_eq!(
         tessera::db::citus::placement(&mut conn, "tenant_legacy")
             .await
@@ -284,7 +284,7 @@ async fn workspaces_made_before_citus_are_distributed_by_the_operator() {
         out.contains("legacy: distributed to") && out.contains("1 workspaces distributed"),
         "{out}"
     );
-    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let mut conn = app.db.owner.acquire().await.unwrap();
     assert!(
         tessera::db::citus::placement(&mut conn, "tenant_legacy")
             .await

@@ -150,7 +150,7 @@ async fn keyed_mutations_cut_by_sigkill_take_effect_exactly_once_after_retry() {
     .await
     .unwrap();
     assert_eq!(audited, N as i64, "one audit entry per effect");
-    let mut conn = db.migrator.acquire().await.unwrap();
+    let mut conn = db.owner.acquire().await.unwrap();
     let report = tessera::audit::verify(&mut conn, &db.keyring, tenant.id)
         .await
         .unwrap();

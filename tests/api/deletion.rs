@@ -158,7 +158,7 @@ async fn a_deleted_workspace_is_gone_at_once_restorable_for_a_while_then_purged(
     assert!(q("SELECT state = 'purged' FROM public.tenants WHERE id = $1").await);
     assert_eq!(objects(), 0, "stored objects are deleted");
     // The chain still verifies; its payloads are unreadable; it records every step.
-    let mut conn = m.acquire().await.unwrap();
+    let mut conn = app.db.owner.acquire().await.unwrap();
     let report = tessera::audit::verify(&mut conn, &app.db.keyring, s.tenant.id)
         .await
         .unwrap();

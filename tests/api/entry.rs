@@ -12,7 +12,7 @@ use crate::helpers::{TestApp, TestDb, code, seed};
 /// The one connection of a pool of one: no transaction open, runtime role, no tenant context.
 async fn assert_clean(app: &TestApp) {
     let mut conn = app.pool.acquire().await.unwrap();
-    let (user, path, tenant, uid): (String, String, String, String) = sqlx::query_as(
+    let (user, path, tenant, uid): (String, String, String, String) = tessera::db::query_as(
         "SELECT current_user::text, current_setting('search_path'),
                 coalesce(current_setting('tessera.tenant_id', true), ''),
                 coalesce(current_setting('tessera.user_id', true), '')",
@@ -24,7 +24,7 @@ async fn assert_clean(app: &TestApp) {
     assert_eq!(path, "\"$user\", public");
     assert_eq!((tenant.as_str(), uid.as_str()), ("", ""));
     // A savepoint exists only inside a transaction block.
-    let outside = sqlx::Executor::execute(&mut *conn, "SAVEPOINT tessera_probe").await;
+    let outside = tessera::db::Executor::execute(&mut *conn, "SAVEPOINT tessera_probe").await;
     let message = outside.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(
         message.contains("can only be used in transaction blocks"),
@@ -103,7 +103,7 @@ async fn a_request_abandoned_by_its_client_rolls_back_and_frees_the_connection()
             .await
             .unwrap()
             .unwrap();
-        sqlx::query("INSERT INTO ideas (id, title) VALUES (gen_random_uuid(), 'never')")
+        tessera::db::query("INSERT INTO ideas (id, title) VALUES (gen_random_uuid(), 'never')")
             .execute(tx.conn())
             .await
             .unwrap();

@@ -14,14 +14,14 @@ fn now() -> chrono::DateTime<chrono::Utc> {
 }
 
 async fn verify(app: &TestApp, tenant: uuid::Uuid) -> audit::VerifyReport {
-    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let mut conn = app.db.owner.acquire().await.unwrap();
     audit::verify(&mut conn, &app.db.keyring, tenant)
         .await
         .unwrap()
 }
 
 async fn checkpoint(app: &TestApp, tenant: uuid::Uuid) -> Option<i64> {
-    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let mut conn = app.db.owner.acquire().await.unwrap();
     audit::checkpoint(&mut conn, &app.db.keyring, tenant)
         .await
         .unwrap()
@@ -174,7 +174,7 @@ async fn retention_removes_old_entries_only_behind_a_signed_anchor() {
     // Three entries from the future's point of view: "recent" once the clock moves on.
     let later = now() + Duration::days(90);
     {
-        let mut tx = app.db.migrator.begin().await.unwrap();
+        let mut tx = app.db.owner.begin().await.unwrap();
         for i in 0..3 {
             audit::append(
                 &mut tx,
@@ -207,7 +207,7 @@ async fn retention_removes_old_entries_only_behind_a_signed_anchor() {
         .unwrap();
     // 100 days on: the seeded entries are older than the 30-day window, the three are not.
     let now = now() + Duration::days(100);
-    let mut tx = app.db.migrator.begin().await.unwrap();
+    let mut tx = app.db.owner.begin().await.unwrap();
     let pruned = audit::retention::prune(&mut tx, &app.db.keyring, t, now)
         .await
         .unwrap()
@@ -220,7 +220,7 @@ async fn retention_removes_old_entries_only_behind_a_signed_anchor() {
     assert_eq!(r.floor, Some(old + 1));
     assert_eq!(r.entries, 4, "three kept, and the prune's own entry");
     // Nothing more to remove on a second run.
-    let mut tx = app.db.migrator.begin().await.unwrap();
+    let mut tx = app.db.owner.begin().await.unwrap();
     assert_eq!(
         audit::retention::prune(&mut tx, &app.db.keyring, t, now)
             .await
@@ -231,7 +231,7 @@ async fn retention_removes_old_entries_only_behind_a_signed_anchor() {
 
     // The runtime role still cannot delete entries, not even below the floor.
     let mut conn = app.pool.acquire().await.unwrap();
-    let refused = sqlx::query("DELETE FROM public.audit_log WHERE tenant_id = $1")
+    let refused = tessera::db::query("DELETE FROM public.audit_log WHERE tenant_id = $1")
         .bind(t)
         .execute(&mut *conn)
         .await;
@@ -294,10 +294,10 @@ async fn owners_set_the_retention_window_and_the_change_is_audited() {
     assert_eq!(changes["before"], 2557, "{body}");
     assert_eq!(changes["after"], 365, "{body}");
     // An API token cannot change it, whatever its scopes.
-    let tenant = sqlx::query_as(
+    let tenant = tessera::db::query_as(
         "SELECT id, slug, name, db_role, state, schema_version, created_at FROM public.tenants WHERE slug = 'retain'",
     )
-    .fetch_one(&app.db.migrator)
+    .fetch_one(&mut *app.db.owner.acquire().await.unwrap())
     .await
     .unwrap();
     let user: uuid::Uuid =

@@ -237,7 +237,7 @@ async fn export_import_export_round_trips_and_a_forged_document_is_refused() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let copy = tessera::tenancy::list_tenants(&app.db.migrator)
+    let copy = tessera::tenancy::list_tenants(&app.db.owner)
         .await
         .unwrap()
         .into_iter()

@@ -165,7 +165,7 @@ async fn a_background_export_is_stored_and_served_only_through_fresh_signed_link
     assert_ne!(resp.status(), 200);
 
     // Every step is in the chain, and the chain verifies.
-    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let mut conn = app.db.owner.acquire().await.unwrap();
     let report = tessera::audit::verify(&mut conn, &app.db.keyring, s.tenant.id)
         .await
         .unwrap();
@@ -383,7 +383,7 @@ async fn a_failing_store_is_retried_then_the_export_is_marked_failed() {
         .await
         .unwrap();
     assert_eq!(left, 0, "a given-up job leaves the queue");
-    let mut conn = db.migrator.acquire().await.unwrap();
+    let mut conn = db.owner.acquire().await.unwrap();
     let entries = tessera::audit::list(&mut conn, &db.keyring, tenant.id, 0, 100)
         .await
         .unwrap();

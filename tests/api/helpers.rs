@@ -46,7 +46,10 @@ pub struct TestDb {
     pub name: String,
     pub roles: RoleNames,
     pub cfg: Config,
+    /// The migrator role's sqlx pool, for the tests' own statements.
     pub migrator: PgPool,
+    /// The same role's pool as the server's code takes it (provisioning, seeding).
+    pub owner: db::MigratorPool,
     pub set: MigrationSet,
     pub app_url: String,
     pub migrator_url: String,
@@ -117,9 +120,10 @@ impl TestDb {
             _ => direct_app_url,
         };
         let migrator_url = url_for(&roles.migrator, &name);
-        let migrator = db::connect_migrator_pool(&cfg, &migrator_url)
+        let owner = db::connect_migrator_pool(&cfg, &migrator_url)
             .await
             .expect("migrator pool");
+        let migrator = db::sqlx_pool(&owner).clone();
         let set = MigrationSet::load(dir).expect("migrations");
         let report = migrate::run(&migrator, &roles, &set, 4)
             .await
@@ -134,6 +138,7 @@ impl TestDb {
             roles,
             cfg,
             migrator,
+            owner,
             set,
             app_url,
             migrator_url,
@@ -154,7 +159,7 @@ impl TestDb {
     pub async fn create_tenant(&self, slug: &str) -> Tenant {
         let slug = Slug::parse(slug).expect("slug");
         tenancy::create_tenant(
-            &self.migrator,
+            &self.owner,
             &self.keyring,
             &slug,
             &format!("Workspace {slug}"),
@@ -166,7 +171,7 @@ impl TestDb {
 
     /// Adds a user (created if new) to a workspace; returns the user id.
     pub async fn add_user(&self, tenant: &Tenant, email: &str, role: Role) -> Uuid {
-        let mut conn = self.migrator.acquire().await.unwrap();
+        let mut conn = self.owner.acquire().await.unwrap();
         let user = tessera::identity::ensure_user(&mut conn, email, email)
             .await
             .unwrap();
@@ -177,7 +182,7 @@ impl TestDb {
     }
 
     pub async fn token(&self, tenant: &Tenant, user: Uuid, scopes: &[Scope]) -> String {
-        let mut conn = self.migrator.acquire().await.unwrap();
+        let mut conn = self.owner.acquire().await.unwrap();
         let (_, secret) = tessera::identity::mint_token(&mut conn, tenant.id, user, "test", scopes)
             .await
             .expect("mint");

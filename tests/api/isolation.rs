@@ -130,11 +130,11 @@ async fn sql_naming_another_tenant_schema_is_denied_by_the_database() {
             .await
             .unwrap()
             .unwrap();
-        let err = sqlx::query(stmt).execute(tx.conn()).await.expect_err(stmt);
-        let db_code = err
-            .as_database_error()
-            .and_then(|e| e.code())
-            .map(|c| c.into_owned());
+        let err = tessera::db::query(stmt)
+            .execute(tx.conn())
+            .await
+            .expect_err(stmt);
+        let db_code = tessera::db::sqlstate(&err).map(|c| c.into_owned());
         assert!(
             matches!(db_code.as_deref(), Some("42501") | Some("42P01")),
             "{stmt}: {err}"
@@ -146,18 +146,15 @@ async fn sql_naming_another_tenant_schema_is_denied_by_the_database() {
         .await
         .unwrap()
         .unwrap();
-    sqlx::query("SELECT set_config('search_path', 'tenant_bravo, public', true)")
+    tessera::db::query("SELECT set_config('search_path', 'tenant_bravo, public', true)")
         .execute(tx.conn())
         .await
         .unwrap();
-    let err = sqlx::query("SELECT count(*) FROM projects")
+    let err = tessera::db::query("SELECT count(*) FROM projects")
         .execute(tx.conn())
         .await
         .expect_err("B via search_path");
-    let db_code = err
-        .as_database_error()
-        .and_then(|e| e.code())
-        .map(|c| c.into_owned());
+    let db_code = tessera::db::sqlstate(&err).map(|c| c.into_owned());
     assert!(
         matches!(db_code.as_deref(), Some("42501") | Some("42P01")),
         "{err}"
@@ -168,7 +165,7 @@ async fn sql_naming_another_tenant_schema_is_denied_by_the_database() {
         .await
         .unwrap()
         .unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tenant_alpha.projects")
+    let n: i64 = tessera::db::query_scalar("SELECT count(*) FROM tenant_alpha.projects")
         .fetch_one(tx.conn())
         .await
         .unwrap();
@@ -188,7 +185,7 @@ async fn rls_hides_other_workspaces_rows_in_shared_tables() {
         .await
         .unwrap()
         .unwrap();
-    let counts: (i64, i64, i64) = sqlx::query_as(
+    let counts: (i64, i64, i64) = tessera::db::query_as(
         "SELECT (SELECT count(*) FROM public.memberships), (SELECT count(*) FROM public.api_tokens),
                 (SELECT count(*) FROM public.users)",
     )
@@ -201,14 +198,14 @@ async fn rls_hides_other_workspaces_rows_in_shared_tables() {
         "A sees only its own member, token and user"
     );
     let foreign: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM public.memberships WHERE tenant_id = $1")
+        tessera::db::query_scalar("SELECT count(*) FROM public.memberships WHERE tenant_id = $1")
             .bind(b.tenant.id)
             .fetch_one(tx.conn())
             .await
             .unwrap();
     assert_eq!(foreign, 0);
     // Writing a row for B from A's transaction violates the policy's WITH CHECK.
-    let err = sqlx::query(
+    let err = tessera::db::query(
         "INSERT INTO public.memberships (tenant_id, user_id, role) VALUES ($1, $2, 'owner')",
     )
     .bind(b.tenant.id)
@@ -217,7 +214,7 @@ async fn rls_hides_other_workspaces_rows_in_shared_tables() {
     .await
     .expect_err("cross-tenant insert");
     assert_eq!(
-        err.as_database_error().and_then(|e| e.code()).as_deref(),
+        tessera::db::sqlstate(&err).as_deref(),
         Some("42501"),
         "{err}"
     );
@@ -228,7 +225,7 @@ async fn rls_hides_other_workspaces_rows_in_shared_tables() {
         .await
         .unwrap()
         .unwrap();
-    let seen: i64 = sqlx::query_scalar(
+    let seen: i64 = tessera::db::query_scalar(
         "SELECT count(*) FROM (SELECT set_config('tessera.tenant_id', $1, true)) s, public.memberships",
     )
     .bind(b.tenant.id.to_string())
@@ -275,12 +272,9 @@ async fn queries_run_in_read_only_transactions() {
         .await
         .unwrap()
         .unwrap();
-    let err = sqlx::query("UPDATE projects SET name = 'x'")
+    let err = tessera::db::query("UPDATE projects SET name = 'x'")
         .execute(tx.conn())
         .await
         .expect_err("write in a read-only transaction");
-    assert_eq!(
-        err.as_database_error().and_then(|e| e.code()).as_deref(),
-        Some("25006")
-    );
+    assert_eq!(tessera::db::sqlstate(&err).as_deref(), Some("25006"));
 }

@@ -26,10 +26,10 @@ async fn team(app: &TestApp) -> Team<'_> {
         )
         .await;
     assert!(created.get("errors").is_none(), "{created}");
-    let tenant = sqlx::query_as(
+    let tenant = tessera::db::query_as(
         "SELECT id, slug, name, db_role, state, schema_version, created_at FROM public.tenants WHERE slug = 'acme'",
     )
-    .fetch_one(&app.db.migrator)
+    .fetch_one(&mut *app.db.owner.acquire().await.unwrap())
     .await
     .unwrap();
     Team {

@@ -367,7 +367,7 @@ async fn tokens_are_minted_by_owner_and_admin_sessions_only_and_never_logged() {
     assert_eq!(code(&body), "FORBIDDEN");
     // The audit entry names the token but never holds its secret.
     let sealed: Vec<String> = {
-        let mut conn = app.db.migrator.acquire().await.unwrap();
+        let mut conn = app.db.owner.acquire().await.unwrap();
         audit::list(&mut conn, &app.db.keyring, s.tenant.id, 0, 1000)
             .await
             .unwrap()
@@ -419,7 +419,7 @@ async fn identity_events_land_in_the_chains_of_the_users_workspaces() {
             "auth.sessions_revoked"
         ]
     );
-    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let mut conn = app.db.owner.acquire().await.unwrap();
     let report = audit::verify(&mut conn, &app.db.keyring, s.tenant.id)
         .await
         .unwrap();

@@ -73,7 +73,7 @@ async fn a_new_tenant_migration_reaches_every_schema_and_a_no_op_run_does_no_per
     );
     // New workspaces are cloned from the migrated template.
     let slug = tessera::tenancy::Slug::parse("after").unwrap();
-    let t = tessera::tenancy::create_tenant(&db.migrator, &db.keyring, &slug, "After", v)
+    let t = tessera::tenancy::create_tenant(&db.owner, &db.keyring, &slug, "After", v)
         .await
         .unwrap();
     assert_eq!(t.schema_version, v);

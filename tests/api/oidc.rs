@@ -373,7 +373,7 @@ async fn sso_signs_people_into_their_own_workspace_only() {
         actions.contains(&"configureSso") && actions.contains(&"setSsoOnly"),
         "{actions:?}"
     );
-    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let mut conn = app.db.owner.acquire().await.unwrap();
     let entries = tessera::audit::list(&mut conn, &app.db.keyring, acme.tenant.id, 0, 1000)
         .await
         .unwrap();

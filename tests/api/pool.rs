@@ -12,7 +12,7 @@ async fn backend_of(pool: &AppPool, slug: &str) -> i32 {
         .await
         .unwrap()
         .unwrap();
-    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+    let pid: i32 = tessera::db::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(tx.conn())
         .await
         .unwrap();
@@ -57,7 +57,7 @@ async fn a_busy_home_gives_way_to_another_connection() {
     let a = pool.acquire_for("busy").await.unwrap();
     let b = pool.acquire_for("busy").await.unwrap();
     let mut c = pool.acquire_for("busy").await.unwrap();
-    let held: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+    let held: i32 = tessera::db::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(&mut *c)
         .await
         .unwrap();
@@ -84,7 +84,7 @@ async fn a_connection_that_died_in_use_is_not_handed_out_again() {
     let db = TestDb::new().await;
     let pool = db.app_pool(1).await;
     let mut conn = pool.acquire().await.unwrap();
-    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+    let pid: i32 = tessera::db::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(&mut *conn)
         .await
         .unwrap();
@@ -98,12 +98,17 @@ async fn a_connection_that_died_in_use_is_not_handed_out_again() {
         .unwrap();
     assert!(ended);
     // The backend is gone: this statement fails, and the connection goes back right after.
-    assert!(sqlx::query("SELECT 1").execute(&mut *conn).await.is_err());
+    assert!(
+        tessera::db::query("SELECT 1")
+            .execute(&mut *conn)
+            .await
+            .is_err()
+    );
     drop(conn);
     // The next caller, within the ten seconds in which idle connections are not pinged
     // before use, gets a working connection, not the dead one.
     let mut again = pool.acquire().await.unwrap();
-    let other: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+    let other: i32 = tessera::db::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(&mut *again)
         .await
         .unwrap();
@@ -121,7 +126,7 @@ async fn the_pool_stays_within_its_size_and_times_out() {
     let b = pool.acquire_for("anyone").await.unwrap();
     assert!(matches!(
         pool.acquire().await.err(),
-        Some(sqlx::Error::PoolTimedOut)
+        Some(tessera::db::Error::PoolTimedOut)
     ));
     assert_eq!(pool.size(), 2);
     // A waiter gets the connection released while it waits.
@@ -136,7 +141,7 @@ async fn the_pool_stays_within_its_size_and_times_out() {
     pool.close().await;
     assert!(matches!(
         pool.acquire().await.err(),
-        Some(sqlx::Error::PoolClosed)
+        Some(tessera::db::Error::PoolClosed)
     ));
 }
 

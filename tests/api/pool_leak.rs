@@ -75,7 +75,7 @@ async fn interleaved_requests_never_cross_tenants_and_connections_come_back_clea
     let mut held = Vec::new();
     for _ in 0..4 {
         let mut conn = app.pool.acquire().await.unwrap();
-        let (user, path, tenant, uid): (String, String, String, String) = sqlx::query_as(
+        let (user, path, tenant, uid): (String, String, String, String) = tessera::db::query_as(
             "SELECT current_user::text, current_setting('search_path'),
                     coalesce(current_setting('tessera.tenant_id', true), ''),
                     coalesce(current_setting('tessera.user_id', true), '')",

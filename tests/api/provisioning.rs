@@ -96,7 +96,7 @@ async fn a_second_create_of_the_same_slug_is_a_conflict() {
     db.create_tenant("acme").await;
     let slug = Slug::parse("acme").unwrap();
     let again = tenancy::create_tenant(
-        &db.migrator,
+        &db.owner,
         &db.keyring,
         &slug,
         "Again",
@@ -147,7 +147,7 @@ async fn a_failure_midway_leaves_nothing_behind() {
             .unwrap();
     let slug = Slug::parse("clash").unwrap();
     let res = tenancy::create_tenant(
-        &db.migrator,
+        &db.owner,
         &db.keyring,
         &slug,
         "Clash",
@@ -172,7 +172,7 @@ async fn a_failure_midway_leaves_nothing_behind() {
         .await
         .unwrap();
     tenancy::create_tenant(
-        &db.migrator,
+        &db.owner,
         &db.keyring,
         &slug,
         "Clash",
@@ -244,7 +244,7 @@ async fn a_template_holding_what_the_clone_cannot_copy_fails_loudly() {
     ] {
         sqlx::raw_sql(create).execute(&db.migrator).await.unwrap();
         let err = tenancy::create_tenant(
-            &db.migrator,
+            &db.owner,
             &db.keyring,
             &Slug::parse("refused").unwrap(),
             "Refused",

@@ -29,7 +29,7 @@ async fn rotating_the_master_key_reseals_everything_and_keeps_the_chain_verifiab
         )
         .await;
     let (totp, _) = crate::mfa::enroll(&mut browser).await;
-    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let mut conn = app.db.owner.acquire().await.unwrap();
     audit::checkpoint(&mut conn, &app.db.keyring, s.tenant.id)
         .await
         .unwrap();
@@ -69,7 +69,7 @@ async fn rotating_the_master_key_reseals_everything_and_keeps_the_chain_verifiab
 
     // The new key alone now opens everything, and the chain verifies.
     let ring = Keyring::new(new);
-    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let mut conn = app.db.owner.acquire().await.unwrap();
     let report = audit::verify(&mut conn, &ring, s.tenant.id).await.unwrap();
     assert!(report.ok(), "{:?}", report.problem);
     assert!(report.checkpoints >= 1);
@@ -96,9 +96,9 @@ async fn rotating_the_master_key_reseals_everything_and_keeps_the_chain_verifiab
     assert!(old_only.is_err());
     drop(tx);
     // The TOTP seed opens under the new key alone: a fresh code passes.
-    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let mut conn = app.db.owner.acquire().await.unwrap();
     let user: uuid::Uuid =
-        sqlx::query_scalar("SELECT id FROM public.users WHERE email = 'tia@x.test'")
+        tessera::db::query_scalar("SELECT id FROM public.users WHERE email = 'tia@x.test'")
             .fetch_one(&mut *conn)
             .await
             .unwrap();
@@ -117,7 +117,7 @@ async fn rotating_the_master_key_reseals_everything_and_keeps_the_chain_verifiab
 async fn relabelling_checkpoints_to_an_unknown_key_is_reported() {
     let app = TestApp::spawn().await;
     let s = seed(&app, "acme").await;
-    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let mut conn = app.db.owner.acquire().await.unwrap();
     audit::checkpoint(&mut conn, &app.db.keyring, s.tenant.id)
         .await
         .unwrap();
@@ -131,7 +131,7 @@ async fn relabelling_checkpoints_to_an_unknown_key_is_reported() {
         .execute(&mut su)
         .await
         .unwrap();
-    let mut conn = app.db.migrator.acquire().await.unwrap();
+    let mut conn = app.db.owner.acquire().await.unwrap();
     let report = audit::verify(&mut conn, &app.db.keyring, s.tenant.id)
         .await
         .unwrap();

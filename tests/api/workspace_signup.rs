@@ -360,30 +360,36 @@ async fn a_ready_role_not_yet_given_to_a_workspace_reaches_nothing() {
         "jobs",
         "users",
     ] {
-        sqlx::raw_sql(&format!("BEGIN; SET LOCAL ROLE \"{spare}\""))
+        tessera::db::raw_sql(&format!("BEGIN; SET LOCAL ROLE \"{spare}\""))
             .execute(&mut *conn)
             .await
             .unwrap();
         let seen: Result<i64, _> =
-            sqlx::query_scalar(&format!("SELECT count(*) FROM public.{table}"))
+            tessera::db::query_scalar(&format!("SELECT count(*) FROM public.{table}"))
                 .fetch_one(&mut *conn)
                 .await;
         match seen {
             Ok(n) => assert_eq!(n, 0, "{table}: a spare role sees {n} rows"),
             Err(e) => assert!(e.to_string().contains("permission denied"), "{table}: {e}"),
         }
-        sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.unwrap();
+        tessera::db::raw_sql("ROLLBACK")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
     }
     // No workspace's schema either.
-    sqlx::raw_sql(&format!("BEGIN; SET LOCAL ROLE \"{spare}\""))
+    tessera::db::raw_sql(&format!("BEGIN; SET LOCAL ROLE \"{spare}\""))
         .execute(&mut *conn)
         .await
         .unwrap();
-    let denied = sqlx::query("SELECT * FROM tenant_acme.projects")
+    let denied = tessera::db::query("SELECT * FROM tenant_acme.projects")
         .fetch_all(&mut *conn)
         .await
         .unwrap_err();
     assert!(denied.to_string().contains("permission denied"), "{denied}");
-    sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.unwrap();
+    tessera::db::raw_sql("ROLLBACK")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
     assert!(!s.project_id.is_empty());
 }

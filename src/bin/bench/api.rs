@@ -65,7 +65,7 @@ pub(crate) async fn api_scenario(
     let b = Bench::setup(4).await?;
     let result = async {
         let tenant = b.tenant("bench_api").await?;
-        let mut conn = b.migrator.acquire().await?;
+        let mut conn = b.owner.acquire().await?;
         let user = tessera::identity::ensure_user(&mut conn, "bench@bench.test", "Bench").await?;
         tessera::identity::add_member(&mut conn, tenant, user.id, tessera::authz::Role::Owner)
             .await?;

@@ -215,7 +215,7 @@ pub(crate) async fn audit_scenario(entries: i64, secs: u64) -> anyhow::Result<se
         let t0 = Instant::now();
         build_chain(&b, chain_tenant, entries).await?;
         println!("built a {entries}-entry chain in {:.1} s", t0.elapsed().as_secs_f64());
-        let mut conn = b.migrator.acquire().await?;
+        let mut conn = b.owner.acquire().await?;
         let t1 = Instant::now();
         let report = audit::verify(&mut conn, &b.keyring, chain_tenant).await?;
         let secs_v = t1.elapsed().as_secs_f64();

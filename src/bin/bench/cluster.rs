@@ -139,7 +139,7 @@ impl Side {
     ) -> anyhow::Result<Self> {
         let bench =
             Bench::setup_on(nodes.admin_url.clone(), &nodes.workers, &nodes.poolers, 8).await?;
-        let mut conn = bench.migrator.acquire().await?;
+        let mut conn = bench.owner.acquire().await?;
         let user = tessera::identity::ensure_user(&mut conn, "bench@bench.test", "Bench").await?;
         drop(conn);
         let (addr, stop) = serve(&bench, 16).await?;
@@ -212,8 +212,8 @@ async fn move_under_load(
     )
     .await?;
     let schema = "tenant_t99999";
-    let mut conn = b.migrator.acquire().await?;
-    let bytes: i64 = sqlx::query_scalar(
+    let mut conn = b.owner.acquire().await?;
+    let bytes: i64 = tessera::db::query_scalar(
         "SELECT sum(sh.shard_size)::bigint
          FROM citus_schemas s JOIN citus_shards sh ON sh.colocation_id = s.colocation_id
          WHERE s.schema_name = $1::regnamespace",

@@ -16,7 +16,10 @@ pub(crate) struct Bench {
     pub(crate) name: String,
     pub(crate) roles: RoleNames,
     pub(crate) admin_url: String,
+    /// The migrator role's sqlx pool, for the bench's own set-up statements.
     pub(crate) migrator: PgPool,
+    /// The same role's pool as the server's code takes it (provisioning, seeding).
+    pub(crate) owner: db::MigratorPool,
     pub(crate) app: tessera::db::AppPool,
     pub(crate) keyring: Keyring,
     /// The Citus workers (`host:port`) when the database is on a cluster.
@@ -68,7 +71,8 @@ impl Bench {
             migrate_concurrency: 4,
             ..Config::default()
         };
-        let migrator = db::connect_migrator_pool(&cfg, &url(&roles.migrator)).await?;
+        let owner = db::connect_migrator_pool(&cfg, &url(&roles.migrator)).await?;
+        let migrator = db::sqlx_pool(&owner).clone();
         let set = migrate::MigrationSet::embedded()?;
         migrate::run(&migrator, &roles, &set, 4).await?;
         let app = db::connect_app_pool(&cfg, &url(&roles.app)).await?;
@@ -77,6 +81,7 @@ impl Bench {
             roles,
             admin_url,
             migrator,
+            owner,
             app,
             keyring: Keyring::new(MasterKey::generate()),
             workers: workers.to_vec(),
@@ -104,7 +109,7 @@ impl Bench {
     pub(crate) async fn tenant(&self, slug: &str) -> anyhow::Result<uuid::Uuid> {
         let set = migrate::MigrationSet::embedded()?;
         let t = tenancy::create_tenant(
-            &self.migrator,
+            &self.owner,
             &self.keyring,
             &Slug::parse(slug)?,
             slug,

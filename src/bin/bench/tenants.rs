@@ -69,7 +69,7 @@ pub(crate) async fn provision(
             };
             let tenant = b.tenant(&slug).await?;
             tick(0);
-            let mut conn = b.migrator.acquire().await?;
+            let mut conn = b.owner.acquire().await?;
             tessera::identity::add_member(&mut conn, tenant, user, tessera::authz::Role::Owner)
                 .await?;
             tick(1);
@@ -78,7 +78,7 @@ pub(crate) async fn provision(
                     .await
                     .map_err(|e| anyhow::anyhow!("minting a bench token: {e:?}"))?;
             tick(2);
-            sqlx::raw_sql(&format!(
+            tessera::db::raw_sql(&format!(
                 "INSERT INTO tenant_{slug}.teams (id, name, visibility) VALUES ('00000000-0000-0000-0000-000000000001', 'Core', 'open');
                  INSERT INTO tenant_{slug}.projects (id, team_id, name, description) VALUES
                      ('{PROJECT}', '00000000-0000-0000-0000-000000000001', 'P', 'About P');
@@ -203,7 +203,7 @@ pub(crate) async fn tenants_scenario(
 ) -> anyhow::Result<serde_json::Value> {
     let b = Bench::setup(8).await?;
     let result = async {
-        let mut conn = b.migrator.acquire().await?;
+        let mut conn = b.owner.acquire().await?;
         let user = tessera::identity::ensure_user(&mut conn, "bench@bench.test", "Bench").await?;
         drop(conn);
         let (addr, stop) = serve(&b, 16).await?;

@@ -6,8 +6,10 @@
 //! pools themselves, the migration runner, database bootstrap, the cluster tools, the CLI
 //! and the bench name the driver directly; `ci/gates.sh` refuses any other file that does.
 //!
-//! The driver itself lives in one submodule (`with_sqlx`); a second one can be put beside
-//! it and chosen per build, never both in one: one driver on the request path.
+//! Two drivers can sit behind it, one per build: sqlx (`with_sqlx`, the default), and
+//! tokio-postgres (`with_tokio_postgres`, `--features driver-tokio-postgres`), the
+//! pipelining driver being brought up. Never both in one build: one driver on the request
+//! path.
 //!
 //! Why a seam: the request transaction is to move to a driver that pipelines (`BEGIN`, the
 //! tenant entry and the first statement in one round trip; issue 24, `docs/decisions.md`),
@@ -16,8 +18,15 @@
 //! some sixty modules at once, and the error helpers below keep SQLSTATE inspection in one
 //! place.
 
+#[cfg(not(feature = "driver-tokio-postgres"))]
 mod with_sqlx;
+#[cfg(not(feature = "driver-tokio-postgres"))]
 pub use with_sqlx::*;
+
+#[cfg(feature = "driver-tokio-postgres")]
+mod with_tokio_postgres;
+#[cfg(feature = "driver-tokio-postgres")]
+pub use with_tokio_postgres::*;
 
 /// Which integrity constraint `e` violated, by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,6 +14,19 @@ pub use sqlx::{
 /// A transaction on a migrator connection (provisioning, import, key rotation).
 pub type MigratorTx<'c> = sqlx::Transaction<'c, sqlx::Postgres>;
 
+/// The migrator pool's sqlx pool, for the migration runner (here, the pool itself).
+pub fn sqlx_pool(pool: &MigratorPool) -> &sqlx::PgPool {
+    pool
+}
+
+/// A connection of the migrator's pool.
+pub type MigratorConn = sqlx::pool::PoolConnection<sqlx::Postgres>;
+
+/// A transaction on `conn`, which stays the caller's.
+pub async fn begin(conn: &mut MigratorConn) -> Result<MigratorTx<'_>, Error> {
+    sqlx::Connection::begin(&mut **conn).await
+}
+
 /// A statement whose rows decode into `O` (a `#[derive(db::FromRow)]` struct or a tuple).
 pub fn query_as<'q, O>(sql: &'q str) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, Args>
 where
@@ -49,7 +62,7 @@ pub trait Record: for<'r> sqlx::FromRow<'r, Row> + Send + Unpin {}
 
 impl<T> Record for T where T: for<'r> sqlx::FromRow<'r, Row> + Send + Unpin {}
 
-/// A prepared statement's result columns, by name and type name (`int8`, `text`, …), in
+/// A prepared statement's result columns, by name and type name (`INT8`, `TEXT`, …), in
 /// order: what an export needs to know before it reads a row.
 pub async fn result_columns(conn: &mut Conn, sql: &str) -> Result<Vec<(String, String)>, Error> {
     use sqlx::{Column, Statement, TypeInfo};
@@ -72,6 +85,23 @@ pub async fn deallocate_all(conn: &mut Conn) -> Result<(), Error> {
     conn.clear_cached_statements().await?;
     conn.execute(raw_sql("DEALLOCATE ALL")).await?;
     Ok(())
+}
+
+/// The data of `copy` (a `COPY … TO STDOUT`), as PostgreSQL sends it. Read it to its end:
+/// only `TenantTx::copy_out` calls this.
+pub async fn copy_out<'c>(
+    conn: &'c mut Conn,
+    copy: &str,
+) -> Result<futures_util::stream::BoxStream<'c, Result<bytes::Bytes, Error>>, Error> {
+    #[allow(clippy::disallowed_methods)] // its one caller reads the COPY to its end
+    conn.copy_out_raw(copy).await
+}
+
+/// Runs `begin` (a simple statement: `BEGIN …`), then `first`; returns `first`'s rows. This
+/// driver cannot pipeline: two round trips.
+pub async fn begin_with(conn: &mut Conn, begin: &str, first: Query<'_>) -> Result<Vec<Row>, Error> {
+    conn.execute(begin).await?;
+    first.fetch_all(conn).await
 }
 
 /// Why a value could not be bound.
