@@ -4,6 +4,7 @@ use std::marker::PhantomData;
 
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use postgres_types::FromSql;
+use tokio_postgres::Statement;
 use tokio_postgres::row::RowIndex;
 
 use super::conn::{Conn, QueryResult};
@@ -118,9 +119,14 @@ impl<'q> Query<'q> {
         }
     }
 
-    pub async fn execute(mut self, conn: &mut Conn) -> Result<QueryResult, Error> {
+    /// The statement prepared on `conn`, once every value was bound.
+    async fn prepared(&mut self, conn: &mut Conn) -> Result<Statement, Error> {
         self.ready()?;
-        let statement = conn.statement(self.sql, &self.args.types).await?;
+        conn.statement(self.sql, &self.args.types).await
+    }
+
+    pub async fn execute(mut self, conn: &mut Conn) -> Result<QueryResult, Error> {
+        let statement = self.prepared(conn).await?;
         let n = conn
             .client()
             .execute_raw(&statement, self.args.encoded())
@@ -129,8 +135,7 @@ impl<'q> Query<'q> {
     }
 
     pub async fn fetch_all(mut self, conn: &mut Conn) -> Result<Vec<Row>, Error> {
-        self.ready()?;
-        let statement = conn.statement(self.sql, &self.args.types).await?;
+        let statement = self.prepared(conn).await?;
         let rows = conn
             .client()
             .query_raw(&statement, self.args.encoded())
@@ -155,8 +160,7 @@ impl<'q> Query<'q> {
         'q: 'c,
     {
         futures_util::stream::once(async move {
-            self.ready()?;
-            let statement = conn.statement(self.sql, &self.args.types).await?;
+            let statement = self.prepared(conn).await?;
             let rows = conn
                 .client()
                 .query_raw(&statement, self.args.encoded())
@@ -289,8 +293,7 @@ pub async fn begin_with(
     begin: &str,
     mut first: Query<'_>,
 ) -> Result<Vec<Row>, Error> {
-    first.ready()?;
-    let statement = conn.statement(first.sql, &first.args.types).await?;
+    let statement = first.prepared(conn).await?;
     let client = conn.client();
     let begun = client.batch_execute(begin);
     let rows = async {
