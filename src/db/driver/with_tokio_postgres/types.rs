@@ -50,51 +50,11 @@ natural! {
     Vec<i32> => Type::INT4_ARRAY,
     Vec<Vec<u8>> => Type::BYTEA_ARRAY,
     Vec<&str> => Type::TEXT_ARRAY,
-}
-
-impl Bind for &str {
-    fn pg_type() -> Type {
-        Type::TEXT
-    }
-    fn encode(&self, out: &mut BytesMut) -> Result<IsNull, BindError> {
-        ToSql::to_sql(self, &Type::TEXT, out)
-    }
-}
-
-impl Bind for &[u8] {
-    fn pg_type() -> Type {
-        Type::BYTEA
-    }
-    fn encode(&self, out: &mut BytesMut) -> Result<IsNull, BindError> {
-        ToSql::to_sql(self, &Type::BYTEA, out)
-    }
-}
-
-impl Bind for &[String] {
-    fn pg_type() -> Type {
-        Type::TEXT_ARRAY
-    }
-    fn encode(&self, out: &mut BytesMut) -> Result<IsNull, BindError> {
-        ToSql::to_sql(self, &Type::TEXT_ARRAY, out)
-    }
-}
-
-impl Bind for &[Uuid] {
-    fn pg_type() -> Type {
-        Type::UUID_ARRAY
-    }
-    fn encode(&self, out: &mut BytesMut) -> Result<IsNull, BindError> {
-        ToSql::to_sql(self, &Type::UUID_ARRAY, out)
-    }
-}
-
-impl Bind for &[&str] {
-    fn pg_type() -> Type {
-        Type::TEXT_ARRAY
-    }
-    fn encode(&self, out: &mut BytesMut) -> Result<IsNull, BindError> {
-        ToSql::to_sql(self, &Type::TEXT_ARRAY, out)
-    }
+    &str => Type::TEXT,
+    &[u8] => Type::BYTEA,
+    &[String] => Type::TEXT_ARRAY,
+    &[Uuid] => Type::UUID_ARRAY,
+    &[&str] => Type::TEXT_ARRAY,
 }
 
 impl<T: serde::Serialize + std::fmt::Debug + Send + Sync> Bind for postgres_types::Json<T> {
