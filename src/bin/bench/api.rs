@@ -292,6 +292,24 @@ COMMIT;
                 "read_by_id": r, "nested": n, "ratio_read": ratio_summary(&read_ratio), "ratio_nested": ratio_summary(&nested_ratio),
             }));
         }
+        // Where each request's machine time goes (`cpu.rs`): medians over rounds.
+        println!("CPU time per request, us (the server is this process; other: the load generator, PostGraphile's Node.js):");
+        println!("{:<48} {:>10} {:>9} {:>9} {:>9}", "", "PostgreSQL", "server", "other", "machine");
+        let cpu_row = |label: &str, runs: &[Load]| {
+            let cpu: Vec<_> = runs.iter().filter_map(|l| l.cpu).collect();
+            if !cpu.is_empty() {
+                let m = |f: fn(&crate::cpu::PerRequest) -> f64| median(cpu.iter().map(f));
+                println!("{:<48} {:>10.0} {:>9.0} {:>9.0} {:>9.0}", label, m(|c| c.database_us), m(|c| c.server_us), m(|c| c.other_us()), m(|c| c.machine_us));
+            }
+        };
+        cpu_row("read by id: Tessera", &ours_read);
+        cpu_row("read by id: Tessera, resolvers only", &resolvers_read);
+        cpu_row("nested: Tessera", &ours_nested);
+        cpu_row("nested: Tessera, resolvers only", &resolvers_nested);
+        for (mode, (r, n)) in peers.iter().zip(&peer_runs) {
+            cpu_row(&format!("read by id: PostGraphile, {}", mode.label()), r);
+            cpu_row(&format!("nested: PostGraphile, {}", mode.label()), n);
+        }
         println!("Tessera / pgbench with tenant settings: {:.2}x ({:.2}-{:.2})", median(share.iter().copied()), share.iter().copied().fold(f64::INFINITY, f64::min), share.iter().copied().fold(0.0, f64::max));
         println!("Tessera / pgbench with Tessera's SQL: {:.2}x ({:.2}-{:.2})", median(share_of_same_sql.iter().copied()), share_of_same_sql.iter().copied().fold(f64::INFINITY, f64::min), share_of_same_sql.iter().copied().fold(0.0, f64::max));
         println!("tenant settings cost {:.1}% of pgbench's throughput, {:.1}% of a Tessera request", median(settings_cost.iter().copied()) * 100.0, median(settings_share.iter().copied()) * 100.0);

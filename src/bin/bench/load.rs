@@ -22,6 +22,9 @@ pub(crate) struct Load {
     /// (the built-in generator).
     #[serde(default)]
     pub(crate) warmup_errors: u64,
+    /// CPU time per request over the measured window, by process group.
+    #[serde(default)]
+    pub(crate) cpu: Option<crate::cpu::PerRequest>,
 }
 
 /// Which load generator drives the HTTP scenarios: wrk when installed (a C client, far
@@ -168,7 +171,14 @@ pub(crate) fn wrk(
     } else {
         Ok(())
     };
-    let measured = cycle.and_then(|_| run(2)).and_then(|_| run(secs));
+    // The server is this process; CPU is read around the measured run only.
+    let measured = cycle.and_then(|_| run(2)).and_then(|_| {
+        let before = crate::cpu::snapshot(std::process::id());
+        let mut load = run(secs)?;
+        let after = crate::cpu::snapshot(std::process::id());
+        load.cpu = crate::cpu::per_request(before, after, load.requests);
+        Ok(load)
+    });
     let _ = std::fs::remove_file(&file);
     measured
 }
@@ -216,6 +226,9 @@ pub(crate) async fn load(args: &[String]) -> anyhow::Result<()> {
     })
     .await?;
     // With a stop file: measured until the file exists (checked every 10 ms), `secs` at most.
+    // The server is the process that started this one; CPU is read around the measured part.
+    let server = std::os::unix::process::parent_id();
+    let cpu_before = crate::cpu::snapshot(server);
     let measured = Instant::now();
     let until = measured + Duration::from_secs(secs);
     let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -236,9 +249,11 @@ pub(crate) async fn load(args: &[String]) -> anyhow::Result<()> {
         now >= until || stopped.load(std::sync::atomic::Ordering::Relaxed)
     })
     .await?;
+    let cpu_after = crate::cpu::snapshot(server);
     lat.sort_unstable();
     let seconds = measured.elapsed().as_secs_f64();
     let out = Load {
+        cpu: crate::cpu::per_request(cpu_before, cpu_after, lat.len() as u64),
         requests: lat.len() as u64,
         errors,
         seconds,

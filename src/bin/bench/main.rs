@@ -28,6 +28,7 @@ mod api;
 mod audit;
 mod cluster;
 mod common;
+mod cpu;
 mod export;
 mod load;
 mod peer;
