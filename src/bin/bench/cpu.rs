@@ -7,11 +7,12 @@
 /// Clock ticks per second of `/proc`'s CPU times: `USER_HZ`, fixed at 100 in Linux's ABI.
 const TICKS_PER_SECOND: u64 = 100;
 
-/// Cumulative CPU ticks at one instant.
-#[derive(Debug, Clone, Copy)]
+/// Cumulative CPU ticks at one instant; PostgreSQL's by process, so that a backend that
+/// exits in the window (its ticks gone from the sum) does not cancel others' work.
+#[derive(Debug, Clone)]
 pub(crate) struct Snapshot {
     server: u64,
-    database: u64,
+    database: std::collections::HashMap<u32, u64>,
     machine: u64,
 }
 
@@ -39,18 +40,15 @@ pub(crate) fn snapshot(server: u32) -> Snapshot {
         .into_iter()
         .flatten()
         .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .bytes()
-                .all(|b| b.is_ascii_digit())
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            match process_ticks(&stat) {
+                Some(("postgres", ticks)) => Some((pid, ticks)),
+                _ => None,
+            }
         })
-        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
-        .filter_map(|stat| match process_ticks(&stat) {
-            Some(("postgres", ticks)) => Some(ticks),
-            _ => None,
-        })
-        .sum();
+        .collect();
     let server = std::fs::read_to_string(format!("/proc/{server}/stat"))
         .ok()
         .and_then(|stat| process_ticks(&stat).map(|(_, ticks)| ticks))
@@ -66,17 +64,28 @@ pub(crate) fn snapshot(server: u32) -> Snapshot {
     }
 }
 
-/// CPU time per request between `before` and `after`, when any request completed.
-pub(crate) fn per_request(before: Snapshot, after: Snapshot, requests: u64) -> Option<PerRequest> {
+/// CPU time per request between `before` and `after`, when any request completed. A
+/// PostgreSQL process that exited in between is missed for its last moments; one that
+/// started counts whole.
+pub(crate) fn per_request(
+    before: &Snapshot,
+    after: &Snapshot,
+    requests: u64,
+) -> Option<PerRequest> {
     if requests == 0 {
         return None;
     }
+    let database: u64 = after
+        .database
+        .iter()
+        .map(|(pid, ticks)| ticks.saturating_sub(before.database.get(pid).copied().unwrap_or(0)))
+        .sum();
     let us = |a: u64, b: u64| {
         (b.saturating_sub(a) * 1_000_000 / TICKS_PER_SECOND) as f64 / requests as f64
     };
     Some(PerRequest {
         server_us: us(before.server, after.server),
-        database_us: us(before.database, after.database),
+        database_us: us(0, database),
         machine_us: us(before.machine, after.machine),
     })
 }
@@ -124,23 +133,24 @@ mod tests {
     }
 
     #[test]
-    fn ticks_become_microseconds_per_request() {
+    fn ticks_become_microseconds_per_request_and_an_exited_backend_cancels_nothing() {
         let before = Snapshot {
             server: 100,
-            database: 50,
+            database: [(1, 50), (2, 900)].into(),
             machine: 400,
         };
+        // Backend 2 exited; backend 3 started in the window.
         let after = Snapshot {
             server: 130,
-            database: 70,
+            database: [(1, 60), (3, 10)].into(),
             machine: 460,
         };
-        let per = per_request(before, after, 1_000).unwrap();
+        let per = per_request(&before, &after, 1_000).unwrap();
         assert_eq!(
             (per.server_us, per.database_us, per.machine_us),
             (300.0, 200.0, 600.0)
         );
         assert_eq!(per.other_us(), 100.0);
-        assert!(per_request(before, after, 0).is_none());
+        assert!(per_request(&before, &after, 0).is_none());
     }
 }

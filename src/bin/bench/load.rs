@@ -176,7 +176,7 @@ pub(crate) fn wrk(
         let before = crate::cpu::snapshot(std::process::id());
         let mut load = run(secs)?;
         let after = crate::cpu::snapshot(std::process::id());
-        load.cpu = crate::cpu::per_request(before, after, load.requests);
+        load.cpu = crate::cpu::per_request(&before, &after, load.requests);
         Ok(load)
     });
     let _ = std::fs::remove_file(&file);
@@ -253,7 +253,7 @@ pub(crate) async fn load(args: &[String]) -> anyhow::Result<()> {
     lat.sort_unstable();
     let seconds = measured.elapsed().as_secs_f64();
     let out = Load {
-        cpu: crate::cpu::per_request(cpu_before, cpu_after, lat.len() as u64),
+        cpu: crate::cpu::per_request(&cpu_before, &cpu_after, lat.len() as u64),
         requests: lat.len() as u64,
         errors,
         seconds,
