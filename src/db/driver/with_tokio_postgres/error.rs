@@ -21,6 +21,8 @@ pub enum Error {
     PoolTimedOut,
     #[error("attempted to acquire a connection on a closed pool")]
     PoolClosed,
+    #[error("the database connection ended")]
+    Closed,
     #[error("error with configuration: {0}")]
     Configuration(String),
     #[error("a value could not be bound: {0}")]
@@ -80,7 +82,7 @@ pub fn connection_lost(e: &Error) -> bool {
             e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
         }
         Error::Migrator(sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_)) => true,
-        Error::PoolClosed => true,
+        Error::PoolClosed | Error::Closed => true,
         _ => false,
     };
     io || sqlstate(e).is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))

@@ -54,7 +54,8 @@ pub async fn copy_out<'c>(
     conn: &'c mut Conn,
     copy: &str,
 ) -> Result<futures_util::stream::BoxStream<'c, Result<bytes::Bytes, Error>>, Error> {
-    use futures_util::{StreamExt, TryStreamExt};
-    let stream = conn.client().copy_out(copy).await?;
-    Ok(stream.map_err(Error::from).boxed())
+    use futures_util::StreamExt;
+    let (client, socket) = conn.parts();
+    let stream = socket.drive(client.copy_out(copy)).await?;
+    Ok(query::driven(socket, Box::pin(stream)).boxed())
 }

@@ -127,20 +127,22 @@ impl<'q> Query<'q> {
 
     pub async fn execute(mut self, conn: &mut Conn) -> Result<QueryResult, Error> {
         let statement = self.prepared(conn).await?;
-        let n = conn
-            .client()
-            .execute_raw(&statement, self.args.encoded())
+        let (client, socket) = conn.parts();
+        let n = socket
+            .drive(client.execute_raw(&statement, self.args.encoded()))
             .await?;
         Ok(QueryResult::new(n))
     }
 
     pub async fn fetch_all(mut self, conn: &mut Conn) -> Result<Vec<Row>, Error> {
         let statement = self.prepared(conn).await?;
-        let rows = conn
-            .client()
-            .query_raw(&statement, self.args.encoded())
-            .await?;
-        Ok(rows.map_ok(Row).try_collect().await?)
+        let (client, socket) = conn.parts();
+        socket
+            .drive(async {
+                let rows = client.query_raw(&statement, self.args.encoded()).await?;
+                rows.map_ok(Row).try_collect().await
+            })
+            .await
     }
 
     pub async fn fetch_optional(self, conn: &mut Conn) -> Result<Option<Row>, Error> {
@@ -161,11 +163,12 @@ impl<'q> Query<'q> {
     {
         futures_util::stream::once(async move {
             let statement = self.prepared(conn).await?;
-            let rows = conn
-                .client()
-                .query_raw(&statement, self.args.encoded())
+            let (client, socket) = conn.parts();
+            let rows = socket
+                .drive(client.query_raw(&statement, self.args.encoded()))
                 .await?;
-            Ok::<_, Error>(rows.map_ok(Row).map_err(Error::from))
+            // Each row read drives the socket (`driven`).
+            Ok::<_, Error>(driven(socket, Box::pin(rows)).map_ok(Row))
         })
         .try_flatten()
         .boxed()
@@ -294,13 +297,32 @@ pub async fn begin_with(
     mut first: Query<'_>,
 ) -> Result<Vec<Row>, Error> {
     let statement = first.prepared(conn).await?;
-    let client = conn.client();
+    let (client, socket) = conn.parts();
     let begun = client.batch_execute(begin);
     let rows = async {
         let stream = client.query_raw(&statement, first.args.encoded()).await?;
         stream.map_ok(Row).try_collect::<Vec<_>>().await
     };
-    let (begun, rows) = tokio::join!(begun, rows);
+    // Both queue their messages before the socket writes either.
+    let (begun, rows) = socket
+        .drive(async { Ok(tokio::join!(begun, rows)) })
+        .await?;
     begun?;
     Ok(rows?)
+}
+
+/// The items of `stream` (answers arriving on `socket`), driving the socket for each.
+pub(super) fn driven<'s, T: 's>(
+    socket: &'s mut super::conn::Socket,
+    stream: std::pin::Pin<Box<dyn Stream<Item = Result<T, tokio_postgres::Error>> + Send + 's>>,
+) -> impl Stream<Item = Result<T, Error>> + Send + 's {
+    // The state is `None` after an error: the stream ends there.
+    futures_util::stream::unfold(Some((socket, stream)), |state| async move {
+        let (socket, mut stream) = state?;
+        match socket.drive(async { stream.try_next().await }).await {
+            Ok(Some(item)) => Some((Ok(item), Some((socket, stream)))),
+            Ok(None) => None,
+            Err(e) => Some((Err(e), None)),
+        }
+    })
 }
