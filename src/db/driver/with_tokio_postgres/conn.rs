@@ -16,26 +16,40 @@ use std::task::{Context, Poll};
 use futures_util::{TryStreamExt, pin_mut};
 use postgres_types::Type;
 use sync_wrapper::SyncWrapper;
-use tokio_postgres::config::SslMode;
-use tokio_postgres::tls::NoTlsStream;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage, Statement};
+use tokio_postgres::{Client, SimpleQueryMessage, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::error::Error;
+use super::tls;
 
-/// How to connect: a `postgres://` URL's settings, plus the statement cache's size.
-#[derive(Clone, Debug)]
+/// How to connect: a `postgres://` URL's settings (TLS ones as `tls` reads them), plus the
+/// statement cache's size.
+#[derive(Clone)]
 pub struct ConnectOptions {
     config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     statement_cache_capacity: usize,
+}
+
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("config", &self.config)
+            .field("statement_cache_capacity", &self.statement_cache_capacity)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FromStr for ConnectOptions {
     type Err = Error;
 
     fn from_str(url: &str) -> Result<Self, Error> {
-        let config = tokio_postgres::Config::from_str(url)?;
+        let (url, ssl_mode, tls) = tls::split(url)?;
+        let mut config = tokio_postgres::Config::from_str(&url)?;
+        config.ssl_mode(ssl_mode);
         Ok(Self {
             config,
+            tls,
             statement_cache_capacity: 100,
         })
     }
@@ -76,15 +90,9 @@ impl std::fmt::Debug for Conn {
 }
 
 impl Conn {
-    /// Opens a session. TLS is not offered by this build yet: a URL that requires it is
-    /// refused rather than connected in the clear.
+    /// Opens a session, over TLS as the URL's `sslmode` asks (`tls`).
     pub async fn connect_with(options: &ConnectOptions) -> Result<Self, Error> {
-        if matches!(options.config.get_ssl_mode(), SslMode::Require) {
-            return Err(Error::Configuration(
-                "sslmode=require: this build (driver-tokio-postgres) does not offer TLS to PostgreSQL yet".into(),
-            ));
-        }
-        let (client, connection) = options.config.connect(NoTls).await?;
+        let (client, connection) = options.config.connect(options.tls.clone()).await?;
         Ok(Self {
             inner: Box::new(Inner {
                 client,
@@ -173,7 +181,7 @@ impl Drop for Inner {
 /// `&mut`, which makes it `Sync` without any `unsafe`.
 pub(super) struct Socket(SyncWrapper<Option<Pin<Box<PgSocket>>>>);
 
-type PgSocket = tokio_postgres::Connection<tokio_postgres::Socket, NoTlsStream>;
+type PgSocket = tokio_postgres::Connection<tokio_postgres::Socket, tls::TlsStream>;
 
 impl Socket {
     /// Runs `work` (statements on this connection's client) to its end, driving the socket

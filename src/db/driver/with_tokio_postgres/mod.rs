@@ -12,6 +12,7 @@ mod conn;
 mod error;
 mod migrator;
 mod query;
+mod tls;
 mod types;
 
 pub use conn::{Conn, ConnectOptions, Connection, Executor, QueryResult, RawSql, raw_sql};
