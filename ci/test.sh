@@ -73,6 +73,19 @@ ensure_postgres() {
   export TESSERA_TEST_ADMIN_URL="postgres://postgres@127.0.0.1:$port/postgres"
 }
 
+ensure_openssl() {
+  # The database TLS test (tests/api/db_tls.rs) issues its certificates with the openssl command.
+  command -v openssl >/dev/null 2>&1 && return
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing openssl (apt-get install openssl)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+  else
+    echo "openssl is required for the database TLS test: apt-get install openssl" >&2
+    exit 1
+  fi
+}
+
 redis_up() { (exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'PING\r\n' >&3 && head -c 5 <&3 | grep -q PONG) 2>/dev/null; }
 
 ensure_redis() {
@@ -316,6 +329,7 @@ log "CI gates: advisories, licenses, migration lint, chart"
 bash ci/gates.sh
 web_checks
 ensure_postgres
+ensure_openssl
 ensure_redis
 ensure_oidc_provider
 ensure_mail_server
