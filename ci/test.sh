@@ -190,18 +190,6 @@ pgbouncer_pass() {
   [ "$through" -gt 1000 ] || { echo "the PgBouncer pass did not go through PgBouncer" >&2; exit 1; }
 }
 
-driver_pass() {
-  # The pipelining driver being brought up behind the driver seam (src/db/driver/,
-  # docs/decisions.md, issue 24): the whole API suite again on tokio-postgres, and the
-  # PgBouncer subset on it, so that it is kept working until it becomes the default.
-  log "the tokio-postgres driver (--features driver-tokio-postgres): clippy, the API suite, the PgBouncer subset"
-  cargo clippy --all-targets --locked --features driver-tokio-postgres -- -D warnings
-  cargo test --locked --features driver-tokio-postgres --test api
-  TESSERA_TEST_PGBOUNCER="$PGBOUNCER_ADDR" cargo test --locked --features driver-tokio-postgres --test api -- \
-    isolation:: authz:: entry:: sessions:: membership:: mfa:: passkeys:: invitations:: \
-    mixed_versions:: live:: export:: hardening::
-}
-
 start_citus() {
   # A Citus cluster on loopback ports: a coordinator and two workers
   # (scripts/local-cluster.sh), fsync off as the tests need no durability.
@@ -341,7 +329,6 @@ log "tests against $TESSERA_TEST_ADMIN_URL"
 cargo test --locked
 start_pgbouncer
 pgbouncer_pass
-driver_pass
 start_citus
 citus_pass
 browser_tests

@@ -5,10 +5,6 @@
 //! `mod.rs`; the GraphQL layer is a thin front that parses input, calls a domain service
 //! and maps the result.
 
-// Call sites are written for either driver behind `db`: sqlx's executors are generic and
-// need the explicit reborrow (`&mut *tx`) that tokio-postgres's concrete `&mut Conn` does not.
-#![cfg_attr(feature = "driver-tokio-postgres", allow(clippy::explicit_auto_deref))]
-
 pub mod audit;
 pub mod authz;
 pub mod cli;

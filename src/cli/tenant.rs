@@ -164,13 +164,13 @@ pub(super) async fn run(op: &Operator<'_>, command: TenantCommand) -> anyhow::Re
                 "UPDATE public.api_tokens SET revoked_at = now() WHERE tenant_id = $1 AND revoked_at IS NULL",
             )
             .bind(tenant_id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?
             .rows_affected();
             let members: Vec<uuid::Uuid> =
                 db::query_scalar("SELECT user_id FROM public.memberships WHERE tenant_id = $1")
                     .bind(tenant_id)
-                    .fetch_all(&mut *tx)
+                    .fetch_all(&mut tx)
                     .await?;
             let mut sessions = 0i64;
             for user in &members {
@@ -229,7 +229,7 @@ async fn set_frozen(
     let before: Option<String> =
         db::query_scalar("SELECT frozen FROM public.tenants WHERE id = $1 FOR UPDATE")
             .bind(tenant_id)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut tx)
             .await?;
     let (mode, reason) = match freeze {
         Some((m, r)) => (Some(m), Some(r).filter(|r| !r.is_empty())),
@@ -239,7 +239,7 @@ async fn set_frozen(
         .bind(tenant_id)
         .bind(mode)
         .bind(reason)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
     let entry = NewEntry {
         action: if mode.is_some() {
@@ -265,14 +265,14 @@ async fn clear_allowlist(op: &Operator<'_>, slug: &str) -> anyhow::Result<Vec<St
         "SELECT ip_allowlist::text[] FROM public.tenants WHERE id = $1 FOR UPDATE",
     )
     .bind(tenant_id)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut tx)
     .await?;
     if before.is_empty() {
         return Ok(before);
     }
     db::query("UPDATE public.tenants SET ip_allowlist = '{}' WHERE id = $1")
         .bind(tenant_id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
     let entry = NewEntry {
         action: "workspace.ip_allowlist_clear",

@@ -42,7 +42,7 @@ pub(super) async fn run(op: &Operator<'_>, command: TokenCommand) -> anyhow::Res
     let user_id: uuid::Uuid =
         db::query_scalar("SELECT id FROM public.users WHERE lower(email) = lower($1)")
             .bind(&user)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut tx)
             .await?
             .context("no such user")?;
     let (token_id, secret) =

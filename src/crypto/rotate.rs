@@ -81,7 +81,7 @@ pub async fn rotate(
             "SELECT wrapped FROM public.tenant_keys WHERE tenant_id = $1 AND purpose = 'audit' FOR UPDATE",
         )
         .bind(tenant_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut tx)
         .await?
         .flatten();
         let Some(blob) = wrapped else { continue };
@@ -94,7 +94,7 @@ pub async fn rotate(
             db::query("UPDATE public.tenant_keys SET wrapped = $2 WHERE tenant_id = $1 AND purpose = 'audit'")
                 .bind(tenant_id)
                 .bind(&new)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await?;
             report.audit_keys += 1;
         }
@@ -111,7 +111,7 @@ pub async fn rotate(
         )
         .bind(tenant_id)
         .bind(id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut tx)
         .await?;
         let Some((kind, blob)) = row else { continue };
         let aad = Aad {
@@ -126,7 +126,7 @@ pub async fn rotate(
             .bind(tenant_id)
             .bind(id)
             .bind(&new)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
             report.secrets += 1;
         }
@@ -142,7 +142,7 @@ pub async fn rotate(
             "SELECT id, sealed_seed FROM public.user_totp WHERE user_id = $1 FOR UPDATE",
         )
         .bind(user_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut tx)
         .await?;
         let Some((id, blob)) = row else { continue };
         let aad = crate::identity::factors::totp_aad(user_id, &id);
@@ -150,7 +150,7 @@ pub async fn rotate(
             db::query("UPDATE public.user_totp SET sealed_seed = $2 WHERE user_id = $1")
                 .bind(user_id)
                 .bind(&new)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await?;
             report.totp_seeds += 1;
         }

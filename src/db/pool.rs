@@ -27,7 +27,6 @@ pub async fn connect_migrator_pool(
         .max_lifetime(Duration::from_secs(600))
         .connect_with(opts)
         .await?;
-    #[cfg(feature = "driver-tokio-postgres")]
     let pool = {
         // The server's own statements run on this driver's connections of the same role.
         let mut own = cfg.clone();
@@ -53,7 +52,7 @@ pub async fn rebuild_role_memberships(pool: &AppPool) -> usize {
         };
         // Any membership test of the session user rebuilds its whole list.
         let done = super::query("SELECT pg_has_role(session_user, 'pg_monitor', 'MEMBER')")
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .await;
         if done.is_ok() {
             rebuilt += 1;

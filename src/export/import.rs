@@ -68,7 +68,7 @@ pub async fn import(
              ON CONFLICT (id) DO NOTHING RETURNING NULL::uuid",
         )
         .bind(m)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut tx)
         .await
         .map_err(|e| format!("member {}: {e}", m["email"]))?;
         let _ = clash;
@@ -78,7 +78,7 @@ pub async fn import(
         )
         .bind(tenant.id)
         .bind(m)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(db)?;
     }
@@ -99,7 +99,7 @@ pub async fn import(
             );
             db::query(&sql)
                 .bind(&chunk)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await
                 .map_err(|e| format!("{table}: {e}"))?;
         }

@@ -17,7 +17,7 @@ pub(super) async fn readyz(
     let found: Result<(Option<i32>, Option<i32>), db::Error> = async {
         let mut conn = state.inner.pool.acquire().await?;
         db::query_as("SELECT public_version, tenant_version FROM public.tessera_migration_state()")
-            .fetch_one(&mut *conn)
+            .fetch_one(&mut conn)
             .await
     }
     .await;

@@ -206,7 +206,7 @@ pub async fn revoke(pool: &AppPool, session_id: Uuid) -> Result<(), db::Error> {
     let mut conn = pool.acquire().await?;
     db::query("SELECT public.tessera_session_revoke($1)")
         .bind(session_id)
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .await?;
     crate::live::announce_revoked(&mut conn, Some(session_id), None).await
 }

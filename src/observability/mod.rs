@@ -30,8 +30,9 @@ pub fn init() -> Option<opentelemetry_sdk::trace::SdkTracerProvider> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let filter = |var: &str| {
-        tracing_subscriber::EnvFilter::try_from_env(var)
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
+        tracing_subscriber::EnvFilter::try_from_env(var).unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("info,sqlx=warn,tokio_postgres=warn")
+        })
     };
     let (provider, failed) = match std::env::var("TESSERA_OTLP_ENDPOINT") {
         Ok(url) if !url.trim().is_empty() => match traces::provider(url.trim()) {

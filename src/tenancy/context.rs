@@ -8,11 +8,10 @@
 //! connection is only ever returned to the pool after its COMMIT or ROLLBACK completed, or
 //! closed, and one that ended cleanly goes back without a check.
 //!
-//! On sqlx (the default driver) that is two round trips; on tokio-postgres (`--features
-//! driver-tokio-postgres`) both are written before either answer is read ([`db::begin_with`]).
+//! Both are written before either answer is read ([`db::begin_with`]): one round trip.
 //! Why not one simple-query message instead: both statements used to travel as one
 //! simple-query message, with the values as SQL literals. The simple protocol parses and plans the entry
-//! on every request; preparing it costs the extra round trip and still gave 9% more reads
+//! on every request; preparing it cost an extra round trip on sqlx and still gave 9% more reads
 //! with 15% less database time per read (`docs/benchmarks.md`). The values are now bound
 //! parameters, so no request value is ever spliced into SQL text.
 

@@ -144,7 +144,7 @@ pub async fn create_tenant(
          FROM public.tenants WHERE id = $1",
     )
     .bind(id)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut tx)
     .await?;
     audit::append(
         &mut tx,

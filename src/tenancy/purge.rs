@@ -77,26 +77,26 @@ pub async fn purge_due(
         // 2. Secrets, 3. the audit key.
         db::query("DELETE FROM public.tenant_secrets WHERE tenant_id = $1")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(db)?;
         audit::destroy_audit_key(&mut tx, id).await.map_err(db)?;
         // 4. Schema, 5. role.
         db::raw_sql(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(db)?;
         let role_exists: bool =
             db::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
                 .bind(&role)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut tx)
                 .await
                 .map_err(db)?;
         if role_exists {
             // Its privileges lived in the schema dropped above (grants and default privileges
             // go with it); its memberships go with the role.
             db::raw_sql(&format!("DROP ROLE \"{role}\""))
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await
                 .map_err(db)?;
         }
@@ -111,13 +111,13 @@ pub async fn purge_due(
         ] {
             db::query(&format!("DELETE FROM public.{table} WHERE tenant_id = $1"))
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await
                 .map_err(db)?;
         }
         db::query("UPDATE public.tenants SET state = 'purged', purged_at = now() WHERE id = $1")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(db)?;
         audit::append(

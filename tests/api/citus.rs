@@ -203,7 +203,7 @@ async fn a_workspace_moves_to_the_other_worker_while_clients_write() {
     let kept: i64 =
         tessera::db::query_scalar("SELECT count(*) FROM tenant_mover.ideas WHERE id = ANY($1)")
             .bind(&ids)
-            .fetch_one(&mut *conn)
+            .fetch_one(&mut conn)
             .await
             .unwrap();
     assert_eq!(
@@ -215,7 +215,7 @@ async fn a_workspace_moves_to_the_other_worker_while_clients_write() {
         "SELECT action FROM public.audit_log WHERE tenant_id = $1 AND action = 'workspace.move'",
     )
     .bind(s.tenant.id)
-    .fetch_one(&mut *conn)
+    .fetch_one(&mut conn)
     .await
     .unwrap();
     assert_eq!(action, "workspace.move");

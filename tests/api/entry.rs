@@ -17,7 +17,7 @@ async fn assert_clean(app: &TestApp) {
                 coalesce(current_setting('tessera.tenant_id', true), ''),
                 coalesce(current_setting('tessera.user_id', true), '')",
     )
-    .fetch_one(&mut *conn)
+    .fetch_one(&mut conn)
     .await
     .unwrap();
     assert_eq!(user, app.db.roles.app);

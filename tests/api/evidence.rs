@@ -233,7 +233,7 @@ async fn retention_removes_old_entries_only_behind_a_signed_anchor() {
     let mut conn = app.pool.acquire().await.unwrap();
     let refused = tessera::db::query("DELETE FROM public.audit_log WHERE tenant_id = $1")
         .bind(t)
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .await;
     assert!(refused.is_err());
     drop(conn);
@@ -297,7 +297,7 @@ async fn owners_set_the_retention_window_and_the_change_is_audited() {
     let tenant = tessera::db::query_as(
         "SELECT id, slug, name, db_role, state, schema_version, created_at FROM public.tenants WHERE slug = 'retain'",
     )
-    .fetch_one(&mut *app.db.owner.acquire().await.unwrap())
+    .fetch_one(&mut app.db.owner.acquire().await.unwrap())
     .await
     .unwrap();
     let user: uuid::Uuid =

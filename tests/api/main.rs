@@ -1,9 +1,6 @@
 //! The integration suite: one test binary, one module per domain, a real PostgreSQL.
 //! Each test gets its own database and its own role prefix, dropped at the end.
 
-// Call sites are written for either driver behind `db`: sqlx's executors are generic and
-// need the explicit reborrow (`&mut *tx`) that tokio-postgres's concrete `&mut Conn` does not.
-#![cfg_attr(feature = "driver-tokio-postgres", allow(clippy::explicit_auto_deref))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod anchors;

@@ -29,7 +29,7 @@ async fn team(app: &TestApp) -> Team<'_> {
     let tenant = tessera::db::query_as(
         "SELECT id, slug, name, db_role, state, schema_version, created_at FROM public.tenants WHERE slug = 'acme'",
     )
-    .fetch_one(&mut *app.db.owner.acquire().await.unwrap())
+    .fetch_one(&mut app.db.owner.acquire().await.unwrap())
     .await
     .unwrap();
     Team {

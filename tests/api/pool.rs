@@ -58,7 +58,7 @@ async fn a_busy_home_gives_way_to_another_connection() {
     let b = pool.acquire_for("busy").await.unwrap();
     let mut c = pool.acquire_for("busy").await.unwrap();
     let held: i32 = tessera::db::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut *c)
+        .fetch_one(&mut c)
         .await
         .unwrap();
     assert_eq!(pool.size(), 3);
@@ -85,7 +85,7 @@ async fn a_connection_that_died_in_use_is_not_handed_out_again() {
     let pool = db.app_pool(1).await;
     let mut conn = pool.acquire().await.unwrap();
     let pid: i32 = tessera::db::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut conn)
         .await
         .unwrap();
     let mut admin = tessera::db::admin_connect_url(&crate::helpers::admin_url())
@@ -100,7 +100,7 @@ async fn a_connection_that_died_in_use_is_not_handed_out_again() {
     // The backend is gone: this statement fails, and the connection goes back right after.
     assert!(
         tessera::db::query("SELECT 1")
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .await
             .is_err()
     );
@@ -109,7 +109,7 @@ async fn a_connection_that_died_in_use_is_not_handed_out_again() {
     // before use, gets a working connection, not the dead one.
     let mut again = pool.acquire().await.unwrap();
     let other: i32 = tessera::db::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut *again)
+        .fetch_one(&mut again)
         .await
         .unwrap();
     assert_ne!(other, pid);

@@ -80,7 +80,7 @@ async fn interleaved_requests_never_cross_tenants_and_connections_come_back_clea
                     coalesce(current_setting('tessera.tenant_id', true), ''),
                     coalesce(current_setting('tessera.user_id', true), '')",
         )
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut conn)
         .await
         .unwrap();
         assert_eq!(user, app.db.roles.app);

@@ -99,7 +99,7 @@ async fn rotating_the_master_key_reseals_everything_and_keeps_the_chain_verifiab
     let mut conn = app.db.owner.acquire().await.unwrap();
     let user: uuid::Uuid =
         tessera::db::query_scalar("SELECT id FROM public.users WHERE email = 'tia@x.test'")
-            .fetch_one(&mut *conn)
+            .fetch_one(&mut conn)
             .await
             .unwrap();
     let now = std::time::SystemTime::now()

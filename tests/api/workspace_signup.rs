@@ -361,34 +361,34 @@ async fn a_ready_role_not_yet_given_to_a_workspace_reaches_nothing() {
         "users",
     ] {
         tessera::db::raw_sql(&format!("BEGIN; SET LOCAL ROLE \"{spare}\""))
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .await
             .unwrap();
         let seen: Result<i64, _> =
             tessera::db::query_scalar(&format!("SELECT count(*) FROM public.{table}"))
-                .fetch_one(&mut *conn)
+                .fetch_one(&mut conn)
                 .await;
         match seen {
             Ok(n) => assert_eq!(n, 0, "{table}: a spare role sees {n} rows"),
             Err(e) => assert!(e.to_string().contains("permission denied"), "{table}: {e}"),
         }
         tessera::db::raw_sql("ROLLBACK")
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .await
             .unwrap();
     }
     // No workspace's schema either.
     tessera::db::raw_sql(&format!("BEGIN; SET LOCAL ROLE \"{spare}\""))
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .await
         .unwrap();
     let denied = tessera::db::query("SELECT * FROM tenant_acme.projects")
-        .fetch_all(&mut *conn)
+        .fetch_all(&mut conn)
         .await
         .unwrap_err();
     assert!(denied.to_string().contains("permission denied"), "{denied}");
     tessera::db::raw_sql("ROLLBACK")
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .await
         .unwrap();
     assert!(!s.project_id.is_empty());

@@ -219,7 +219,7 @@ async fn move_under_load(
          WHERE s.schema_name = $1::regnamespace",
     )
     .bind(schema)
-    .fetch_one(&mut *conn)
+    .fetch_one(&mut conn)
     .await
     .unwrap_or_default();
     println!(

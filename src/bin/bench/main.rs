@@ -20,10 +20,6 @@
 //! bench database (Tessera, pgbench, PostGraphile) connects over loopback without TLS, so none
 //! pays for encryption the others skip.
 
-// Call sites are written for either driver behind `db`: sqlx's executors are generic and
-// need the explicit reborrow (`&mut *tx`) that tokio-postgres's concrete `&mut Conn` does not.
-#![cfg_attr(feature = "driver-tokio-postgres", allow(clippy::explicit_auto_deref))]
-
 mod api;
 mod audit;
 mod cluster;

@@ -87,7 +87,7 @@ pub(crate) async fn provision(
                      FROM generate_series(1, {records}) g;",
                 records = seed.records,
             ))
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .await?;
             tick(3);
             drop(conn);

@@ -6,26 +6,17 @@
 //! pools themselves, the migration runner, database bootstrap, the cluster tools, the CLI
 //! and the bench name the driver directly; `ci/gates.sh` refuses any other file that does.
 //!
-//! Two drivers can sit behind it, one per build: sqlx (`with_sqlx`, the default), and
-//! tokio-postgres (`with_tokio_postgres`, `--features driver-tokio-postgres`), the
-//! pipelining driver being brought up. Never both in one build: one driver on the request
-//! path.
+//! The driver behind it is tokio-postgres (`with_tokio_postgres`), which pipelines: `BEGIN`
+//! and the tenant entry are written before either answer is read. sqlx, which the server
+//! was built on first, stays off the request path: the migration runner, `LISTEN`, database
+//! bootstrap, the cluster tools and the bench use it (`docs/decisions.md`).
 //!
-//! Why a seam: the request transaction is to move to a driver that pipelines (`BEGIN`, the
-//! tenant entry and the first statement in one round trip; issue 24, `docs/decisions.md`),
-//! and "one driver on the request path" makes that switch whole. With every statement
-//! behind these names, the switch is a change to this module and the pool rather than to
-//! some sixty modules at once, and the error helpers below keep SQLSTATE inspection in one
-//! place.
+//! Why a seam: the request transaction moved to a driver that pipelines (issue 24), and
+//! "one driver on the request path" made that switch whole. With every statement behind
+//! these names, the switch was a change to this module and the pool rather than to some
+//! sixty modules at once, and the error helpers below keep SQLSTATE inspection in one place.
 
-#[cfg(not(feature = "driver-tokio-postgres"))]
-mod with_sqlx;
-#[cfg(not(feature = "driver-tokio-postgres"))]
-pub use with_sqlx::*;
-
-#[cfg(feature = "driver-tokio-postgres")]
 mod with_tokio_postgres;
-#[cfg(feature = "driver-tokio-postgres")]
 pub use with_tokio_postgres::*;
 
 /// Which integrity constraint `e` violated, by kind.

@@ -1,7 +1,6 @@
-//! The seam on tokio-postgres (`--features driver-tokio-postgres`): the driver that
-//! pipelines, being brought up (`docs/decisions.md`). It keeps sqlx's shapes where the
-//! server already uses them (`query(..).bind(..).fetch_one(conn)`), and sqlx's meaning:
-//! a bound value declares its own type (a Rust `i64` is an `int8` parameter, as with sqlx,
+//! The seam on tokio-postgres: the driver that pipelines (`docs/decisions.md`). It keeps
+//! the shapes of sqlx, which the server was first built on, where the server uses them
+//! (`query(..).bind(..).fetch_one(conn)`), and sqlx's meaning: a bound value declares its own type (a Rust `i64` is an `int8` parameter, as with sqlx,
 //! not whatever the server would infer), values are encoded when bound, and each
 //! connection prepares a statement once and keeps it.
 //!
