@@ -137,11 +137,15 @@ fn connector(settings: &Settings) -> Result<MakeRustlsConnect, Error> {
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Configuration(format!("TLS to PostgreSQL: {e}")))?;
     let verifier: Arc<dyn ServerCertVerifier> = match (settings.mode, &settings.root_cert) {
-        (Mode::Disable | Mode::Prefer, _) | (Mode::Require, None) => {
-            Arc::new(Unchecked(provider.clone()))
-        }
-        (Mode::Require | Mode::VerifyCa, root) => Arc::new(AnyName(chain(root, &provider)?)),
         (Mode::VerifyFull, root) => chain(root, &provider)?,
+        (Mode::Disable | Mode::Prefer, _) | (Mode::Require, None) => Arc::new(Relaxed {
+            chain: None,
+            provider: provider.clone(),
+        }),
+        (Mode::Require | Mode::VerifyCa, root) => Arc::new(Relaxed {
+            chain: Some(chain(root, &provider)?),
+            provider: provider.clone(),
+        }),
     };
     let builder = builder
         .dangerous()
@@ -193,12 +197,19 @@ fn chain(
         .map_err(|e| Error::Configuration(format!("TLS to PostgreSQL: {e}")))
 }
 
-/// `verify-ca`: the chain is checked, the host name is not. The standard verifier checks
-/// the name last, after the chain and validity, so a name error means all else passed.
+/// The modes short of `verify-full`: with a chain verifier (`verify-ca`, `require` with a
+/// root) the chain is checked and the host name is not; without one (`prefer`, `require`
+/// without a root) the server is not authenticated, libpq's meaning: encryption against a
+/// passive listener. The standard verifier checks the name last, after the chain and
+/// validity, so a name error means all else passed. The handshake's signature is checked
+/// against the certificate presented either way, as TLS requires.
 #[derive(Debug)]
-struct AnyName(Arc<WebPkiServerVerifier>);
+struct Relaxed {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
+}
 
-impl ServerCertVerifier for AnyName {
+impl ServerCertVerifier for Relaxed {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -207,10 +218,10 @@ impl ServerCertVerifier for AnyName {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -224,52 +235,11 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// `prefer` and `require` without a root: encryption against a passive listener, the
-/// server not authenticated (libpq's meaning). The handshake's signature is still checked
-/// against the certificate presented, as TLS requires.
-#[derive(Debug)]
-struct Unchecked(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls12_signature(
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
@@ -283,12 +253,14 @@ impl ServerCertVerifier for Unchecked {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
