@@ -73,17 +73,22 @@ ensure_postgres() {
   export TESSERA_TEST_ADMIN_URL="postgres://postgres@127.0.0.1:$port/postgres"
 }
 
-ensure_openssl() {
-  # The database TLS test (tests/api/db_tls.rs) issues its certificates with the openssl command.
-  command -v openssl >/dev/null 2>&1 && return
+apt_install() {
+  # Installs Debian package $1 when running as root with apt-get; else stops, saying what
+  # needs it ($2).
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    log "installing openssl (apt-get install openssl)"
+    log "installing $1 (apt-get install $1)"
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
   else
-    echo "openssl is required for the database TLS test: apt-get install openssl" >&2
+    echo "$1 is required for $2: apt-get install $1" >&2
     exit 1
   fi
+}
+
+ensure_openssl() {
+  # The database TLS test (tests/api/db_tls.rs) issues its certificates with the openssl command.
+  command -v openssl >/dev/null 2>&1 || apt_install openssl "the database TLS test"
 }
 
 redis_up() { (exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'PING\r\n' >&3 && head -c 5 <&3 | grep -q PONG) 2>/dev/null; }
@@ -269,15 +274,7 @@ web_checks() {
 
 ensure_chromium() {
   # The browser tests drive Debian's Chromium (no browser downloads).
-  command -v chromium >/dev/null 2>&1 && return
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    log "installing Chromium (apt-get install chromium)"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    echo "chromium is required for the browser tests: apt-get install chromium" >&2
-    exit 1
-  fi
+  command -v chromium >/dev/null 2>&1 || apt_install chromium "the browser tests"
 }
 
 browser_tests() {
