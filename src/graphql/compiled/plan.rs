@@ -305,11 +305,11 @@ impl Leaf {
     }
 }
 
-/// One column of a row: a column expression, or a nested page or object (rendered to SQL,
-/// with its bound values, by `sql`).
+/// One column of a row: a column expression and the leaf it answers, or a nested page or
+/// object (rendered to SQL, with its bound values, by `sql`).
 #[derive(Debug)]
 pub(crate) enum Expr {
-    Column(String),
+    Column(String, Leaf),
     /// The project's records: a page of rows.
     Records {
         page: PageArgs,
@@ -337,12 +337,12 @@ pub(crate) struct Row {
 }
 
 impl Row {
-    fn column(&mut self, expr: String) -> usize {
+    fn column(&mut self, leaf: Leaf, expr: String) -> usize {
         let found = self
             .exprs
             .iter()
-            .position(|e| matches!(e, Expr::Column(c) if *c == expr));
-        found.unwrap_or_else(|| self.push(Expr::Column(expr)))
+            .position(|e| matches!(e, Expr::Column(c, _) if *c == expr));
+        found.unwrap_or_else(|| self.push(Expr::Column(expr, leaf)))
     }
 
     fn push(&mut self, expr: Expr) -> usize {
@@ -503,7 +503,7 @@ impl Planner<'_> {
                 }
                 (_, name) => {
                     let (leaf, column) = Leaf::of(entity, name)?;
-                    Item::Leaf(leaf, row.column(leaf.expr(alias, column)))
+                    Item::Leaf(leaf, row.column(leaf, leaf.expr(alias, column)))
                 }
             };
             out.push((key(&f), item));
@@ -520,7 +520,7 @@ impl Planner<'_> {
     ) -> Option<(Connection, Row)> {
         let mut row = Row::default();
         let (_, id) = Leaf::of(entity, "id")?;
-        let id_col = row.column(Leaf::Id.expr(entity.alias(), id));
+        let id_col = row.column(Leaf::Id, Leaf::Id.expr(entity.alias(), id));
         let mut items = Vec::new();
         for f in sel.selection_set() {
             let item = match f.name() {

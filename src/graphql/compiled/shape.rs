@@ -105,6 +105,17 @@ fn parse<'a, T: serde::Deserialize<'a>>(
     serde_json::from_str(v.get()).map_err(|_| Malformed(what))
 }
 
+/// A number, boolean or timestamp: its JSON, or the JSON string of its text, as a row of
+/// text arrays carries it (`sql::element`). Neither form has escapes.
+fn scalar<T: std::str::FromStr>(v: &RawValue, what: &'static str) -> Result<T, Malformed> {
+    let s = v.get();
+    let s = s
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(s);
+    s.parse().map_err(|_| Malformed(what))
+}
+
 fn leaf(leaf: Leaf, v: Option<&&RawValue>) -> Result<Value, Malformed> {
     let v: &RawValue = v.ok_or(Malformed("row width"))?;
     if is_null(v) {
@@ -127,8 +138,8 @@ fn leaf(leaf: Leaf, v: Option<&&RawValue>) -> Result<Value, Malformed> {
         Leaf::Json => {
             async_graphql::to_value(parse::<serde_json::Value>(v, "json")?).unwrap_or_default()
         }
-        Leaf::Int => Value::Number(parse::<i64>(v, "integer")?.into()),
-        Leaf::Bool => Value::Boolean(parse(v, "boolean")?),
+        Leaf::Int => Value::Number(scalar::<i64>(v, "integer")?.into()),
+        Leaf::Bool => Value::Boolean(scalar(v, "boolean")?),
         Leaf::Texts => Value::List(
             parse::<Vec<String>>(v, "list of text")?
                 .into_iter()
@@ -146,7 +157,7 @@ fn leaf(leaf: Leaf, v: Option<&&RawValue>) -> Result<Value, Malformed> {
             }
             Value::Enum(Name::new(name))
         }
-        Leaf::Time => DateTime::from_timestamp_micros(parse(v, "timestamp")?)
+        Leaf::Time => DateTime::from_timestamp_micros(scalar(v, "timestamp")?)
             .ok_or(Malformed("timestamp"))?
             .to_value(),
     })

@@ -1,5 +1,8 @@
 //! The statements of compiled reads. Each returns one JSON value: a row as an array of its
 //! columns in plan order, a page as an array of such rows, nested pages as arrays inside.
+//! A row whose columns are all scalars is a text array until PostgreSQL writes the page as
+//! JSON ([`element`]), so its numbers, booleans and timestamps arrive as JSON strings; the
+//! shaper reads either form.
 //! Every value from the request is bound, never spliced; the text depends only on the
 //! selection's shape. Team visibility is the same `VISIBLE_TEAM` condition the resolvers'
 //! statements use, inside the same statement, and the tenant's row-level policies apply to
@@ -9,7 +12,7 @@ use crate::db::Arguments;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::plan::{Entity, Expr, Row};
+use super::plan::{Entity, Expr, Leaf, Row};
 use crate::authz::Viewer;
 use crate::crypto::store::SecretKind;
 use crate::db;
@@ -59,13 +62,27 @@ impl Binds {
     }
 }
 
-/// A row as a JSON array of its columns, nested pages and objects rendered in place.
-fn array(binds: &mut Binds, row: &Row) -> String {
-    let cols: Vec<String> = row
+/// Whether the shaper reads `leaf` back from its text: not JSON, whose text would read as
+/// a string, nor lists of text.
+fn reads_from_text(leaf: Leaf) -> bool {
+    !matches!(leaf, Leaf::Json | Leaf::Texts)
+}
+
+/// A row's columns, nested pages and objects rendered in place, and whether every one of
+/// them is a scalar the shaper reads back from its text.
+fn columns(binds: &mut Binds, row: &Row) -> (Vec<String>, bool) {
+    // (An empty row stays `json_build_array()`: `ARRAY[]` has no type.)
+    let text = !row.exprs.is_empty()
+        && row
+            .exprs
+            .iter()
+            .all(|e| matches!(e, Expr::Column(_, leaf) if reads_from_text(*leaf)));
+    let cols = row
         .exprs
         .iter()
         .map(|expr| match expr {
-            Expr::Column(c) => c.clone(),
+            Expr::Column(c, _) if text => format!("({c})::text"),
+            Expr::Column(c, _) => c.clone(),
             Expr::Records { page, row } => records_of_project(binds, *page, row, "p.id"),
             Expr::Projects { of, page, row } => projects_of(binds, *of, *page, row),
             Expr::One(Entity::Team, row) => format!(
@@ -85,21 +102,22 @@ fn array(binds: &mut Binds, row: &Row) -> String {
             // workspace, and the explicit tenant filter says so again. A team's members are
             // its `team_members` who are still members of the workspace.
             Expr::Members(row) => {
-                let cols = array(binds, row);
+                let element = element(binds, row);
                 let tenant = binds.bind(binds.tenant, "uuid");
-                format!(
-                    "(SELECT coalesce(json_agg({cols} ORDER BY m.user_id), '[]'::json)
-                      FROM team_members tmm
-                      JOIN public.memberships m ON m.user_id = tmm.user_id AND m.tenant_id = {tenant}
-                      JOIN public.users u ON u.id = m.user_id
-                      WHERE tmm.team_id = tm.id)"
+                list(
+                    &element,
+                    &format!(
+                        "team_members tmm
+                         JOIN public.memberships m ON m.user_id = tmm.user_id AND m.tenant_id = {tenant}
+                         JOIN public.users u ON u.id = m.user_id
+                         WHERE tmm.team_id = tm.id ORDER BY m.user_id"
+                    ),
                 )
             }
             // In the function's order, newest first.
-            Expr::ScimTokens(row) => format!(
-                "(SELECT coalesce(json_agg({} ORDER BY t.created_at DESC), '[]'::json)
-                  FROM public.tessera_scim_tokens() t)",
-                array(binds, row)
+            Expr::ScimTokens(row) => list(
+                &element(binds, row),
+                "public.tessera_scim_tokens() t ORDER BY t.created_at DESC",
             ),
             Expr::One(_, row) => {
                 let cols = array(binds, row);
@@ -111,7 +129,34 @@ fn array(binds: &mut Binds, row: &Row) -> String {
             }
         })
         .collect();
-    format!("json_build_array({})", cols.join(", "))
+    (cols, text)
+}
+
+/// A row as one JSON array of its columns.
+fn array(binds: &mut Binds, row: &Row) -> String {
+    match columns(binds, row) {
+        (cols, true) => format!("array_to_json(ARRAY[{}])", cols.join(", ")),
+        (cols, false) => format!("json_build_array({})", cols.join(", ")),
+    }
+}
+
+/// A row as an element of a [`list`]: a text array of its columns when the shaper reads
+/// every one of them back from its text, else a JSON array. PostgreSQL turns a list of text
+/// arrays into JSON in one pass, where `json_build_array` looks up how to write each of its
+/// values again on every call: most of a nested page's time in the database
+/// (`docs/benchmarks.md`).
+fn element(binds: &mut Binds, row: &Row) -> String {
+    match columns(binds, row) {
+        (cols, true) => format!("ARRAY[{}]", cols.join(", ")),
+        (cols, false) => format!("json_build_array({})", cols.join(", ")),
+    }
+}
+
+/// The JSON array of `element` over the rows of `from` (`… ORDER BY …`), in that order:
+/// `ARRAY(subquery)` keeps the subquery's order without sorting again, as an ordered
+/// aggregate would.
+fn list(element: &str, from: &str) -> String {
+    format!("array_to_json(ARRAY(SELECT {element} FROM {from}))")
 }
 
 /// The page `page` of records of the project `parent` (an SQL expression), newest first,
@@ -122,12 +167,14 @@ fn records_of_project(binds: &mut Binds, page: PageArgs, row: &Row, parent: &str
         None => String::new(),
     };
     let limit = binds.bind(page.limit(), "int8");
-    format!(
-        "(SELECT coalesce(json_agg({} ORDER BY r.id DESC), '[]'::json) FROM (
-             SELECT r.* FROM records r
-             WHERE r.project_id = {parent} AND r.archived_at IS NULL{after}
-             ORDER BY r.id DESC LIMIT {limit}) r)",
-        array(binds, row)
+    let element = element(binds, row);
+    list(
+        &element,
+        &format!(
+            "(SELECT r.* FROM records r
+              WHERE r.project_id = {parent} AND r.archived_at IS NULL{after}
+              ORDER BY r.id DESC LIMIT {limit}) r ORDER BY r.id DESC"
+        ),
     )
 }
 
@@ -137,7 +184,7 @@ fn records_of_project(binds: &mut Binds, page: PageArgs, row: &Row, parent: &str
 /// again here; under a goal each project's team is joined and checked. Either way the
 /// nearest enclosing `tm` or `g` is the parent, however deep the nesting.
 fn projects_of(binds: &mut Binds, of: Entity, page: PageArgs, row: &Row) -> String {
-    let cols = array(binds, row);
+    let element = element(binds, row);
     let from = match of {
         Entity::Team => "projects p WHERE p.team_id = tm.id",
         _ => "projects p JOIN teams tm ON tm.id = p.team_id WHERE p.goal_id = g.id",
@@ -147,10 +194,12 @@ fn projects_of(binds: &mut Binds, of: Entity, page: PageArgs, row: &Row) -> Stri
         None => String::new(),
     };
     let limit = binds.bind(page.limit(), "int8");
-    format!(
-        "(SELECT coalesce(json_agg({cols} ORDER BY p.id), '[]'::json) FROM (
-             SELECT p.* FROM {from} AND {VISIBLE_TEAM} AND p.archived_at IS NULL{after}
-             ORDER BY p.id LIMIT {limit}) p)"
+    list(
+        &element,
+        &format!(
+            "(SELECT p.* FROM {from} AND {VISIBLE_TEAM} AND p.archived_at IS NULL{after}
+              ORDER BY p.id LIMIT {limit}) p ORDER BY p.id"
+        ),
     )
 }
 
@@ -192,7 +241,7 @@ pub(crate) fn by_id(binds: &mut Binds, entity: Entity, row: &Row, id: Uuid) -> S
 /// `teams`, `goals`, `ideas`: one page of the live (not archived) ones as a JSON array, in
 /// id order.
 pub(crate) fn page_of(binds: &mut Binds, entity: Entity, page: PageArgs, row: &Row) -> String {
-    let cols = array(binds, row);
+    let element = element(binds, row);
     let (table, a, visible) = match entity {
         Entity::Team => ("teams", "tm", format!(" AND {VISIBLE_TEAM}")),
         Entity::Goal => ("goals", "g", String::new()),
@@ -203,12 +252,12 @@ pub(crate) fn page_of(binds: &mut Binds, entity: Entity, page: PageArgs, row: &R
         None => String::new(),
     };
     let limit = binds.bind(page.limit(), "int8");
-    format!(
-        "SELECT coalesce(json_agg({cols} ORDER BY {a}.id), '[]'::json) FROM (
-             SELECT {a}.* FROM {table} {a}
-             WHERE {a}.archived_at IS NULL{visible}{after}
-             ORDER BY {a}.id LIMIT {limit}) {a}"
-    )
+    let from = format!(
+        "(SELECT {a}.* FROM {table} {a}
+          WHERE {a}.archived_at IS NULL{visible}{after}
+          ORDER BY {a}.id LIMIT {limit}) {a} ORDER BY {a}.id"
+    );
+    format!("SELECT {}", list(&element, &from))
 }
 
 /// `projects(...)`: one page as a JSON array, in id order.
@@ -218,7 +267,7 @@ pub(crate) fn projects(
     row: &Row,
     filter: ProjectFilter,
 ) -> String {
-    let cols = array(binds, row);
+    let element = element(binds, row);
     let mut cond = String::new();
     if let Some(after) = page.after {
         cond += &format!(" AND p.id > {}", binds.bind(after, "uuid"));
@@ -233,32 +282,32 @@ pub(crate) fn projects(
         cond += " AND p.archived_at IS NULL";
     }
     let limit = binds.bind(page.limit(), "int8");
-    format!(
-        "SELECT coalesce(json_agg({cols} ORDER BY p.id), '[]'::json) FROM (
-             SELECT p.* FROM projects p JOIN teams tm ON tm.id = p.team_id
-             WHERE {VISIBLE_TEAM}{cond}
-             ORDER BY p.id LIMIT {limit}) p"
-    )
+    let from = format!(
+        "(SELECT p.* FROM projects p JOIN teams tm ON tm.id = p.team_id
+          WHERE {VISIBLE_TEAM}{cond}
+          ORDER BY p.id LIMIT {limit}) p ORDER BY p.id"
+    );
+    format!("SELECT {}", list(&element, &from))
 }
 
 /// `members`: one page of the workspace's members as a JSON array, by user id. Only the
 /// shared schema is read, as `identity::list_members` reads it (row-level security and the
 /// explicit tenant filter); on Citus that runs on the coordinator, where those tables live.
 pub(crate) fn members(binds: &mut Binds, page: PageArgs, row: &Row) -> String {
-    let cols = array(binds, row);
+    let element = element(binds, row);
     let tenant = binds.bind(binds.tenant, "uuid");
     let after = match page.after {
         Some(id) => format!(" AND m.user_id > {}", binds.bind(id, "uuid")),
         None => String::new(),
     };
     let limit = binds.bind(page.limit(), "int8");
-    format!(
-        "SELECT coalesce(json_agg(x.j ORDER BY x.k), '[]'::json) FROM (
-             SELECT {cols} AS j, m.user_id AS k
-             FROM public.memberships m JOIN public.users u ON u.id = m.user_id
-             WHERE m.tenant_id = {tenant}{after}
-             ORDER BY m.user_id LIMIT {limit}) x"
-    )
+    let from = format!(
+        "(SELECT {element} AS j, m.user_id AS k
+          FROM public.memberships m JOIN public.users u ON u.id = m.user_id
+          WHERE m.tenant_id = {tenant}{after}
+          ORDER BY m.user_id LIMIT {limit}) x ORDER BY x.k"
+    );
+    format!("SELECT {}", list("x.j", &from))
 }
 
 /// `records(projectId:)`: the page, or no row when the project is not visible.
@@ -277,30 +326,24 @@ pub(crate) fn records(binds: &mut Binds, page: PageArgs, row: &Row, project_id: 
 /// explicit tenant filter on top of row-level security, as those statements read them; the
 /// token's hash and the secret's sealed value are columns no field maps to.
 pub(crate) fn list_of(binds: &mut Binds, entity: Entity, row: &Row) -> String {
-    let cols = array(binds, row);
-    match entity {
+    let element = element(binds, row);
+    let from = match entity {
         Entity::ApiToken => {
             let tenant = binds.bind(binds.tenant, "uuid");
-            format!(
-                "SELECT coalesce(json_agg({cols} ORDER BY k.id), '[]'::json)
-                 FROM public.api_tokens k WHERE k.tenant_id = {tenant}"
-            )
+            format!("public.api_tokens k WHERE k.tenant_id = {tenant} ORDER BY k.id")
         }
         Entity::Secret => {
             // Only the kinds the server knows, as `crypto::store::list` keeps them.
             let tenant = binds.bind(binds.tenant, "uuid");
             let kinds = binds.bind(SecretKind::NAMES.map(str::to_owned).to_vec(), "text[]");
             format!(
-                "SELECT coalesce(json_agg({cols} ORDER BY s.kind, s.name), '[]'::json)
-                 FROM public.tenant_secrets s
-                 WHERE s.tenant_id = {tenant} AND s.kind = ANY({kinds})"
+                "public.tenant_secrets s
+                 WHERE s.tenant_id = {tenant} AND s.kind = ANY({kinds}) ORDER BY s.kind, s.name"
             )
         }
-        _ => format!(
-            "SELECT coalesce(json_agg({cols} ORDER BY w.created_at, w.id), '[]'::json)
-             FROM webhook_endpoints w"
-        ),
-    }
+        _ => "webhook_endpoints w ORDER BY w.created_at, w.id".to_owned(),
+    };
+    format!("SELECT {}", list(&element, &from))
 }
 
 /// `auditRetention`: the retention function's one row.
@@ -312,18 +355,19 @@ pub(crate) fn audit_retention(binds: &mut Binds, row: &Row) -> String {
 /// `webhookMessages(endpointId:, first:)`: the endpoint's newest `first` messages with their
 /// latest attempt, as a JSON array, as `webhooks::messages` reads them.
 pub(crate) fn webhook_messages(binds: &mut Binds, row: &Row, endpoint: Uuid, first: i64) -> String {
-    let cols = array(binds, row);
+    let element = element(binds, row);
     let endpoint = binds.bind(endpoint, "uuid");
     let first = binds.bind(first, "int8");
-    format!(
-        "SELECT coalesce(json_agg({cols} ORDER BY m.created_at DESC, m.id DESC), '[]'::json) FROM (
-             SELECT m.*, a.status_code AS last_status_code, a.error AS last_error
-             FROM webhook_messages m
-             LEFT JOIN LATERAL (SELECT status_code, error FROM webhook_attempts
-                                WHERE message_id = m.id ORDER BY attempt DESC LIMIT 1) a ON true
-             WHERE m.endpoint_id = {endpoint}
-             ORDER BY m.created_at DESC, m.id DESC LIMIT {first}) m"
-    )
+    let from = format!(
+        "(SELECT m.*, a.status_code AS last_status_code, a.error AS last_error
+          FROM webhook_messages m
+          LEFT JOIN LATERAL (SELECT status_code, error FROM webhook_attempts
+                             WHERE message_id = m.id ORDER BY attempt DESC LIMIT 1) a ON true
+          WHERE m.endpoint_id = {endpoint}
+          ORDER BY m.created_at DESC, m.id DESC LIMIT {first}) m
+         ORDER BY m.created_at DESC, m.id DESC"
+    );
+    format!("SELECT {}", list(&element, &from))
 }
 
 /// `invitations(status:, first:)`: the newest `first` invitations, then those whose status
@@ -337,23 +381,24 @@ pub(crate) fn invitations(
     first: i64,
     now: DateTime<Utc>,
 ) -> String {
-    let cols = array(binds, row);
+    let element = element(binds, row);
     let tenant = binds.bind(binds.tenant, "uuid");
     let first = binds.bind(first, "int8");
     let now = binds.bind(now, "timestamptz");
     let statuses = binds.bind(statuses, "text[]");
-    format!(
-        "SELECT coalesce(json_agg({cols} ORDER BY v.created_at DESC), '[]'::json) FROM (
-             SELECT x.*, CASE WHEN x.accepted_at IS NOT NULL THEN 'ACCEPTED'
-                              WHEN x.revoked_at IS NOT NULL THEN 'REVOKED'
-                              WHEN x.expires_at <= {now} THEN 'EXPIRED'
-                              ELSE 'PENDING' END AS status
-             FROM (SELECT id, email, role, team_ids, invited_by, created_at, expires_at,
-                          sent_count, last_sent_at, revoked_at, accepted_at, accepted_by
-                   FROM public.invitations WHERE tenant_id = {tenant}
-                   ORDER BY created_at DESC LIMIT {first}) x) v
-         WHERE cardinality({statuses}) = 0 OR v.status = ANY({statuses})"
-    )
+    let from = format!(
+        "(SELECT x.*, CASE WHEN x.accepted_at IS NOT NULL THEN 'ACCEPTED'
+                           WHEN x.revoked_at IS NOT NULL THEN 'REVOKED'
+                           WHEN x.expires_at <= {now} THEN 'EXPIRED'
+                           ELSE 'PENDING' END AS status
+          FROM (SELECT id, email, role, team_ids, invited_by, created_at, expires_at,
+                       sent_count, last_sent_at, revoked_at, accepted_at, accepted_by
+                FROM public.invitations WHERE tenant_id = {tenant}
+                ORDER BY created_at DESC LIMIT {first}) x) v
+         WHERE cardinality({statuses}) = 0 OR v.status = ANY({statuses})
+         ORDER BY v.created_at DESC"
+    );
+    format!("SELECT {}", list(&element, &from))
 }
 
 /// `history(entityType:, id:)`: the entity's versions, oldest first, as a JSON array; no row
@@ -361,15 +406,17 @@ pub(crate) fn invitations(
 /// id (`project`, `record`, `goal`, `idea` above; `history::list` checks with the entity's
 /// own `get`).
 pub(crate) fn history(binds: &mut Binds, row: &Row, entity: EntityType, id: Uuid) -> String {
-    let cols = array(binds, row);
+    let element = element(binds, row);
     let kind = binds.bind(entity.as_str(), "text");
     let id = binds.bind(id, "uuid");
     let source = readable(entity, &id);
-    format!(
-        "SELECT (SELECT coalesce(json_agg({cols} ORDER BY h.version), '[]'::json)
-                 FROM versions h WHERE h.entity_type = {kind} AND h.entity_id = {id})
-         FROM {source}"
-    )
+    let versions = list(
+        &element,
+        &format!(
+            "versions h WHERE h.entity_type = {kind} AND h.entity_id = {id} ORDER BY h.version"
+        ),
+    );
+    format!("SELECT {versions} FROM {source}")
 }
 
 /// The visibility of a goal, project, record or idea by `id` (a bound placeholder): the
@@ -399,26 +446,30 @@ pub(crate) fn attachments(
     kind: EntityType,
     id: Uuid,
 ) -> String {
-    let cols = array(binds, row);
+    let element = element(binds, row);
     let to = binds.bind(to.as_str(), "text");
     let id = binds.bind(id, "uuid");
     let source = readable(kind, &id);
-    format!(
-        "SELECT (SELECT coalesce(json_agg({cols} ORDER BY f.created_at, f.id), '[]'::json)
-                 FROM attachments f WHERE f.entity_type = {to} AND f.entity_id = {id})
-         FROM {source}"
-    )
+    let files = list(
+        &element,
+        &format!(
+            "attachments f WHERE f.entity_type = {to} AND f.entity_id = {id}
+             ORDER BY f.created_at, f.id"
+        ),
+    );
+    format!("SELECT {files} FROM {source}")
 }
 
 /// `exports(first:)`: the newest `first` exports as a JSON array, as `export::job::list`
 /// orders them.
 pub(crate) fn exports(binds: &mut Binds, row: &Row, first: i64) -> String {
-    let cols = array(binds, row);
+    let element = element(binds, row);
     let first = binds.bind(first, "int8");
-    format!(
-        "SELECT coalesce(json_agg({cols} ORDER BY x.created_at DESC, x.id), '[]'::json) FROM (
-             SELECT * FROM exports ORDER BY created_at DESC, id LIMIT {first}) x"
-    )
+    let from = format!(
+        "(SELECT * FROM exports ORDER BY created_at DESC, id LIMIT {first}) x
+         ORDER BY x.created_at DESC, x.id"
+    );
+    format!("SELECT {}", list(&element, &from))
 }
 
 /// `export(id:)`: one row, none when there is no such export (the field is then null).
