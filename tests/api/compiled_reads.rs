@@ -1112,6 +1112,12 @@ fn render(data: &Data, roots: &[Root]) -> (String, Value) {
 /// A workspace with an open, a restricted and a second restricted team the member belongs
 /// to; projects in each (one archived per team, some serving a goal); records with every
 /// status, custom fields and assignees (one of whom has left), some archived.
+/// Part of every record's title: characters JSON escapes or a page must not run, and the
+/// form of the placeholder a compiled answer stands as until it is written into the
+/// response (`graphql::compiled::raw`), with a nonce of its own.
+const HOSTILE: &str =
+    "\"q\" \\ \u{1}\t\u{7f}\u{2028}</script>é𝄞 tessera-compiled-00000000000000000000000000000000-0";
+
 async fn populate(app: &TestApp) -> (Data, String, String, tessera::tenancy::Tenant) {
     let s = seed(app, "acme").await;
     let t = s.owner_token.clone();
@@ -1184,7 +1190,7 @@ async fn populate(app: &TestApp) -> (Data, String, String, tessera::tenancy::Ten
                     [Some(s.owner), Some(gone), Some(member), None][ri % 4].map(|u| u.to_string());
                 let r = q(
                     "mutation($p: ID!, $t: String!, $s: RecordStatus, $f: JSON, $a: ID) { createRecord(input: {projectId: $p, title: $t, body: \"b\", status: $s, fields: $f, assigneeId: $a}) { id } }",
-                    json!({ "p": p, "t": format!("r{ri}"), "s": status, "f": fields, "a": assignee }),
+                    json!({ "p": p, "t": format!("r{ri} {HOSTILE}"), "s": status, "f": fields, "a": assignee }),
                 )
                 .await["createRecord"]["id"]
                     .as_str()
@@ -1485,6 +1491,22 @@ fn compiled_reads_answer_exactly_as_the_resolvers_do() {
             "{a} {b}"
         );
     }
+    // Every title comes back exactly as stored, from the answer written straight as JSON.
+    let titles = rt.block_on(async {
+        let body = json!({ "query": "{ projects(first: 50) { nodes { records(first: 10) { nodes { title } } } } }" });
+        let resp = app.http.post(&compiled_url).bearer_auth(&owner).json(&body).send();
+        resp.await.unwrap().json::<Value>().await.unwrap()
+    });
+    assert_eq!(titles["extensions"]["tessera"]["compiled"], 1, "{titles}");
+    let titles: Vec<&str> = titles["data"]["projects"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["records"]["nodes"].as_array().unwrap())
+        .map(|r| r["title"].as_str().unwrap())
+        .collect();
+    assert!(titles.len() > 10, "{titles:?}");
+    assert!(titles.iter().all(|t| t.ends_with(HOSTILE)), "{titles:?}");
     // `scim` and `sso` need a browser session (API tokens are refused them, which the random
     // queries below check both ways): an owner signed in, asking each server from its own
     // Origin. Unset first: null and an empty list.

@@ -16,8 +16,11 @@
 //! and complexity limits all run before the resolver, as for any field.
 
 mod plan;
+mod raw;
 mod shape;
 mod sql;
+
+pub use raw::RawAnswers;
 
 use std::borrow::Cow;
 
@@ -156,6 +159,19 @@ enum Planned {
     Optional(plan::Fields),
     Connection(plan::Connection),
     List(plan::Fields),
+}
+
+impl Planned {
+    /// Whether the answer can be written as JSON, not built as values
+    /// ([`shape::writable`]).
+    fn writable(&self) -> bool {
+        match self {
+            Self::Object(fields) | Self::Optional(fields) | Self::List(fields) => {
+                shape::writable(fields)
+            }
+            Self::Connection(conn) => shape::writable_connection(conn),
+        }
+    }
 }
 
 /// The fields of a flat `entity` object selected by `sel`, and its row, if they compile.
@@ -356,6 +372,23 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
         slug: &slug,
         sso_only,
     };
+    // Written straight as JSON where the response is serialized by the endpoint itself.
+    if let Some(raw) = ctx.data_opt::<std::sync::Arc<RawAnswers>>()
+        && planned.writable()
+    {
+        let mut out = Vec::with_capacity(json.get().len() * 2);
+        match &planned {
+            Planned::Object(fields) | Planned::Optional(fields) => {
+                shape::write_object(fields, &json, &env, &mut out)
+            }
+            Planned::Connection(conn) => shape::write_connection(conn, &json, &env, &mut out),
+            Planned::List(fields) => shape::write_list(fields, &json, &env, &mut out),
+        }
+        .map_err(|e| ApiError::internal(&e))?;
+        if let Some(placeholder) = raw.hold(out) {
+            return Ok(Some(Answer::new(placeholder)));
+        }
+    }
     let value = match &planned {
         Planned::Object(fields) | Planned::Optional(fields) => shape::object(fields, &json, &env),
         Planned::Connection(conn) => shape::connection(conn, &json, &env),

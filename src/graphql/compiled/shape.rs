@@ -205,13 +205,12 @@ pub(crate) fn list(fields: &Fields, rows: &RawValue, env: &Env<'_>) -> Result<Va
     ))
 }
 
-/// A connection from its rows (a JSON array of rows, one more than the page when another
-/// page follows).
-pub(crate) fn connection(
+/// A connection's rows, each split into its columns, and whether another page follows: the
+/// statement fetches one row beyond the page.
+fn page<'a>(
     conn: &Connection,
-    rows: &RawValue,
-    env: &Env<'_>,
-) -> Result<Value, Malformed> {
+    rows: &'a RawValue,
+) -> Result<(Vec<Vec<&'a RawValue>>, bool), Malformed> {
     let rows: Vec<&RawValue> = parse(rows, "page")?;
     let first = usize::try_from(conn.page.first).unwrap_or(0);
     let has_next = rows.len() > first;
@@ -219,14 +218,28 @@ pub(crate) fn connection(
         .iter()
         .map(|row| columns(row))
         .collect::<Result<Vec<_>, _>>()?;
-    let cursor = |cols: &Vec<&RawValue>| -> Result<Value, Malformed> {
-        let id = cols
-            .get(conn.id_col)
-            .and_then(|id| parse::<&str>(id, "id").ok())
-            .and_then(|s| uuid::Uuid::parse_str(s).ok())
-            .ok_or(Malformed("id"))?;
-        Ok(Value::String(encode_cursor(id)))
-    };
+    Ok((rows, has_next))
+}
+
+/// The cursor of a row of the connection: from its id.
+fn cursor(conn: &Connection, cols: &[&RawValue]) -> Result<String, Malformed> {
+    let id = cols
+        .get(conn.id_col)
+        .and_then(|id| parse::<&str>(id, "id").ok())
+        .and_then(|s| uuid::Uuid::parse_str(s).ok())
+        .ok_or(Malformed("id"))?;
+    Ok(encode_cursor(id))
+}
+
+/// A connection from its rows (a JSON array of rows, one more than the page when another
+/// page follows).
+pub(crate) fn connection(
+    conn: &Connection,
+    rows: &RawValue,
+    env: &Env<'_>,
+) -> Result<Value, Malformed> {
+    let (rows, has_next) = page(conn, rows)?;
+    let cursor = |cols: &Vec<&RawValue>| cursor(conn, cols).map(Value::String);
     let mut out = IndexMap::with_capacity(conn.items.len());
     for (name, item) in &conn.items {
         let value = match item {
@@ -272,4 +285,192 @@ pub(crate) fn connection(
         insert(&mut out, name.clone(), value);
     }
     Ok(finish(out))
+}
+
+/// Whether each object of the plan has every response key once, so that its answer can be
+/// written straight as JSON ([`write_object`]) with nothing to merge. Repeated keys (the
+/// same field selected twice, or through two fragments) go through values and [`insert`].
+pub(crate) fn writable(fields: &Fields) -> bool {
+    distinct(fields.iter().map(|(name, _)| name))
+        && fields.iter().all(|(_, item)| match item {
+            Item::Object(fields, ..) | Item::List(fields, _) => writable(fields),
+            Item::Connection(conn, _) => writable_connection(conn),
+            Item::Typename(_) | Item::Leaf(..) | Item::Env(_) => true,
+        })
+}
+
+pub(crate) fn writable_connection(conn: &Connection) -> bool {
+    distinct(conn.items.iter().map(|(name, _)| name))
+        && conn.items.iter().all(|(_, item)| match item {
+            ConnItem::Typename => true,
+            ConnItem::Nodes(fields) => writable(fields),
+            ConnItem::Edges(items) => {
+                distinct(items.iter().map(|(name, _)| name))
+                    && items.iter().all(|(_, item)| match item {
+                        EdgeItem::Node(fields) => writable(fields),
+                        EdgeItem::Typename | EdgeItem::Cursor => true,
+                    })
+            }
+            ConnItem::PageInfo(items) => distinct(items.iter().map(|(name, _)| name)),
+        })
+}
+
+fn distinct<'a>(names: impl Iterator<Item = &'a Name>) -> bool {
+    let mut seen: Vec<&str> = Vec::new();
+    for name in names {
+        if seen.contains(&name.as_str()) {
+            return false;
+        }
+        seen.push(name.as_str());
+    }
+    true
+}
+
+/// Writes `value` as JSON.
+fn write_value<T: serde::Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    value: &T,
+) -> Result<(), Malformed> {
+    serde_json::to_writer(out, value).map_err(|_| Malformed("value"))
+}
+
+/// Writes a leaf: an id or a text as PostgreSQL wrote the string (already valid JSON,
+/// checked when the row was split), anything else as [`leaf`] reads it.
+fn write_leaf(l: Leaf, v: Option<&&RawValue>, out: &mut Vec<u8>) -> Result<(), Malformed> {
+    match (l, v) {
+        (Leaf::Id | Leaf::Text, Some(v)) if v.get().starts_with('"') => {
+            out.extend_from_slice(v.get().as_bytes());
+            Ok(())
+        }
+        _ => write_value(out, &leaf(l, v)?),
+    }
+}
+
+/// Writes the answer [`object`] would give, as JSON. The plan must be [`writable`].
+pub(crate) fn write_object(
+    fields: &Fields,
+    row: &RawValue,
+    env: &Env<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), Malformed> {
+    write_object_of(fields, &columns(row)?, env, out)
+}
+
+fn write_object_of(
+    fields: &Fields,
+    cols: &[&RawValue],
+    env: &Env<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), Malformed> {
+    write_members(out, fields, |item, out| match item {
+        Item::Typename(t) => write_value(out, t),
+        Item::Leaf(l, col) => write_leaf(*l, cols.get(*col), out),
+        Item::Object(fields, col, required) => match cols.get(*col) {
+            Some(row) if is_null(row) && *required => Err(Malformed("missing object")),
+            Some(row) if is_null(row) => write_value(out, &()),
+            Some(row) => write_object(fields, row, env, out),
+            None => Err(Malformed("row width")),
+        },
+        Item::Connection(conn, col) => write_connection(
+            conn,
+            cols.get(*col).ok_or(Malformed("row width"))?,
+            env,
+            out,
+        ),
+        Item::List(fields, col) => write_list(
+            fields,
+            cols.get(*col).ok_or(Malformed("row width"))?,
+            env,
+            out,
+        ),
+        Item::Env(item) => write_value(out, &env.value(*item)),
+    })
+}
+
+/// Writes a JSON array of `items`, each by `write`.
+fn write_array<T>(
+    out: &mut Vec<u8>,
+    items: impl IntoIterator<Item = T>,
+    mut write: impl FnMut(T, &mut Vec<u8>) -> Result<(), Malformed>,
+) -> Result<(), Malformed> {
+    out.push(b'[');
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(item, out)?;
+    }
+    out.push(b']');
+    Ok(())
+}
+
+/// Writes a JSON object of `members` (null when there are none, as [`finish`] answers),
+/// each value by `write`.
+fn write_members<'a, T: 'a>(
+    out: &mut Vec<u8>,
+    members: &'a [(Name, T)],
+    mut write: impl FnMut(&'a T, &mut Vec<u8>) -> Result<(), Malformed>,
+) -> Result<(), Malformed> {
+    if members.is_empty() {
+        out.extend_from_slice(b"null");
+        return Ok(());
+    }
+    out.push(b'{');
+    for (i, (name, value)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // A GraphQL name: nothing to escape.
+        out.push(b'"');
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+        write(value, out)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// Writes the answer [`list`] would give, as JSON.
+pub(crate) fn write_list(
+    fields: &Fields,
+    rows: &RawValue,
+    env: &Env<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), Malformed> {
+    let rows: Vec<&RawValue> = parse(rows, "list")?;
+    write_array(out, rows, |row, out| write_object(fields, row, env, out))
+}
+
+/// Writes the answer [`connection`] would give, as JSON.
+pub(crate) fn write_connection(
+    conn: &Connection,
+    rows: &RawValue,
+    env: &Env<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), Malformed> {
+    let (rows, has_next) = page(conn, rows)?;
+    let cursor = |cols: Option<&Vec<&RawValue>>, out: &mut Vec<u8>| match cols {
+        Some(cols) => write_value(out, &cursor(conn, cols)?),
+        None => write_value(out, &()),
+    };
+    write_members(out, &conn.items, |item, out| match item {
+        ConnItem::Typename => write_value(out, conn.entity.connection_name()),
+        ConnItem::Nodes(fields) => write_array(out, &rows, |cols, out| {
+            write_object_of(fields, cols, env, out)
+        }),
+        ConnItem::Edges(items) => write_array(out, &rows, |cols, out| {
+            write_members(out, items, |item, out| match item {
+                EdgeItem::Typename => write_value(out, conn.entity.edge_name()),
+                EdgeItem::Cursor => cursor(Some(cols), out),
+                EdgeItem::Node(fields) => write_object_of(fields, cols, env, out),
+            })
+        }),
+        ConnItem::PageInfo(items) => write_members(out, items, |item, out| match item {
+            PageItem::Typename => write_value(out, "PageInfo"),
+            PageItem::HasNext => write_value(out, &has_next),
+            PageItem::HasPrevious => write_value(out, &conn.page.after.is_some()),
+            PageItem::Start => cursor(rows.first(), out),
+            PageItem::End => cursor(rows.last(), out),
+        }),
+    })
 }

@@ -18,7 +18,7 @@ use crate::authz::{Actor, RequiresGuard};
 use crate::db;
 use crate::graphql::audit::AuditVariables;
 use crate::graphql::errors::{ApiError, ErrorCode, ensure_codes};
-use crate::graphql::{RequestState, TxCell};
+use crate::graphql::{RawAnswers, RequestState, TxCell};
 use crate::http::authn::{actor_label, authenticate};
 use crate::http::state::AppState;
 use crate::identity::touch_last_used;
@@ -216,8 +216,11 @@ async fn execute(
         Access::ReadWrite => "mutation",
         _ => "query",
     };
+    // Compiled answers written as JSON, spliced into the body once it is serialized.
+    let raw = Arc::new(RawAnswers::default());
     let request = checked
         .request
+        .data(raw.clone())
         .data(auth.principal.permissions())
         .data(variables)
         .data(RequestState {
@@ -272,6 +275,7 @@ async fn execute(
             );
         }
         let (body, request_error) = response_body(&response)?;
+        let body = raw.splice(body);
         if tx.access() != Access::ReadWrite && keyed.is_none() {
             // A read-only transaction changes nothing, so how it ends cannot change the
             // answer: the answer goes out without waiting for COMMIT's round trip. The
@@ -301,7 +305,7 @@ async fn execute(
     }
     let (body, request_error) = match answer {
         Some(a) => a,
-        None => response_body(&response)?,
+        None => response_body(&response).map(|(body, e)| (raw.splice(body), e))?,
     };
     if let Some(token_id) = auth.touch_pending {
         // Read-only requests cannot write `last_used_at`; record it beside the request,
