@@ -27,7 +27,7 @@ use crate::authz::RequiresGuard;
 use crate::authz::walker::{WalkError, guard_map};
 use crate::config::Limits;
 
-pub use compiled::RawAnswers;
+pub(crate) use compiled::RawAnswers;
 pub use context::{RequestState, TxCell};
 pub use global::{GlobalMutation, GlobalQuery, GlobalState};
 pub use tenant::{Mutation, Query, Subscription};

@@ -20,7 +20,7 @@ mod raw;
 mod shape;
 mod sql;
 
-pub use raw::RawAnswers;
+pub(crate) use raw::RawAnswers;
 
 use std::borrow::Cow;
 

@@ -16,7 +16,7 @@ use async_graphql::Value;
 use rand::RngCore;
 
 /// The written answers of one request and the nonce of their placeholders.
-pub struct RawAnswers {
+pub(crate) struct RawAnswers {
     /// `"tessera-compiled-<nonce>-`: a placeholder as it appears in the serialized
     /// response, less its number and closing quote.
     prefix: String,
@@ -50,7 +50,7 @@ impl RawAnswers {
     /// The serialized response `body` with each placeholder replaced by its answer. A
     /// placeholder is a JSON string of letters, digits and dashes, written by the serializer
     /// exactly as [`hold`](Self::hold) made it.
-    pub fn splice(&self, body: Vec<u8>) -> Vec<u8> {
+    pub(crate) fn splice(&self, body: Vec<u8>) -> Vec<u8> {
         let Ok(parts) = self.parts.lock() else {
             return body;
         };
