@@ -114,6 +114,10 @@ const EMBEDDED_PUBLIC: &[(&str, &str)] = &[
         "0022_scim.sql",
         include_str!("../../migrations/public/0022_scim.sql"),
     ),
+    (
+        "0023_inline_allowlist.sql",
+        include_str!("../../migrations/public/0023_inline_allowlist.sql"),
+    ),
 ];
 const EMBEDDED_TENANT: &[(&str, &str)] = &[
     (

@@ -554,3 +554,47 @@ async fn a_forwarded_address_from_an_untrusted_peer_does_not_get_past_the_list()
         );
     }
 }
+
+/// The entry's allowlist test, case by case, as the runtime role calls it; and planned as
+/// part of its caller's expression (inlined), not run as a function of its own on every
+/// request (`migrations/public/0023_inline_allowlist.sql`).
+#[tokio::test]
+async fn the_allowlist_test_answers_every_case_and_is_inlined() {
+    let db = TestDb::new().await;
+    let pool = db.app_pool(1).await;
+    let mut conn = pool.acquire().await.unwrap();
+    let cases: [(&[&str], Option<&str>, bool); 10] = [
+        (&[], Some(INSIDE), true),
+        (&[], None, true),
+        (&["198.51.100.0/24"], Some(INSIDE), true),
+        (&["198.51.100.0/24"], Some(OUTSIDE), false),
+        (&["198.51.100.0/24"], None, false),
+        (&["198.51.100.7/32"], Some(INSIDE), true),
+        (&["2001:db8::/32"], Some(INSIDE_V6), true),
+        // Families never match each other, IPv4-mapped IPv6 included.
+        (&["2001:db8::/32"], Some(INSIDE), false),
+        (&["::ffff:198.51.100.0/120"], Some(INSIDE), false),
+        (&["203.0.113.0/24", "198.51.100.0/24"], Some(INSIDE), true),
+    ];
+    for (list, addr, admitted) in cases {
+        let got: bool = tessera::db::query_scalar(
+            "SELECT public.tessera_ip_allowed($1::text[]::cidr[], $2::inet)",
+        )
+        .bind(list)
+        .bind(addr)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        assert_eq!(got, admitted, "{list:?} admitting {addr:?}");
+    }
+    let plan: Vec<(String,)> = tessera::db::query_as(
+        "EXPLAIN (VERBOSE, COSTS OFF) SELECT public.tessera_ip_allowed(ip_allowlist, $1::inet) FROM public.tenants",
+    )
+    .bind(INSIDE)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let plan: String = plan.into_iter().map(|(l,)| l + "\n").collect();
+    assert!(plan.contains("ANY"), "{plan}");
+    assert!(!plan.contains("tessera_ip_allowed"), "not inlined:\n{plan}");
+}
