@@ -1,6 +1,6 @@
 //! A transaction on a pooled connection (see [`super::app_pool`]).
 
-use super::driver::{Conn, Error, Executor};
+use super::driver::{Conn, Error, Executor, Query, Row};
 
 use super::app_pool::PooledConn;
 
@@ -36,15 +36,44 @@ impl TxConn {
         conn
     }
 
-    /// Ends the transaction with `statement` (COMMIT or ROLLBACK). On any error its state is
-    /// unknown, so it stays open and dropping rolls back or closes.
+    /// Ends the transaction with `statement` (COMMIT or ROLLBACK); nothing to do once it has
+    /// ended. On any error its state is unknown, so it stays open and dropping rolls back or
+    /// closes.
     pub async fn end(&mut self, statement: &'static str) -> Result<(), Error> {
+        if !self.open {
+            return Ok(());
+        }
         self.conn().execute(statement).await?;
+        self.ended();
+        Ok(())
+    }
+
+    /// Runs `last` and ends the transaction with `statement` in the same round trip
+    /// ([`super::end_with`]). Answers `last`'s rows; whether or not it failed, the
+    /// transaction is over once `statement` completed (else it stays open, as after
+    /// [`TxConn::end`] failed).
+    pub async fn end_with(
+        &mut self,
+        last: Query<'_>,
+        statement: &'static str,
+    ) -> Result<Vec<Row>, Error> {
+        let (rows, ended) = super::driver::end_with(self.conn(), last, statement).await;
+        if ended {
+            self.ended();
+        }
+        rows
+    }
+
+    /// Whether the transaction may still be open.
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    fn ended(&mut self) {
         self.open = false;
         if let Some(conn) = self.conn.as_mut() {
             conn.sound = true;
         }
-        Ok(())
     }
 }
 

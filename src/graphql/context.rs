@@ -20,9 +20,13 @@ impl TxCell {
         Self(Mutex::new(Some(tx)))
     }
 
+    /// The transaction, while it is open: once taken out, or ended by its last statement
+    /// ([`TenantTx::fetch_last`]), no statement may run in it.
     pub async fn lock(&self) -> Result<MappedMutexGuard<'_, TenantTx>, ApiError> {
-        MutexGuard::try_map(self.0.lock().await, Option::as_mut)
-            .map_err(|_| ApiError::internal(&"request transaction already finished"))
+        MutexGuard::try_map(self.0.lock().await, |tx| {
+            tx.as_mut().filter(|tx| !tx.is_finished())
+        })
+        .map_err(|_| ApiError::internal(&"request transaction already finished"))
     }
 
     /// Takes the transaction out; later `lock` calls fail.

@@ -68,6 +68,8 @@ pub struct TenantTx {
     delete_requested: bool,
     /// The workspace's IP allowlist admits the client address given to [`enter`].
     ip_allowed: bool,
+    /// The next [`TenantTx::fetch_last`] may end the transaction ([`TenantTx::end_with_next`]).
+    end_with_next: bool,
 }
 
 impl std::fmt::Debug for TenantTx {
@@ -162,6 +164,7 @@ pub async fn enter(
             sso_only: false,
             delete_requested: false,
             ip_allowed: false,
+            end_with_next: false,
         };
         let entered = db::begin_with(tx.tx.conn(), begin, entry_query(slug, entrant, client)).await;
         match entered {
@@ -386,6 +389,29 @@ impl TenantTx {
     /// Root fields answered by compiled reads in this transaction (tests and benches).
     pub fn compiled_reads(&self) -> u32 {
         self.compiled_reads
+    }
+
+    /// Says that the next statement run with [`TenantTx::fetch_last`] is this transaction's
+    /// last: a read-only request of one root field answered by one compiled statement. That
+    /// statement then travels with `COMMIT` in one round trip. Ignored for a transaction that
+    /// may write: its `COMMIT` must wait until the whole operation succeeded.
+    pub fn end_with_next(&mut self) {
+        self.end_with_next = self.access == Access::ReadOnly;
+    }
+
+    /// Runs `query` and answers its rows; after [`TenantTx::end_with_next`], commits in the
+    /// same round trip, after which the transaction is over ([`TenantTx::is_finished`]).
+    pub async fn fetch_last(&mut self, query: db::Query<'_>) -> Result<Vec<db::Row>, db::Error> {
+        self.statements += 1;
+        if std::mem::take(&mut self.end_with_next) {
+            return self.tx.end_with(query, "COMMIT").await;
+        }
+        query.fetch_all(self.tx.conn()).await
+    }
+
+    /// Whether the transaction has ended: no statement may run in it any more.
+    pub fn is_finished(&self) -> bool {
+        !self.tx.is_open()
     }
 
     pub async fn commit(mut self) -> Result<(), db::Error> {

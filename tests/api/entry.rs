@@ -321,3 +321,94 @@ async fn clients_that_hang_up_mid_request_leave_no_transaction_behind() {
     .unwrap();
     assert!(in_a <= 40 && in_b <= 40, "{in_a} {in_b}");
 }
+
+/// A read of one compiled root field sends its statement and `COMMIT` in one round trip.
+/// Whether the read found its row or not, the connection comes back outside any
+/// transaction; reads of two fields, or of a field the resolvers answer, commit as before.
+#[tokio::test]
+async fn a_read_of_one_compiled_field_commits_with_its_statement() {
+    let app = TestApp::spawn_on(TestDb::new().await, 1).await;
+    let a = seed(&app, "alpha").await;
+    let by_id = "query($id: ID!) { project(id: $id) { id name } }";
+    let unknown = "00000000-0000-7000-8000-000000000000";
+    let cases = [
+        // (query, variables, compiled root fields, the error's code)
+        (by_id, json!({ "id": a.project_id }), 1, None),
+        (by_id, json!({ "id": unknown }), 1, Some("NOT_FOUND")),
+        (
+            "{ projects(first: 5) { nodes { id records(first: 2) { nodes { id title } } } } }",
+            json!({}),
+            1,
+            None,
+        ),
+        (
+            "query($id: ID!) { a: project(id: $id) { id } b: project(id: $id) { name } }",
+            json!({ "id": a.project_id }),
+            2,
+            None,
+        ),
+        ("{ viewer { role } }", json!({}), 0, None),
+    ];
+    for (query, vars, compiled, error) in cases {
+        let (_, body) = app.gql("alpha", &a.owner_token, query, vars).await;
+        match error {
+            Some(expected) => assert_eq!(code(&body), expected, "{query}: {body}"),
+            None => assert!(body.get("errors").is_none(), "{query}: {body}"),
+        }
+        let report = &body["extensions"]["tessera"];
+        assert_eq!(report["compiled"], compiled, "{query}: {body}");
+        assert_eq!(report["statements"], 1 + compiled, "{query}: {body}");
+        assert_clean(&app).await;
+    }
+    assert_eq!(app.pool.size(), 1);
+}
+
+/// The mechanism itself: after `end_with_next`, a read-only transaction's `fetch_last` ends
+/// it — the session is back to the runtime role outside any transaction, and the request's
+/// cell refuses every later statement. A transaction that may write ignores it.
+#[tokio::test]
+async fn a_last_statement_ends_only_a_read_only_transaction() {
+    let app = TestApp::spawn_on(TestDb::new().await, 1).await;
+    seed(&app, "alpha").await;
+    let slug = Slug::parse("alpha").unwrap();
+    let probe = "SELECT current_user::text FROM projects LIMIT 1";
+
+    let mut tx = tenancy::begin(&app.pool, &slug, Access::ReadOnly)
+        .await
+        .unwrap()
+        .unwrap();
+    tx.end_with_next();
+    let rows = tx.fetch_last(tessera::db::query(probe)).await.unwrap();
+    let role: String = tessera::db::RowExt::try_get(&rows[0], 0).unwrap();
+    assert_ne!(
+        role, app.db.roles.app,
+        "the read ran as the workspace's role"
+    );
+    assert!(tx.is_finished());
+    let outside = tessera::db::Executor::execute(tx.conn(), "SAVEPOINT tessera_probe").await;
+    let message = outside.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message.contains("can only be used in transaction blocks"),
+        "the transaction did not end with its last statement: {message:?}"
+    );
+    let cell = tessera::graphql::TxCell::new(tx);
+    assert!(
+        cell.lock().await.is_err(),
+        "an ended transaction takes no statement"
+    );
+    cell.take().await.unwrap().commit().await.unwrap();
+    assert_clean(&app).await;
+
+    let mut tx = tenancy::begin(&app.pool, &slug, Access::ReadWrite)
+        .await
+        .unwrap()
+        .unwrap();
+    tx.end_with_next();
+    tx.fetch_last(tessera::db::query(probe)).await.unwrap();
+    assert!(!tx.is_finished());
+    tessera::db::Executor::execute(tx.conn(), "SAVEPOINT tessera_probe")
+        .await
+        .expect("still inside its transaction");
+    tx.rollback().await.unwrap();
+    assert_clean(&app).await;
+}

@@ -582,7 +582,7 @@ async fn the_allowlist_test_answers_every_case_and_is_inlined() {
         )
         .bind(list)
         .bind(addr)
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut conn)
         .await
         .unwrap();
         assert_eq!(got, admitted, "{list:?} admitting {addr:?}");
@@ -591,7 +591,7 @@ async fn the_allowlist_test_answers_every_case_and_is_inlined() {
         "EXPLAIN (VERBOSE, COSTS OFF) SELECT public.tessera_ip_allowed(ip_allowlist, $1::inet) FROM public.tenants",
     )
     .bind(INSIDE)
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut conn)
     .await
     .unwrap();
     let plan: String = plan.into_iter().map(|(l,)| l + "\n").collect();

@@ -352,12 +352,15 @@ pub(crate) async fn serve(ctx: &Context<'_>, root: Root) -> Result<Option<Answer
         ));
     }
     // The statement's text as PostgreSQL sent it, shaped without a JSON tree in between.
+    // The root field's only statement: with a request of this one field, the transaction's
+    // last, sent with its COMMIT (`TenantTx::end_with_next`).
     let found: Option<db::Json<Box<serde_json::value::RawValue>>> = {
         let mut tx = tx(ctx).await?;
         tx.count_compiled_read();
-        db::query_scalar_with(&text, binds.args)
-            .fetch_optional(tx.conn())
-            .await?
+        let rows = tx.fetch_last(db::query_with(&text, binds.args)).await?;
+        rows.first()
+            .map(|row| db::RowExt::try_get(row, 0))
+            .transpose()?
     };
     // No row: the object, or the project whose records were asked for, is not visible (or,
     // for an optional object, not there).

@@ -198,6 +198,10 @@ async fn execute(
             });
         }
     }
+    if checked.single_field && keyed.is_none() {
+        // A read of one root field: when compiled, its one statement is the last.
+        ttx.end_with_next();
+    }
     let pool = &state.inner.pool;
     let slug = ttx.tenant().slug.clone();
     let viewer = auth.principal.viewer();
@@ -276,7 +280,10 @@ async fn execute(
         }
         let (body, request_error) = response_body(&response)?;
         let body = raw.splice(body);
-        if tx.access() != Access::ReadWrite && keyed.is_none() {
+        if tx.is_finished() {
+            // Committed with its last statement: the connection goes back to the pool.
+            drop(tx);
+        } else if tx.access() != Access::ReadWrite && keyed.is_none() {
             // A read-only transaction changes nothing, so how it ends cannot change the
             // answer: the answer goes out without waiting for COMMIT's round trip. The
             // connection returns to the pool once COMMIT completes (`TxConn`: rolled back, or

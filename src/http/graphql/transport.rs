@@ -21,6 +21,9 @@ pub(super) struct Checked {
     pub(super) request: async_graphql::Request,
     pub(super) access: Access,
     pub(super) cost: u32,
+    /// The operation selects one root field (aliases and fragments counted): its statement,
+    /// when compiled, is the transaction's last.
+    pub(super) single_field: bool,
     pub(super) label: String,
     /// What the guard requires of the caller before the operation may run.
     pub(super) needs: crate::authz::PermissionSet,
@@ -279,6 +282,7 @@ fn prepare(
             request,
             access: Access::ReadOnly,
             cost,
+            single_field: shape.root_fields == 1,
             label,
             needs,
         },

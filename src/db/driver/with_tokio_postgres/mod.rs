@@ -20,8 +20,8 @@ pub use error::{
 };
 pub use postgres_types::Json;
 pub use query::{
-    FromRow, Query, QueryAs, QueryScalar, Record, Row, RowExt, begin_with, query, query_as,
-    query_as_with, query_scalar, query_scalar_with,
+    FromRow, Query, QueryAs, QueryScalar, Record, Row, RowExt, begin_with, end_with, query,
+    query_as, query_as_with, query_scalar, query_scalar_with, query_with,
 };
 pub use tessera_macros::FromRow;
 pub use types::{Args, Arguments, Bind};

@@ -311,6 +311,32 @@ pub async fn begin_with(
     Ok(rows?)
 }
 
+/// Runs `last` and then `end` (a simple statement: `COMMIT` or `ROLLBACK`) in one round
+/// trip: both are written before either answer is read. Answers `last`'s rows, and whether
+/// `end` completed: the transaction is then over — committed, or rolled back if `last`
+/// failed (PostgreSQL ends a failed transaction at `COMMIT` with a rollback).
+pub async fn end_with(
+    conn: &mut Conn,
+    mut last: Query<'_>,
+    end: &str,
+) -> (Result<Vec<Row>, Error>, bool) {
+    let statement = match last.prepared(conn).await {
+        Ok(statement) => statement,
+        Err(e) => return (Err(e), false),
+    };
+    let (client, socket) = conn.parts();
+    let rows = async {
+        let stream = client.query_raw(&statement, last.args.encoded()).await?;
+        stream.map_ok(Row).try_collect::<Vec<_>>().await
+    };
+    let ended = client.batch_execute(end);
+    // Both queue their messages (in this order) before the socket writes either.
+    match socket.drive(async { Ok(tokio::join!(rows, ended)) }).await {
+        Ok((rows, ended)) => (rows.map_err(Error::from), ended.is_ok()),
+        Err(e) => (Err(e), false),
+    }
+}
+
 /// The items of `stream` (answers arriving on `socket`), driving the socket for each.
 pub(super) fn driven<'s, T: 's>(
     socket: &'s mut super::conn::Socket,
