@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::common::*;
 use crate::load::*;
 use crate::peer::*;
+use crate::targets::*;
 
 /// Read by id and a nested list through the HTTP API, against pgbench over the same SQL and
 /// against PostGraphile, in `rounds` rounds: each round measures every configuration once,
@@ -220,11 +221,11 @@ COMMIT;
             statements_under_load.extend(sampler.stop().await?);
             resolvers_read.push(load_from_another_process(&resolvers_url, &token, &read, concurrency, secs)?);
             resolvers_nested.push(load_from_another_process(&resolvers_url, &token, &nested(50), concurrency, secs)?);
-            pg_scoped.push(pgbench(&b.app_url(), &scoped, concurrency, secs)?);
-            pg_plain.push(pgbench(&b.migrator_url(), &plain, concurrency, secs)?);
-            pg_token.push(pgbench(&b.app_url(), &with_token, concurrency, secs)?);
-            pg_as_sent.push(pgbench(&b.app_url(), &as_sent, concurrency, secs)?);
-            pg_two_pipelines.push(pgbench(&b.app_url(), &two_pipelines, concurrency, secs)?);
+            pg_scoped.push(pgbench_measured(&b.app_url(), &scoped, concurrency, secs)?);
+            pg_plain.push(pgbench_measured(&b.migrator_url(), &plain, concurrency, secs)?);
+            pg_token.push(pgbench_measured(&b.app_url(), &with_token, concurrency, secs)?);
+            pg_as_sent.push(pgbench_measured(&b.app_url(), &as_sent, concurrency, secs)?);
+            pg_two_pipelines.push(pgbench_measured(&b.app_url(), &two_pipelines, concurrency, secs)?);
             for ((_, peer_url, _), (r, n)) in peers.iter().zip(peer_runs.iter_mut()) {
                 r.push(load_from_another_process(peer_url, "", &peer_read, concurrency, secs)?);
                 n.push(load_from_another_process(peer_url, "", &peer_nested, concurrency, secs)?);
@@ -248,12 +249,12 @@ COMMIT;
         let peers: Vec<PeerMode> = peers.into_iter().map(|(mode, _, _)| mode).collect();
 
         let per_round = |f: &dyn Fn(usize) -> f64| -> Vec<f64> { (0..ours_read.len()).map(f).collect() };
-        let share = per_round(&|i| ours_read[i].rps / pg_scoped[i].0);
-        let share_of_same_sql = per_round(&|i| ours_read[i].rps / pg_token[i].0);
-        let settings_cost = per_round(&|i| 1.0 - pg_scoped[i].0 / pg_plain[i].0);
+        let share = per_round(&|i| ours_read[i].rps / pg_scoped[i].tps);
+        let share_of_same_sql = per_round(&|i| ours_read[i].rps / pg_token[i].tps);
+        let settings_cost = per_round(&|i| 1.0 - pg_scoped[i].tps / pg_plain[i].tps);
         // What the settings add to one transaction, in machine time (both pgbench runs
         // saturate the same two cores), as a share of one Tessera request's machine time.
-        let settings_share = per_round(&|i| ours_read[i].rps * (1.0 / pg_scoped[i].0 - 1.0 / pg_plain[i].0));
+        let settings_share = per_round(&|i| ours_read[i].rps * (1.0 / pg_scoped[i].tps - 1.0 / pg_plain[i].tps));
         let mid = |runs: &[Load], f: fn(&Load) -> f64| median(runs.iter().map(f));
         let errors = |runs: &[Load]| runs.iter().map(|l| l.errors).sum::<u64>();
         println!("concurrency {concurrency}, {secs} s measured after 2 s of warm-up, {} rounds, loopback, load from {}; medians over rounds", ours_read.len(), load_generator());
@@ -266,11 +267,11 @@ COMMIT;
         };
         row("read by id: Tessera (GraphQL, API token)", &ours_read);
         row("read by id: Tessera, resolvers only", &resolvers_read);
-        println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, tenant settings", median(pg_scoped.iter().map(|p| p.0)), median(pg_scoped.iter().map(|p| p.1)), "-", 0);
-        println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, no settings", median(pg_plain.iter().map(|p| p.0)), median(pg_plain.iter().map(|p| p.1)), "-", 0);
-        println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, Tessera's SQL (token lookup)", median(pg_token.iter().map(|p| p.0)), median(pg_token.iter().map(|p| p.1)), "-", 0);
-        println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, Tessera's SQL, as sent", median(pg_as_sent.iter().map(|p| p.0)), median(pg_as_sent.iter().map(|p| p.1)), "-", 0);
-        println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, Tessera's SQL, two pipelines", median(pg_two_pipelines.iter().map(|p| p.0)), median(pg_two_pipelines.iter().map(|p| p.1)), "-", 0);
+        println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, tenant settings", median(pg_scoped.iter().map(|p| p.tps)), median(pg_scoped.iter().map(|p| p.latency_ms)), "-", 0);
+        println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, no settings", median(pg_plain.iter().map(|p| p.tps)), median(pg_plain.iter().map(|p| p.latency_ms)), "-", 0);
+        println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, Tessera's SQL (token lookup)", median(pg_token.iter().map(|p| p.tps)), median(pg_token.iter().map(|p| p.latency_ms)), "-", 0);
+        println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, Tessera's SQL, as sent", median(pg_as_sent.iter().map(|p| p.tps)), median(pg_as_sent.iter().map(|p| p.latency_ms)), "-", 0);
+        println!("{:<48} {:>10.0} {:>9.2} {:>9} {:>7}", "read by id: pgbench, Tessera's SQL, two pipelines", median(pg_two_pipelines.iter().map(|p| p.tps)), median(pg_two_pipelines.iter().map(|p| p.latency_ms)), "-", 0);
         row("nested (50 projects x 10 records): Tessera", &ours_nested);
         row("nested: Tessera, resolvers only", &resolvers_nested);
         let compiled_read = per_round(&|i| ours_read[i].rps / resolvers_read[i].rps);
@@ -322,8 +323,41 @@ COMMIT;
         for (name, path, share, p) in &paced_runs {
             println!("{:<48} {:>9.0} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>8.2} {:>6}", format!("{name}: {path} at {:.0}%", share * 100.0), p.target_rps, p.rps, p.p50_ms, p.p90_ms, p.p99_ms, p.p999_ms, p.max_ms, p.errors);
         }
+        // The targets, round by round, each shortfall with the machine time behind it.
+        let cpu_of = |runs: &[Load]| cpu_median(runs.iter().map(|l| &l.cpu));
+        let pg_cpu = |runs: &[PgRun]| cpu_median(runs.iter().map(|r| &r.cpu));
+        let (read_cpu, scoped_cpu, plain_cpu) = (cpu_of(&ours_read), pg_cpu(&pg_scoped), pg_cpu(&pg_plain));
+        let mut targets = vec![
+            Target {
+                name: "read by id / pgbench with tenant settings",
+                goal: Goal::AtLeast(0.5),
+                rounds: share.clone(),
+                reason: read_cpu.zip(scoped_cpu).map(|(t, p)| read_reason(t, p, pg_cpu(&pg_token), 0.5)),
+            },
+            Target {
+                name: "tenant settings / a read by id",
+                goal: Goal::AtMost(0.1),
+                rounds: settings_share.clone(),
+                reason: match (read_cpu, scoped_cpu, plain_cpu) {
+                    (Some(t), Some(with), Some(without)) => Some(settings_reason(t, with, without, 0.1)),
+                    _ => None,
+                },
+            },
+        ];
+        for (mode, (_, n)) in peers.iter().zip(&peer_runs) {
+            targets.push(Target {
+                name: match mode {
+                    PeerMode::Owner => "nested / PostGraphile as the schema owner",
+                    PeerMode::Tenant => "nested / PostGraphile with tenant settings",
+                },
+                goal: Goal::AtLeast(2.0),
+                rounds: per_round(&|i| ours_nested[i].rps / n[i].rps),
+                reason: cpu_of(&ours_nested).zip(cpu_of(n)).map(|(t, p)| peer_reason(t, p, 2.0)),
+            });
+        }
+        let targets_json = report(&targets);
         let paced_json: Vec<_> = paced_runs.iter().map(|(name, path, share, p)| json!({ "query": name, "path": path, "share_of_resolvers_capacity": share, "run": p })).collect();
-        let pg = |runs: &[(f64, f64)]| runs.iter().map(|(tps, ms)| json!({ "tps": tps, "latency_avg_ms": ms })).collect::<Vec<_>>();
+        let pg = |runs: &[PgRun]| runs.iter().map(|r| json!({ "tps": r.tps, "latency_avg_ms": r.latency_ms, "cpu": r.cpu })).collect::<Vec<_>>();
         Ok::<_, anyhow::Error>(json!({
             "concurrency": concurrency, "seconds": secs, "rounds": ours_read.len(), "load_generator": load_generator(), "peer_workers": peer_workers,
             "read_by_id": {
@@ -336,6 +370,7 @@ COMMIT;
                 "statements_page_50_under_load": { "requests": statements_under_load.len(), "mean": mean, "min": fewest, "max": most } },
             "postgraphile": peer_json,
             "constant_rate": paced_json,
+            "targets": targets_json,
         }))
     }
     .await;

@@ -335,10 +335,32 @@ pub(crate) fn pgbench(
     clients: usize,
     secs: u64,
 ) -> anyhow::Result<(f64, f64)> {
+    pgbench_measured(url, script, clients, secs).map(|run| (run.tps, run.latency_ms))
+}
+
+/// What a pgbench run measured, with the CPU time each transaction cost over its measured
+/// window (PostgreSQL's, and the machine's: pgbench is the rest).
+pub(crate) struct PgRun {
+    pub(crate) tps: f64,
+    pub(crate) latency_ms: f64,
+    pub(crate) cpu: Option<crate::cpu::PerRequest>,
+}
+
+/// [`pgbench`], with the CPU time per transaction.
+pub(crate) fn pgbench_measured(
+    url: &str,
+    script: &str,
+    clients: usize,
+    secs: u64,
+) -> anyhow::Result<PgRun> {
     let path = std::env::temp_dir().join(format!("tessera-bench-{}.sql", uuid::Uuid::new_v4()));
     std::fs::write(&path, script)?;
-    let run = |secs: u64| -> anyhow::Result<String> {
-        let out = std::process::Command::new("pgbench")
+    // The CPU window sits inside the measured run, a second in from each end: pgbench's
+    // backends exit with it, and a backend gone before the second reading would take its
+    // time with it.
+    type Window = (crate::cpu::Snapshot, crate::cpu::Snapshot, f64);
+    let run = |secs: u64| -> anyhow::Result<(String, Option<Window>)> {
+        let child = std::process::Command::new("pgbench")
             .args(["-n", "-M", "prepared", "-j", "2", "-c"])
             .arg(clients.to_string())
             .arg("-T")
@@ -346,28 +368,50 @@ pub(crate) fn pgbench(
             .arg("-f")
             .arg(&path)
             .arg(url)
-            .output()
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
             .context("pgbench (apt-get install postgresql-client)")?;
+        let window = (secs >= 3).then(|| {
+            std::thread::sleep(Duration::from_secs(1));
+            let (before, t0) = (crate::cpu::snapshot(std::process::id()), Instant::now());
+            std::thread::sleep(Duration::from_secs(secs - 2));
+            let after = crate::cpu::snapshot(std::process::id());
+            (before, after, t0.elapsed().as_secs_f64())
+        });
+        let out = child.wait_with_output()?;
         anyhow::ensure!(
             out.status.success(),
             "pgbench failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok((String::from_utf8_lossy(&out.stdout).into_owned(), window))
     };
     run(2)?;
-    let text = run(secs);
+    let measured = run(secs);
     let _ = std::fs::remove_file(&path);
-    let text = text?;
+    let (text, window) = measured?;
     let number = |prefix: &str| -> anyhow::Result<f64> {
         text.lines()
             .find_map(|l| l.trim().strip_prefix(prefix))
-            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|rest| {
+                rest.split(|c: char| c.is_whitespace() || c == '/')
+                    .find(|w| !w.is_empty())
+            })
             .context("pgbench output")?
             .parse()
             .context("pgbench number")
     };
-    Ok((number("tps = ")?, number("latency average = ")?))
+    let tps = number("tps = ")?;
+    // Transactions in the window at the run's rate: pgbench reports only the whole run's.
+    let cpu = window.and_then(|(before, after, seconds)| {
+        crate::cpu::per_request(&before, &after, (tps * seconds).round() as u64)
+    });
+    Ok(PgRun {
+        tps,
+        latency_ms: number("latency average = ")?,
+        cpu,
+    })
 }
 
 /// Sends `body` once and checks that it answers data without errors.

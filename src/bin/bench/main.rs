@@ -29,6 +29,7 @@ mod export;
 mod load;
 mod peer;
 mod rate;
+mod targets;
 mod tenants;
 
 use anyhow::Context as _;
