@@ -278,3 +278,87 @@ async fn queries_run_in_read_only_transactions() {
         .expect_err("write in a read-only transaction");
     assert_eq!(tessera::db::sqlstate(&err).as_deref(), Some("25006"));
 }
+
+/// The tenant check every row-level policy of the shared schema calls, case by case as a
+/// workspace's role calls it, on a session that calls it repeatedly: PL/pgSQL keeps its plan
+/// for the session (`migrations/public/0013_enter.sql`), and the answer must follow the
+/// registry, not the first call. And the protections it keeps: a definer's function with a
+/// fixed search path.
+#[tokio::test]
+async fn the_tenant_check_follows_the_registry_on_every_call() {
+    let app = TestApp::spawn().await;
+    let a = seed(&app, "alpha").await;
+    let b = seed(&app, "bravo").await;
+    let slug = Slug::parse("alpha").unwrap();
+    let mut tx = tenancy::begin(&app.pool, &slug, Access::ReadOnly)
+        .await
+        .unwrap()
+        .unwrap();
+    let check = |role: Option<&'static str>| {
+        let sql = match role {
+            None => "SELECT public.tessera_tenant_of(current_user)",
+            Some(_) => "SELECT public.tessera_tenant_of($1::name)",
+        };
+        let mut q = tessera::db::query_scalar::<Option<uuid::Uuid>>(sql);
+        if let Some(role) = role {
+            q = q.bind(role);
+        }
+        q
+    };
+    for _ in 0..3 {
+        let own = check(None).fetch_one(tx.conn()).await.unwrap();
+        assert_eq!(own, Some(a.tenant.id));
+    }
+    // Another role with alpha's tenant setting: nothing.
+    let other = check(Some("postgres")).fetch_one(tx.conn()).await.unwrap();
+    assert_eq!(other, None);
+    // The setting forged to bravo's id, then emptied: nothing.
+    for forged in [b.tenant.id.to_string(), String::new()] {
+        let seen: Option<uuid::Uuid> = tessera::db::query_scalar(
+            "SELECT public.tessera_tenant_of(current_user) FROM (SELECT set_config('tessera.tenant_id', $1, true)) s",
+        )
+        .bind(&forged)
+        .fetch_one(tx.conn())
+        .await
+        .unwrap();
+        assert_eq!(seen, None, "tenant setting {forged:?}");
+    }
+    tx.rollback().await.unwrap();
+
+    // A workspace that stops being active loses its rows at the next statement of an open
+    // transaction, although the session has run the check before.
+    let mut tx = tenancy::begin(&app.pool, &slug, Access::ReadOnly)
+        .await
+        .unwrap()
+        .unwrap();
+    let before = check(None).fetch_one(tx.conn()).await.unwrap();
+    assert_eq!(before, Some(a.tenant.id));
+    sqlx::query("UPDATE public.tenants SET state = 'deleted' WHERE id = $1")
+        .bind(a.tenant.id)
+        .execute(&app.db.migrator)
+        .await
+        .unwrap();
+    let after = check(None).fetch_one(tx.conn()).await.unwrap();
+    assert_eq!(after, None);
+    let members: i64 = tessera::db::query_scalar("SELECT count(*) FROM public.memberships")
+        .fetch_one(tx.conn())
+        .await
+        .unwrap();
+    assert_eq!(
+        members, 0,
+        "a workspace no longer active sees no shared rows"
+    );
+    tx.rollback().await.unwrap();
+
+    // Still a definer's function with a fixed search path, stable for the policies.
+    let (definer, volatile, config): (bool, String, Vec<String>) = sqlx::query_as(
+        "SELECT prosecdef, provolatile::text, proconfig FROM pg_catalog.pg_proc
+          WHERE oid = 'public.tessera_tenant_of(name)'::regprocedure",
+    )
+    .fetch_one(&app.db.migrator)
+    .await
+    .unwrap();
+    assert!(definer);
+    assert_eq!(volatile, "s");
+    assert_eq!(config, vec!["search_path=pg_catalog, pg_temp".to_string()]);
+}
