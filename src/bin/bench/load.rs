@@ -394,10 +394,7 @@ pub(crate) fn pgbench_measured(
     let number = |prefix: &str| -> anyhow::Result<f64> {
         text.lines()
             .find_map(|l| l.trim().strip_prefix(prefix))
-            .and_then(|rest| {
-                rest.split(|c: char| c.is_whitespace() || c == '/')
-                    .find(|w| !w.is_empty())
-            })
+            .and_then(|rest| rest.split_whitespace().next())
             .context("pgbench output")?
             .parse()
             .context("pgbench number")
